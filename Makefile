@@ -1,0 +1,23 @@
+# The two commands of the README: `make demo` and `make test`. Both set up what they need.
+VENV ?= .venv
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: setup demo test lint bench clean
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	@bash scripts/demo.sh
+
+test: setup
+	$(VENV)/bin/python -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check cephflow tests bench
+
+bench: setup
+	$(VENV)/bin/python bench/compile_bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

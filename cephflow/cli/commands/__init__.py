@@ -1,0 +1,7 @@
+"""One module per command group; each has ``register(app)``. Listed here in help order."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+MODULES: list[ModuleType] = []

@@ -1,0 +1,1 @@
+"""cephflow.monitoring"""

@@ -1,0 +1,109 @@
+"""The compiled DAG: the contract between the runbook compiler and the engine.
+
+A ``Dag`` is plain data: it round-trips through JSON byte for byte
+(``Dag.model_validate_json(dag.to_json()).to_json() == dag.to_json()``), and the same runbook
+with the same parameters and discover answers always gives the same JSON.
+
+Node ids are stable and readable: ``drain`` for a plain step, ``drain[osd.41]`` for one
+child of a ``foreach`` (the label is the fan-out item, rendered by the step's ``label``
+template or ``str(item)``), ``inc.drain`` for a step that came from ``include: inc``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RetryPolicy(BaseModel):
+    """How often a failing step is tried, and how long to wait between tries."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    attempts: int = 1
+    """Total tries, the first included (1: no retry)."""
+    backoff: float = 2.0
+    """Seconds before the second try."""
+    factor: float = 2.0
+    """Each further wait is the previous one times this."""
+    max_backoff: float = 300.0
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after try number ``attempt`` (1-based) failed."""
+        return min(self.backoff * self.factor ** max(attempt - 1, 0), self.max_backoff)
+
+
+class Node(BaseModel):
+    """One concrete step of a workflow: a task with its rendered arguments."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    step: str
+    """The runbook step this node came from (several nodes share it under ``foreach``)."""
+    task: str
+    """A task name from the registry, e.g. ``ceph.reweight``."""
+    args: dict[str, Any] = Field(default_factory=dict)
+    after: list[str] = Field(default_factory=list)
+    """Ids of the nodes that must have ended (succeeded or skipped) before this one runs."""
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    timeout: float | None = None
+    """Seconds from the node's first start until it fails; for waiting steps, their deadline."""
+    cleanup: bool = False
+    """A ``finally`` node: runs once the main part has ended, whatever the outcome."""
+    skip: bool = False
+    """The step's ``when`` was false at compile time: the engine marks it skipped, never runs it."""
+    group: str | None = None
+    """The fan-out this node belongs to (the ``foreach`` step's id), or None."""
+    label: str | None = None
+    """The fan-out item's label (``osd.41``), shown by views."""
+
+
+class Group(BaseModel):
+    """A ``foreach`` fan-out: its members and how many of them may run at once."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    concurrency: int | None = None
+    """At most this many members running at once; None: no limit."""
+
+
+class Dag(BaseModel):
+    """A compiled workflow: what the engine stores and runs, and what ``plan`` shows."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    runbook: str
+    """The runbook's name."""
+    source: str
+    """The runbook file (as given, relative where possible)."""
+    description: str = ""
+    params: dict[str, Any] = Field(default_factory=dict)
+    """The resolved parameter values (defaults applied, secrets redacted)."""
+    discovered: dict[str, Any] = Field(default_factory=dict)
+    """The answers of the runbook's ``discover`` lookups."""
+    locks: list[str] = Field(default_factory=list)
+    groups: dict[str, Group] = Field(default_factory=dict)
+    nodes: list[Node] = Field(default_factory=list)
+    """Topologically ordered: every node comes after the nodes in its ``after``."""
+
+    def to_json(self) -> str:
+        """Canonical JSON: sorted keys, no whitespace, so equal DAGs give equal bytes."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+    def node(self, node_id: str) -> Node:
+        for node in self.nodes:
+            if node.id == node_id:
+                return node
+        raise KeyError(node_id)
+
+    def children(self) -> dict[str, list[str]]:
+        """Node id -> ids of the nodes that wait for it."""
+        result: dict[str, list[str]] = {n.id: [] for n in self.nodes}
+        for n in self.nodes:
+            for dep in n.after:
+                result[dep].append(n.id)
+        return result

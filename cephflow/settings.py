@@ -1,0 +1,162 @@
+"""The one settings object: environment variables, then an optional TOML config file.
+
+Precedence (highest first): ``CEPHFLOW_*`` environment variables, the config file named by
+``CEPHFLOW_CONFIG`` (default ``~/.config/cephflow/config.toml``), the defaults below.
+Nested sections use ``__`` in environment variables: ``CEPHFLOW_SMTP__HOST=mail.example``.
+
+Secrets are ``SecretStr``: they print as ``**********`` wherever a settings object is shown.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_RUNBOOKS = PROJECT_ROOT / "runbooks"
+
+
+def default_state_dir() -> Path:
+    """Where the embedded Redis, the local worker and the lab cluster keep their files."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "cephflow"
+
+
+def config_file() -> Path:
+    """The config file: ``CEPHFLOW_CONFIG`` or ``~/.config/cephflow/config.toml``."""
+    explicit = os.environ.get("CEPHFLOW_CONFIG")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "cephflow" / "config.toml"
+
+
+class CephSettings(BaseModel):
+    """How cephflow reaches the cluster."""
+
+    conf: Path | None = None
+    """``ceph.conf`` to pass as ``-c`` (None: Ceph's own default or CEPH_CONF)."""
+    ceph_binary: str = "ceph"
+    ssh_host: str | None = None
+    """Admin host to run ``ceph`` on over SSH; None runs it locally."""
+    ssh_user: str | None = None
+    ssh_port: int = 22
+    ssh_key: Path | None = None
+    known_hosts: Path | None = None
+    """known_hosts file to verify host keys against (default: ~/.ssh/known_hosts)."""
+    connect_timeout: float = 10.0
+    command_timeout: float = 120.0
+    backend: str = "auto"
+    """``cli``, ``librados`` or ``auto`` (librados where importable, for polling)."""
+    hosts_backend: str = "ssh"
+    """How host-level actions run: ``ssh`` (package/systemd), ``cephadm`` or ``lab``."""
+
+
+class AlertmanagerSettings(BaseModel):
+    """Downtime as Alertmanager silences; several URLs for an HA pair."""
+
+    urls: list[str] = Field(default_factory=list)
+    username: str | None = None
+    password: SecretStr | None = None
+    creator: str = "cephflow"
+    timeout: float = 10.0
+
+
+class HttpDowntimeSettings(BaseModel):
+    """A generic HTTP downtime backend: templated requests to set and to clear."""
+
+    set_url: str | None = None
+    clear_url: str | None = None
+    token: SecretStr | None = None
+    timeout: float = 10.0
+
+
+class SmtpSettings(BaseModel):
+    """Email to the datacentre technicians and approvers."""
+
+    host: str | None = None
+    port: int = 25
+    starttls: bool = False
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str = "cephflow@localhost"
+    recipients: list[str] = Field(default_factory=list)
+    timeout: float = 10.0
+
+
+class WebhookSettings(BaseModel):
+    """An HTTP webhook (JSON; ``style = "slack"`` for Slack/Mattermost payloads)."""
+
+    url: SecretStr | None = None
+    style: str = "json"
+    token: SecretStr | None = None
+    timeout: float = 10.0
+
+
+class Settings(BaseSettings):
+    """Everything cephflow can be configured with."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CEPHFLOW_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    redis_url: str | None = None
+    """Redis for state and broker; None starts a private redis-server under ``state_dir``."""
+    state_dir: Path = Field(default_factory=default_state_dir)
+    runbook_dirs: list[Path] = Field(default_factory=list)
+    """Extra directories searched for runbooks after the shipped ``runbooks/``."""
+    namespace: str = "cephflow"
+    """Prefix of every Redis key, so several installations can share one Redis."""
+    lease_seconds: float = 60.0
+    """A queued or running node whose lease is older than this is re-sent by the reconciler."""
+    poll_countdown: float = 2.0
+    """Default delay between two checks of a waiting step."""
+    cluster_name: str = "ceph"
+    """Shown in the header of plans and the live tree."""
+    lab: bool = False
+    """True when the configured cluster is a throwaway lab cluster (enables auto-approve)."""
+
+    ceph: CephSettings = Field(default_factory=CephSettings)
+    alertmanager: AlertmanagerSettings = Field(default_factory=AlertmanagerSettings)
+    http_downtime: HttpDowntimeSettings = Field(default_factory=HttpDowntimeSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    webhook: WebhookSettings = Field(default_factory=WebhookSettings)
+    runbook_overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Per-runbook overrides of the sections above, keyed by runbook name."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=config_file()),
+        )
+
+    def runbook_search_path(self) -> list[Path]:
+        """Directories searched for a runbook name, in order."""
+        return [SHIPPED_RUNBOOKS, *self.runbook_dirs]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests call ``get_settings.cache_clear()`` after changing env)."""
+    return Settings()
