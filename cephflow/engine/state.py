@@ -1,0 +1,177 @@
+"""States, events and snapshots: the engine's public view of a workflow.
+
+The engine writes per-node and per-workflow state into Redis hashes and appends every
+transition to a per-workflow stream as an ``Event``. A follower reads a ``WorkflowSnapshot``
+once and then folds events into it with ``WorkflowSnapshot.apply``: the same pure function
+serves a follower that attached at the start and one that attached late.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class NodeState(str, Enum):
+    """Where a node is in its life. Transitions happen in the engine's Lua scripts only."""
+
+    PENDING = "pending"
+    """Waiting for dependencies (or, for a cleanup node, for the main part to end)."""
+    QUEUED = "queued"
+    """Dependencies done; a message has been (or is about to be) sent."""
+    RUNNING = "running"
+    """A worker claimed it; also between two checks of a waiting step."""
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    """Its ``when`` was false: it never ran; its dependents treat it as done."""
+    CANCELLED = "cancelled"
+    """It never ran (or was stopped) because the workflow failed or was cancelled."""
+
+    @property
+    def terminal(self) -> bool:
+        return self in _TERMINAL_NODE
+
+
+_TERMINAL_NODE = {NodeState.SUCCEEDED, NodeState.FAILED, NodeState.SKIPPED, NodeState.CANCELLED}
+
+
+class WorkflowState(str, Enum):
+    """Where a workflow is in its life."""
+
+    RUNNING = "running"
+    FAILING = "failing"
+    """A step failed: nothing new starts, running steps finish, then cleanup runs."""
+    CANCELLING = "cancelling"
+    """Cancelled by an operator: as FAILING, ends CANCELLED."""
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (WorkflowState.SUCCEEDED, WorkflowState.FAILED, WorkflowState.CANCELLED)
+
+
+class EventType(str, Enum):
+    WORKFLOW_SUBMITTED = "workflow_submitted"
+    WORKFLOW_STATE = "workflow_state"
+    """The workflow's state changed (``state`` holds the new one)."""
+    NODE_STATE = "node_state"
+    """A node's state changed (``node``, ``state``; ``error`` on failure; ``attempt``)."""
+    NODE_PROGRESS = "node_progress"
+    """A task published a progress line (``node``, ``detail``, ``data``)."""
+    NODE_RETRY = "node_retry"
+    """A try failed and another is scheduled (``node``, ``error``, ``attempt``, ``delay``)."""
+    APPROVAL = "approval"
+    """Someone approved or rejected a gate (``node``, ``data``: decision, by, reason)."""
+
+
+class Event(BaseModel):
+    """One entry of a workflow's event stream."""
+
+    id: str = ""
+    """The stream entry id (``1700000000000-0``), set when read back."""
+    ts: float
+    type: EventType
+    node: str | None = None
+    state: str | None = None
+    detail: str | None = None
+    error: str | None = None
+    attempt: int | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class NodeSnapshot(BaseModel):
+    """A node's current state, as stored and as followers show it."""
+
+    id: str
+    step: str
+    task: str
+    after: list[str] = Field(default_factory=list)
+    group: str | None = None
+    label: str | None = None
+    cleanup: bool = False
+    state: NodeState = NodeState.PENDING
+    attempt: int = 0
+    started_at: float | None = None
+    ended_at: float | None = None
+    detail: str | None = None
+    """The latest progress line."""
+    error: str | None = None
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class WorkflowSnapshot(BaseModel):
+    """A workflow's state at one stream position; ``apply`` moves it forward."""
+
+    id: str
+    runbook: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    state: WorkflowState = WorkflowState.RUNNING
+    submitted_at: float
+    submitted_by: str = ""
+    ended_at: float | None = None
+    failed_node: str | None = None
+    error: str | None = None
+    cluster: str | None = None
+    groups: dict[str, int | None] = Field(default_factory=dict)
+    """Fan-out id -> its concurrency limit."""
+    nodes: dict[str, NodeSnapshot] = Field(default_factory=dict)
+    """In topological order (the DAG's order)."""
+    last_event_id: str = "0-0"
+    """The stream position this snapshot includes; a follower reads on from here."""
+
+    def apply(self, event: Event) -> None:
+        """Fold one event into the snapshot (events at or before ``last_event_id`` are ignored)."""
+        if event.id and _stream_id(event.id) <= _stream_id(self.last_event_id):
+            return
+        if event.id:
+            self.last_event_id = event.id
+        if event.type is EventType.WORKFLOW_STATE and event.state:
+            self.state = WorkflowState(event.state)
+            if self.state.terminal:
+                self.ended_at = event.ts
+            if event.node:
+                self.failed_node = event.node
+            if event.error:
+                self.error = event.error
+            return
+        node = self.nodes.get(event.node or "")
+        if node is None:
+            return
+        if event.type is EventType.NODE_STATE and event.state:
+            node.state = NodeState(event.state)
+            if event.attempt is not None:
+                node.attempt = event.attempt
+            if node.state is NodeState.RUNNING and node.started_at is None:
+                node.started_at = event.ts
+            if node.state.terminal:
+                node.ended_at = event.ts
+            if event.error:
+                node.error = event.error
+            if node.state in (NodeState.QUEUED, NodeState.PENDING):
+                node.ended_at = None
+                node.error = None
+        elif event.type is EventType.NODE_PROGRESS:
+            node.detail = event.detail
+        elif event.type is EventType.NODE_RETRY:
+            node.error = event.error
+            if event.attempt is not None:
+                node.attempt = event.attempt
+        elif event.type is EventType.APPROVAL:
+            decision = event.data.get("decision", "")
+            node.detail = f"{decision} by {event.data.get('by', '?')}"
+
+    def counts(self) -> dict[NodeState, int]:
+        result = {state: 0 for state in NodeState}
+        for node in self.nodes.values():
+            result[node.state] += 1
+        return result
+
+
+def _stream_id(value: str) -> tuple[int, int]:
+    ms, _, seq = value.partition("-")
+    return int(ms or 0), int(seq or 0)
