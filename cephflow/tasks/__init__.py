@@ -1,1 +1,17 @@
-"""cephflow.tasks"""
+"""The domain tasks. Importing this package registers every task module in it.
+
+Each module declares its tasks with ``cephflow.engine.registry.task``; ``load_all()`` imports
+them so the compiler's catalog and the worker's registry hold every task.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+
+def load_all() -> None:
+    """Import every module of this package (idempotent)."""
+    for info in pkgutil.iter_modules(__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{info.name}")
