@@ -1,0 +1,131 @@
+"""The approval gate: a step that waits for a person to type ``cephflow approve``.
+
+The gate is a poll task: it never holds a worker slot while it waits. When it opens it
+tells its approvers once (however often it is polled, retried or redelivered) what to
+approve and the exact command to type. It then checks the workflow fact
+``approval:<node-id>``, which ``cephflow approve`` / ``cephflow reject`` write as
+``{"decision": "approved"|"rejected", "by": user, "at": epoch, "reason": str}``.
+
+Who may decide is named in the step's ``approvers`` argument (OS user names, ``@group``
+for the members of a Unix group); the engine checks it in ``approve``/``reject`` with
+``may_approve`` below, and the gate checks it again before it accepts a decision.
+"""
+
+from __future__ import annotations
+
+import grp
+import pwd
+import time
+from typing import Any
+
+from cephflow.engine.context import StepContext
+from cephflow.engine.registry import task
+from cephflow.errors import StepFailed
+
+APPROVAL_FACT = "approval:{node_id}"
+
+
+def approval_fact_key(node_id: str) -> str:
+    """The workflow fact that ``cephflow approve/reject`` writes for the gate ``node_id``."""
+    return APPROVAL_FACT.format(node_id=node_id)
+
+
+def approve_command(workflow_id: str, node_id: str) -> str:
+    """The command an approver types (quoted so a fan-out id like ``gate[osd.4]`` survives)."""
+    import shlex
+
+    return f"cephflow approve {shlex.quote(workflow_id)} {shlex.quote(node_id)}"
+
+
+def _groups_of(user: str) -> set[str]:
+    """Names of the Unix groups ``user`` belongs to (primary group included)."""
+    names = {g.gr_name for g in grp.getgrall() if user in g.gr_mem}
+    try:
+        names.add(grp.getgrgid(pwd.getpwnam(user).pw_gid).gr_name)
+    except KeyError:
+        pass
+    return names
+
+
+def may_approve(user: str, approvers: list[str] | None) -> bool:
+    """True when ``user`` may decide a gate whose approvers are ``approvers``.
+
+    An empty list lets anyone decide. Entries are OS user names or ``@group``.
+    """
+    if not approvers:
+        return True
+    if user in approvers:
+        return True
+    wanted = {a[1:] for a in approvers if a.startswith("@")}
+    return bool(wanted and wanted & _groups_of(user))
+
+
+def _announce(ctx: StepContext, message: str, approvers: list[str], notify: bool | list[str]) -> None:
+    """Tell the approvers once that the gate is open; the outcome is remembered on the step."""
+    command = approve_command(ctx.workflow_id, ctx.node_id)
+    who = ", ".join(approvers) if approvers else "anyone"
+    ctx.progress(f"waiting for approval ({who}): {command}", command=command, approvers=approvers)
+    if not notify or not ctx.once("approval-announce"):
+        return
+    from cephflow.notify.deliver import deliver_to_channels
+    from cephflow.notify.message import Message
+
+    text = (
+        f"{message}\n\n"
+        f"Workflow {ctx.workflow_id} waits for your approval at step {ctx.node_id}.\n"
+        f"May approve: {who}.\n"
+        f"To approve:  {command}\n"
+        f"To reject:   cephflow reject {ctx.workflow_id} {ctx.node_id} --reason '...'\n"
+    )
+    msg = Message(subject=f"[cephflow] approval needed: {ctx.node_id}", body=text)
+    channels = None if notify is True else list(notify)
+    outcome = deliver_to_channels(ctx.settings, msg, channels=channels)
+    ctx.remember("announce", outcome)
+    failed = [c for c, r in outcome.items() if not r.get("ok")]
+    if failed:
+        ctx.progress(f"could not notify approvers via {', '.join(failed)}", outcome=outcome)
+
+
+@task("core.approval", poll=True)
+def approval(
+    ctx: StepContext,
+    *,
+    message: str = "Approve to continue.",
+    approvers: list[str] | None = None,
+    notify: bool | list[str] = True,
+) -> dict[str, Any]:
+    """Wait until a person approves (``cephflow approve``); rejection fails the step.
+
+    ``approvers``: OS users or ``@group`` allowed to decide (empty: anyone).
+    ``notify``: True tells them through every configured channel, a list names the
+    channels (``email``, ``webhook``), False tells nobody. The step's ``timeout`` bounds
+    the wait; when it passes the step fails and the runbook's cleanup runs.
+    """
+    approvers = list(approvers or [])
+    decision = ctx.fact(approval_fact_key(ctx.node_id))
+    if isinstance(decision, dict) and decision.get("decision") in ("approved", "rejected"):
+        by = str(decision.get("by", "?"))
+        if not may_approve(by, approvers):
+            # The engine refuses such a decision; one written past it is ignored, not obeyed.
+            ctx.not_yet(f"ignored a decision by {by}: not among {', '.join(approvers)}")
+        if decision["decision"] == "rejected":
+            reason = decision.get("reason") or "no reason given"
+            raise StepFailed(f"rejected by {by}: {reason}")
+        ctx.progress(f"approved by {by}")
+        return {"decision": "approved", "by": by, "at": decision.get("at")}
+
+    left = ctx.time_left()
+    if left is not None and left <= 0:
+        raise StepFailed(f"no approval within the step's timeout (started {_ago(ctx.started_at)})")
+    if ctx.memo.get("announced") is None:
+        _announce(ctx, message, approvers, notify)
+        ctx.remember("announced", time.time())
+    countdown = ctx.settings.poll_countdown
+    if left is not None:
+        countdown = max(0.1, min(countdown, left))
+    ctx.not_yet(countdown=countdown)
+    return {}  # unreachable: not_yet raises
+
+
+def _ago(epoch: float) -> str:
+    return f"{int(time.time() - epoch)}s ago"
