@@ -3,6 +3,7 @@
     CephflowError                      root of everything cephflow raises on purpose
     ├── ConfigError                    settings or config file are invalid
     ├── RunbookError                   a runbook cannot be loaded or compiled (carries Problems)
+    ├── RunbookNotFound                no runbook has that name, or the file does not exist
     ├── ParamError                     a runbook parameter given on the command line is invalid
     ├── EngineError                    the workflow engine cannot do what was asked
     │   ├── WorkflowNotFound           no workflow with that id (or prefix)
@@ -66,6 +67,17 @@ class RunbookError(CephflowError):
     def __init__(self, problems: Sequence[Problem]):
         self.problems = sorted(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class RunbookNotFound(CephflowError):
+    """Raised when a runbook name is not in the search path or a runbook file does not exist."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, name: str | None = None, hint: str | None = None):
+        self.name = name
+        self.hint = hint
+        super().__init__(message)
 
 
 class ParamError(CephflowError):

@@ -16,6 +16,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+REDACTED = "**********"
+"""What a secret looks like wherever it is shown (as pydantic's SecretStr prints)."""
+
 
 class RetryPolicy(BaseModel):
     """How often a failing step is tried, and how long to wait between tries."""
@@ -59,6 +62,8 @@ class Node(BaseModel):
     """The fan-out this node belongs to (the ``foreach`` step's id), or None."""
     label: str | None = None
     """The fan-out item's label (``osd.41``), shown by views."""
+    secret_args: list[str] = Field(default_factory=list)
+    """Names of ``args`` that hold a secret: the engine passes them, views show ``REDACTED``."""
 
 
 class Group(BaseModel):
@@ -89,6 +94,16 @@ class Dag(BaseModel):
     groups: dict[str, Group] = Field(default_factory=dict)
     nodes: list[Node] = Field(default_factory=list)
     """Topologically ordered: every node comes after the nodes in its ``after``."""
+
+    def redacted(self) -> Dag:
+        """A copy safe to print: every secret argument replaced by ``REDACTED``."""
+        nodes = [
+            n.model_copy(update={"args": {k: REDACTED if k in n.secret_args else v
+                                          for k, v in n.args.items()}})
+            if n.secret_args else n
+            for n in self.nodes
+        ]
+        return self.model_copy(update={"nodes": nodes})
 
     def to_json(self) -> str:
         """Canonical JSON: sorted keys, no whitespace, so equal DAGs give equal bytes."""
