@@ -1,0 +1,169 @@
+"""Follow a workflow until it ends: the live tree on a terminal, plain lines elsewhere.
+
+``follow(client, wf_id, output=...)`` reads the workflow's snapshot once, then only its event
+stream (``XREAD BLOCK`` through the client), folding each event into the snapshot with
+``WorkflowSnapshot.apply``. It never re-reads the whole workflow, so following 10,000 nodes
+costs what the events cost. The live view is redrawn at a bounded rate whatever the event rate.
+
+Outputs: ``live`` (rich ``Live`` tree), ``plain`` (one timestamped line per event),
+``json`` (events as JSON lines), ``quiet`` (only the final outcome). The exit status says how
+the workflow ended: 0 succeeded, 1 failed, 4 cancelled; 130 when the operator detached with
+Ctrl-C (the workflow keeps running; the printed hint says how to re-attach).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from rich.console import Console
+from rich.live import Live
+
+from cephflow.cli import console as cli_console
+from cephflow.cli.views.event_line import attach_line, event_line, outcome_line
+from cephflow.cli.views.live import LiveView
+from cephflow.engine.state import Event, WorkflowSnapshot, WorkflowState
+
+OUTPUTS = ("live", "plain", "json", "quiet")
+EXIT_DETACHED = 130
+EXIT_CODES = {WorkflowState.SUCCEEDED: 0, WorkflowState.FAILED: 1, WorkflowState.CANCELLED: 4}
+BATCH = 2000
+"""Events read per call: large enough that a busy stream is read in few round trips."""
+
+
+class EventSource(Protocol):
+    """What a follower needs from the engine's client."""
+
+    def snapshot(self, wf_id: str) -> WorkflowSnapshot: ...
+
+    def events(self, wf_id: str, after_id: str, block_ms: int, count: int) -> list[Event]: ...
+
+
+class Follower:
+    """One workflow's snapshot, moved forward by its event stream.
+
+    Args:
+        source: the engine's client (or anything with ``snapshot`` and ``events``).
+        wf_id: the full workflow id.
+        batch: at most this many events per read.
+    """
+
+    def __init__(self, source: EventSource, wf_id: str, *, batch: int = BATCH):
+        self.source = source
+        self.wf_id = wf_id
+        self.batch = batch
+        self.snapshot: WorkflowSnapshot = source.snapshot(wf_id)
+
+    @property
+    def done(self) -> bool:
+        return self.snapshot.state.terminal
+
+    def poll(self, block_ms: int, on_event: Callable[[Event], None] | None = None) -> int:
+        """Read the next events (waiting up to ``block_ms`` for the first) and fold them in.
+
+        ``on_event`` is called after each event is folded, so it sees the state that event made.
+        Returns how many events were read.
+        """
+        events = self.source.events(self.wf_id, self.snapshot.last_event_id, block_ms, self.batch)
+        for event in events:
+            self.snapshot.apply(event)
+            if on_event is not None:
+                on_event(event)
+        return len(events)
+
+
+def exit_code(state: WorkflowState) -> int:
+    return EXIT_CODES.get(state, 1)
+
+
+def follow(
+    client: EventSource,
+    wf_id: str,
+    *,
+    output: str,
+    console: Console | None = None,
+    clock: Callable[[], float] = time.time,
+    max_fps: float = 4.0,
+    height: int | None = None,
+) -> int:
+    """Follow ``wf_id`` until it ends or the operator presses Ctrl-C; returns the exit status.
+
+    Args:
+        client: the engine's client.
+        wf_id: the full workflow id (resolve prefixes before).
+        output: ``live``, ``plain``, ``json`` or ``quiet``.
+        console: where to print (default: cephflow's console).
+        clock: wall-clock time, for elapsed times and the redraw rate (tests pass a fake).
+        max_fps: at most this many redraws of the live view per second.
+        height: lines the live view may use (default: the terminal's height less one).
+    """
+    if output not in OUTPUTS:
+        raise ValueError(f"output must be one of {OUTPUTS}, not {output!r}")
+    out = console or cli_console.console
+    follower = Follower(client, wf_id)
+    interval = 1.0 / max_fps
+    try:
+        if output == "live":
+            _live(follower, out, clock, interval, height)
+        else:
+            _stream(follower, out, clock, output, max(int(interval * 1000), 1))
+    except KeyboardInterrupt:
+        out.print(
+            f"detached: workflow {wf_id} keeps running "
+            f"({follower.snapshot.state.value}); re-attach with: cephflow status {wf_id}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return EXIT_DETACHED
+    if output != "json":
+        out.print(outcome_line(follower.snapshot), highlight=False, soft_wrap=True)
+    return exit_code(follower.snapshot.state)
+
+
+def _live(
+    follower: Follower, out: Console, clock: Callable[[], float], interval: float, height: int | None
+) -> None:
+    def view() -> LiveView:
+        lines = height if height is not None else max(out.size.height - 1, 4)
+        return LiveView(follower.snapshot, now=clock(), height=lines)
+
+    live = Live(
+        view(),
+        console=out,
+        auto_refresh=False,
+        transient=False,
+        redirect_stdout=False,
+        redirect_stderr=False,
+        vertical_overflow="crop",
+    )
+    try:
+        with live:
+            live.refresh()
+            last = clock()
+            while not follower.done:
+                follower.poll(int(interval * 1000))
+                if follower.done or clock() - last >= interval:
+                    live.update(view(), refresh=True)
+                    last = clock()
+    finally:
+        if not out.is_terminal:
+            out.line()  # a terminal's Live ends its last frame with a newline; a file's does not
+
+
+def _stream(
+    follower: Follower, out: Console, clock: Callable[[], float], output: str, block_ms: int
+) -> None:
+    if output == "plain":
+        out.print(attach_line(follower.snapshot, clock()), highlight=False, soft_wrap=True)
+
+    def emit(event: Event) -> None:
+        if output == "json":
+            out.out(event.model_dump_json(), highlight=False)
+            return
+        line = event_line(event, follower.snapshot)
+        if line is not None:
+            out.print(line, highlight=False, soft_wrap=True)
+
+    while not follower.done:
+        follower.poll(block_ms, None if output == "quiet" else emit)

@@ -1,0 +1,84 @@
+"""The two header lines above the live tree: what runs where, and how far it has got.
+
+``WorkflowHeader(snapshot, now=...)``: runbook, parameters, cluster and elapsed time on the
+first line; a progress bar over all nodes, the count, the percentage and an ETA on the
+second. Pure: the same snapshot and ``now`` always draw the same two lines.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.text import Text
+
+from cephflow.cli.views.style import duration, params_text, short_id, workflow_style
+from cephflow.engine.state import WorkflowSnapshot
+
+BAR_WIDTH = 30
+"""Cells of the progress bar (fewer on a narrow terminal)."""
+
+
+def progress(snapshot: WorkflowSnapshot) -> tuple[int, int]:
+    """(nodes that ended, all nodes): ended counts failed, skipped and cancelled too."""
+    done = sum(1 for node in snapshot.nodes.values() if node.state.terminal)
+    return done, len(snapshot.nodes)
+
+
+def eta(snapshot: WorkflowSnapshot, now: float) -> float | None:
+    """Seconds left at the pace so far; None when nothing has ended yet or it is over."""
+    done, total = progress(snapshot)
+    if snapshot.state.terminal or done == 0 or done >= total:
+        return None
+    elapsed = now - snapshot.submitted_at
+    return elapsed * (total - done) / done
+
+
+def workflow_elapsed(snapshot: WorkflowSnapshot, now: float) -> float:
+    end = snapshot.ended_at if snapshot.state.terminal and snapshot.ended_at else now
+    return end - snapshot.submitted_at
+
+
+class WorkflowHeader:
+    """Runbook, params, cluster, elapsed; then bar, count, percentage and ETA.
+
+    Args:
+        snapshot: the workflow's state to summarise.
+        now: the wall-clock time elapsed and ETA are measured to.
+    """
+
+    def __init__(self, snapshot: WorkflowSnapshot, *, now: float):
+        self.snapshot = snapshot
+        self.now = now
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from self.lines(width=options.max_width)
+
+    def lines(self, *, width: int) -> list[Text]:
+        snap = self.snapshot
+        first = Text()
+        first.append(snap.runbook, style="bold")
+        if snap.params:
+            first.append("  " + params_text(snap.params))
+        if snap.cluster:
+            first.append("  ·  cluster ")
+            first.append(snap.cluster, style="cyan")
+        first.append(f"  ·  {short_id(snap.id)}  ·  ")
+        first.append(duration(workflow_elapsed(snap, self.now)))
+
+        done, total = progress(snap)
+        ratio = done / total if total else 1.0
+        bar_width = max(min(BAR_WIDTH, width - 30), 5)
+        filled = round(bar_width * ratio)
+        second = Text()
+        second.append("━" * filled, style=workflow_style(snap.state))
+        second.append("─" * (bar_width - filled), style="dim")
+        second.append(f"  {done}/{total}  {ratio:4.0%}")
+        if snap.state.terminal:
+            second.append(f"  {snap.state.value}", style=workflow_style(snap.state))
+        else:
+            left = eta(snap, self.now)
+            second.append(f"  ETA {duration(left) if left is not None else '—'}")
+        for line in (first, second):
+            line.no_wrap = True
+            line.overflow = "ellipsis"
+            line.truncate(width, overflow="ellipsis")
+        return [first, second]

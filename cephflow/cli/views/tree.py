@@ -1,0 +1,339 @@
+"""The live tree of a workflow: its steps in dependency order, fitted to the terminal.
+
+``WorkflowTree(snapshot, now=..., height=...)`` is a pure function of its arguments. An
+operator looks at it for an hour while a host drains, so it stays calm: a ``foreach`` fan-out
+is one line of counters that expands only its running and failed members, finished fan-outs
+collapse, a failed step shows the first lines of its error and where to read the rest, a
+waiting approval gate shows the command to type. It never takes more lines than it is given:
+rows that do not fit are dropped by priority (finished steps first, then the far future,
+never a failure before anything else) and each gap becomes one summary line.
+
+The rows are planned as light records first and turned into rich ``Text`` only when kept,
+so a 10,000-node workflow costs one pass over its nodes per frame.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.text import Text
+
+from cephflow.cli.views.style import (
+    NODE_GLYPH,
+    NODE_STYLE,
+    duration,
+    short_id,
+    workflow_glyph,
+    workflow_style,
+)
+from cephflow.engine.state import NodeSnapshot, NodeState, WorkflowSnapshot
+
+APPROVAL_TASK = "core.approval"
+ERROR_LINES = 2
+"""Lines of a failed step's error shown in the tree; ``status ID --step S`` shows all."""
+NAME_COLUMN_MAX = 40
+"""Names are padded to a common column, but never beyond this many cells."""
+
+_MET = (NodeState.SUCCEEDED, NodeState.SKIPPED)
+_ACTIVE = (NodeState.RUNNING, NodeState.QUEUED)
+
+# Priorities: rows with lower values are dropped first when the terminal is too short.
+_P_DONE, _P_PENDING, _P_QUEUED, _P_DETAIL, _P_RUNNING, _P_HINT, _P_VITAL = range(7)
+
+
+@dataclass(slots=True)
+class _Row:
+    """One planned line: enough to decide whether it is kept, and to draw it if so."""
+
+    prefix: str
+    kind: str
+    """``node``, ``group``, ``error``, ``hint`` or ``approval``."""
+    priority: int
+    order: int
+    """Within a priority, rows with a smaller order are dropped first."""
+    state: NodeState | None = None
+    name: str = ""
+    node: NodeSnapshot | None = None
+    members: list[NodeSnapshot] = field(default_factory=list)
+    text: str = ""
+
+
+def group_state(members: Iterable[NodeSnapshot]) -> NodeState:
+    """One state for a fan-out: failed beats running beats the rest."""
+    states = {m.state for m in members}
+    if NodeState.FAILED in states:
+        return NodeState.FAILED
+    if states & set(_ACTIVE):
+        return NodeState.RUNNING
+    if all(s.terminal for s in states):
+        if NodeState.CANCELLED in states:
+            return NodeState.CANCELLED
+        if states == {NodeState.SKIPPED}:
+            return NodeState.SKIPPED
+        return NodeState.SUCCEEDED
+    if states & set(_MET):
+        return NodeState.RUNNING
+    return NodeState.PENDING
+
+
+def group_counters(members: list[NodeSnapshot]) -> str:
+    """``37/120 ✓  2 running  1 failed``: what an operator scans a fan-out for."""
+    counts = {state: 0 for state in NodeState}
+    for member in members:
+        counts[member.state] += 1
+    parts = [f"{counts[NodeState.SUCCEEDED]}/{len(members)} ✓"]
+    for state in (
+        NodeState.RUNNING,
+        NodeState.QUEUED,
+        NodeState.FAILED,
+        NodeState.CANCELLED,
+        NodeState.SKIPPED,
+    ):
+        if counts[state]:
+            parts.append(f"{counts[state]} {state.value}")
+    return "  ".join(parts)
+
+
+def node_elapsed(node: NodeSnapshot, now: float) -> float | None:
+    if node.started_at is None:
+        return None
+    end = node.ended_at if node.state.terminal and node.ended_at is not None else now
+    return end - node.started_at
+
+
+def _group_elapsed(members: list[NodeSnapshot], now: float) -> float | None:
+    starts = [m.started_at for m in members if m.started_at is not None]
+    if not starts:
+        return None
+    if all(m.state.terminal for m in members):
+        ends = [m.ended_at for m in members if m.ended_at is not None]
+        return (max(ends) if ends else now) - min(starts)
+    return now - min(starts)
+
+
+def _node_priority(state: NodeState, node: NodeSnapshot | None = None) -> int:
+    if state is NodeState.FAILED:
+        return _P_VITAL
+    if state is NodeState.RUNNING:
+        if node is not None and node.task == APPROVAL_TASK:
+            return _P_VITAL
+        return _P_RUNNING
+    if state is NodeState.QUEUED:
+        return _P_QUEUED
+    if state is NodeState.PENDING:
+        return _P_PENDING
+    return _P_DONE
+
+
+def _items(snapshot: WorkflowSnapshot) -> list[NodeSnapshot | list[NodeSnapshot]]:
+    """Top-level items in the DAG's order: a plain node, or the members of one fan-out."""
+    items: list[NodeSnapshot | list[NodeSnapshot]] = []
+    groups: dict[str, list[NodeSnapshot]] = {}
+    for node in snapshot.nodes.values():
+        if node.group is None:
+            items.append(node)
+            continue
+        members = groups.get(node.group)
+        if members is None:
+            members = groups[node.group] = []
+            items.append(members)
+        members.append(node)
+    return items
+
+
+class WorkflowTree:
+    """The workflow at the root, then its steps; fits in ``height`` lines.
+
+    Args:
+        snapshot: the workflow's state to draw.
+        now: the wall-clock time (seconds since the epoch) elapsed times are measured to.
+        height: at most this many lines (default: the console's height).
+    """
+
+    def __init__(self, snapshot: WorkflowSnapshot, *, now: float, height: int | None = None):
+        self.snapshot = snapshot
+        self.now = now
+        self.height = height
+
+    # planning -----------------------------------------------------------------------------
+
+    def _plan(self, width: int) -> list[_Row]:
+        rows: list[_Row] = []
+        items = _items(self.snapshot)
+        for index, item in enumerate(items):
+            last = index == len(items) - 1
+            branch, cont = ("└── ", "    ") if last else ("├── ", "│   ")
+            if isinstance(item, list):
+                self._plan_group(rows, item, branch, cont, width)
+            else:
+                self._plan_node(rows, item, branch, cont, item.id, width)
+        for position, row in enumerate(rows):
+            row.order = position if row.priority == _P_DONE else -position
+        return rows
+
+    def _plan_group(
+        self, rows: list[_Row], members: list[NodeSnapshot], branch: str, cont: str, width: int
+    ) -> None:
+        state = group_state(members)
+        priority = _P_VITAL if state in (NodeState.FAILED, NodeState.RUNNING) else _node_priority(state)
+        name = members[0].group or members[0].step
+        rows.append(_Row(branch, "group", priority, 0, state, name, members=members))
+        shown = [m for m in members if m.state in (NodeState.RUNNING, NodeState.FAILED)]
+        for index, member in enumerate(shown):
+            last = index == len(shown) - 1
+            child_branch, child_cont = ("└── ", "    ") if last else ("├── ", "│   ")
+            self._plan_node(
+                rows, member, cont + child_branch, cont + child_cont, member.label or member.id, width
+            )
+
+    def _plan_node(
+        self, rows: list[_Row], node: NodeSnapshot, branch: str, cont: str, name: str, width: int
+    ) -> None:
+        rows.append(
+            _Row(branch, "node", _node_priority(node.state, node), 0, node.state, name, node=node)
+        )
+        indent = cont + "  "
+        if node.state is NodeState.FAILED and node.error:
+            lines = [line for line in node.error.strip().splitlines() if line.strip()]
+            shown = lines[:ERROR_LINES]
+            for number, line in enumerate(shown):
+                priority = _P_VITAL if number == 0 else _P_DETAIL
+                rows.append(_Row(indent, "error", priority, 0, text=line))
+            cut = len(lines) > len(shown) or any(len(indent) + len(s) > width for s in shown)
+            if cut:
+                more = len(lines) - len(shown)
+                lead = f"… {more} more line{'s' if more != 1 else ''}: " if more else "… full error: "
+                command = f"cephflow status {self.snapshot.id} --step {shlex.quote(node.id)}"
+                rows.append(_Row(indent, "hint", _P_HINT, 0, text=lead + command))
+        elif node.state is NodeState.RUNNING and node.task == APPROVAL_TASK:
+            command = f"cephflow approve {self.snapshot.id} {shlex.quote(node.id)}"
+            rows.append(_Row(indent, "approval", _P_VITAL, 0, text=f"waiting for approval: {command}"))
+
+    # fitting ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _fit(rows: list[_Row], budget: int) -> list[bool]:
+        """Which rows to drop so that kept rows plus one summary per gap fit in ``budget``."""
+        n = len(rows)
+        dropped = [False] * n
+        if n <= budget:
+            return dropped
+        kept, gaps = n, 0
+        for i in sorted(range(n), key=lambda i: (rows[i].priority, rows[i].order)):
+            if kept + gaps <= budget:
+                break
+            left = i > 0 and dropped[i - 1]
+            right = i < n - 1 and dropped[i + 1]
+            dropped[i] = True
+            kept -= 1
+            gaps += 1 - int(left) - int(right)
+        return dropped
+
+    # drawing ------------------------------------------------------------------------------
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        height = self.height if self.height is not None else (options.height or console.height)
+        yield from self.lines(width=width, height=height)
+
+    def lines(self, *, width: int, height: int) -> Iterator[Text]:
+        """The tree as at most ``height`` one-row lines (each cut to ``width`` with an ellipsis)."""
+        if height <= 0:
+            return
+        yield self._fitted(self._root_line(), width)
+        if height == 1:
+            return
+        rows = self._plan(width)
+        dropped = self._fit(rows, height - 1)
+        kept = [row for row, gone in zip(rows, dropped, strict=True) if not gone]
+        column = min(
+            max((len(r.prefix) + 2 + len(r.name) for r in kept if r.kind in ("node", "group")), default=0),
+            NAME_COLUMN_MAX,
+        )
+        gap: list[_Row] = []
+        for row, gone in zip(rows, dropped, strict=True):
+            if gone:
+                gap.append(row)
+                continue
+            if gap:
+                yield self._fitted(self._summary(gap), width)
+                gap = []
+            yield self._fitted(self._draw(row, column), width)
+        if gap:
+            yield self._fitted(self._summary(gap), width)
+
+    @staticmethod
+    def _fitted(text: Text, width: int) -> Text:
+        text.rstrip()
+        text.no_wrap = True
+        text.overflow = "ellipsis"
+        text.truncate(width, overflow="ellipsis")
+        return text
+
+    def _root_line(self) -> Text:
+        snap = self.snapshot
+        text = Text()
+        text.append(workflow_glyph(snap.state), style=workflow_style(snap.state))
+        text.append(f" {snap.runbook} ", style="bold")
+        text.append(short_id(snap.id), style="cyan")
+        text.append("  ")
+        text.append(snap.state.value, style=workflow_style(snap.state))
+        if snap.failed_node:
+            text.append(f"  at {snap.failed_node}", style="red")
+        return text
+
+    def _draw(self, row: _Row, column: int) -> Text:
+        text = Text(row.prefix, style="dim")
+        if row.kind in ("error", "hint", "approval"):
+            style = {"error": "red", "hint": "dim", "approval": "bold magenta"}[row.kind]
+            text.append(row.text, style=style)
+            return text
+        assert row.state is not None
+        text.append(NODE_GLYPH[row.state], style=NODE_STYLE[row.state])
+        text.append(" ")
+        text.append(row.name, style="bold" if row.state in _ACTIVE else "")
+        text.append(" " * max(column - len(row.prefix) - 2 - len(row.name), 0))
+        if row.kind == "group":
+            text.append("  " + group_counters(row.members))
+            elapsed = _group_elapsed(row.members, self.now)
+            if elapsed is not None:
+                text.append("  " + duration(elapsed), style="dim")
+            return text
+        node = row.node
+        assert node is not None
+        elapsed = node_elapsed(node, self.now)
+        if elapsed is not None:
+            text.append("  " + duration(elapsed), style="dim")
+        if node.cleanup:
+            text.append("  (finally)", style="dim")
+        if node.attempt > 1:
+            text.append(f"  try {node.attempt}", style="yellow")
+        if node.detail:
+            text.append("  " + node.detail, style="" if node.state in _ACTIVE else "dim")
+        return text
+
+    @staticmethod
+    def _summary(gap: list[_Row]) -> Text:
+        steps = [row for row in gap if row.kind in ("node", "group")]
+        anchor = steps[-1] if steps else gap[-1]
+        text = Text(anchor.prefix, style="dim")
+        if not steps:
+            text.append(f"… {len(gap)} more line{'s' if len(gap) != 1 else ''}", style="dim")
+            return text
+        counts: dict[NodeState, int] = {}
+        for row in steps:
+            assert row.state is not None
+            counts[row.state] = counts.get(row.state, 0) + 1
+        detail = " ".join(f"{n} {NODE_GLYPH[s]}" for s, n in sorted(counts.items(), key=_by_order))
+        text.append(f"… {len(steps)} more step{'s' if len(steps) != 1 else ''} ({detail})", style="dim")
+        return text
+
+
+_STATE_ORDER = {state: index for index, state in enumerate(NODE_GLYPH)}
+
+
+def _by_order(item: tuple[NodeState, int]) -> int:
+    return _STATE_ORDER[item[0]]
