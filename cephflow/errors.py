@@ -19,6 +19,8 @@
     │   └── UnsafeOperation            Ceph said an operation is not safe right now
     ├── MonitoringError                a monitoring backend (Alertmanager, HTTP) failed
     └── NotifyError                    a message could not be delivered
+        ├── DeliveryRefused            the server refused it for good (4xx/5xx SMTP, auth, config)
+        └── DeliveryInDoubt            the server may have taken it: not sent again
 
 Foreign exceptions (redis, paramiko, subprocess, httpx) are translated at the layer
 boundary and raised ``from`` the original; nothing foreign leaks to the CLI.
@@ -159,3 +161,11 @@ class MonitoringError(CephflowError):
 
 class NotifyError(CephflowError):
     """Raised when a notification cannot be delivered."""
+
+
+class DeliveryRefused(NotifyError):
+    """Raised when a message is refused for good (bad address, auth, no channel): retry won't help."""
+
+
+class DeliveryInDoubt(NotifyError):
+    """Raised when the server may have accepted a message whose answer was lost; never re-sent."""

@@ -62,45 +62,89 @@ class CephSettings(BaseModel):
     """How host-level actions run: ``ssh`` (package/systemd), ``cephadm`` or ``lab``."""
 
 
-class AlertmanagerSettings(BaseModel):
+class RetrySettings(BaseModel):
+    """How often a delivery to one server is tried before the step sees the error."""
+
+    attempts: int = 3
+    """Total tries against one server, the first included."""
+    backoff: float = 0.5
+    """Seconds before the second try; doubled for each further one (at most 10 s)."""
+
+
+class AlertmanagerSettings(RetrySettings):
     """Downtime as Alertmanager silences; several URLs for an HA pair."""
 
     urls: list[str] = Field(default_factory=list)
+    """Every Alertmanager gets the silence (an HA pair that gossips keeps harmless duplicates)."""
     username: str | None = None
     password: SecretStr | None = None
     creator: str = "cephflow"
     timeout: float = 10.0
+    ca_file: Path | None = None
+    """CA bundle to verify an https Alertmanager against (default: the system's)."""
+    default_duration: float = 4 * 3600.0
+    """Seconds a silence lasts when the step names no duration: the safety net."""
+    extend_margin: float = 15 * 60.0
+    """Waiting steps extend a silence that would end within this many seconds."""
 
 
-class HttpDowntimeSettings(BaseModel):
-    """A generic HTTP downtime backend: templated requests to set and to clear."""
+class HttpDowntimeSettings(RetrySettings):
+    """A generic HTTP downtime backend: templated requests to set and to clear.
+
+    URLs and bodies are jinja2 templates (sandboxed) over: ``host``, ``matchers`` (list of
+    dicts), ``comment``, ``creator``, ``starts_at``/``ends_at`` (ISO 8601), ``starts_epoch``/
+    ``ends_epoch``, ``duration`` (seconds), ``workflow_id``, ``node_id``; the clear request
+    also sees ``id`` (taken from the set response's JSON field ``id_field``).
+    """
 
     set_url: str | None = None
+    set_method: str = "POST"
+    set_body: str | None = None
+    """Template of the JSON body of the set request (None: a built-in JSON document)."""
     clear_url: str | None = None
+    clear_method: str = "DELETE"
+    clear_body: str | None = None
+    id_field: str | None = "id"
+    """Field of the set response's JSON that identifies the downtime (None: no id)."""
+    headers: dict[str, str] = Field(default_factory=dict)
     token: SecretStr | None = None
+    """Sent as ``Authorization: Bearer <token>``."""
     timeout: float = 10.0
+    ca_file: Path | None = None
 
 
-class SmtpSettings(BaseModel):
+class SmtpSettings(RetrySettings):
     """Email to the datacentre technicians and approvers."""
 
     host: str | None = None
     port: int = 25
     starttls: bool = False
+    ssl: bool = False
+    """Implicit TLS from the first byte (SMTPS, usually port 465) instead of STARTTLS."""
+    ca_file: Path | None = None
+    """CA bundle to verify the server's certificate against (default: the system's)."""
     username: str | None = None
     password: SecretStr | None = None
     sender: str = "cephflow@localhost"
     recipients: list[str] = Field(default_factory=list)
+    """The DC technicians (and approvers, unless a step names its own)."""
     timeout: float = 10.0
 
 
-class WebhookSettings(BaseModel):
+class WebhookSettings(RetrySettings):
     """An HTTP webhook (JSON; ``style = "slack"`` for Slack/Mattermost payloads)."""
 
     url: SecretStr | None = None
     style: str = "json"
+    """``json`` (subject, text, facts, workflow, step) or ``slack`` (``text`` in mrkdwn)."""
     token: SecretStr | None = None
+    """Sent as ``Authorization: Bearer <token>``."""
+    channel: str | None = None
+    """Slack/Mattermost channel override (``slack`` style only)."""
+    username: str | None = None
+    """Slack/Mattermost display name override (``slack`` style only)."""
     timeout: float = 10.0
+    ca_file: Path | None = None
 
 
 class Settings(BaseSettings):

@@ -15,12 +15,17 @@ from __future__ import annotations
 
 import grp
 import pwd
+import shlex
 import time
 from typing import Any
 
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
 from cephflow.errors import StepFailed
+from cephflow.notify.channels import configured_channels
+from cephflow.notify.message import Message
+from cephflow.tasks.downtime import keep_alive
+from cephflow.tasks.notify import send_once
 
 APPROVAL_FACT = "approval:{node_id}"
 
@@ -32,9 +37,11 @@ def approval_fact_key(node_id: str) -> str:
 
 def approve_command(workflow_id: str, node_id: str) -> str:
     """The command an approver types (quoted so a fan-out id like ``gate[osd.4]`` survives)."""
-    import shlex
-
     return f"cephflow approve {shlex.quote(workflow_id)} {shlex.quote(node_id)}"
+
+
+def reject_command(workflow_id: str, node_id: str) -> str:
+    return f"cephflow reject {shlex.quote(workflow_id)} {shlex.quote(node_id)}"
 
 
 def _groups_of(user: str) -> set[str]:
@@ -60,30 +67,54 @@ def may_approve(user: str, approvers: list[str] | None) -> bool:
     return bool(wanted and wanted & _groups_of(user))
 
 
-def _announce(ctx: StepContext, message: str, approvers: list[str], notify: bool | list[str]) -> None:
-    """Tell the approvers once that the gate is open; the outcome is remembered on the step."""
+def _announce(
+    ctx: StepContext, message: str, approvers: list[str], notify: bool | list[str],
+    to: list[str] | None,
+) -> None:
+    """Tell the approvers that the gate is open, once per channel however often it is polled."""
     command = approve_command(ctx.workflow_id, ctx.node_id)
     who = ", ".join(approvers) if approvers else "anyone"
-    ctx.progress(f"waiting for approval ({who}): {command}", command=command, approvers=approvers)
-    if not notify or not ctx.once("approval-announce"):
+    channels = configured_channels(ctx.settings) if notify is True else list(notify or [])
+    if not channels:
+        ctx.remember("announce_settled", True)
         return
-    from cephflow.notify.deliver import deliver_to_channels
-    from cephflow.notify.message import Message
-
     text = (
         f"{message}\n\n"
-        f"Workflow {ctx.workflow_id} waits for your approval at step {ctx.node_id}.\n"
-        f"May approve: {who}.\n"
+        f"Workflow {ctx.workflow_id} waits for an approval at step {ctx.node_id}.\n"
+        f"Who may approve: {who}.\n\n"
         f"To approve:  {command}\n"
-        f"To reject:   cephflow reject {ctx.workflow_id} {ctx.node_id} --reason '...'\n"
+        f"To reject:   {reject_command(ctx.workflow_id, ctx.node_id)} --reason '...'\n"
     )
-    msg = Message(subject=f"[cephflow] approval needed: {ctx.node_id}", body=text)
-    channels = None if notify is True else list(notify)
-    outcome = deliver_to_channels(ctx.settings, msg, channels=channels)
-    ctx.remember("announce", outcome)
-    failed = [c for c, r in outcome.items() if not r.get("ok")]
-    if failed:
-        ctx.progress(f"could not notify approvers via {', '.join(failed)}", outcome=outcome)
+    msg = Message(
+        subject=f"[cephflow] approval needed: {ctx.node_id}",
+        body=text,
+        facts={"workflow_id": ctx.workflow_id, "node_id": ctx.node_id, "command": command,
+               "approvers": approvers, "message": message},
+        key=f"{ctx.workflow_id}/{ctx.node_id}/announce",
+    )
+    results = send_once(ctx, msg, channels=channels, recipients=to, key="announce")
+    if _settled(results):
+        ctx.remember("announce_settled", True)
+    bad = {c: r for c, r in results.items() if r["status"] not in ("delivered",)}
+    if bad:
+        ctx.progress(
+            "approvers not reached via " + ", ".join(f"{c} ({r['status']})" for c, r in bad.items()),
+            outcome=results,
+        )
+    else:
+        ctx.progress("approvers notified via " + ", ".join(results), outcome=results)
+
+
+_ANNOUNCE_TRIES = 3
+"""Polls on which a failed announcement is tried again before the gate stops trying."""
+
+
+def _settled(results: dict[str, dict[str, Any]]) -> bool:
+    """True when no channel's outcome could change with another try."""
+    return all(
+        r["status"] != "failed" or r.get("generation", 0) >= _ANNOUNCE_TRIES
+        for r in results.values()
+    )
 
 
 @task("core.approval", poll=True)
@@ -93,13 +124,17 @@ def approval(
     message: str = "Approve to continue.",
     approvers: list[str] | None = None,
     notify: bool | list[str] = True,
+    to: list[str] | None = None,
+    downtimes: list[str] | None = None,
 ) -> dict[str, Any]:
     """Wait until a person approves (``cephflow approve``); rejection fails the step.
 
     ``approvers``: OS users or ``@group`` allowed to decide (empty: anyone).
     ``notify``: True tells them through every configured channel, a list names the
-    channels (``email``, ``webhook``), False tells nobody. The step's ``timeout`` bounds
-    the wait; when it passes the step fails and the runbook's cleanup runs.
+    channels (``email``, ``webhook``), False tells nobody; ``to`` names the email
+    addresses (default ``smtp.recipients``). The step's ``timeout`` bounds the wait; when it
+    passes the step fails and the runbook's cleanup runs. While it waits it keeps the
+    workflow's ``downtimes`` (default: ``default``) from lapsing.
     """
     approvers = list(approvers or [])
     decision = ctx.fact(approval_fact_key(ctx.node_id))
@@ -117,9 +152,15 @@ def approval(
     left = ctx.time_left()
     if left is not None and left <= 0:
         raise StepFailed(f"no approval within the step's timeout (started {_ago(ctx.started_at)})")
-    if ctx.memo.get("announced") is None:
-        _announce(ctx, message, approvers, notify)
-        ctx.remember("announced", time.time())
+    if ctx.memo.get("opened") is None:
+        command = approve_command(ctx.workflow_id, ctx.node_id)
+        who = ", ".join(approvers) if approvers else "anyone"
+        ctx.progress(f"waiting for approval ({who}): {command}", command=command,
+                     approvers=approvers)
+        ctx.remember("opened", time.time())
+    if not ctx.memo.get("announce_settled"):
+        _announce(ctx, message, approvers, notify, to)
+    keep_alive(ctx, ["default"] if downtimes is None else downtimes)
     countdown = ctx.settings.poll_countdown
     if left is not None:
         countdown = max(0.1, min(countdown, left))
