@@ -1,0 +1,103 @@
+"""Find runbooks by name or path, and load one file into a validated model.
+
+A runbook NAME is looked up as ``<dir>/<NAME>.yaml`` (or ``.yml``) in each directory of the
+search path in order (the shipped ``runbooks/`` first, then ``settings.runbook_dirs``).
+Anything that looks like a path (has a ``/`` or ends in ``.yaml``/``.yml``) is a path.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cephflow.errors import Problem, RunbookError, RunbookNotFound
+from cephflow.runbook import model
+from cephflow.runbook.suggest import did_you_mean
+from cephflow.runbook.yamlpos import Doc, load_text
+
+SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class Loaded:
+    """One runbook file, parsed and validated: its path, positions and model."""
+
+    path: Path
+    """Resolved path (identity for include cycles)."""
+    file: str
+    """The path as shown in messages (relative to the working directory where possible)."""
+    doc: Doc
+    decl: model.RunbookDecl
+
+
+def display_path(path: Path) -> str:
+    """``path`` relative to the working directory when it is below it, else absolute."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+def looks_like_path(name: str) -> bool:
+    return "/" in name or name.endswith(SUFFIXES) or name.startswith(".")
+
+
+def available(search_path: list[Path]) -> dict[str, Path]:
+    """Runbook name -> file, the first directory of the search path winning."""
+    found: dict[str, Path] = {}
+    for directory in search_path:
+        if not directory.is_dir():
+            continue
+        for entry in sorted(directory.iterdir()):
+            if entry.suffix in SUFFIXES and entry.is_file():
+                found.setdefault(entry.stem, entry)
+    return found
+
+
+def find(name: str, search_path: list[Path], *, relative_to: Path | None = None) -> Path:
+    """The file of runbook ``name`` (a name or a path); RunbookNotFound otherwise."""
+    if looks_like_path(name):
+        candidates = [Path(name)]
+        if relative_to is not None and not Path(name).is_absolute():
+            candidates.insert(0, relative_to / name)
+        for candidate in candidates:
+            if candidate.is_file():
+                return candidate.resolve()
+        raise RunbookNotFound(f"no runbook file {name!r}")
+    directories = ([relative_to] if relative_to is not None else []) + list(search_path)
+    for directory in directories:
+        for suffix in SUFFIXES:
+            candidate = directory / f"{name}{suffix}"
+            if candidate.is_file():
+                return candidate.resolve()
+    names = available(search_path)
+    hint = did_you_mean(name, names)
+    message = f"no runbook named {name!r}" + (f" ({hint})" if hint else "")
+    raise RunbookNotFound(message, name=name, hint=hint)
+
+
+def read(path: Path) -> tuple[Doc, list[Problem], str]:
+    """Load the YAML of ``path`` with positions (no schema yet)."""
+    file = display_path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        return Doc(file, None), [Problem(file, 1, 1, f"not UTF-8 text: {exc.reason}")], file
+    except OSError as exc:
+        return Doc(file, None), [Problem(file, 1, 1, f"cannot read: {exc.strerror}")], file
+    doc, problems = load_text(text, file)
+    return doc, problems, file
+
+
+def load(path: Path) -> Loaded:
+    """Read and validate one runbook file; RunbookError with every problem found."""
+    path = path.resolve()
+    doc, problems, file = read(path)
+    if problems:
+        raise RunbookError(problems)
+    decl, problems = model.parse(doc)
+    if problems or decl is None:
+        raise RunbookError(problems)
+    return Loaded(path=path, file=file, doc=doc, decl=decl)

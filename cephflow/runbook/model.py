@@ -1,0 +1,300 @@
+"""The runbook language as pydantic models, and pydantic's errors mapped back to positions.
+
+The models check the *shape* of a runbook (which keys exist, which are lists, which are
+text); what the values mean (tasks, dependencies, templates) is checked by ``checker`` and
+``compiler``. Every model forbids unknown keys, so a typo such as ``tsak:`` is reported with
+the closest known key.
+
+YAML keys that are Python keywords have aliases: ``with`` -> ``with_``, ``as`` -> ``as_``,
+``finally`` -> ``finally_``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from cephflow.errors import Problem
+from cephflow.runbook import types
+from cephflow.runbook.suggest import did_you_mean
+from cephflow.runbook.yamlpos import Doc
+
+IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+STEP_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*\Z")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=False, frozen=True)
+
+
+class ParamDecl(_Model):
+    """``params: {host: {type: str, help: ..., default: ..., choices: [...], secret: true}}``."""
+
+    type: str = "str"
+    default: Any = None
+    required: bool | None = None
+    help: str = ""
+    choices: list[Any] | None = None
+    secret: bool = False
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        try:
+            return types.parse_type(value).name
+        except ValueError:
+            hint = did_you_mean(value, types.TYPE_NAMES)
+            raise ValueError(
+                f"unknown type {value!r}" + (f" ({hint})" if hint else "")
+                + f"; one of {', '.join(types.TYPE_NAMES)}"
+            ) from None
+
+    @property
+    def ptype(self) -> types.ParamType:
+        return types.parse_type(self.type)
+
+    @property
+    def is_required(self) -> bool:
+        return self.required if self.required is not None else self.default is None
+
+
+class DiscoverDecl(_Model):
+    """``discover: {osds: {lookup: ceph.osds_on_host, with: {host: "{{ host }}"}}}``."""
+
+    lookup: str
+    with_: dict[str, Any] = Field(default_factory=dict, alias="with")
+
+
+class RetryDecl(_Model):
+    """``retry: {attempts: 3, backoff: 10s, factor: 2, max_backoff: 5m}`` (or ``retry: 3``)."""
+
+    attempts: int = Field(default=1, ge=1, le=1000)
+    backoff: Any = 2.0
+    factor: float = Field(default=2.0, ge=1.0, le=100.0)
+    max_backoff: Any = 300.0
+
+    @field_validator("backoff", "max_backoff")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return types.parse_duration(value)
+
+
+class StepDecl(_Model):
+    """One entry of ``steps:`` or ``finally:``: a task to run, or another runbook to include."""
+
+    id: str
+    task: str | None = None
+    include: str | None = None
+    with_: dict[str, Any] = Field(default_factory=dict, alias="with")
+    after: list[str] = Field(default_factory=list)
+    foreach: Any = None
+    as_: str = Field(default="item", alias="as")
+    label: str | None = None
+    concurrency: Any = None
+    when: Any = None
+    retry: RetryDecl | None = None
+    timeout: Any = None
+    approval: Any = None
+    description: str = ""
+
+    @field_validator("id")
+    @classmethod
+    def _step_id(cls, value: str) -> str:
+        if not STEP_ID.match(value):
+            raise ValueError(
+                f"step id {value!r} may hold only letters, digits, '_' and '-'"
+            )
+        return value
+
+    @field_validator("as_")
+    @classmethod
+    def _as_name(cls, value: str) -> str:
+        if not IDENT.match(value):
+            raise ValueError(f"'as' must be a variable name, got {value!r}")
+        return value
+
+    @field_validator("after", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("retry", mode="before")
+    @classmethod
+    def _retry_shorthand(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return {"attempts": value}
+        return value
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and "{" in value):
+            return value
+        return types.parse_duration(value)
+
+    @field_validator("concurrency")
+    @classmethod
+    def _concurrency(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and "{" in value):
+            return value
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"concurrency must be a whole number >= 1, got {value!r}")
+        return value
+
+    @field_validator("when")
+    @classmethod
+    def _when(cls, value: Any) -> Any:
+        if value is None or isinstance(value, bool | str):
+            return value
+        raise ValueError(f"'when' must be a condition (text) or true/false, got {value!r}")
+
+    @field_validator("foreach")
+    @classmethod
+    def _foreach(cls, value: Any) -> Any:
+        if value is None or isinstance(value, str | list):
+            return value
+        raise ValueError(f"'foreach' must be a list or a template giving one, got {value!r}")
+
+    @field_validator("approval")
+    @classmethod
+    def _approval(cls, value: Any) -> Any:
+        if value is None or isinstance(value, bool | str | dict):
+            return value
+        raise ValueError(
+            f"'approval' must be true, a message, or a mapping of arguments, got {value!r}"
+        )
+
+    @model_validator(mode="after")
+    def _task_or_include(self) -> StepDecl:
+        if (self.task is None) == (self.include is None):
+            raise ValueError(f"step {self.id!r} needs exactly one of 'task' or 'include'")
+        if self.include is not None:
+            extra = [
+                k for k in ("foreach", "approval", "retry", "timeout") if getattr(self, k) is not None
+            ]
+            if extra:
+                raise ValueError(f"step {self.id!r}: an include cannot have {extra[0]!r}")
+        if self.foreach is None and (self.label is not None or self.concurrency is not None):
+            raise ValueError(f"step {self.id!r}: 'label' and 'concurrency' need 'foreach'")
+        return self
+
+
+class RunbookDecl(_Model):
+    """A whole runbook file."""
+
+    name: str
+    description: str = ""
+    params: dict[str, ParamDecl] = Field(default_factory=dict)
+    discover: dict[str, DiscoverDecl] = Field(default_factory=dict)
+    locks: list[str] = Field(default_factory=list)
+    steps: list[StepDecl] = Field(min_length=1)
+    finally_: list[StepDecl] = Field(default_factory=list, alias="finally")
+
+
+_FIELDS: dict[type[BaseModel], list[str]] = {}
+
+
+def _field_names(model: type[BaseModel]) -> list[str]:
+    if model not in _FIELDS:
+        _FIELDS[model] = [f.alias or n for n, f in model.model_fields.items()]
+    return _FIELDS[model]
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """Which model a location (without its last element) points into."""
+    if not loc:
+        return RunbookDecl
+    head = loc[0]
+    if head == "params" and len(loc) == 2:
+        return ParamDecl
+    if head == "discover" and len(loc) == 2:
+        return DiscoverDecl
+    if head in ("steps", "finally") and len(loc) == 2:
+        return StepDecl
+    if head in ("steps", "finally") and len(loc) == 3 and loc[2] == "retry":
+        return RetryDecl
+    return None
+
+
+_TYPE_MESSAGES = {
+    "string_type": "expected text",
+    "int_type": "expected an integer",
+    "int_parsing": "expected an integer",
+    "int_from_float": "expected an integer",
+    "float_type": "expected a number",
+    "float_parsing": "expected a number",
+    "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
+    "list_type": "expected a list",
+    "dict_type": "expected a mapping",
+    "model_type": "expected a mapping",
+    "model_attributes_type": "expected a mapping",
+}
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def problems_from(exc: ValidationError, doc: Doc) -> list[Problem]:
+    """Pydantic's errors as Problems at the position of the offending key or value."""
+    problems: list[Problem] = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        kind = err["type"]
+        name = loc[-1] if loc else "runbook"
+        if kind == "extra_forbidden":
+            model = _model_at(loc[:-1])
+            hint = did_you_mean(str(name), _field_names(model)) if model else None
+            problems.append(doc.problem(loc, f"unknown key {name!r}", key=True, hint=hint))
+        elif kind == "missing":
+            where = f" in step {_step_id(doc, loc)!r}" if _step_id(doc, loc) else ""
+            problems.append(doc.problem(loc[:-1], f"missing key {name!r}{where}"))
+        elif kind == "value_error":
+            message = str(err["msg"]).removeprefix("Value error, ")
+            problems.append(doc.problem(loc, message))
+        elif kind == "too_short" and loc == ("steps",):
+            problems.append(doc.problem(loc, "a runbook needs at least one step"))
+        elif kind in _TYPE_MESSAGES:
+            label = f"{name!r}" if isinstance(name, str) else f"item {name}"
+            problems.append(
+                doc.problem(loc, f"{label}: {_TYPE_MESSAGES[kind]}, got {_describe(err['input'])}")
+            )
+        else:
+            label = f"{name!r}" if isinstance(name, str) else f"item {name}"
+            problems.append(doc.problem(loc, f"{label}: {err['msg']}"))
+    return problems
+
+
+def _step_id(doc: Doc, loc: tuple[Any, ...]) -> str | None:
+    if len(loc) >= 3 and loc[0] in ("steps", "finally") and isinstance(doc.data, dict):
+        try:
+            step = doc.data[loc[0]][loc[1]]
+        except (KeyError, IndexError, TypeError):
+            return None
+        if isinstance(step, dict) and isinstance(step.get("id"), str):
+            return step["id"]
+    return None
+
+
+def parse(doc: Doc) -> tuple[RunbookDecl | None, list[Problem]]:
+    """Validate a loaded document against the language; the model, or the problems."""
+    if not isinstance(doc.data, dict):
+        return None, [doc.problem((), "a runbook is a mapping with 'name', 'steps', ...")]
+    problems: list[Problem] = []
+    for name in doc.data.get("params") or {} if isinstance(doc.data.get("params"), dict) else {}:
+        if not IDENT.match(name):
+            problems.append(doc.problem(("params", name), f"parameter name {name!r} must be "
+                                        "a variable name (letters, digits, '_')", key=True))
+    for name in doc.data.get("discover") or {} if isinstance(doc.data.get("discover"), dict) else {}:
+        if not IDENT.match(name):
+            problems.append(doc.problem(("discover", name), f"discover name {name!r} must be "
+                                        "a variable name (letters, digits, '_')", key=True))
+    try:
+        model = RunbookDecl.model_validate(doc.data)
+    except ValidationError as exc:
+        return None, problems + problems_from(exc, doc)
+    return (None if problems else model), problems

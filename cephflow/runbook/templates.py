@@ -1,0 +1,143 @@
+"""Sandboxed templating of runbook values.
+
+Every text value holding ``{{`` or ``{%`` is a jinja2 template, rendered in a
+``SandboxedEnvironment`` with ``StrictUndefined``: an undefined name is an error (never an
+empty string) and Python internals (``__class__``, ``__globals__``, ``mro``) are out of reach.
+
+A value that is exactly one expression, ``"{{ osds }}"``, keeps the expression's native type
+(a list stays a list, an int an int); any other template renders to text. Compiled templates
+are cached by their source, so a 10,000-way fan-out compiles each template once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta
+from jinja2.runtime import Undefined
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
+
+from cephflow.runbook.suggest import did_you_mean
+
+_NATIVE = re.compile(r"\A\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*\Z", re.S)
+
+
+class TemplateProblem(Exception):
+    """A template could not be compiled or rendered; ``message`` says why, for the operator."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        self.message = message
+        self.hint = hint
+        super().__init__(message)
+
+
+def is_template(value: Any) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+class Templates:
+    """The sandboxed environment and a cache of compiled templates."""
+
+    def __init__(self) -> None:
+        self.env = SandboxedEnvironment(
+            undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
+        )
+        self._compiled: dict[str, Callable[[Mapping[str, Any]], Any]] = {}
+
+    def _compile(self, text: str) -> Callable[[Mapping[str, Any]], Any]:
+        fn = self._compiled.get(text)
+        if fn is not None:
+            return fn
+        native = _NATIVE.match(text)
+        try:
+            if native:
+                expression = self.env.compile_expression(
+                    native.group("expr").strip(), undefined_to_none=False
+                )
+
+                def fn(ctx: Mapping[str, Any]) -> Any:
+                    return expression(**ctx)
+            else:
+                template = self.env.from_string(text)
+
+                def fn(ctx: Mapping[str, Any]) -> Any:
+                    return template.render(ctx)
+        except TemplateSyntaxError as exc:
+            raise TemplateProblem(f"template syntax: {exc.message}") from exc
+        except Exception as exc:  # jinja2 may raise others on odd input; report, never crash
+            raise TemplateProblem(f"template syntax: {exc}") from exc
+        self._compiled[text] = fn
+        return fn
+
+    def check(self, text: str, known: set[str]) -> None:
+        """Raise TemplateProblem if ``text`` does not parse or names a variable not in ``known``."""
+        self._compile(text)
+        try:
+            names = meta.find_undeclared_variables(self.env.parse(text))
+        except TemplateSyntaxError as exc:
+            raise TemplateProblem(f"template syntax: {exc.message}") from exc
+        for name in sorted(names):
+            if name not in known and name not in self.env.globals:
+                raise TemplateProblem(
+                    f"undefined variable {name!r}", did_you_mean(name, known)
+                )
+
+    def render(self, value: Any, ctx: Mapping[str, Any]) -> Any:
+        """``value`` with every template in it rendered (lists and mappings walked)."""
+        if isinstance(value, str):
+            if "{{" not in value and "{%" not in value:
+                return value
+            fn = self._compile(value)
+            try:
+                result = fn(ctx)
+            except UndefinedError as exc:
+                raise TemplateProblem(_undefined(exc), _undefined_hint(exc, ctx)) from exc
+            except SecurityError as exc:
+                raise TemplateProblem(f"template not allowed: {exc}") from exc
+            except TemplateProblem:
+                raise
+            except Exception as exc:  # the template's own arithmetic etc.: report, never crash
+                raise TemplateProblem(f"template error: {type(exc).__name__}: {exc}") from exc
+            return plain(result)
+        if isinstance(value, list):
+            return [self.render(item, ctx) for item in value]
+        if isinstance(value, dict):
+            return {key: self.render(item, ctx) for key, item in value.items()}
+        return value
+
+
+def _undefined(exc: UndefinedError) -> str:
+    match = re.match(r"'([^']+)' is undefined", exc.message or "")
+    if match:
+        return f"undefined variable {match.group(1)!r}"
+    return f"undefined: {exc.message}"
+
+
+def _undefined_hint(exc: UndefinedError, ctx: Mapping[str, Any]) -> str | None:
+    match = re.match(r"'([^']+)' is undefined", exc.message or "")
+    return did_you_mean(match.group(1), ctx.keys()) if match else None
+
+
+def plain(value: Any, depth: int = 0) -> Any:
+    """A template's result as JSON-like data; TemplateProblem for anything else."""
+    if depth > 50:
+        raise TemplateProblem("template result is nested too deeply")
+    if isinstance(value, Undefined):
+        try:
+            str(value)
+        except UndefinedError as exc:
+            raise TemplateProblem(_undefined(exc)) from exc
+        raise TemplateProblem("template result is undefined")  # pragma: no cover
+    if value is None or isinstance(value, bool | int | str):
+        return str(value) if isinstance(value, str) and type(value) is not str else value
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise TemplateProblem(f"template gave {value}, not a finite number")
+        return value
+    if isinstance(value, list | tuple | range):
+        return [plain(item, depth + 1) for item in value]
+    if isinstance(value, dict):
+        return {str(plain(k, depth + 1)): plain(v, depth + 1) for k, v in value.items()}
+    raise TemplateProblem(f"template gave a {type(value).__name__}, not plain data")

@@ -1,0 +1,57 @@
+"""Generic tasks every runbook may use: wait a while, log a line, fail on purpose.
+
+``core.sleep`` waits without holding a worker slot: it is a poll task that notes when it
+started and asks to be checked again until its time is up. ``core.fail`` exists so a runbook
+(or a test) can exercise failure, retries and ``finally`` steps deliberately.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from cephflow.engine.context import StepContext
+from cephflow.engine.registry import task
+from cephflow.errors import StepError, StepFailed
+
+log = logging.getLogger("cephflow.tasks.core")
+
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
+           "error": logging.ERROR}
+
+
+@task("core.sleep", poll=True)
+def sleep(ctx: StepContext, *, seconds: float) -> dict[str, Any]:
+    """Wait ``seconds`` without holding a worker slot (re-checked until the time is up)."""
+    memo = ctx.memo
+    since = memo.get("since")
+    if since is None:
+        since = time.time()
+        ctx.remember("since", since)
+    left = since + seconds - time.time()
+    if left > 0:
+        ctx.not_yet(f"{left:.0f}s left of {seconds:g}s", countdown=min(left, 5.0))
+    return {"slept": seconds}
+
+
+@task("core.log")
+def log_message(ctx: StepContext, *, message: str, level: str = "info") -> dict[str, Any]:
+    """Log ``message`` and show it as the step's progress."""
+    log.log(_LEVELS.get(level.lower(), logging.INFO), "%s: %s", ctx.workflow_id, message)
+    ctx.progress(message)
+    return {"message": message}
+
+
+@task("core.fail")
+def fail(ctx: StepContext, *, message: str = "failed on purpose", retryable: bool = False,
+         attempts_before_success: int = 0) -> dict[str, Any]:
+    """Fail with ``message`` (retryable or not); succeed from try ``attempts_before_success + 1``.
+
+    ``attempts_before_success: 0`` (the default) never succeeds.
+    """
+    if attempts_before_success and ctx.attempt > attempts_before_success:
+        return {"attempt": ctx.attempt}
+    if retryable:
+        raise StepError(message)
+    raise StepFailed(message)
