@@ -1,0 +1,68 @@
+"""``cephflow status`` views: the list of workflows and one step in full."""
+
+from __future__ import annotations
+
+import pytest
+import typer
+
+from cephflow.cli.commands.status import find_node
+from cephflow.cli.views.step_detail import StepDetail
+from cephflow.cli.views.workflow_list import WorkflowList
+from cephflow.engine.state import WorkflowState
+from tests.follow.samples import T0, drain, node, workflow
+from tests.follow.test_views import golden, render
+
+
+def test_the_list_shows_id_runbook_params_state_start_duration_and_progress():
+    running = drain(total=10, succeeded=4, running=(5,), failed=())
+    done = workflow([node("a", state="succeeded", started=0, ended=5)], state="succeeded",
+                    ended=3725, wf_id="9e8d7c6b5a4f3e2d")
+    done.submitted_at -= 86_400
+    done.ended_at = (done.ended_at or 0) - 86_400
+    assert render(WorkflowList([running, done], now=T0 + 62), width=100) == golden("""
+        id        runbook     params            state        started           duration  progress
+        3f2a9c1e  drain-host  host=ceph-osd-17  ▶ running    08:00:00             1m02s      6/14
+        9e8d7c6b  drain-host  host=ceph-osd-17  ✓ succeeded  2027-01-14 08:00     1h02m       1/1
+        """)
+
+
+def test_an_empty_list_says_how_to_start():
+    assert "cephflow run NAME" in render(WorkflowList([], now=T0))
+
+
+def test_a_step_in_full_has_its_whole_error_and_arguments():
+    snap = drain(total=10, succeeded=4, running=(), failed=(7,))
+    snap.nodes["drain[osd.7]"].args = {"osd": 7, "weight": 0.3}
+    text = render(StepDetail(snap, "drain[osd.7]", now=T0 + 62))
+    assert text == golden("""
+        ✗ drain[osd.7]  failed
+        workflow:    3f2a9c1e5b7d4c2a (drain-host)
+        step:        drain
+        task:        ceph.reweight
+        item:        osd.7
+        after:       check
+        started:     2027-01-15T08:00:10Z
+        ended:       2027-01-15T08:00:13Z
+        took:        3.0s
+        args:        {"osd": 7, "weight": 0.3}
+        error:
+          UnsafeOperation: osd.7 is not ok-to-stop
+            3 pgs would become inactive
+            pg 2.1f
+            pg 2.3a
+            pg 3.0
+        """)
+
+
+def test_a_step_is_found_by_id_label_or_unique_prefix_and_ambiguity_is_refused():
+    snap = drain(total=12, succeeded=4, running=(), failed=())
+    assert find_node(snap, "drain[osd.3]") == "drain[osd.3]"
+    assert find_node(snap, "osd.3") == "drain[osd.3]"
+    assert find_node(snap, "wait") == "wait-healthy"
+    with pytest.raises(typer.BadParameter, match="names 12 steps"):
+        find_node(snap, "drain")
+    with pytest.raises(typer.BadParameter, match="names 3 steps: drain\\[osd.1\\], drain\\[osd.10\\]"):
+        find_node(snap, "drain[osd.1")
+    with pytest.raises(typer.BadParameter, match="has no step 'nope'"):
+        find_node(snap, "nope")
+    assert snap.state is WorkflowState.RUNNING
