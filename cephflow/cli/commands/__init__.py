@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-MODULES: list[ModuleType] = []
+from cephflow.cli.commands import plan, run, runbooks
+
+MODULES: list[ModuleType] = [runbooks, plan, run]

@@ -1,0 +1,58 @@
+"""``cephflow run NAME --param value ...``: compile, then submit and follow (or ``--dry-run``).
+
+With ``--dry-run`` it prints exactly what ``plan`` prints. Otherwise it hands the DAG to
+``cephflow.cli.launch.launch`` (submit to the engine and follow it live), imported only
+then so a dry run needs neither Redis nor Celery.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from cephflow.cli import params as cli_params
+from cephflow.cli.commands.plan import PASS_THROUGH, runbook_entry, show_plan
+
+RUN_OPTIONS = [
+    cli_params.CommonOption("dry-run", "Compile and show the plan; submit nothing."),
+    cli_params.CommonOption("detach", "Submit and return at once with the workflow id."),
+    cli_params.CommonOption("json", "Machine-readable output (the DAG's JSON with --dry-run)."),
+    cli_params.CommonOption("quiet", "Print only the workflow id and the outcome."),
+    cli_params.CommonOption("all", "With --dry-run: show every member of large fan-outs."),
+]
+
+
+def _output(options: dict[str, Any]) -> str:
+    if options["json"]:
+        return "json"
+    if options["quiet"]:
+        return "quiet"
+    return "live"
+
+
+def run(
+    ctx: typer.Context,
+    name: str = typer.Argument(
+        None, metavar="RUNBOOK", help="A runbook name or a path to a YAML file.",
+        autocompletion=cli_params.complete_runbook_names, show_default=False,
+    ),
+) -> None:
+    """Compile RUNBOOK with its params, submit it and follow it live (--dry-run: plan only).
+
+    `cephflow run RUNBOOK --help` lists the runbook's params.
+    """
+
+    def action(dag: Any, options: dict[str, Any]) -> int:
+        if options["dry-run"]:
+            show_plan(dag, as_json=options["json"], full=options["all"])
+            return 0
+        from cephflow.cli.launch import launch
+
+        return launch(dag, detach=options["detach"], output=_output(options))
+
+    runbook_entry(ctx, name, command="run", common=RUN_OPTIONS, action=action)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run", context_settings=PASS_THROUGH, add_help_option=False)(run)
