@@ -6,7 +6,8 @@ stream (``XREAD BLOCK`` through the client), folding each event into the snapsho
 costs what the events cost. The live view is redrawn at a bounded rate whatever the event rate.
 
 Outputs: ``live`` (rich ``Live`` tree), ``plain`` (one timestamped line per event),
-``json`` (events as JSON lines), ``quiet`` (only the final outcome). The exit status says how
+``json`` (events as JSON lines), ``quiet`` (only the final outcome); ``live`` on a console
+that is not a terminal falls back to ``plain``. The exit status says how
 the workflow ended: 0 succeeded, 1 failed, 4 cancelled; 130 when the operator detached with
 Ctrl-C (the workflow keeps running; the printed hint says how to re-attach).
 """
@@ -101,6 +102,8 @@ def follow(
     if output not in OUTPUTS:
         raise ValueError(f"output must be one of {OUTPUTS}, not {output!r}")
     out = console or cli_console.console
+    if output == "live" and not out.is_terminal:
+        output = "plain"  # CI, `| tee`, cron: a live view would be a mess of redraws
     follower = Follower(client, wf_id)
     interval = 1.0 / max_fps
     try:
@@ -137,18 +140,14 @@ def _live(
         redirect_stderr=False,
         vertical_overflow="crop",
     )
-    try:
-        with live:
-            live.refresh()
-            last = clock()
-            while not follower.done:
-                follower.poll(int(interval * 1000))
-                if follower.done or clock() - last >= interval:
-                    live.update(view(), refresh=True)
-                    last = clock()
-    finally:
-        if not out.is_terminal:
-            out.line()  # a terminal's Live ends its last frame with a newline; a file's does not
+    with live:
+        live.refresh()
+        last = clock()
+        while not follower.done:
+            follower.poll(int(interval * 1000))
+            if follower.done or clock() - last >= interval:
+                live.update(view(), refresh=True)
+                last = clock()
 
 
 def _stream(

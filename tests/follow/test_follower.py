@@ -11,14 +11,17 @@ import cephflow.cli.follow as follow_module
 from cephflow.cli.follow import Follower, follow
 from cephflow.engine.state import Event, WorkflowState
 from tests.follow.scripted import ScriptedSource, StepClock, fanout_script
+from tests.follow.test_views import golden
 
 
-def recorder(width: int = 100) -> Console:
-    return Console(color_system=None, width=width, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+def recorder(width: int = 100, *, terminal: bool = False) -> Console:
+    """A recording console; a terminal one records every frame Live draws (in order)."""
+    return Console(color_system=None, width=width, height=30, record=True, force_terminal=terminal,
+                   file=open("/dev/null", "w"))  # noqa: SIM115
 
 
 def run(source: ScriptedSource, output: str, **kw) -> tuple[int, str]:
-    console = recorder()
+    console = recorder(terminal=output == "live")
     code = follow(source, source.base.id, output=output, console=console, clock=StepClock(),
                   height=20, **kw)
     return code, console.export_text()
@@ -52,8 +55,30 @@ def test_a_late_follower_ends_in_the_same_state_and_view_as_one_from_the_start()
     assert late.reads < early.reads
     code_a, text_a = run(ScriptedSource(base, events), "live")
     code_b, text_b = run(ScriptedSource(base, events, visible=len(events) // 2), "live")
-    assert (code_a, text_a) == (code_b, text_b) == (1, text_a)
-    assert "│   └── ✗ 3    1.0s  slept 3s\n│         StepFailed: disk on fire\n" in text_a
+    final_frame = golden("""
+        ✗ drain-host c0ffee00  failed  at work[3]
+        ├── ✓ prepare  0.5s
+        ├── ✗ work     5/6 ✓  1 failed  8.5s
+        │   └── ✗ 3    1.0s  slept 3s
+        │         StepFailed: disk on fire
+        │         second line
+        ├── ⊘ finish
+        └── ✓ cleanup  0.5s  (finally)
+        ✗ workflow c0ffee00aa11bb22 failed after 16s at work[3]: StepFailed: disk on fire
+        """)
+    assert (code_a, code_b) == (1, 1)
+    assert text_a.endswith(final_frame) and text_b.endswith(final_frame)
+    assert text_a.count("drain-host  host=ceph-osd-17") > text_b.count("drain-host  host=ceph-osd-17")
+
+
+def test_live_on_a_console_that_is_no_terminal_prints_plain_lines():
+    base, events = fanout_script()
+    console = recorder()
+    assert follow(ScriptedSource(base, events), base.id, output="live", console=console,
+                  clock=StepClock()) == 0
+    lines = console.export_text().splitlines()
+    assert lines[1] == "2027-01-15T08:00:00Z  prepare  queued"
+    assert len(lines) == len(events) + 2
 
 
 def test_the_snapshot_is_read_once_and_redelivered_events_are_not_counted_twice():
@@ -136,7 +161,7 @@ def test_the_live_view_is_redrawn_at_a_bounded_rate(monkeypatch):
     monkeypatch.setattr(follow_module, "LiveView", CountingView)
     clock = StepClock(step=0.01)
     source = ScriptedSource(base, events, per_read=1)
-    code = follow(source, base.id, output="live", console=recorder(), clock=clock, max_fps=4,
+    code = follow(source, base.id, output="live", console=recorder(terminal=True), clock=clock, max_fps=4,
                   height=20)
     assert code == 0
     assert source.reads == len(events)
