@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = ["tests.fixtures.redis_server", "tests.fixtures.celery_worker"]
 
 
 @pytest.fixture(autouse=True)

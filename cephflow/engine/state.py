@@ -132,6 +132,8 @@ class WorkflowSnapshot(BaseModel):
             self.last_event_id = event.id
         if event.type is EventType.WORKFLOW_STATE and event.state:
             self.state = WorkflowState(event.state)
+            if self.state is WorkflowState.RUNNING:  # resumed: the last failure is history
+                self.ended_at = self.failed_node = self.error = None
             if self.state.terminal:
                 self.ended_at = event.ts
             if event.node:
@@ -170,6 +172,21 @@ class WorkflowSnapshot(BaseModel):
         for node in self.nodes.values():
             result[node.state] += 1
         return result
+
+
+class WorkflowSummary(BaseModel):
+    """One line of ``cephflow status``: a workflow without its nodes."""
+
+    id: str
+    runbook: str
+    state: WorkflowState
+    submitted_at: float
+    submitted_by: str = ""
+    ended_at: float | None = None
+    failed_node: str | None = None
+    error: str | None = None
+    nodes: int = 0
+    params: dict[str, Any] = Field(default_factory=dict)
 
 
 def _stream_id(value: str) -> tuple[int, int]:

@@ -1,0 +1,104 @@
+"""The Celery app: ``celery -A cephflow.engine.app worker`` (or ``cephflow worker``).
+
+One generic task, ``cephflow.run_node``, carries ``(workflow_id, node_id, token)``; the node's
+task name and arguments are read from Redis, and the function comes from the ``@task``
+registry. Late acks, rejection on a lost worker, prefetch 1, and a visibility timeout far above
+any countdown: a message is acknowledged only after its run has been recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Celery, signals
+
+from cephflow.engine import dispatch
+from cephflow.engine.connection import broker_url
+from cephflow.settings import Settings, get_settings
+
+log = logging.getLogger("cephflow.engine")
+
+VISIBILITY_TIMEOUT = 12 * 3600
+"""Seconds before Redis hands an unacknowledged message to another worker (>> countdowns)."""
+
+
+def resolve_redis_url(settings: Settings) -> str:
+    """The configured Redis, or the embedded one's socket under the state dir."""
+    if settings.redis_url:
+        return settings.redis_url
+    from cephflow.engine import embedded
+
+    return embedded.redis_url(settings)
+
+
+def make_app(redis_url: str, namespace: str) -> Celery:
+    """A Celery app on ``redis_url`` whose queue is named after the namespace."""
+    app = Celery("cephflow", set_as_current=False)
+    app.conf.update(
+        broker_url=broker_url(redis_url),
+        result_backend=broker_url(redis_url),
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
+        broker_connection_retry_on_startup=True,
+        task_default_queue=namespace,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        worker_prefetch_multiplier=1,
+        worker_send_task_events=False,
+        worker_hijack_root_logger=False,
+        task_publish_retry_policy={"max_retries": 5, "interval_start": 0.2,
+                                   "interval_step": 0.5, "interval_max": 2},
+        cephflow_redis_url=redis_url,
+    )
+
+    @app.task(name=dispatch.TASK_NAME, ignore_result=True, acks_late=True,
+              reject_on_worker_lost=True)
+    def run_node(*args: Any, **kwargs: Any) -> None:
+        from cephflow.engine.runner import run_message
+
+        run_message(app, args, kwargs)
+
+    return app
+
+
+def _default_app() -> Celery:
+    settings = get_settings()
+    return make_app(resolve_redis_url(settings), settings.namespace)
+
+
+app = _default_app()
+_reconciler: Any = None
+
+
+@signals.worker_init.connect
+def _load_tasks(**_: Any) -> None:
+    from cephflow.engine.runner import load_task_modules
+
+    load_task_modules()
+
+
+@signals.worker_ready.connect
+def _start_reconciler(sender: Any = None, **_: Any) -> None:
+    """Each worker runs the reconciler: once now, then every lease/4 seconds."""
+    global _reconciler
+    from cephflow.engine.reconciler import ReconcilerThread
+    from cephflow.engine.runner import engine_for
+
+    worker_app = getattr(sender, "app", None) or app
+    if getattr(worker_app.conf, "cephflow_redis_url", None) is None:
+        return
+    engine = engine_for(worker_app)
+    interval = max(engine.settings.lease_seconds / 4, 0.5)
+    _reconciler = ReconcilerThread(engine.client, engine.transitions, worker_app, engine.ns,
+                                   interval=interval)
+    _reconciler.start()
+    log.info("cephflow reconciler started (every %.1fs)", interval)
+
+
+@signals.worker_shutdown.connect
+def _stop_reconciler(**_: Any) -> None:
+    if _reconciler is not None:
+        _reconciler.stop()

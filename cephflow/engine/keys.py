@@ -1,0 +1,136 @@
+"""Every Redis key the engine uses, built here and nowhere else.
+
+All keys start with the settings' ``namespace`` so several installations can share one Redis.
+Per-workflow keys hang under ``<ns>:wf:<id>``; the Lua scripts receive them as ``KEYS`` in the
+order of ``WorkflowKeys.script_keys()`` and never build a key themselves, except the two
+documented prefixes (per-group ready lists, locks) which they extend with a group or lock name.
+
+    <ns>:workflows            zset   workflow id -> submitted_at (listing, newest first)
+    <ns>:workflow-ids         zset   workflow id, score 0 (prefix lookup with ZRANGEBYLEX)
+    <ns>:leases               zset   "<wf>|<node>" -> lease expiry (epoch s); reconciler input
+    <ns>:lock:<name>          string the id of the workflow holding the lock
+    <ns>:audit:<wf>           hash   who, when, runbook, params, outcome
+    <ns>:wf:<id>              hash   workflow meta: state, phase, counters, runbook, params ...
+    <ns>:wf:<id>:order        list   node ids in topological order
+    <ns>:wf:<id>:spec         hash   node -> JSON {step, task, args, retry, timeout, ...}
+    <ns>:wf:<id>:state        hash   node -> NodeState value
+    <ns>:wf:<id>:deps         hash   node -> dependencies not yet ended
+    <ns>:wf:<id>:children     hash   node -> edge-list id of the nodes that wait for it
+    <ns>:wf:<id>:parents      hash   node -> edge-list id of the nodes it waits for
+    <ns>:wf:<id>:edges        hash   edge-list id -> JSON list of node ids (shared lists)
+    <ns>:wf:<id>:cleanup      hash   node -> 1 for every ``finally`` node
+    <ns>:wf:<id>:skip         hash   node -> 1 for every node whose ``when`` was false
+    <ns>:wf:<id>:group        hash   node -> its fan-out group (members of limited groups only)
+    <ns>:wf:<id>:glimit       hash   group -> concurrency limit
+    <ns>:wf:<id>:gactive      hash   group -> members queued or running now
+    <ns>:wf:<id>:gready:<g>   list   members of group g ready but held back by its limit
+    <ns>:wf:<id>:token        hash   node -> token of the message allowed to run it
+    <ns>:wf:<id>:waiting      hash   node -> 1 while it waits for a poll or retry countdown
+    <ns>:wf:<id>:attempt      hash   node -> current try (1-based)
+    <ns>:wf:<id>:started      hash   node -> first start (epoch s)
+    <ns>:wf:<id>:ended        hash   node -> end (epoch s)
+    <ns>:wf:<id>:error        hash   node -> last error
+    <ns>:wf:<id>:detail       hash   node -> latest progress line
+    <ns>:wf:<id>:result       hash   node -> JSON result of the task
+    <ns>:wf:<id>:events       stream the workflow's events
+    <ns>:wf:<id>:facts        hash   fact key -> JSON value
+    <ns>:wf:<id>:once         set    "<node>|<key>" markers of StepContext.once
+    <ns>:wf:<id>:memo:<node>  hash   memo key -> JSON value
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LEASE_SEPARATOR = "|"
+
+
+def workflows(ns: str) -> str:
+    return f"{ns}:workflows"
+
+
+def workflow_ids(ns: str) -> str:
+    return f"{ns}:workflow-ids"
+
+
+def leases(ns: str) -> str:
+    return f"{ns}:leases"
+
+
+def lock_prefix(ns: str) -> str:
+    return f"{ns}:lock:"
+
+
+def lock(ns: str, name: str) -> str:
+    return f"{lock_prefix(ns)}{name}"
+
+
+def audit(ns: str, wf: str) -> str:
+    return f"{ns}:audit:{wf}"
+
+
+def lease_member(wf: str, node: str) -> str:
+    return f"{wf}{LEASE_SEPARATOR}{node}"
+
+
+def split_lease_member(member: str) -> tuple[str, str]:
+    wf, _, node = member.partition(LEASE_SEPARATOR)
+    return wf, node
+
+
+@dataclass(frozen=True)
+class WorkflowKeys:
+    """The keys of one workflow."""
+
+    ns: str
+    wf: str
+
+    @property
+    def base(self) -> str:
+        return f"{self.ns}:wf:{self.wf}"
+
+    def _k(self, name: str) -> str:
+        return f"{self.base}:{name}"
+
+    meta = property(lambda self: self.base)
+    order = property(lambda self: self._k("order"))
+    spec = property(lambda self: self._k("spec"))
+    state = property(lambda self: self._k("state"))
+    deps = property(lambda self: self._k("deps"))
+    children = property(lambda self: self._k("children"))
+    parents = property(lambda self: self._k("parents"))
+    edges = property(lambda self: self._k("edges"))
+    cleanup = property(lambda self: self._k("cleanup"))
+    skip = property(lambda self: self._k("skip"))
+    group = property(lambda self: self._k("group"))
+    glimit = property(lambda self: self._k("glimit"))
+    gactive = property(lambda self: self._k("gactive"))
+    gready_prefix = property(lambda self: self._k("gready:"))
+    token = property(lambda self: self._k("token"))
+    waiting = property(lambda self: self._k("waiting"))
+    attempt = property(lambda self: self._k("attempt"))
+    started = property(lambda self: self._k("started"))
+    ended = property(lambda self: self._k("ended"))
+    error = property(lambda self: self._k("error"))
+    detail = property(lambda self: self._k("detail"))
+    result = property(lambda self: self._k("result"))
+    events = property(lambda self: self._k("events"))
+    facts = property(lambda self: self._k("facts"))
+    once = property(lambda self: self._k("once"))
+
+    def gready(self, group: str) -> str:
+        return f"{self.gready_prefix}{group}"
+
+    def memo(self, node: str) -> str:
+        return self._k(f"memo:{node}")
+
+    def script_keys(self) -> list[str]:
+        """KEYS for every engine script, in the order ``lua/_common.lua`` names them."""
+        return [
+            self.meta, self.spec, self.state, self.deps, self.children, self.edges,
+            self.cleanup, self.skip, self.group, self.glimit, self.gactive, self.gready_prefix,
+            self.token, self.waiting, self.attempt, self.started, self.ended, self.error,
+            self.events, leases(self.ns), lock_prefix(self.ns), audit(self.ns, self.wf),
+            self.parents, self.order, self.result, self.facts, self.detail,
+            workflows(self.ns), workflow_ids(self.ns),
+        ]

@@ -1,0 +1,32 @@
+-- claim: a worker received (wf, node, token); may it run the node now?
+-- KEYS: the workflow keys (see _common.lua).
+-- ARGV: 1 wf, 2 now, 3 lease, 4 node, 5 token
+-- Returns {'unknown'} (no such workflow/node), {'stale'} (token outdated or node not
+-- runnable: a duplicate or redelivered message), {'cancelled', node, token, ...} (the workflow
+-- stopped; sends follow) or {'run', attempt, started_at, spec JSON, params JSON}.
+local node, tok = ARGV[4], ARGV[5]
+if redis.call('EXISTS', K_META) == 0 then return {'unknown'} end
+local s = redis.call('HGET', K_STATE, node)
+if not s then return {'unknown'} end
+if redis.call('HGET', K_TOKEN, node) ~= tok then return {'stale'} end
+local waiting = is_waiting(node)
+if not (s == 'queued' or (s == 'running' and waiting)) then return {'stale'} end
+if not accepting(node) then
+    local sends = {}
+    cancel_node(node, true)
+    advance(sends)
+    local out = {'cancelled'}
+    for _, v in ipairs(sends) do table.insert(out, v) end
+    return out
+end
+redis.call('HDEL', K_WAITING, node)
+local attempt = redis.call('HGET', K_ATTEMPT, node) or '1'
+if s == 'queued' then set_state(node, 'running', {'attempt', attempt}) end
+local started = redis.call('HGET', K_STARTED, node)
+if not started then
+    started = tostring(NOW)
+    redis.call('HSET', K_STARTED, node, started)
+end
+lease(node, LEASE)
+return {'run', attempt, started, redis.call('HGET', K_SPEC, node),
+        redis.call('HGET', K_META, 'params') or '{}'}

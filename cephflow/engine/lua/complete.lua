@@ -1,0 +1,37 @@
+-- complete: a run of a node ended (succeeded or failed for good); dispatch what follows.
+-- KEYS: the workflow keys (see _common.lua).
+-- ARGV: 1 wf, 2 now, 3 lease, 4 node, 5 token, 6 outcome ('succeeded'|'failed'),
+--       7 error ('' for none), 8 result JSON ('' for none)
+-- Returns {'stale'} when the token is outdated (another run owns the node: nothing changed),
+-- else {'ok', node1, token1, ...}: the messages the caller must send.
+local node, tok, outcome = ARGV[4], ARGV[5], ARGV[6]
+local err = ARGV[7] ~= '' and ARGV[7] or nil
+if redis.call('HGET', K_TOKEN, node) ~= tok or redis.call('HGET', K_STATE, node) ~= 'running'
+        or is_waiting(node) then
+    return {'stale'}
+end
+local sends = {}
+set_state(node, outcome, {'error', err, 'attempt', redis.call('HGET', K_ATTEMPT, node)})
+count_end(node)
+if err then redis.call('HSET', K_ERROR, node, err) end
+if ARGV[8] ~= '' then redis.call('HSET', K_RESULT, node, ARGV[8]) end
+local cleanup = is_cleanup(node)
+group_member_ended(node, sends, accepting(node))
+if cleanup then
+    if outcome == 'failed' and redis.call('HEXISTS', K_META, 'cleanup_failed') == 0 then
+        redis.call('HSET', K_META, 'cleanup_failed', node)
+        if wf_state() == 'running' then
+            redis.call('HSET', K_META, 'failed_node', node, 'error', err or 'failed')
+        end
+    end
+    -- finally steps always run: a failed one still releases the ones after it
+    release_and_ready(node, sends)
+elseif outcome == 'succeeded' then
+    if wf_state() == 'running' then release_and_ready(node, sends) end
+elseif wf_state() == 'running' then
+    stop_workflow('failing', node, err or 'failed')
+end
+advance(sends)
+local out = {'ok'}
+for _, v in ipairs(sends) do table.insert(out, v) end
+return out

@@ -1,0 +1,31 @@
+-- relet: the reconciler found an expired lease; decide whether the node must be sent again.
+-- KEYS: the workflow keys (see _common.lua).
+-- ARGV: 1 wf, 2 now, 3 lease, 4 node
+-- Returns {'send', token} (send (wf, node, token) now) or {'skip'} (lease renewed meanwhile,
+-- or the node has ended: its lease is dropped).
+local node = ARGV[4]
+local m = member(node)
+local score = redis.call('ZSCORE', K_LEASES, m)
+if not score then return {'skip'} end
+if tonumber(score) > NOW then return {'skip'} end
+local s = redis.call('HGET', K_STATE, node)
+if redis.call('EXISTS', K_META) == 0 or not s then
+    redis.call('ZREM', K_LEASES, m)
+    return {'skip'}
+end
+if s == 'queued' or (s == 'running' and is_waiting(node)) then
+    -- the message may be lost, or only slow: the same token lets exactly one copy run
+    lease(node, LEASE)
+    return {'send', redis.call('HGET', K_TOKEN, node)}
+end
+if s == 'running' then
+    -- the worker running it died: a new token voids the old run, the node is queued again
+    local tok = new_token()
+    redis.call('HSET', K_TOKEN, node, tok)
+    set_state(node, 'queued', {'attempt', redis.call('HGET', K_ATTEMPT, node),
+                               'detail', 'lease expired: sent again'})
+    lease(node, LEASE)
+    return {'send', tok}
+end
+redis.call('ZREM', K_LEASES, m)
+return {'skip'}

@@ -1,0 +1,30 @@
+-- reschedule: a run asks to be run again after a countdown (a poll not yet met, or a retry).
+-- KEYS: the workflow keys (see _common.lua).
+-- ARGV: 1 wf, 2 now, 3 lease, 4 node, 5 token, 6 kind ('poll'|'retry'), 7 delay seconds,
+--       8 error (retry) or ''
+-- Returns {'stale'}, {'cancelled', node, token, ...} (the workflow stopped meanwhile) or
+-- {'ok', new token}: the caller sends (wf, node, new token) with the countdown.
+local node, tok, kind, delay = ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7])
+if redis.call('HGET', K_TOKEN, node) ~= tok or redis.call('HGET', K_STATE, node) ~= 'running'
+        or is_waiting(node) then
+    return {'stale'}
+end
+if not accepting(node) then
+    local sends = {}
+    cancel_node(node, true)
+    advance(sends)
+    local out = {'cancelled'}
+    for _, v in ipairs(sends) do table.insert(out, v) end
+    return out
+end
+local new = new_token()
+redis.call('HSET', K_TOKEN, node, new)
+redis.call('HSET', K_WAITING, node, '1')
+lease(node, delay + LEASE)
+if kind == 'retry' then
+    local attempt = redis.call('HINCRBY', K_ATTEMPT, node, 1)
+    redis.call('HSET', K_ERROR, node, ARGV[8])
+    event('node_retry', node, {'error', ARGV[8], 'attempt', attempt,
+                               'data', cjson.encode({delay = delay})})
+end
+return {'ok', new}

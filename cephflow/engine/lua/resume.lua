@@ -1,0 +1,71 @@
+-- resume: re-run a failed or cancelled workflow from its failed and cancelled nodes; nodes
+-- that succeeded (or were skipped) are kept; the finally nodes run again at the end.
+-- KEYS: the workflow keys (see _common.lua).
+-- ARGV: 1 wf, 2 now, 3 lease, 4 user
+-- Returns {'invalid', state}, {'held', lock, holder} or {'ok', node1, token1, ...}.
+local st = wf_state()
+if not st then return {'invalid', 'unknown'} end
+if st ~= 'failed' and st ~= 'cancelled' then return {'invalid', st} end
+local locks = cjson.decode(redis.call('HGET', K_META, 'locks') or '[]')
+for _, name in ipairs(locks) do
+    local holder = redis.call('GET', K_LOCK .. name)
+    if holder and holder ~= WF then return {'held', name, holder} end
+end
+for _, name in ipairs(locks) do redis.call('SET', K_LOCK .. name, WF) end
+
+local states = redis.call('HGETALL', K_STATE)
+local done = {}
+local open_main, open_cleanup = 0, 0
+local reset = {}
+for i = 1, #states, 2 do
+    local node, s = states[i], states[i + 1]
+    if is_cleanup(node) then
+        open_cleanup = open_cleanup + 1
+        table.insert(reset, node)
+    elseif s == 'succeeded' or s == 'skipped' then
+        done[node] = true
+    else
+        open_main = open_main + 1
+        table.insert(reset, node)
+    end
+end
+local lists = {}
+local function parents_of(node)
+    local id = redis.call('HGET', K_PARENTS, node)
+    if not id then return {} end
+    if not lists[id] then lists[id] = cjson.decode(redis.call('HGET', K_EDGES, id)) end
+    return lists[id]
+end
+local ready = {}
+for _, node in ipairs(reset) do
+    local remaining = 0
+    for _, p in ipairs(parents_of(node)) do
+        if not done[p] then remaining = remaining + 1 end
+    end
+    redis.call('HSET', K_DEPS, node, remaining)
+    redis.call('HSET', K_STATE, node, 'pending')
+    for _, k in ipairs({K_ATTEMPT, K_STARTED, K_ENDED, K_ERROR, K_WAITING, K_TOKEN, K_DETAIL}) do
+        redis.call('HDEL', k, node)
+    end
+    event('node_state', node, {'state', 'pending'})
+    if remaining == 0 and not is_cleanup(node) then table.insert(ready, node) end
+end
+for _, g in ipairs(redis.call('HKEYS', K_GLIMIT)) do
+    redis.call('HSET', K_GACTIVE, g, 0)
+    redis.call('DEL', K_GREADY .. g)
+end
+redis.call('HDEL', K_META, 'failed_node', 'error', 'cleanup_failed', 'ended_at')
+redis.call('HSET', K_META, 'state', 'running', 'phase', 'main', 'open_main', open_main,
+           'open_cleanup', open_cleanup)
+redis.call('HSET', K_AUDIT, 'outcome', 'running', 'resumed_by', ARGV[4],
+           'resumed_at', tostring(NOW))
+redis.call('HINCRBY', K_AUDIT, 'resumes', 1)
+event('workflow_state', nil, {'state', 'running', 'detail', 'resumed by ' .. ARGV[4]})
+local sends = {}
+for _, node in ipairs(ready) do
+    if redis.call('HGET', K_STATE, node) == 'pending' then make_ready(node, sends) end
+end
+advance(sends)
+local out = {'ok'}
+for _, v in ipairs(sends) do table.insert(out, v) end
+return out

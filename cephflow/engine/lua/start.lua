@@ -1,0 +1,23 @@
+-- start: take the workflow's locks, index it, record the audit, queue its root nodes.
+-- KEYS: the workflow keys (see _common.lua).
+-- ARGV: 1 wf, 2 now, 3 lease, 4 JSON list of lock names, 5 JSON list of main root nodes,
+--       6 submitted_at
+-- Returns {'held', lock, holder} when a lock is held by another workflow (nothing changed),
+-- else {'ok', node1, token1, node2, token2, ...}: the messages the caller must send.
+local locks = cjson.decode(ARGV[4])
+for _, name in ipairs(locks) do
+    local holder = redis.call('GET', K_LOCK .. name)
+    if holder and holder ~= WF then return {'held', name, holder} end
+end
+for _, name in ipairs(locks) do redis.call('SET', K_LOCK .. name, WF) end
+redis.call('HSET', K_META, 'state', 'running', 'phase', 'main')
+redis.call('ZADD', K_WORKFLOWS, tonumber(ARGV[6]), WF)
+redis.call('ZADD', K_IDS, 0, WF)
+redis.call('HSET', K_AUDIT, 'outcome', 'running')
+event('workflow_submitted', nil, {'state', 'running'})
+local sends = {}
+for _, root in ipairs(cjson.decode(ARGV[5])) do make_ready(root, sends) end
+advance(sends)
+local out = {'ok'}
+for _, v in ipairs(sends) do table.insert(out, v) end
+return out

@@ -1,0 +1,263 @@
+"""Running one node message in a worker: claim, call the task, record how it ended.
+
+The message is ``(workflow_id, node_id, token)``. The run first claims the node with its
+token, so a duplicate or redelivered message does nothing. The outcome decides the next
+transition: success or failure (``complete``), not yet or retry (``reschedule`` with a
+countdown: a waiting step never holds a worker slot). Whatever the scripts return to send is
+sent by this caller only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from celery import Celery
+
+from cephflow.engine import dispatch, keys
+from cephflow.engine.backend import RedisContextBackend
+from cephflow.engine.connection import redis_client
+from cephflow.engine.context import NotYet, StepContext
+from cephflow.engine.registry import IMPLEMENTATIONS
+from cephflow.engine.scripts import Transitions
+from cephflow.errors import EngineError, StepFailed
+from cephflow.runbook.catalog import CATALOG
+from cephflow.runbook.dag import RetryPolicy
+from cephflow.settings import Settings, get_settings
+
+log = logging.getLogger("cephflow.engine")
+RESULT_LIMIT = 64 * 1024
+
+
+class StepTimeout(BaseException):  # noqa: N818 - BaseException: a task's `except Exception` keeps out
+    """Raised by the timer inside a task that runs past its deadline."""
+
+
+class Engine:
+    """Per-process engine handles: Redis client, scripts, context backend, heartbeat."""
+
+    def __init__(self, app: Celery, settings: Settings, redis_url: str):
+        self.app = app
+        self.settings = settings
+        self.ns = settings.namespace
+        self.client = redis_client(redis_url)
+        self.transitions = Transitions(self.client, self.ns, settings.lease_seconds)
+        self.backend = RedisContextBackend(self.client, self.transitions, self.ns)
+        self.current: tuple[str, str, float] | None = None
+        self._heartbeat: threading.Thread | None = None
+
+    def heartbeat(self) -> None:
+        """Keep the lease of the node this process runs fresh (a long task is not 'lost')."""
+        if self._heartbeat is not None and self._heartbeat.is_alive():
+            return
+        interval = max(self.settings.lease_seconds / 3, 0.2)
+
+        def beat() -> None:
+            while True:
+                time.sleep(interval)
+                current = self.current
+                if current is None or time.time() - current[2] < interval:
+                    continue
+                member = keys.lease_member(current[0], current[1])
+                try:
+                    self.client.zadd(keys.leases(self.ns),
+                                     {member: time.time() + self.settings.lease_seconds}, xx=True)
+                except Exception as exc:  # noqa: BLE001 - a missed beat only risks a re-send
+                    log.warning("lease heartbeat failed: %s", exc)
+
+        self._heartbeat = threading.Thread(target=beat, name="cephflow-lease", daemon=True)
+        self._heartbeat.start()
+
+
+_engines: dict[tuple[int, int], Engine] = {}
+
+
+def engine_for(app: Celery) -> Engine:
+    """This process's Engine for ``app`` (a fresh one after a fork)."""
+    key = (os.getpid(), id(app))
+    engine = _engines.get(key)
+    if engine is None:
+        settings = get_settings()
+        engine = _engines[key] = Engine(app, settings, app.conf.cephflow_redis_url)
+    return engine
+
+
+@contextmanager
+def deadline_timer(deadline: float | None) -> Iterator[None]:
+    """Raise StepTimeout in the task when ``deadline`` passes (main thread only)."""
+    if deadline is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def fire(signum: int, frame: Any) -> None:
+        raise StepTimeout()
+
+    previous = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, max(deadline - time.time(), 0.001))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _valid(args: tuple[Any, ...]) -> bool:
+    return len(args) in (2, 3) and all(isinstance(a, str) and a for a in args[:2]) and (
+        len(args) == 2 or isinstance(args[2], str))
+
+
+def _error_text(exc: BaseException) -> str:
+    text = str(exc)
+    if isinstance(exc, StepFailed | EngineError) and text:
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def run_message(app: Celery, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Handle one node message; never raises for a bad message (logged and dropped)."""
+    if kwargs or not _valid(args):
+        log.error("dropping malformed node message: args=%.200r kwargs=%.200r", args, kwargs)
+        return
+    wf, node = args[0], args[1]
+    token = args[2] if len(args) == 3 else ""
+    engine = engine_for(app)
+    try:
+        _run(engine, wf, node, token)
+    except EngineError as exc:
+        log.error("workflow %s node %s: %s (left to the reconciler)", wf, node, exc)
+
+
+def _run(engine: Engine, wf: str, node: str, token: str) -> None:
+    tr = engine.transitions
+    claim = tr.claim(wf, node, token)
+    if claim.status == "unknown":
+        log.error("dropping message for unknown workflow/node %r/%r", wf, node)
+        return
+    if claim.status != "run":
+        dispatch.send(engine.app, wf, claim.sends)
+        return
+    attempt_s, started_s, spec_json, params_json = claim.detail
+    spec = json.loads(spec_json)
+    attempt, started = int(attempt_s), float(started_s)
+    timeout = spec.get("timeout")
+    deadline = started + float(timeout) if timeout else None
+    task_name = spec["task"]
+    fn = IMPLEMENTATIONS.get(task_name)
+    if fn is None:
+        load_task_modules()
+        fn = IMPLEMENTATIONS.get(task_name)
+    if fn is None:
+        _finish(engine, wf, node, token, "failed", f"unknown task {task_name!r} in this worker")
+        return
+    task_spec = CATALOG.get(task_name)
+    poll = bool(task_spec and task_spec.poll)
+    ctx = StepContext(
+        workflow_id=wf, node_id=node, backend=engine.backend, attempt=attempt,
+        started_at=started, deadline=deadline, params=json.loads(params_json),
+        settings=engine.settings,
+    )
+    if deadline is not None and not poll and time.time() >= deadline:
+        _finish(engine, wf, node, token, "failed", f"timed out after {timeout:g}s")
+        return
+    engine.heartbeat()
+    engine.current = (wf, node, time.time())
+    try:
+        with deadline_timer(None if poll else deadline):
+            result = fn(ctx, **spec.get("args", {}))
+    except NotYet as exc:
+        _not_yet(engine, wf, node, token, exc, deadline, timeout)
+        return
+    except StepTimeout:
+        _finish(engine, wf, node, token, "failed", f"timed out after {timeout:g}s")
+        return
+    except StepFailed as exc:
+        _finish(engine, wf, node, token, "failed", _error_text(exc))
+        return
+    except Exception as exc:  # noqa: BLE001 - any task error is retried per the step's policy
+        _retry_or_fail(engine, wf, node, token, exc, spec, attempt, deadline, timeout)
+        return
+    finally:
+        engine.current = None
+    text = ""
+    if result is not None:
+        text = json.dumps(result, sort_keys=True, default=str)
+        if len(text) > RESULT_LIMIT:
+            text = json.dumps({"truncated": text[:RESULT_LIMIT]})
+    _finish(engine, wf, node, token, "succeeded", "", text)
+
+
+def _finish(engine: Engine, wf: str, node: str, token: str, outcome: str, error: str,
+            result: str = "") -> None:
+    done = engine.transitions.complete(wf, node, token, outcome, error, result)
+    if done.status == "stale":
+        log.warning("workflow %s node %s: run outdated (node re-sent meanwhile); "
+                    "its outcome is discarded", wf, node)
+        return
+    if outcome == "failed":
+        log.warning("workflow %s node %s failed: %s", wf, node, error)
+    dispatch.send(engine.app, wf, done.sends)
+
+
+def _reschedule(engine: Engine, wf: str, node: str, token: str, kind: str, delay: float,
+                error: str = "") -> None:
+    again = engine.transitions.reschedule(wf, node, token, kind, delay, error)
+    if again.status == "ok":
+        dispatch.send(engine.app, wf, [(node, again.detail[0])], countdown=delay)
+    else:
+        dispatch.send(engine.app, wf, again.sends)
+
+
+def _not_yet(engine: Engine, wf: str, node: str, token: str, exc: NotYet,
+             deadline: float | None, timeout: Any) -> None:
+    countdown = exc.countdown if exc.countdown is not None else engine.settings.poll_countdown
+    now = time.time()
+    if deadline is not None:
+        if now >= deadline:
+            detail = f": {exc.detail}" if exc.detail else ""
+            _finish(engine, wf, node, token, "failed", f"timed out after {timeout:g}s{detail}")
+            return
+        countdown = min(countdown, deadline - now)
+    _reschedule(engine, wf, node, token, "poll", max(countdown, 0.0))
+
+
+def _retry_or_fail(engine: Engine, wf: str, node: str, token: str, exc: Exception,
+                   spec: dict[str, Any], attempt: int, deadline: float | None,
+                   timeout: Any) -> None:
+    error = _error_text(exc)
+    policy = RetryPolicy(**spec.get("retry", {}))
+    if attempt >= policy.attempts:
+        _finish(engine, wf, node, token, "failed", error)
+        return
+    delay = policy.delay(attempt)
+    if deadline is not None and time.time() + delay >= deadline:
+        _finish(engine, wf, node, token, "failed", f"timed out after {timeout:g}s: {error}")
+        return
+    log.info("workflow %s node %s try %d failed (%s); retry in %.1fs", wf, node, attempt,
+             error, delay)
+    _reschedule(engine, wf, node, token, "retry", delay, error)
+
+
+_loaded = False
+
+
+def load_task_modules() -> None:
+    """Import the domain tasks and ``CEPHFLOW_EXTRA_TASK_MODULES`` (comma-separated)."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    import importlib
+
+    import cephflow.tasks
+
+    cephflow.tasks.load_all()
+    for name in filter(None, (m.strip() for m in
+                              os.environ.get("CEPHFLOW_EXTRA_TASK_MODULES", "").split(","))):
+        importlib.import_module(name)

@@ -1,0 +1,66 @@
+"""Engine test helpers: a client on the test Redis, DAG builders, exactly-once checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from cephflow.engine.client import WorkflowClient
+from cephflow.runbook.dag import Dag, Group, Node
+from cephflow.settings import Settings
+from tests.fixtures.celery_worker import LEASE_SECONDS
+from tests.fixtures.redis_server import NAMESPACE
+
+
+def make_client(redis_url: str) -> WorkflowClient:
+    settings = Settings(redis_url=redis_url, namespace=NAMESPACE, lease_seconds=LEASE_SECONDS)
+    return WorkflowClient(settings)
+
+
+@pytest.fixture
+def client(redis_url) -> WorkflowClient:
+    c = make_client(redis_url)
+    yield c
+    c.close()
+
+
+def node(id: str, task: str = "test.record", after: list[str] | None = None, **kw) -> Node:
+    return Node(id=id, step=kw.pop("step", id.split("[")[0]), task=task, after=after or [], **kw)
+
+
+def dag(*nodes: Node, groups: dict[str, int | None] | None = None, **kw) -> Dag:
+    return Dag(runbook=kw.pop("runbook", "test"), source="tests", nodes=list(nodes),
+               groups={g: Group(id=g, concurrency=c) for g, c in (groups or {}).items()}, **kw)
+
+
+def stages(n_stages: int, width: int) -> Dag:
+    """A chain of ``n_stages`` fan-outs of ``width``, each stage after all of the previous."""
+    nodes: list[Node] = []
+    prev: list[str] = []
+    for s in range(n_stages):
+        ids = [f"s{s}[{i}]" for i in range(width)]
+        nodes += [Node(id=i, step=f"s{s}", task="test.record", after=prev) for i in ids]
+        prev = ids
+    return dag(*nodes)
+
+
+def runs(client: WorkflowClient, wf: str) -> dict[str, int]:
+    return {k: int(v) for k, v in client.redis.hgetall(f"{NAMESPACE}:test:{wf}:runs").items()}
+
+
+def order(client: WorkflowClient, wf: str) -> list[str]:
+    return client.redis.lrange(f"{NAMESPACE}:test:{wf}:order", 0, -1)
+
+
+def assert_exactly_once_in_order(client: WorkflowClient, wf: str, d: Dag,
+                                 expected: set[str] | None = None) -> None:
+    """Every expected node ran exactly once, each after all of its dependencies."""
+    expected = expected if expected is not None else {n.id for n in d.nodes}
+    counts = runs(client, wf)
+    assert set(counts) == expected
+    assert all(c == 1 for c in counts.values()), {k: c for k, c in counts.items() if c != 1}
+    position = {n: i for i, n in enumerate(order(client, wf))}
+    for n in d.nodes:
+        if n.id in expected:
+            for dep in n.after:
+                if dep in expected:
+                    assert position[dep] < position[n.id], (dep, n.id)

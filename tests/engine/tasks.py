@@ -1,0 +1,99 @@
+"""Test-only tasks, imported by test workers through CEPHFLOW_EXTRA_TASK_MODULES.
+
+Each records what it did under ``<ns>:test:<wf>:*`` so tests can check exactly-once and
+ordering: ``runs`` (hash node -> times run to the end of its body), ``order`` (list of nodes
+in the order their bodies ended).
+"""
+
+from __future__ import annotations
+
+import time
+
+from cephflow.engine.context import StepContext
+from cephflow.engine.registry import task
+from cephflow.errors import StepFailed
+
+
+def _key(ctx: StepContext, name: str) -> str:
+    return f"{ctx.settings.namespace}:test:{ctx.workflow_id}:{name}"
+
+
+def _record(ctx: StepContext) -> None:
+    client = ctx.backend.client  # type: ignore[attr-defined]
+    pipe = client.pipeline(transaction=True)
+    pipe.hincrby(_key(ctx, "runs"), ctx.node_id, 1)
+    pipe.rpush(_key(ctx, "order"), ctx.node_id)
+    pipe.execute()
+
+
+@task("test.record")
+def record(ctx: StepContext) -> None:
+    """Record that this node ran."""
+    _record(ctx)
+
+
+@task("test.fail")
+def fail(ctx: StepContext, *, message: str = "boom", fixed_by: str | None = None) -> None:
+    """Fail for good (unless the fact ``fixed_by`` is set: then succeed)."""
+    if fixed_by and ctx.fact(fixed_by):
+        _record(ctx)
+        return
+    raise StepFailed(message)
+
+
+@task("test.flaky")
+def flaky(ctx: StepContext, *, succeed_on: int = 3) -> dict:
+    """Raise until try number ``succeed_on``."""
+    client = ctx.backend.client  # type: ignore[attr-defined]
+    client.rpush(_key(ctx, "tries"), f"{ctx.node_id}:{ctx.attempt}")
+    if ctx.attempt < succeed_on:
+        raise RuntimeError(f"flaky try {ctx.attempt}")
+    _record(ctx)
+    return {"attempt": ctx.attempt}
+
+
+@task("test.sleep")
+def sleep(ctx: StepContext, *, seconds: float = 1.0) -> None:
+    """Sleep (a step that takes time), publishing progress first."""
+    ctx.progress(f"sleeping {seconds}s")
+    client = ctx.backend.client  # type: ignore[attr-defined]
+    client.hincrby(_key(ctx, "starts"), ctx.node_id, 1)
+    time.sleep(seconds)
+    _record(ctx)
+
+
+@task("test.concurrent")
+def concurrent(ctx: StepContext, *, seconds: float = 0.3) -> None:
+    """Count how many of these run at once (max kept in ``maxrun``)."""
+    client = ctx.backend.client  # type: ignore[attr-defined]
+    now = client.incr(_key(ctx, "running"))
+    client.eval("if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then "
+                "redis.call('SET', KEYS[1], ARGV[1]) end", 1, _key(ctx, "maxrun"), now)
+    time.sleep(seconds)
+    client.decr(_key(ctx, "running"))
+    _record(ctx)
+
+
+@task("test.wait_fact", poll=True)
+def wait_fact(ctx: StepContext, *, key: str, countdown: float = 0.2) -> dict:
+    """Wait (without holding a worker) until the workflow fact ``key`` is set."""
+    value = ctx.fact(key)
+    if value is None:
+        client = ctx.backend.client  # type: ignore[attr-defined]
+        client.hincrby(_key(ctx, "checks"), ctx.node_id, 1)
+        ctx.not_yet(f"waiting for {key}", countdown=countdown)
+    _record(ctx)
+    return {"value": value}
+
+
+@task("test.approval", poll=True)
+def approval(ctx: StepContext, *, approvers: list[str] | None = None,
+             countdown: float = 0.2) -> dict:
+    """An approval gate: waits for the fact approval:<node>; rejected fails the step."""
+    decision = ctx.fact(f"approval:{ctx.node_id}")
+    if not decision:
+        ctx.not_yet("waiting for approval", countdown=countdown)
+    if decision["decision"] != "approved":
+        raise StepFailed(f"rejected by {decision['by']}: {decision.get('reason') or ''}")
+    _record(ctx)
+    return decision

@@ -1,0 +1,49 @@
+"""Shapes of workflows run on a real worker: each node once, in dependency order."""
+
+from __future__ import annotations
+
+import pytest
+
+from cephflow.engine.state import NodeState, WorkflowState
+from tests.engine.conftest import assert_exactly_once_in_order, dag, node, stages
+
+pytestmark = pytest.mark.services
+
+
+def test_diamond_runs_each_node_once_in_order(client, celery_worker):
+    d = dag(node("a"), node("b", after=["a"]), node("c", after=["a"]),
+            node("d", after=["b", "c"]))
+    wf = client.submit(d, user="tester")
+    assert client.wait(wf, timeout=30) is WorkflowState.SUCCEEDED
+    assert_exactly_once_in_order(client, wf, d)
+    snap = client.snapshot(wf)
+    assert snap.state is WorkflowState.SUCCEEDED
+    assert all(n.state is NodeState.SUCCEEDED for n in snap.nodes.values())
+    assert snap.nodes["d"].after == ["b", "c"]
+    assert snap.submitted_by == "tester"
+
+
+def test_wide_fan_out_and_fan_in(client, celery_worker):
+    width = 300
+    leaves = [node(f"fan[{i}]", after=["start"], group="fan") for i in range(width)]
+    d = dag(node("start"), *leaves, node("join", after=[n.id for n in leaves]))
+    wf = client.submit(d, user="tester")
+    assert client.wait(wf, timeout=60) is WorkflowState.SUCCEEDED
+    assert_exactly_once_in_order(client, wf, d)
+    assert client.snapshot(wf).counts()[NodeState.SUCCEEDED] == width + 2
+
+
+def test_chain_of_1000(client, celery_worker):
+    d = dag(*[node(f"n{i}", after=[f"n{i - 1}"] if i else []) for i in range(1000)])
+    wf = client.submit(d, user="tester")
+    assert client.wait(wf, timeout=120) is WorkflowState.SUCCEEDED
+    assert_exactly_once_in_order(client, wf, d)
+
+
+@pytest.mark.slow
+def test_100_stages_of_100(client, celery_worker):
+    d = stages(100, 100)
+    wf = client.submit(d, user="tester")
+    assert client.wait(wf, timeout=240) is WorkflowState.SUCCEEDED
+    assert_exactly_once_in_order(client, wf, d)
+    assert sum(client.snapshot(wf).counts()[s] for s in (NodeState.SUCCEEDED,)) == 10_000
