@@ -152,7 +152,7 @@ class Checker:
             targets = main_ids if section == "steps" else final_ids
             for j, dep in enumerate(step.after):
                 if dep not in targets:
-                    where = "a finally step" if section == "finally" else "a step"
+                    where = "finally step" if section == "finally" else "step"
                     hint = did_you_mean(dep, targets)
                     if section == "steps" and dep in final_ids:
                         hint = "finally steps run last; a step cannot wait for one"

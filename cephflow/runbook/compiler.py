@@ -108,7 +108,7 @@ class _Unit:
         try:
             return self.templates.render(value, ctx)
         except TemplateProblem as exc:
-            self.add(path, f"{what}: {exc.message}", exc.hint)
+            self.add((*path, *exc.path), f"{what}: {exc.message}", exc.hint)
             raise _Failed from exc
 
     def truth(self, path: tuple[Any, ...], when: Any, ctx: Mapping[str, Any], what: str) -> bool:

@@ -103,16 +103,14 @@ class StepDecl(_Model):
     @classmethod
     def _step_id(cls, value: str) -> str:
         if not STEP_ID.match(value):
-            raise ValueError(
-                f"step id {value!r} may hold only letters, digits, '_' and '-'"
-            )
+            raise ValueError(f"may hold only letters, digits, '_' and '-', got {value!r}")
         return value
 
     @field_validator("as_")
     @classmethod
     def _as_name(cls, value: str) -> str:
         if not IDENT.match(value):
-            raise ValueError(f"'as' must be a variable name, got {value!r}")
+            raise ValueError(f"must be a variable name, got {value!r}")
         return value
 
     @field_validator("after", mode="before")
@@ -140,7 +138,7 @@ class StepDecl(_Model):
         if value is None or (isinstance(value, str) and "{" in value):
             return value
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"concurrency must be a whole number >= 1, got {value!r}")
+            raise ValueError(f"must be a whole number >= 1, got {value!r}")
         return value
 
     @field_validator("when")
@@ -148,23 +146,21 @@ class StepDecl(_Model):
     def _when(cls, value: Any) -> Any:
         if value is None or isinstance(value, bool | str):
             return value
-        raise ValueError(f"'when' must be a condition (text) or true/false, got {value!r}")
+        raise ValueError(f"must be a condition (text) or true/false, got {value!r}")
 
     @field_validator("foreach")
     @classmethod
     def _foreach(cls, value: Any) -> Any:
         if value is None or isinstance(value, str | list):
             return value
-        raise ValueError(f"'foreach' must be a list or a template giving one, got {value!r}")
+        raise ValueError(f"must be a list or a template giving one, got {value!r}")
 
     @field_validator("approval")
     @classmethod
     def _approval(cls, value: Any) -> Any:
         if value is None or isinstance(value, bool | str | dict):
             return value
-        raise ValueError(
-            f"'approval' must be true, a message, or a mapping of arguments, got {value!r}"
-        )
+        raise ValueError(f"must be true, a message, or a mapping of arguments, got {value!r}")
 
     @model_validator(mode="after")
     def _task_or_include(self) -> StepDecl:
@@ -234,6 +230,10 @@ _TYPE_MESSAGES = {
 }
 
 
+_BOUNDS = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
+           "less_than": "<"}
+
+
 def _describe(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
@@ -255,7 +255,17 @@ def problems_from(exc: ValidationError, doc: Doc) -> list[Problem]:
             problems.append(doc.problem(loc[:-1], f"missing key {name!r}{where}"))
         elif kind == "value_error":
             message = str(err["msg"]).removeprefix("Value error, ")
+            if isinstance(name, str) and _model_at(loc[:-1]) is not None:
+                message = f"{name!r}: {message}"
+            step = _step_id(doc, loc)
+            if step and not message.startswith("step "):
+                message = f"step {step!r}: {message}"
             problems.append(doc.problem(loc, message))
+        elif kind in _BOUNDS:
+            label = f"{name!r}" if isinstance(name, str) else f"item {name}"
+            bound = next(iter(err.get("ctx", {}).values()), "?")
+            problems.append(doc.problem(loc, f"{label}: must be {_BOUNDS[kind]} {bound}, "
+                                             f"got {_describe(err['input'])}"))
         elif kind == "too_short" and loc == ("steps",):
             problems.append(doc.problem(loc, "a runbook needs at least one step"))
         elif kind in _TYPE_MESSAGES:

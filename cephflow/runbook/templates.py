@@ -30,6 +30,8 @@ class TemplateProblem(Exception):
     def __init__(self, message: str, hint: str | None = None):
         self.message = message
         self.hint = hint
+        self.path: tuple[object, ...] = ()
+        """Where inside the rendered value (keys and indexes) the failing template sits."""
         super().__init__(message)
 
 
@@ -91,7 +93,7 @@ class Templates:
                 return value
             fn = self._compile(value)
             try:
-                result = fn(ctx)
+                return plain(fn(ctx))
             except UndefinedError as exc:
                 raise TemplateProblem(_undefined(exc), _undefined_hint(exc, ctx)) from exc
             except SecurityError as exc:
@@ -100,12 +102,18 @@ class Templates:
                 raise
             except Exception as exc:  # the template's own arithmetic etc.: report, never crash
                 raise TemplateProblem(f"template error: {type(exc).__name__}: {exc}") from exc
-            return plain(result)
         if isinstance(value, list):
-            return [self.render(item, ctx) for item in value]
+            return [self._render_at(i, item, ctx) for i, item in enumerate(value)]
         if isinstance(value, dict):
-            return {key: self.render(item, ctx) for key, item in value.items()}
+            return {key: self._render_at(key, item, ctx) for key, item in value.items()}
         return value
+
+    def _render_at(self, where: object, value: Any, ctx: Mapping[str, Any]) -> Any:
+        try:
+            return self.render(value, ctx)
+        except TemplateProblem as exc:
+            exc.path = (where, *exc.path)
+            raise
 
 
 def _undefined(exc: UndefinedError) -> str:
