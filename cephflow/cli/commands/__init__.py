@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from cephflow.cli.commands import plan, run, runbooks
+from cephflow.cli.commands import control, plan, run, runbooks, services, status, worker
 
-MODULES: list[ModuleType] = [runbooks, plan, run]
+MODULES: list[ModuleType] = [runbooks, plan, run, status, control, worker, services]

@@ -1,0 +1,76 @@
+"""``cephflow approve|reject|cancel|resume ID ...``: decide gates and steer workflows.
+
+IDs may be abbreviated to a unique prefix. Decisions are recorded with the OS user who typed
+them; a gate that names its approvers accepts only them.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from cephflow.cli import console as c
+
+ID_ARG = typer.Argument(..., metavar="ID", help="A workflow id or a unique prefix of one.")
+
+
+def _client():
+    from cephflow.cli.launch import engine_client
+
+    return engine_client(services=False)
+
+
+def approve(
+    workflow_id: str = ID_ARG,
+    step: str = typer.Argument(..., metavar="STEP", help="The gate: a step or node id."),
+) -> None:
+    """Approve the approval gate STEP of workflow ID."""
+    client = _client()
+    wf = client.resolve_id(workflow_id)
+    for node in client.approve(wf, step):
+        c.console.print(f"approved {node} of workflow {wf}", highlight=False, soft_wrap=True)
+
+
+def reject(
+    workflow_id: str = ID_ARG,
+    step: str = typer.Argument(..., metavar="STEP", help="The gate: a step or node id."),
+    reason: str = typer.Option(..., "--reason", "-r", help="Why (kept with the decision)."),
+) -> None:
+    """Reject the approval gate STEP of workflow ID (the step fails with the reason)."""
+    client = _client()
+    wf = client.resolve_id(workflow_id)
+    for node in client.reject(wf, step, reason=reason):
+        c.console.print(f"rejected {node} of workflow {wf}: {reason}", highlight=False,
+                        soft_wrap=True)
+
+
+def cancel(workflow_id: str = ID_ARG) -> None:
+    """Cancel workflow ID: nothing new starts, running steps finish, finally steps run."""
+    client = _client()
+    wf = client.resolve_id(workflow_id)
+    client.cancel(wf)
+    c.console.print(f"workflow {wf} cancelling; its finally steps run next", highlight=False)
+
+
+def resume(
+    workflow_id: str = ID_ARG,
+    detach: bool = typer.Option(False, "--detach", help="Resume and return at once."),
+    plain: bool = typer.Option(False, "--plain", help="One line per event."),
+) -> None:
+    """Re-run a failed or cancelled workflow from its failed steps, then follow it."""
+    from cephflow.cli.launch import engine_client, follow_workflow
+
+    client = engine_client(services=True)
+    wf = client.resolve_id(workflow_id)
+    client.resume(wf)
+    c.console.print(f"workflow {wf} resumed", highlight=False)
+    if detach:
+        return
+    output = "plain" if plain or not c.console.is_terminal else "live"
+    raise typer.Exit(follow_workflow(client, wf, output=output))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("approve")(approve)
+    app.command("reject")(reject)
+    app.command("cancel")(cancel)
+    app.command("resume")(resume)

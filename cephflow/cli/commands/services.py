@@ -1,0 +1,44 @@
+"""``cephflow services [stop]``: the embedded redis-server and local worker, shown or stopped."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from cephflow.cli import console as c
+from cephflow.settings import get_settings
+
+services_app = typer.Typer(help="The embedded Redis and local worker (no redis_url configured).",
+                           invoke_without_command=True)
+
+
+@services_app.callback()
+def show(ctx: typer.Context) -> None:
+    """Show the embedded services: PIDs, socket, logs."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from cephflow.engine import embedded
+
+    settings = get_settings()
+    if settings.redis_url:
+        c.console.print(f"using the configured Redis ({settings.redis_url}); "
+                        "workers are the operator's", highlight=False)
+        return
+    table = Table("service", "pid", "state", "detail", box=None)
+    for s in embedded.status(settings):
+        table.add_row(s.name, str(s.pid or "-"), "running" if s.running else "stopped", s.detail)
+    c.console.print(table)
+
+
+@services_app.command("stop")
+def stop() -> None:
+    """Stop the local worker and the embedded redis-server (workflows are kept in its AOF)."""
+    from cephflow.engine import embedded
+
+    stopped = embedded.stop(get_settings())
+    c.console.print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"),
+                    highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(services_app, name="services")

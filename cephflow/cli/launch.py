@@ -1,0 +1,68 @@
+"""Submit a compiled DAG and follow it: what ``cephflow run`` does after compiling.
+
+On the embedded default (no ``redis_url``) the private redis-server and a local worker are
+started first if they are not running; both stay in the background. The workflow id is
+printed before anything else so a detached operator can always find the workflow again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cephflow.cli import console as c
+from cephflow.runbook.dag import Dag
+from cephflow.settings import get_settings
+
+EXIT_CODES = {"succeeded": 0, "failed": 1, "cancelled": 4}
+
+
+def engine_client(*, services: bool = True) -> Any:
+    """The engine's client for the configured Redis, embedded services started if needed."""
+    from cephflow.engine import embedded
+    from cephflow.engine.client import WorkflowClient
+
+    settings = get_settings()
+    if services:
+        embedded.ensure_services(settings)
+    elif not settings.redis_url:
+        embedded.start_redis(settings)
+    return WorkflowClient(settings)
+
+
+def launch(dag: Dag, *, detach: bool, output: str) -> int:
+    """Submit ``dag``, print its id, and unless ``detach`` follow it; returns the exit status."""
+    client = engine_client()
+    wf = client.submit(dag)
+    if output == "json":
+        c.console.out(f'{{"workflow": "{wf}"}}', highlight=False)
+    else:
+        c.console.print(f"workflow {wf} submitted ({dag.runbook}, {len(dag.nodes)} steps)",
+                        highlight=False, soft_wrap=True)
+    if detach:
+        if output != "json":
+            c.console.print(f"follow it with: cephflow status {wf}", highlight=False)
+        return 0
+    return follow_workflow(client, wf, output=output)
+
+
+def follow_workflow(client: Any, wf: str, *, output: str) -> int:
+    """Follow with the live follower when it is there, else with plain lines."""
+    try:
+        from cephflow.cli.follow import follow
+    except ImportError:
+        return plain_follow(client, wf)
+    return follow(client, wf, output=output)
+
+
+def plain_follow(client: Any, wf: str) -> int:
+    """A minimal follower: one line per event until the workflow ends."""
+    snapshot = client.snapshot(wf)
+    last = snapshot.last_event_id
+    while not snapshot.state.terminal:
+        for event in client.events(wf, last, 1000, 1000):
+            snapshot.apply(event)
+            last = event.id
+            what = event.state or event.detail or event.error or ""
+            c.console.print(f"{event.type.value} {event.node or ''} {what}".strip(),
+                            highlight=False, soft_wrap=True)
+    return EXIT_CODES.get(snapshot.state.value, 1)
