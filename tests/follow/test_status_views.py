@@ -8,26 +8,30 @@ import typer
 from cephflow.cli.commands.status import find_node
 from cephflow.cli.views.step_detail import StepDetail
 from cephflow.cli.views.workflow_list import WorkflowList
-from cephflow.engine.state import WorkflowState
-from tests.follow.samples import T0, drain, node, workflow
+from cephflow.engine.state import WorkflowState, WorkflowSummary
+from tests.follow.samples import T0, drain
 from tests.follow.test_views import golden, render
 
 
 def test_the_list_shows_id_runbook_params_state_start_duration_and_progress():
-    running = drain(total=10, succeeded=4, running=(5,), failed=())
-    done = workflow([node("a", state="succeeded", started=0, ended=5)], state="succeeded",
-                    ended=3725, wf_id="9e8d7c6b5a4f3e2d")
-    done.submitted_at -= 86_400
-    done.ended_at = (done.ended_at or 0) - 86_400
-    assert render(WorkflowList([running, done], now=T0 + 62), width=100) == golden("""
+    running = WorkflowSummary(id="3f2a9c1e5b7d4c2a", runbook="drain-host", state="running",
+                              submitted_at=T0, nodes=14, params={"host": "ceph-osd-17"})
+    done = WorkflowSummary(id="9e8d7c6b5a4f3e2d", runbook="demo", state="failed",
+                           submitted_at=T0 - 86_400, ended_at=T0 - 86_400 + 3725, nodes=9,
+                           params={"items": 4, "pause": "2s"})
+    lost = WorkflowSummary(id="77aa", runbook="demo", state="cancelled", submitted_at=T0 - 5,
+                           ended_at=T0 - 4, nodes=9)
+    table = WorkflowList([running, done, lost], ended={running.id: 6, done.id: 9}, now=T0 + 62)
+    assert render(table, width=100) == golden("""
         id        runbook     params            state        started           duration  progress
         3f2a9c1e  drain-host  host=ceph-osd-17  ▶ running    08:00:00             1m02s      6/14
-        9e8d7c6b  drain-host  host=ceph-osd-17  ✓ succeeded  2027-01-14 08:00     1h02m       1/1
+        9e8d7c6b  demo        items=4 pause=2s  ✗ failed     2027-01-14 08:00     1h02m       9/9
+        77aa      demo                          ⊘ cancelled  07:59:55              1.0s       ?/9
         """)
 
 
 def test_an_empty_list_says_how_to_start():
-    assert "cephflow run NAME" in render(WorkflowList([], now=T0))
+    assert "cephflow run NAME" in render(WorkflowList([], ended={}, now=T0))
 
 
 def test_a_step_in_full_has_its_whole_error_and_arguments():

@@ -14,16 +14,28 @@ import typer
 
 from cephflow.cli import console as c
 from cephflow.cli.follow import follow
+from cephflow.cli.launch import engine_client
 from cephflow.cli.views.step_detail import StepDetail
 from cephflow.cli.views.workflow_list import WorkflowList
 from cephflow.engine.state import WorkflowSnapshot
 
 
-def _client():
-    """The engine's client for the configured Redis (imported late: the CLI starts fast)."""
-    from cephflow.engine.client import WorkflowClient
+def _progress(client, ids: list[str]) -> dict[str, int]:
+    """Nodes that ended, per workflow: its node count less the open counters the engine keeps.
 
-    return WorkflowClient.from_settings()
+    One pipelined HMGET per listed workflow (never a read of the nodes); this reads the
+    engine's meta hash directly until ``WorkflowSummary`` carries the count itself.
+    """
+    from cephflow.engine import keys
+
+    pipe = client.redis.pipeline(transaction=False)
+    for wf in ids:
+        pipe.hmget(keys.WorkflowKeys(client.ns, wf).meta, ["nodes", "open_main", "open_cleanup"])
+    result: dict[str, int] = {}
+    for wf, (nodes, open_main, open_cleanup) in zip(ids, pipe.execute(), strict=True):
+        if nodes is not None:
+            result[wf] = max(int(nodes) - int(open_main or 0) - int(open_cleanup or 0), 0)
+    return result
 
 
 def find_node(snapshot: WorkflowSnapshot, name: str) -> str:
@@ -57,14 +69,16 @@ def status(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only how the workflow ended."),
 ) -> None:
     """Show recent workflows, or follow one (Ctrl-C detaches; the workflow keeps running)."""
-    client = _client()
+    # attaching starts the embedded worker too, so a workflow whose worker stopped moves on
+    client = engine_client(services=workflow_id is not None and not as_json and step is None)
     out = c.console
     if workflow_id is None:
-        snapshots = client.list_workflows(limit)
+        summaries = client.list_workflows(limit)
         if as_json:
-            out.out("[" + ",".join(s.model_dump_json() for s in snapshots) + "]", highlight=False)
+            out.out("[" + ",".join(s.model_dump_json() for s in summaries) + "]", highlight=False)
         else:
-            out.print(WorkflowList(snapshots, now=time.time()))
+            ended = _progress(client, [s.id for s in summaries])
+            out.print(WorkflowList(summaries, ended=ended, now=time.time()))
         return
     full_id = client.resolve_id(workflow_id)
     if as_json or step is not None:

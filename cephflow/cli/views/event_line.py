@@ -71,7 +71,7 @@ def _describe(event: Event, snapshot: WorkflowSnapshot) -> str | None:
                 text += f"  {duration(elapsed)}"
         if event.attempt and event.attempt > 1:
             text += f"  try {event.attempt}"
-        if event.error:
+        if event.error and event.state == NodeState.FAILED.value:
             text += f"  {_first_line(event.error)}"
         return text
     if event.type is EventType.NODE_PROGRESS:

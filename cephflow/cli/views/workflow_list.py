@@ -1,19 +1,19 @@
 """``cephflow status`` without an id: recent workflows, one row each, newest first.
 
-``WorkflowList(snapshots, now=...)`` is a table of id, runbook, key params, state, start,
-duration and progress. Pure: a list of snapshots and a time in, a table out.
+``WorkflowList(summaries, ended=..., now=...)`` is a table of id, runbook, key params, state,
+start, duration and progress. Pure: summaries, counts and a time in, a table out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
-from cephflow.cli.views.header import progress, workflow_elapsed
 from cephflow.cli.views.style import (
     duration,
     params_text,
@@ -21,7 +21,9 @@ from cephflow.cli.views.style import (
     workflow_glyph,
     workflow_style,
 )
-from cephflow.engine.state import WorkflowSnapshot
+
+if TYPE_CHECKING:
+    from cephflow.engine.state import WorkflowSummary
 
 
 def started(ts: float, now: float) -> str:
@@ -32,41 +34,55 @@ def started(ts: float, now: float) -> str:
     return when.strftime("%Y-%m-%d %H:%M")
 
 
+_COLUMNS = [
+    ("id", "left"), ("runbook", "left"), ("params", "left"), ("state", "left"),
+    ("started", "left"), ("duration", "right"), ("progress", "right"),
+]
+
+
 class WorkflowList:
     """A table of workflows.
 
     Args:
-        snapshots: the workflows, in the order to show them.
+        summaries: the workflows, in the order to show them.
+        ended: workflow id -> how many of its nodes ended (missing: progress unknown).
         now: the wall-clock time running workflows' durations are measured to.
     """
 
-    def __init__(self, snapshots: Sequence[WorkflowSnapshot], *, now: float):
-        self.snapshots = snapshots
+    def __init__(
+        self, summaries: Sequence[WorkflowSummary], *, ended: Mapping[str, int], now: float
+    ):
+        self.summaries = summaries
+        self.ended = ended
         self.now = now
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        if not self.snapshots:
+        if not self.summaries:
             yield Text("no workflows yet: start one with `cephflow run NAME`", style="dim")
             return
+        rows = []
+        for snap in self.summaries:
+            done = self.ended.get(snap.id)
+            end = snap.ended_at if snap.state.terminal and snap.ended_at else self.now
+            rows.append((
+                Text(short_id(snap.id), style="cyan"),
+                Text(snap.runbook),
+                Text(params_text(snap.params)),
+                Text(f"{workflow_glyph(snap.state)} {snap.state.value}",
+                     style=workflow_style(snap.state)),
+                Text(started(snap.submitted_at, self.now)),
+                Text(duration(end - snap.submitted_at)),
+                Text(f"{'?' if done is None else done}/{snap.nodes}"),
+            ))
+        widths = [max([len(name), *(row[i].cell_len for row in rows)])
+                  for i, (name, _) in enumerate(_COLUMNS)]
+        params = _COLUMNS.index(("params", "left"))
+        others = sum(w for i, w in enumerate(widths) if i != params) + 2 * (len(widths) - 1)
+        # params is the one column that gives way on a narrow terminal
+        widths[params] = max(min(widths[params], 40, options.max_width - others), 6)
         table = Table(box=None, pad_edge=False, header_style="bold")
-        table.add_column("id", style="cyan", no_wrap=True)
-        table.add_column("runbook", no_wrap=True)
-        table.add_column("params", overflow="ellipsis", no_wrap=True, max_width=40)
-        table.add_column("state", no_wrap=True)
-        table.add_column("started", no_wrap=True)
-        table.add_column("duration", justify="right", no_wrap=True)
-        table.add_column("progress", justify="right", no_wrap=True)
-        for snap in self.snapshots:
-            done, total = progress(snap)
-            state = Text(f"{workflow_glyph(snap.state)} {snap.state.value}",
-                         style=workflow_style(snap.state))
-            table.add_row(
-                short_id(snap.id),
-                snap.runbook,
-                params_text(snap.params),
-                state,
-                started(snap.submitted_at, self.now),
-                duration(workflow_elapsed(snap, self.now)),
-                f"{done}/{total}",
-            )
+        for (name, justify), width in zip(_COLUMNS, widths, strict=True):
+            table.add_column(name, justify=justify, no_wrap=True, overflow="ellipsis", width=width)
+        for row in rows:
+            table.add_row(*row)
         yield table
