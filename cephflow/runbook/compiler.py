@@ -231,7 +231,6 @@ class _Unit:
             except ValueError as exc:
                 self.add((*path, "concurrency"), f"{what}: concurrency: {exc}")
                 raise _Failed from exc
-        self.part.groups[step_id] = Group(id=step_id, concurrency=concurrency)
         ids: list[str] = []
         seen: dict[str, int] = {}
         failed = False
@@ -264,6 +263,8 @@ class _Unit:
             ids.append(node.id)
         if failed:
             raise _Failed
+        if ids:
+            self.part.groups[step_id] = Group(id=step_id, concurrency=concurrency)
         return ids or deps
 
     def duration(self, path: tuple[Any, ...], value: Any, ctx: Mapping[str, Any], what: str):

@@ -98,7 +98,10 @@ class Templates:
                 raise TemplateProblem(_undefined(exc), _undefined_hint(exc, ctx)) from exc
             except SecurityError as exc:
                 raise TemplateProblem(f"template not allowed: {exc}") from exc
-            except TemplateProblem:
+            except TemplateProblem as exc:
+                match = re.match(r"undefined variable '([^']+)'", exc.message)
+                if match and exc.hint is None:
+                    exc.hint = did_you_mean(match.group(1), ctx.keys())
                 raise
             except Exception as exc:  # the template's own arithmetic etc.: report, never crash
                 raise TemplateProblem(f"template error: {type(exc).__name__}: {exc}") from exc

@@ -91,7 +91,10 @@ def _line(node: Node, spec: TaskSpec | None, members: Mapping[str, set[str]],
     text.append(name or node.id, style="bold" if not node.skip else "dim strike")
     if with_task:
         text.append(f"  {node.task}", style="green" if not node.skip else "dim")
-    text.append_text(_traits(node, spec, members, show_after=show_after))
+    if with_task:
+        text.append_text(_traits(node, spec, members, show_after=show_after))
+    elif show_after and node.after:
+        text.append("  after: " + ", ".join(_collapse(node.after, members)), style="dim")
     if node.skip:
         text.append("  skipped (when is false)", style="yellow")
     text.append_text(_args(node))

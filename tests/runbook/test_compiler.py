@@ -1,0 +1,196 @@
+"""The compiler: params, discover, fan-out/fan-in, when, approval gates, includes, finally,
+secrets, ordering and determinism, on a runbook that uses every feature (examples/full.yaml)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cephflow.errors import ParamError, RunbookError
+from cephflow.runbook.compiler import Compiler
+from cephflow.runbook.dag import REDACTED, Dag
+from tests.runbook import support
+
+
+def compile_text(tmp_path, text: str, params: dict | None = None) -> Dag:
+    path = tmp_path / "rb.yaml"
+    path.write_text(text)
+    compiler = Compiler(catalog=support.catalog(), lookups=support.lookups(),
+                        search_path=[tmp_path])
+    return compiler.compile(compiler.load(path), params or {})
+
+
+@pytest.fixture
+def full() -> Dag:
+    compiler = Compiler(catalog=support.catalog(), lookups=support.lookups(), search_path=[])
+    return compiler.compile(compiler.load(support.EXAMPLES / "full.yaml"), {"host": "node2"})
+
+
+def test_fan_out_ids_args_and_group(full):
+    drains = [n for n in full.nodes if n.group == "drain"]
+    assert [n.id for n in drains] == ["drain[osd.20]", "drain[osd.21]", "drain[osd.22]"]
+    assert [n.args for n in drains] == [{"osd": i, "weight": 0.5} for i in (20, 21, 22)]
+    assert all(n.group == "drain" and n.timeout == 1800.0 for n in drains)
+    assert drains[0].retry.attempts == 3 and drains[0].retry.backoff == 10
+    assert drains[0].retry.max_backoff == 120
+    assert full.groups["drain"].concurrency == 2
+    assert "nothing" not in full.groups  # an empty fan-out makes no group
+
+
+def test_approval_gate_sits_between_the_step_and_its_dependencies(full):
+    gate = full.node("approve-drain")
+    assert gate.task == "core.approval"
+    assert gate.args == {"message": "Drain 3 OSDs on node2?"}
+    assert gate.after == ["login"]
+    assert all(full.node(f"drain[osd.{i}]").after == ["approve-drain"] for i in (20, 21, 22))
+
+
+def test_fan_in_waits_for_every_member_and_when_skips_per_item(full):
+    zaps = {n.id: n for n in full.nodes if n.step == "zap"}
+    assert all(n.after == ["drain[osd.20]", "drain[osd.21]", "drain[osd.22]"]
+               for n in zaps.values())
+    assert [zaps[f"zap[osd.{i}]"].skip for i in (20, 21, 22)] == [False, True, False]
+
+
+def test_empty_fan_out_passes_its_dependencies_on_and_include_is_prefixed(full):
+    # 'nothing' fans out over an empty list; the include after it waits for zap instead.
+    wait = full.node("sub.wait")
+    assert wait.after == ["zap[osd.20]", "zap[osd.21]", "zap[osd.22]"]
+    assert wait.args == {"seconds": 30.0}  # count = len(osds) = 3 from the include's with:
+    assert full.node("sub.tell").after == ["sub.wait"]
+    assert full.node("done").after == ["sub.tell"]
+    assert full.node("done").skip is True  # mode is gentle
+    assert full.locks == ["host:node2", "cluster", "sub:node2"]
+
+
+def test_finally_nodes_are_cleanup_and_depend_only_on_cleanup(full):
+    cleanup = [n for n in full.nodes if n.cleanup]
+    assert [n.id for n in cleanup] == ["sub.tidy", "restore", "bye"]
+    assert full.node("bye").after == ["restore"]
+    assert full.nodes[-3:] == cleanup
+
+
+def test_nodes_are_in_topological_order(full):
+    seen: set[str] = set()
+    for node in full.nodes:
+        assert set(node.after) <= seen, node.id
+        seen.add(node.id)
+
+
+def test_secrets_are_redacted_in_params_and_views_but_passed_to_tasks(full):
+    login = full.node("login")
+    assert login.args["password"] == "s3cr3t-pw"
+    assert login.secret_args == ["password"]
+    assert full.params["password"] == REDACTED
+    shown = full.redacted().to_json()
+    assert "s3cr3t-pw" not in shown
+    assert json.loads(shown)["nodes"][0]["args"]["password"] == REDACTED
+
+
+def test_secret_value_embedded_in_another_argument_is_marked(tmp_path):
+    dag = compile_text(tmp_path, """
+name: s
+params:
+  token: {secret: true}
+steps:
+  - id: a
+    task: core.log
+    with: {message: "curl -H 'auth: {{ token }}' x"}
+""", {"token": "tok-123456"})
+    assert dag.node("a").secret_args == ["message"]
+    assert "tok-123456" not in dag.redacted().to_json()
+
+
+def test_same_inputs_give_byte_identical_json():
+    def build() -> str:
+        compiler = Compiler(catalog=support.catalog(), lookups=support.lookups(),
+                            search_path=[])
+        loaded = compiler.load(support.EXAMPLES / "full.yaml")
+        return compiler.compile(loaded, {"host": "node2"}).to_json()
+
+    first = build()
+    assert build() == first
+    assert Dag.model_validate_json(first).to_json() == first
+
+
+def test_native_types_survive_a_single_expression(tmp_path):
+    dag = compile_text(tmp_path, """
+name: n
+params:
+  names: {type: "list[str]", default: [a, b]}
+  n: {type: int, default: 3}
+steps:
+  - id: t
+    task: test.tag
+    with: {names: "{{ names }}", count: "{{ n }}"}
+  - id: text
+    task: core.log
+    with: {message: "{{ n }} items"}
+""")
+    assert dag.node("t").args == {"names": ["a", "b"], "count": 3}
+    assert dag.node("text").args == {"message": "3 items"}
+
+
+def test_param_coercion_from_command_line_text(tmp_path):
+    text = """
+name: p
+params:
+  n: {type: int}
+  pause: {type: duration, default: 1h30m}
+  flag: {type: bool, default: false}
+  ids: {type: "list[int]", default: []}
+  mode: {choices: [a, b], default: a}
+steps:
+  - id: x
+    task: core.log
+    with: {message: "{{ n }} {{ pause }} {{ flag }} {{ ids }} {{ mode }}"}
+"""
+    dag = compile_text(tmp_path, text, {"n": "4", "flag": "yes", "ids": ["1", "2"], "mode": "b"})
+    assert dag.params == {"n": 4, "pause": 5400, "flag": True, "ids": [1, 2], "mode": "b"}
+    with pytest.raises(ParamError) as caught:
+        compile_text(tmp_path, text, {"n": "four", "mode": "c", "nn": 1})
+    message = str(caught.value)
+    assert "unknown param 'nn' (did you mean 'n'?)" in message
+    assert "param 'n': expected an integer, got 'four'" in message
+    assert "param 'mode': 'c' is not one of 'a', 'b'" in message
+    with pytest.raises(ParamError, match="missing param 'n'"):
+        compile_text(tmp_path, text, {})
+
+
+def test_all_problems_of_a_file_are_reported_at_once(tmp_path):
+    with pytest.raises(RunbookError) as caught:
+        compile_text(tmp_path, """
+name: many
+steps:
+  - id: a
+    task: core.lgo
+  - id: b
+    task: core.log
+    after: c
+    with: {message: "{{ nope }}"}
+""")
+    messages = [f"{p.line}:{p.message}" for p in caught.value.problems]
+    assert messages == [
+        "5:step 'a': unknown task 'core.lgo'",
+        "8:step 'b': 'after' names no step 'c'",
+        "9:undefined variable 'nope'",
+    ]
+
+
+def test_ten_thousand_node_fan_out_compiles(tmp_path):
+    dag = compile_text(tmp_path, """
+name: big
+steps:
+  - id: w
+    task: core.sleep
+    foreach: "{{ range(10000) | list }}"
+    with: {seconds: "{{ item }}"}
+  - id: end
+    task: core.log
+    after: w
+    with: {message: end}
+""")
+    assert len(dag.nodes) == 10001
+    assert len(dag.node("end").after) == 10000
+    assert dag.nodes[9999].id == "w[9999]"
