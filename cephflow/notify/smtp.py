@@ -103,6 +103,8 @@ def _send_once(settings: SmtpSettings, mime: EmailMessage, recipients: Sequence[
             code, answer = smtp.data(mime.as_bytes())
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             raise _InDoubt(f"connection lost while sending the message: {exc}") from exc
+        if code != 250:  # data() raises only when DATA itself is refused, not the message
+            raise smtplib.SMTPDataError(code, answer)
         with contextlib.suppress(smtplib.SMTPException, OSError):
             smtp.quit()
         return _text(answer)

@@ -7,6 +7,8 @@ re-sent; connection failures, 429 and 5xx are retried; other 4xx are refused for
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,6 +30,34 @@ class _Refused(Exception):
 
 class _InDoubt(Exception):
     """The request went out and the answer was lost."""
+
+
+class _HideUrls(logging.Filter):
+    """Rewrites httpx's request log lines ("HTTP Request: POST <url> ...") so that a secret
+    webhook URL shows as its scheme and host only."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, url: str) -> None:
+        with self._lock:
+            self.urls.add(url)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.urls:
+            text = record.getMessage()
+            hidden = text
+            for url in sorted(self.urls, key=len, reverse=True):
+                hidden = hidden.replace(url, public_url(url))
+            if hidden != text:
+                record.msg, record.args = hidden, ()
+        return True
+
+
+_HIDE = _HideUrls()
+logging.getLogger("httpx").addFilter(_HIDE)
 
 
 def payload(settings: WebhookSettings, message: Message) -> dict[str, Any]:
@@ -73,6 +103,7 @@ def send_webhook(settings: WebhookSettings, message: Message) -> dict[str, Any]:
         raise DeliveryRefused("webhook: no URL configured (webhook.url)")
     url = settings.url.get_secret_value()
     where = public_url(url)
+    _HIDE.add(url)
     headers = {"User-Agent": "cephflow"}
     if message.key:
         headers["Idempotency-Key"] = message.key
@@ -100,7 +131,7 @@ def send_webhook(settings: WebhookSettings, message: Message) -> dict[str, Any]:
         raise NotifyError(
             f"webhook {where} failed after {attempts} tries: {type(exc).__name__}: {_safe(exc, url)}"
         ) from None
-    return {"channel": "webhook", "server": where, "status": status, "attempts": attempts}
+    return {"channel": "webhook", "server": where, "http_status": status, "attempts": attempts}
 
 
 def _safe(exc: BaseException, url: str) -> str:

@@ -140,14 +140,16 @@ def approval(
     decision = ctx.fact(approval_fact_key(ctx.node_id))
     if isinstance(decision, dict) and decision.get("decision") in ("approved", "rejected"):
         by = str(decision.get("by", "?"))
-        if not may_approve(by, approvers):
-            # The engine refuses such a decision; one written past it is ignored, not obeyed.
-            ctx.not_yet(f"ignored a decision by {by}: not among {', '.join(approvers)}")
-        if decision["decision"] == "rejected":
-            reason = decision.get("reason") or "no reason given"
-            raise StepFailed(f"rejected by {by}: {reason}")
-        ctx.progress(f"approved by {by}")
-        return {"decision": "approved", "by": by, "at": decision.get("at")}
+        if may_approve(by, approvers):
+            if decision["decision"] == "rejected":
+                reason = decision.get("reason") or "no reason given"
+                raise StepFailed(f"rejected by {by}: {reason}")
+            ctx.progress(f"approved by {by}")
+            return {"decision": "approved", "by": by, "at": decision.get("at")}
+        # The engine refuses such a decision; one written past it is ignored, not obeyed.
+        if ctx.memo.get("ignored") != decision:
+            ctx.progress(f"ignored a decision by {by}: not among {', '.join(approvers)}")
+            ctx.remember("ignored", decision)
 
     left = ctx.time_left()
     if left is not None and left <= 0:

@@ -94,7 +94,7 @@ def _deliver(
         return {"status": "refused", "generation": generation, "error": str(exc)}
     except NotifyError as exc:
         return {"status": "failed", "generation": generation + 1, "error": str(exc)}
-    return {"status": "delivered", "generation": generation, "at": time.time(), **receipt}
+    return {**receipt, "status": "delivered", "generation": generation, "at": time.time()}
 
 
 def settle(ctx: StepContext, results: dict[str, dict[str, Any]], *, what: str) -> dict[str, Any]:
@@ -172,7 +172,8 @@ def notify_dc(
     given = {"host": host, "osd": osd, "device": device, "model": model, "serial": serial,
              "slot": slot, "action": action, "summary": summary}
     facts.update({k: v for k, v in given.items() if v is not None})
-    facts.setdefault("osd", None)
+    for name in given:  # the built-in text asks for each; unknown ones stay None
+        facts.setdefault(name, None)
     if confirm is None and confirm_step:
         from cephflow.tasks.approval import approve_command  # approval imports this module
 
