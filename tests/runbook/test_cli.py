@@ -1,0 +1,209 @@
+"""The runbook commands: runbooks, runbooks show, validate, plan, run --dry-run / run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cephflow.runbook.compiler import compile_runbook
+from tests.runbook import support
+
+CEPHFLOW = Path(sys.executable).parent / "cephflow"
+
+PARAMS_RUNBOOK = """
+name: knobs
+description: Every kind of param as an option.
+params:
+  host: {help: The host to drain.}
+  dry_run: {type: bool, default: false, help: Only pretend.}
+  ids: {type: "list[int]", default: [], help: OSD ids.}
+  pause: {type: duration, default: 30s}
+  token: {secret: true, help: API token.}
+steps:
+  - id: show
+    task: core.log
+    with: {message: "{{ host }} {{ dry_run }} {{ ids }} {{ pause }}"}
+  - id: call
+    task: core.log
+    with: {message: "token={{ token }}"}
+"""
+
+
+@pytest.fixture(scope="module")
+def app():
+    from cephflow.cli.app import _register_commands
+    from cephflow.cli.app import app as typer_app
+
+    if not typer_app.registered_commands and not typer_app.registered_groups:
+        _register_commands()
+    return typer_app
+
+
+@pytest.fixture
+def cli(app, monkeypatch):
+    monkeypatch.chdir(support.REPO)
+    runner = CliRunner()
+
+    def invoke(*args: str, env: dict[str, str] | None = None):
+        return runner.invoke(app, list(args), env=env)
+
+    return invoke
+
+
+@pytest.fixture
+def knobs(tmp_path) -> Path:
+    path = tmp_path / "knobs.yaml"
+    path.write_text(PARAMS_RUNBOOK)
+    return path
+
+
+def test_runbooks_lists_names_with_descriptions(cli):
+    result = cli("runbooks")
+    assert result.exit_code == 0
+    line = next(line for line in result.stdout.splitlines() if line.startswith("demo"))
+    assert "Fan out over a few items" in line
+
+
+def test_runbooks_show_lists_params_and_steps(cli):
+    result = cli("runbooks", "show", "demo")
+    assert result.exit_code == 0, result.output
+    assert "--items" in result.stdout and "How many work items" in result.stdout
+    assert "gather" in result.stdout and "report" in result.stdout
+
+
+def test_plan_renders_the_tree_with_concrete_args(cli):
+    result = cli("plan", "demo", "--items", "3")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "work × 3" in out and "(2 at a time)" in out
+    assert "[item-2] seconds=0.3" in out and "[item-3]" not in out
+    assert 'message="all 3 items done"' in out
+    assert "after: work[*]" in out
+    assert "finally" in out and 'message="demo finished"' in out
+
+
+def test_plan_json_is_the_dag_and_run_dry_run_prints_the_same(cli):
+    plan = cli("plan", "demo", "--items", "2", "--json")
+    dry = cli("run", "demo", "--items", "2", "--dry-run", "--json")
+    assert plan.exit_code == 0 and dry.exit_code == 0
+    assert plan.stdout == dry.stdout
+    expected = compile_runbook("demo", {"items": 2}).to_json()
+    assert plan.stdout.strip() == expected
+    assert [n["id"] for n in json.loads(plan.stdout)["nodes"]][:3] == ["start", "work[item-0]",
+                                                                       "work[item-1]"]
+
+
+def test_plan_and_dry_run_tree_are_the_same(cli):
+    assert cli("plan", "demo").stdout == cli("run", "demo", "--dry-run").stdout
+
+
+def test_run_help_lists_the_runbook_params(cli, knobs):
+    result = cli("run", str(knobs), "--help")
+    assert result.exit_code == 0
+    out = result.stdout
+    assert "--host TEXT" in out and "The host to drain." in out and "required" in out
+    assert "--dry-run / --no-dry-run" not in out  # clashes with run's own --dry-run ...
+    assert "--param-dry-run / --no-param-dry-run" in out  # ... so it is renamed
+    assert "--ids INT" in out and "--pause DURATION" in out
+    assert "CEPHFLOW_PARAM_TOKEN" in out
+    assert "--detach" in out and "--quiet" in out
+
+
+def test_params_from_options_repetition_flags_and_env(cli, knobs):
+    result = cli("plan", str(knobs), "--host", "h7", "--dry-run", "--ids", "4", "--ids", "5",
+                 "--pause", "2m", "--json", env={"CEPHFLOW_PARAM_TOKEN": "tok-98765"})
+    assert result.exit_code == 0, result.output
+    dag = json.loads(result.stdout)
+    assert dag["params"] == {"host": "h7", "dry_run": True, "ids": [4, 5], "pause": 120,
+                             "token": "**********"}
+    assert dag["nodes"][0]["args"] == {"message": "h7 True [4, 5] 120"}
+    assert "tok-98765" not in result.output
+    tree = cli("plan", str(knobs), "--host", "h7", env={"CEPHFLOW_PARAM_TOKEN": "tok-98765"})
+    assert tree.exit_code == 0 and "tok-98765" not in tree.output and "**********" in tree.stdout
+
+
+def test_bad_param_value_exits_2_without_traceback(cli):
+    result = cli("plan", "demo", "--items", "many")
+    assert result.exit_code == 2
+    assert "param 'items': expected an integer, got 'many'" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_missing_required_param_and_unknown_option(cli, knobs):
+    missing = cli("plan", str(knobs))
+    assert missing.exit_code == 2 and "missing param 'host': The host to drain." in missing.stderr
+    unknown = cli("plan", "demo", "--itmes", "3")
+    assert unknown.exit_code == 2 and "--items" in unknown.output  # click's suggestion
+
+
+def test_unknown_runbook_suggests_a_name(cli):
+    result = cli("plan", "dmeo")
+    assert result.exit_code == 2
+    assert "no runbook named 'dmeo' (did you mean 'demo'?)" in result.stderr
+
+
+def test_validate_reports_every_problem_of_every_file(cli, tmp_path):
+    good = tmp_path / "good.yaml"
+    good.write_text("name: good\nsteps:\n  - id: a\n    task: core.log\n    with: {message: hi}\n")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nsteps:\n  - id: a\n    task: core.lgo\n  - id: b\n"
+                   "    task: core.log\n    after: z\n    with: {message: hi}\n")
+    result = cli("validate", str(good), str(bad))
+    assert result.exit_code == 2
+    assert f"ok  {good}" in result.stdout
+    assert f"{bad}:4:11: step 'a': unknown task 'core.lgo' (did you mean 'core.log'?)" \
+        in result.stderr
+    assert f"{bad}:7:12: step 'b': 'after' names no step 'z'" in result.stderr
+    assert "1 of 2 runbook(s) have problems" in result.stderr
+
+
+def test_validate_without_files_checks_the_shipped_runbooks(cli):
+    result = cli("validate")
+    assert result.exit_code == 0, result.output
+    assert "ok  runbooks/demo.yaml" in result.stdout
+
+
+def test_run_without_dry_run_hands_the_dag_to_launch(cli, monkeypatch):
+    calls = []
+    fake = types.ModuleType("cephflow.cli.launch")
+
+    def launch(dag, *, detach, output):
+        calls.append((dag.runbook, len(dag.nodes), detach, output))
+        return 3
+
+    fake.launch = launch
+    monkeypatch.setitem(sys.modules, "cephflow.cli.launch", fake)
+    result = cli("run", "demo", "--items", "1", "--detach", "--quiet")
+    assert result.exit_code == 3
+    assert calls == [("demo", 5, True, "quiet")]
+
+
+def test_runbook_names_complete():
+    from cephflow.cli.params import complete_runbook_names
+
+    assert complete_runbook_names("de") == ["demo"]
+    assert complete_runbook_names("zzz") == []
+
+
+def test_real_entry_point_exits_2_with_problems_and_no_traceback():
+    broken = support.BROKEN / "cycle.yaml"
+    result = subprocess.run([str(CEPHFLOW), "plan", str(broken)], capture_output=True,
+                            text=True, cwd=support.REPO, timeout=60)
+    assert result.returncode == 2
+    assert "dependency cycle: a -> b -> a" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_shell_completion_offers_runbook_names(tmp_path):
+    env = {"_CEPHFLOW_COMPLETE": "complete_bash", "COMP_WORDS": "cephflow plan de",
+           "COMP_CWORD": "2", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    result = subprocess.run([str(CEPHFLOW)], capture_output=True, text=True, env=env,
+                            cwd=tmp_path, timeout=60)
+    assert result.returncode == 0
+    assert result.stdout.split() == ["demo"]
