@@ -277,3 +277,110 @@ def test_workflow_with_secrets_shows_none_of_them(people):
     assert "webhook" in joined and "403" in joined  # the refusal is shown, its URL is not
     for secret in SECRETS:
         assert secret not in joined, secret
+
+
+RUNBOOK = """\
+name: people-runbook
+description: Silence, tell the DC, wait for the technician, always lift the silence.
+params:
+  host: {type: str, default: ceph-osd-17}
+  osd: {type: int, default: 41}
+steps:
+  - id: silence
+    task: downtime.set
+    with:
+      matchers: ['instance=~"{{ host }}.*"', 'ceph_daemon="osd.{{ osd }}"']
+      duration: 1h
+      comment: "replace osd.{{ osd }} on {{ host }}"
+      host: "{{ host }}"
+  - id: tell-dc
+    task: notify.dc
+    after: silence
+    with:
+      host: "{{ host }}"
+      osd: "{{ osd }}"
+      serial: ZA1B2C3D
+      slot: bay 7
+      action: "Replace osd.{{ osd }}."
+      confirm_step: approve-replaced
+      subject: "{% raw %}Swap {{ serial }} on {{ host }}{% endraw %}"
+      template: "{% raw %}Swap {{ serial }} in {{ slot }}. {{ confirm }}{% endraw %}"
+  - id: replaced
+    task: core.log
+    after: tell-dc
+    approval:
+      message: "Disk in bay 7 of {{ host }} replaced?"
+      approvers: [APPROVER]
+      timeout: 2m
+    with:
+      message: "osd.{{ osd }} replaced"
+finally:
+  - id: unsilence
+    task: downtime.clear
+"""
+
+
+def test_runbook_with_downtime_notify_and_gate_compiles_and_runs(people, tmp_path):
+    from cephflow.runbook.compiler import compile_runbook
+    from cephflow.tasks import load_all
+
+    load_all()
+    p = people
+    path = tmp_path / "people-runbook.yaml"
+    path.write_text(RUNBOOK.replace("APPROVER", ME))
+    dag = compile_runbook(path, {"host": "ceph-osd-17"})
+    gate = dag.node("approve-replaced")
+    assert gate.task == "core.approval" and gate.args["approvers"] == [ME]
+    assert dag.node("tell-dc").args["template"] == "Swap {{ serial }} in {{ slot }}. {{ confirm }}"
+
+    wf = _submit(p, dag)
+    [mail] = _mail_for(p, wf, "Swap ZA1B2C3D on ceph-osd-17")
+    assert mail.message.get_content().strip() == (
+        f"Swap ZA1B2C3D in bay 7. When done, run: cephflow approve {wf} approve-replaced")
+    record = wait_until(lambda: p.client.get_fact(wf, "downtime:default"), timeout=30,
+                        what="the downtime fact")
+    am = next(h for h in record["handles"] if h["backend"] == "alertmanager")
+    assert p.alertmanager.state(am["id"]) == "active"
+    p.cli(CEPHFLOW, "approve", wf, "approve-replaced")
+    assert p.client.wait(wf, timeout=60) is WorkflowState.SUCCEEDED
+    assert p.alertmanager.state(am["id"]) == "expired"
+
+
+def test_unreachable_alertmanager_fails_the_step_clearly_after_its_retries(
+    redis_server, tmp_path
+):
+    from cephflow.runbook.dag import RetryPolicy
+    from tests.fixtures.services import free_port
+
+    namespace = "cfpeople-dead"
+    dead = f"http://127.0.0.1:{free_port()}"
+    config = tmp_path / "config.toml"
+    config.write_text(_toml({"alertmanager": {"urls": [dead], "attempts": 3, "backoff": 0.05}}))
+    redis_server.flush_namespace(namespace)
+    worker = CeleryWorker(redis_server.url, tmp_path, namespace=namespace, name="dead-am")
+    worker.env["CEPHFLOW_CONFIG"] = str(config)
+    client = WorkflowClient(Settings(redis_url=redis_server.url, namespace=namespace))
+    try:
+        worker.start()
+        dag = Dag(runbook="people-dead", source="tests", nodes=[
+            Node(id="silence", step="silence", task="downtime.set",
+                 args={"matchers": ['instance="ceph-osd-17"']},
+                 retry=RetryPolicy(attempts=2, backoff=0.1)),
+            Node(id="work", step="work", task="core.log", after=["silence"],
+                 args={"message": "never runs"}),
+            Node(id="unsilence", step="unsilence", task="downtime.clear", cleanup=True),
+        ])
+        wf = client.submit(dag, user=ME)
+        assert client.wait(wf, timeout=60) is WorkflowState.FAILED
+        snap = client.snapshot(wf)
+        assert snap.failed_node == "silence"
+        assert snap.nodes["silence"].attempt == 2  # the step's own retry, each with 3 tries
+        error = snap.nodes["silence"].error or ""
+        assert f"alertmanager {dead}" in error and "after 3 tries" in error, error
+        assert "ConnectError" in error
+        assert snap.nodes["work"].state.value != "succeeded"
+        assert snap.nodes["unsilence"].state.value == "succeeded"  # nothing to lift, no error
+    finally:
+        worker.stop()
+        client.close()
+        redis_server.flush_namespace(namespace)
