@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -60,6 +60,10 @@ class CephSettings(BaseModel):
     """``cli``, ``librados`` or ``auto`` (librados where importable, for polling)."""
     hosts_backend: str = "ssh"
     """How host-level actions run: ``ssh`` (package/systemd), ``cephadm`` or ``lab``."""
+    lab_dir: Path | None = None
+    """The lab cluster's directory (set from the lab's state file while ``cephflow lab up``)."""
+    ssh_auto_add_host_keys: bool = False
+    """Trust unknown SSH host keys on first use (off: unknown keys are refused)."""
 
 
 class RetrySettings(BaseModel):
@@ -194,6 +198,13 @@ class Settings(BaseSettings):
             env_settings,
             TomlConfigSettingsSource(settings_cls, toml_file=config_file()),
         )
+
+    @model_validator(mode="after")
+    def _point_at_lab(self) -> Settings:
+        """While ``cephflow lab up`` runs, its state file makes the lab the configured cluster."""
+        from cephflow.lab.state import apply_lab_state
+
+        return apply_lab_state(self)
 
     def runbook_search_path(self) -> list[Path]:
         """Directories searched for a runbook name, in order."""

@@ -1,0 +1,77 @@
+"""Build the ``CephClient`` (and host operations) that the settings describe, once per process.
+
+Tasks call ``client_for(ctx.settings)``: a worker keeps one client per cluster configuration,
+so the librados handle and the SSH connection stay open across polls.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from cephflow.ceph.backends import Backend, CliBackend, RadosBackend, rados_available
+from cephflow.ceph.client import CephClient
+from cephflow.ceph.ssh import SshTransport
+from cephflow.ceph.transport import LocalTransport, Transport
+from cephflow.errors import ConfigError
+from cephflow.settings import CephSettings, Settings
+
+_CLIENTS: dict[str, CephClient] = {}
+_LOCK = threading.Lock()
+
+
+def admin_transport(ceph: CephSettings) -> Transport:
+    """Where ``ceph`` commands run: locally, or on ``ssh_host`` over SSH."""
+    if ceph.ssh_host:
+        return SshTransport(
+            ceph.ssh_host,
+            port=ceph.ssh_port,
+            user=ceph.ssh_user,
+            key_file=ceph.ssh_key,
+            known_hosts=ceph.known_hosts,
+            auto_add_host_keys=ceph.ssh_auto_add_host_keys,
+            connect_timeout=ceph.connect_timeout,
+            command_timeout=ceph.command_timeout,
+        )
+    return LocalTransport(timeout=ceph.command_timeout)
+
+
+def build_client(ceph: CephSettings) -> CephClient:
+    """A new client for these settings (no caching)."""
+    if ceph.backend not in ("auto", "cli", "librados"):
+        raise ConfigError(f"ceph.backend must be auto, cli or librados, not {ceph.backend!r}")
+    writer = CliBackend(
+        admin_transport(ceph),
+        binary=ceph.ceph_binary,
+        conf=ceph.conf,
+        connect_timeout=ceph.connect_timeout,
+    )
+    reader: Backend = writer
+    local = not ceph.ssh_host
+    if ceph.backend == "librados":
+        if not (local and ceph.conf):
+            raise ConfigError("ceph.backend = librados needs a local ceph.conf (ceph.conf)")
+        reader = RadosBackend(conf=ceph.conf, connect_timeout=ceph.connect_timeout)
+    elif ceph.backend == "auto" and local and ceph.conf and rados_available():
+        reader = RadosBackend(conf=ceph.conf, connect_timeout=ceph.connect_timeout)
+    return CephClient(writer, reader, timeout=ceph.command_timeout)
+
+
+def client_for(settings: Settings) -> CephClient:
+    """The process-wide client for ``settings.ceph`` (built on first use)."""
+    key = settings.ceph.model_dump_json()
+    with _LOCK:
+        client = _CLIENTS.get(key)
+        if client is None:
+            client = _CLIENTS[key] = build_client(settings.ceph)
+        return client
+
+
+def forget_clients() -> None:
+    """Drop cached clients (after a lab restart, in tests)."""
+    with _LOCK:
+        for client in _CLIENTS.values():
+            for backend in {id(client.reader): client.reader, id(client.writer): client.writer}.values():
+                close = getattr(backend, "close", None)
+                if close:
+                    close()
+        _CLIENTS.clear()

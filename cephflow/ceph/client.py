@@ -1,0 +1,192 @@
+"""``CephClient``: the questions and changes cephflow asks of a cluster, as typed calls.
+
+Reads go through ``reader`` (librados where available: sub-millisecond, good for polling),
+changes through ``writer`` (the ``ceph`` CLI, locally or over SSH). Ceph's quirks are handled
+here once, so tasks cannot forget them:
+
+- ``ok-to-stop`` and ``safe-to-destroy`` answer "yes" for an OSD that does not exist: the
+  client checks existence first and raises.
+- ``safe-to-destroy -f json`` exits 0 when NOT safe: the answer is parsed, never the status.
+- ``ceph status`` lags a change by ~2 s: waits compare PG reports with the change's osdmap
+  epoch (``PgList.settled_since``).
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Iterable
+from typing import Any
+
+from cephflow.ceph.backends import Backend
+from cephflow.ceph.command import CephCommand, cmd
+from cephflow.ceph.models import (
+    ClusterStatus,
+    CrushRule,
+    Health,
+    OkToStop,
+    OsdDump,
+    OsdMetadata,
+    OsdTree,
+    OsdUsage,
+    PgList,
+    SafeToDestroy,
+    parse_osd_df,
+)
+from cephflow.ceph.transport import CommandResult
+from cephflow.errors import CephError, CommandFailed
+
+CLUSTER_FLAGS = frozenset(
+    {"noout", "noin", "noup", "nodown", "nobackfill", "norebalance", "norecover", "noscrub",
+     "nodeep-scrub", "pause"}
+)
+
+
+class CephClient:
+    """Typed access to one cluster through a read backend and a write backend."""
+
+    def __init__(self, writer: Backend, reader: Backend | None = None, *, timeout: float = 120.0):
+        self.writer = writer
+        self.reader = reader or writer
+        self.timeout = timeout
+
+    # -- plumbing ------------------------------------------------------------------------------
+    def run(self, command: CephCommand) -> CommandResult:
+        """Run a command (reads on the reader, changes on the writer); no status check."""
+        backend = self.reader if command.readonly else self.writer
+        return backend.execute(command, timeout=self.timeout)
+
+    def query(self, command: CephCommand) -> Any:
+        """Run a read-only command and return its parsed JSON; non-zero exits raise."""
+        return self.run(command).check().json()
+
+    def change(self, command: CephCommand) -> CommandResult:
+        """Run a command that changes the cluster; non-zero exits raise ``CommandFailed``."""
+        return self.run(command).check()
+
+    # -- reads ---------------------------------------------------------------------------------
+    def health(self, *, detail: bool = True) -> Health:
+        command = cmd("health", "detail", detail="detail") if detail else cmd("health")
+        return Health.from_json(self.query(command))
+
+    def status(self) -> ClusterStatus:
+        return ClusterStatus.from_json(self.query(cmd("status")))
+
+    def osd_tree(self) -> OsdTree:
+        return OsdTree.from_json(self.query(cmd("osd tree")))
+
+    def osd_df(self) -> dict[int, OsdUsage]:
+        return parse_osd_df(self.query(cmd("osd df", target="mgr")))
+
+    def osd_dump(self) -> OsdDump:
+        return OsdDump.from_json(self.query(cmd("osd dump")))
+
+    def epoch(self) -> int:
+        """The current osdmap epoch: what a wait after a change compares against."""
+        return self.osd_dump().epoch
+
+    def osd_metadata(self, osd: int) -> OsdMetadata:
+        return OsdMetadata.from_json(self.query(cmd("osd metadata", str(osd), id=osd)))
+
+    def pg_ls(self) -> PgList:
+        return PgList.from_json(self.query(cmd("pg ls", target="mgr")))
+
+    def crush_rules(self) -> dict[int, CrushRule]:
+        rules = [CrushRule.from_json(r) for r in self.query(cmd("osd crush rule dump"))]
+        return {r.id: r for r in rules}
+
+    def _require_osds(self, osds: Iterable[int]) -> list[int]:
+        ids = sorted({int(o) for o in osds})
+        if not ids:
+            raise CephError("no OSD ids given")
+        dump = self.osd_dump()
+        missing = [i for i in ids if not dump.exists(i)]
+        if missing:
+            raise CephError(
+                f"OSD(s) {','.join(map(str, missing))} do not exist "
+                "(Ceph would call them safe; cephflow refuses to guess)"
+            )
+        return ids
+
+    def ok_to_stop(self, osds: Iterable[int]) -> OkToStop:
+        """Whether stopping these OSDs keeps every PG available (rc 16 means "no", not an error)."""
+        ids = self._require_osds(osds)
+        result = self.run(
+            cmd("osd ok-to-stop", *map(str, ids), target="mgr", ids=[str(i) for i in ids])
+        )
+        if result.status not in (0, errno.EBUSY) or not result.stdout.strip():
+            result.check()
+            raise CephError(f"osd ok-to-stop {ids}: empty answer")
+        return OkToStop.from_json(result.json(), explanation=result.stderr)
+
+    def safe_to_destroy(self, osds: Iterable[int]) -> SafeToDestroy:
+        """Whether destroying these OSDs loses no data (read the lists: the status is always 0)."""
+        ids = self._require_osds(osds)
+        return SafeToDestroy.from_json(
+            self.query(
+                cmd("osd safe-to-destroy", *map(str, ids), target="mgr", ids=[str(i) for i in ids])
+            )
+        )
+
+    def safe_to_destroy_explanation(self, osds: Iterable[int]) -> str:
+        """Ceph's own words on why OSDs are (not) safe to destroy: the plain form's stderr."""
+        ids = [str(i) for i in osds]
+        result = self.run(
+            CephCommand(("osd", "safe-to-destroy", *ids), {"ids": ids}, target="mgr",
+                        prefix="osd safe-to-destroy", json_output=False)
+        )
+        return (result.stderr or result.stdout).strip()
+
+    # -- changes -------------------------------------------------------------------------------
+    def set_flag(self, flag: str) -> None:
+        self.change(cmd("osd set", flag, key=flag, readonly=False, json_output=False))
+
+    def unset_flag(self, flag: str) -> None:
+        self.change(cmd("osd unset", flag, key=flag, readonly=False, json_output=False))
+
+    def add_noout(self, osd: int) -> None:
+        self.change(cmd("osd add-noout", f"osd.{osd}", ids=[f"osd.{osd}"], readonly=False,
+                        json_output=False))
+
+    def rm_noout(self, osd: int) -> None:
+        self.change(cmd("osd rm-noout", f"osd.{osd}", ids=[f"osd.{osd}"], readonly=False,
+                        json_output=False))
+
+    def crush_reweight(self, item: str, weight: float) -> None:
+        """Set the CRUSH weight of ``osd.N`` (or any item)."""
+        # CRUSH keeps 16.16 fixed point and truncates: send the nearest representable value
+        weight = round(float(weight) * 65536) / 65536
+        self.change(cmd("osd crush reweight", item, repr(weight), name=item,
+                        weight=float(weight), readonly=False, json_output=False))
+
+    def mark_out(self, osd: int) -> None:
+        self.change(cmd("osd out", str(osd), ids=[str(osd)], readonly=False, json_output=False))
+
+    def mark_in(self, osd: int) -> None:
+        self.change(cmd("osd in", str(osd), ids=[str(osd)], readonly=False, json_output=False))
+
+    def destroy(self, osd: int) -> None:
+        """Mark an OSD destroyed, keeping its id and CRUSH place for a replacement.
+
+        Without ``--force`` the mon itself checks safe-to-destroy again and refuses.
+        """
+        self.change(cmd("osd destroy", f"osd.{osd}", "--yes-i-really-mean-it", id=osd,
+                        yes_i_really_mean_it=True, readonly=False, json_output=False))
+
+    def purge(self, osd: int) -> None:
+        """Remove an OSD entirely (CRUSH item, auth key, osdmap entry)."""
+        self.change(cmd("osd purge", f"osd.{osd}", "--yes-i-really-mean-it", id=osd,
+                        yes_i_really_mean_it=True, readonly=False, json_output=False))
+
+    def crush_remove(self, name: str) -> None:
+        self.change(cmd("osd crush remove", name, name=name, readonly=False, json_output=False))
+
+    def crush_add_host(self, host: str, root: str = "default") -> None:
+        """Create a host bucket under ``root`` (idempotent: an existing bucket is left alone)."""
+        try:
+            self.change(cmd("osd crush add-bucket", host, "host", name=host, type="host",
+                            readonly=False, json_output=False))
+        except CommandFailed as exc:
+            if exc.status != errno.EEXIST:
+                raise
+        self.change(cmd("osd crush move", host, f"root={root}", name=host, args=[f"root={root}"],
+                        readonly=False, json_output=False))

@@ -1,0 +1,45 @@
+"""The one small interface every way of deploying Ceph implements for host-level actions."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """What a datacentre technician needs to find a disk: host, slot/path, model, serial."""
+
+    host: str
+    osd: int
+    device: str | None = None
+    path: str | None = None
+    model: str | None = None
+    serial: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class HostOps(Protocol):
+    """Daemon and disk actions on the host an OSD lives on."""
+
+    name: str
+
+    def stop_osd(self, host: str, osd: int) -> None:
+        """Stop the OSD's daemon (idempotent: a stopped daemon stays stopped)."""
+
+    def start_osd(self, host: str, osd: int) -> None:
+        """Start the OSD's daemon (idempotent)."""
+
+    def osd_running(self, host: str, osd: int) -> bool:
+        """Whether the OSD's daemon runs on its host."""
+
+    def zap(self, host: str, osd: int, device: str | None) -> None:
+        """Wipe the OSD's device so it can be re-used (the daemon must be stopped)."""
+
+    def create_osd(self, host: str, device: str | None, osd: int | None) -> int:
+        """Create an OSD on ``device``, re-using id ``osd`` when given; returns its id."""
+
+    def device_info(self, host: str, osd: int) -> DeviceInfo | None:
+        """Facts about the OSD's disk the host knows and Ceph does not, or None."""

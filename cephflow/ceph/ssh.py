@@ -1,0 +1,188 @@
+"""Run commands on another host over SSH (paramiko), with the host key verified.
+
+Host keys are checked against a known_hosts file and an unknown key is refused by default
+(``RejectPolicy``): cephflow never trusts a host on first use unless told to. Authentication
+is by key file or SSH agent. Connecting is retried with tenacity when the failure is
+transient (refused, reset, timed out); a wrong host key or a rejected login is permanent and
+fails at once. A command is sent as ``shlex.join(argv)`` so the remote shell sees exactly the
+argument list cephflow built.
+"""
+
+from __future__ import annotations
+
+import shlex
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import paramiko
+from tenacity import (
+    retry,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from cephflow.ceph.transport import CommandResult
+from cephflow.errors import HostKeyError, TransportError
+
+_TRANSIENT = (
+    socket.timeout,
+    ConnectionError,
+    EOFError,
+    paramiko.ssh_exception.NoValidConnectionsError,
+)
+
+
+class _Transient(Exception):
+    """Internal: a failure worth another try (wraps the original)."""
+
+
+class SshTransport:
+    """One SSH connection to ``host``, opened on first use and reopened when it drops."""
+
+    def __init__(
+        self,
+        host: str,
+        *,
+        port: int = 22,
+        user: str | None = None,
+        key_file: Path | None = None,
+        known_hosts: Path | None = None,
+        allow_agent: bool = True,
+        auto_add_host_keys: bool = False,
+        connect_timeout: float = 10.0,
+        command_timeout: float = 120.0,
+        connect_attempts: int = 3,
+    ):
+        self.host = host
+        self.port = port
+        self.user = user
+        self.key_file = key_file
+        self.known_hosts = known_hosts or Path.home() / ".ssh" / "known_hosts"
+        self.allow_agent = allow_agent
+        self.auto_add_host_keys = auto_add_host_keys
+        self.connect_timeout = connect_timeout
+        self.command_timeout = command_timeout
+        self.connect_attempts = connect_attempts
+        self._client: paramiko.SSHClient | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def where(self) -> str:
+        return f"{self.user + '@' if self.user else ''}{self.host}:{self.port}"
+
+    def _new_client(self) -> paramiko.SSHClient:
+        client = paramiko.SSHClient()
+        if self.known_hosts.exists():
+            client.load_host_keys(str(self.known_hosts))
+        policy = paramiko.AutoAddPolicy() if self.auto_add_host_keys else paramiko.RejectPolicy()
+        client.set_missing_host_key_policy(policy)
+        return client
+
+    def _connect_once(self) -> paramiko.SSHClient:
+        client = self._new_client()
+        try:
+            client.connect(
+                self.host,
+                port=self.port,
+                username=self.user,
+                key_filename=str(self.key_file) if self.key_file else None,
+                allow_agent=self.allow_agent,
+                look_for_keys=self.key_file is None,
+                timeout=self.connect_timeout,
+                banner_timeout=self.connect_timeout,
+                auth_timeout=self.connect_timeout,
+            )
+        except paramiko.BadHostKeyException as exc:
+            client.close()
+            raise HostKeyError(
+                f"SSH host key of {self.where} does not match {self.known_hosts}: "
+                f"got {exc.key.get_name()} {exc.key.get_fingerprint().hex()}; refusing to connect"
+            ) from exc
+        except paramiko.AuthenticationException as exc:
+            client.close()
+            raise TransportError(f"SSH login to {self.where} was refused: {exc}") from exc
+        except _TRANSIENT as exc:
+            client.close()
+            raise _Transient(exc) from exc
+        except paramiko.SSHException as exc:
+            client.close()
+            if "not found in known_hosts" in str(exc):
+                raise HostKeyError(
+                    f"SSH host key of {self.where} is not in {self.known_hosts}; refusing to "
+                    "connect (add the host's key to known_hosts after checking its fingerprint)"
+                ) from exc
+            raise _Transient(exc) from exc
+        except OSError as exc:
+            client.close()
+            raise _Transient(exc) from exc
+        return client
+
+    def _connect(self) -> paramiko.SSHClient:
+        attempt = retry(
+            retry=retry_if_exception_type(_Transient),
+            stop=stop_after_attempt(self.connect_attempts),
+            wait=wait_exponential(multiplier=0.2, max=2.0),
+            reraise=True,
+        )(self._connect_once)
+        try:
+            return attempt()
+        except _Transient as exc:
+            cause = exc.__cause__ or exc
+            raise TransportError(
+                f"cannot reach {self.where} over SSH after {self.connect_attempts} tries: {cause}"
+            ) from cause
+
+    def _client_ready(self) -> paramiko.SSHClient:
+        with self._lock:
+            transport = self._client.get_transport() if self._client else None
+            if transport is None or not transport.is_active():
+                self.close_unlocked()
+                self._client = self._connect()
+            return self._client
+
+    def run(
+        self, argv: Sequence[str], *, input: str | None = None, timeout: float | None = None
+    ) -> CommandResult:
+        argv = tuple(str(a) for a in argv)
+        command = shlex.join(argv)
+        limit = timeout or self.command_timeout
+        started = time.monotonic()
+        channel_files = None
+        for attempt in (1, 2):
+            client = self._client_ready()
+            try:
+                channel_files = client.exec_command(command, timeout=limit)
+                break
+            except (paramiko.SSHException, EOFError, ConnectionError) as exc:
+                # the connection dropped before the command started: reconnect once
+                self.close()
+                if attempt == 2:
+                    raise TransportError(f"{command} on {self.where}: {exc}") from exc
+        stdin, stdout, stderr = channel_files
+        try:
+            if input is not None:
+                stdin.write(input)
+            stdin.channel.shutdown_write()
+            out = stdout.read().decode(errors="replace")
+            err = stderr.read().decode(errors="replace")
+            status = stdout.channel.recv_exit_status()
+        except TimeoutError as exc:  # socket.timeout: the command did not finish in time
+            raise TransportError(f"{command} on {self.where}: no answer within {limit:g}s") from exc
+        except (paramiko.SSHException, EOFError, ConnectionError) as exc:
+            # the command may have run: never re-send it, let the caller decide
+            self.close()
+            raise TransportError(f"{command} on {self.where}: connection lost: {exc}") from exc
+        return CommandResult(argv, status, out, err, time.monotonic() - started)
+
+    def close_unlocked(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def close(self) -> None:
+        with self._lock:
+            self.close_unlocked()

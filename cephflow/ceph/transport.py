@@ -1,0 +1,89 @@
+"""The transport seam: run one command (an argv list) somewhere and hand back what it printed.
+
+Everything above this seam (``CephClient``, the host operations) builds argument lists and
+never knows whether they ran here or on an admin host over SSH. Argument lists, never shell
+strings: the SSH transport quotes them with ``shlex.join`` for the remote shell.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from cephflow.errors import CephError, CommandFailed, TransportError
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a command printed and how it exited."""
+
+    argv: tuple[str, ...]
+    status: int
+    stdout: str
+    stderr: str
+    duration: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 0
+
+    def check(self) -> CommandResult:
+        """This result, or ``CommandFailed`` (argv, status, stderr) when it exited non-zero."""
+        if self.status != 0:
+            raise CommandFailed(self.argv, self.status, self.stderr, self.stdout)
+        return self
+
+    def json(self) -> Any:
+        """stdout parsed as JSON (Ceph prints a leading newline; that is fine)."""
+        try:
+            return json.loads(self.stdout)
+        except ValueError as exc:
+            snippet = self.stdout.strip()[:200] or "(empty)"
+            raise CephError(f"{' '.join(self.argv)}: output is not JSON: {snippet}") from exc
+
+
+class Transport(Protocol):
+    """Runs an argv list; returns its result whatever the exit status (transport errors raise)."""
+
+    def run(
+        self, argv: Sequence[str], *, input: str | None = None, timeout: float | None = None
+    ) -> CommandResult: ...
+
+
+class LocalTransport:
+    """Runs commands on this machine with ``subprocess`` (no shell)."""
+
+    def __init__(self, *, timeout: float = 120.0, env: dict[str, str] | None = None):
+        self.timeout = timeout
+        self.env = env
+
+    def run(
+        self, argv: Sequence[str], *, input: str | None = None, timeout: float | None = None
+    ) -> CommandResult:
+        argv = tuple(str(a) for a in argv)
+        started = time.monotonic()
+        try:
+            proc = subprocess.run(
+                argv,
+                input=input,
+                capture_output=True,
+                text=True,
+                timeout=timeout or self.timeout,
+                env=self.env,
+                check=False,
+            )
+        except FileNotFoundError as exc:
+            raise TransportError(f"{argv[0]}: command not found") from exc
+        except subprocess.TimeoutExpired as exc:
+            raise TransportError(
+                f"{' '.join(argv)}: no answer within {timeout or self.timeout:g}s"
+            ) from exc
+        except OSError as exc:
+            raise TransportError(f"{argv[0]}: cannot run: {exc}") from exc
+        return CommandResult(
+            argv, proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started
+        )

@@ -1,0 +1,61 @@
+"""What the ceph_* task modules share: the client and host backend of a step, and small checks.
+
+Holds no tasks itself. Kept beside them so every task reaches the cluster the same way.
+"""
+
+from __future__ import annotations
+
+import time
+
+from cephflow.ceph.access import client_for
+from cephflow.ceph.client import CephClient
+from cephflow.ceph.hosts import HostOps, hosts_for
+from cephflow.ceph.models import PgList
+from cephflow.engine.context import StepContext
+from cephflow.errors import CephError
+
+WEIGHT_EPSILON = 1.0 / 65536 * 1.5
+"""CRUSH weights are 16.16 fixed point: values closer than this are the same weight."""
+
+
+def ceph(ctx: StepContext) -> CephClient:
+    return client_for(ctx.settings)
+
+
+def hosts(ctx: StepContext) -> HostOps:
+    return hosts_for(ctx.settings)
+
+
+def host_of(client: CephClient, osd: int, host: str | None = None) -> str:
+    """The CRUSH host of ``osd`` (``host`` if given)."""
+    if host:
+        return host
+    found = client.osd_tree().host_of(osd)
+    if not found:
+        raise CephError(f"osd.{osd} is not under any CRUSH host")
+    return found
+
+
+def same_weight(a: float, b: float) -> bool:
+    return abs(a - b) <= WEIGHT_EPSILON
+
+
+def pct(ratio: float) -> str:
+    return f"{ratio * 100:.1f}%"
+
+
+def settled(ctx: StepContext, pgs: PgList, since: int, settle: float) -> bool:
+    """Whether the PG stats can be trusted to show the change made at osdmap epoch ``since``.
+
+    True once some PG reported at ``since`` or later (the change reached the stats), or when
+    the stats have looked the same for ``settle`` seconds (a change that moved no PG, e.g. a
+    flag). Uses the node memo ``quiet_since``; callers reset it when they see movement.
+    """
+    if pgs.reflects(since):
+        return True
+    first = ctx.memo.get("quiet_since")
+    now = time.time()
+    if first is None:
+        ctx.remember("quiet_since", now)
+        return settle <= 0
+    return now - float(first) >= settle

@@ -1,0 +1,85 @@
+"""Cluster flags (``noout``...) and per-OSD ``noout``, set and cleared only by their owner.
+
+A flag this workflow set is recorded as the fact ``flag.<name>`` (or ``noout.osd.<id>``)
+*before* setting it, so a step that dies half-way still owns it on its retry, and the cleanup
+clears only flags the workflow set: an operator's own ``noout`` is left alone.
+"""
+
+from __future__ import annotations
+
+from cephflow.ceph.client import CLUSTER_FLAGS
+from cephflow.engine.context import StepContext
+from cephflow.engine.registry import task
+from cephflow.errors import StepFailed
+from cephflow.tasks.ceph_common import ceph
+
+
+def _flag_key(flag: str) -> str:
+    return f"flag.{flag}"
+
+
+@task("ceph.set_flag")
+def set_flag(ctx: StepContext, *, flag: str = "noout") -> dict:
+    """Set a cluster flag (``noout``, ``norebalance``...) and remember that this workflow did."""
+    if flag not in CLUSTER_FLAGS:
+        raise StepFailed(f"unknown cluster flag {flag!r} (one of {', '.join(sorted(CLUSTER_FLAGS))})")
+    client = ceph(ctx)
+    if flag in client.osd_dump().flags and not ctx.fact(_flag_key(flag)):
+        ctx.progress(f"{flag} was already set (not by this workflow): left as it is")
+        return {"flag": flag, "ours": False}
+    ctx.set_fact(_flag_key(flag), True)
+    client.set_flag(flag)
+    ctx.progress(f"{flag} set")
+    return {"flag": flag, "ours": True}
+
+
+@task("ceph.unset_flag")
+def unset_flag(ctx: StepContext, *, flag: str = "noout", only_ours: bool = True) -> dict:
+    """Clear a cluster flag this workflow set (any flag with ``only_ours: false``)."""
+    client = ceph(ctx)
+    if only_ours and not ctx.fact(_flag_key(flag)):
+        ctx.progress(f"{flag} not set by this workflow: left as it is")
+        return {"flag": flag, "cleared": False}
+    if flag in client.osd_dump().flags:
+        client.unset_flag(flag)
+    ctx.set_fact(_flag_key(flag), False)
+    ctx.progress(f"{flag} cleared")
+    return {"flag": flag, "cleared": True}
+
+
+@task("ceph.add_noout")
+def add_noout(ctx: StepContext, *, osd: int) -> dict:
+    """Set ``noout`` on one OSD only (the cluster flag stays as it is)."""
+    client = ceph(ctx)
+    state = client.osd_dump().osds.get(osd)
+    if state is None:
+        raise StepFailed(f"osd.{osd} does not exist")
+    if state.noout and not ctx.fact(f"noout.osd.{osd}"):
+        ctx.progress(f"osd.{osd} already had noout (not by this workflow)")
+        return {"osd": osd, "ours": False}
+    ctx.set_fact(f"noout.osd.{osd}", True)
+    client.add_noout(osd)
+    ctx.progress(f"osd.{osd} noout set")
+    return {"osd": osd, "ours": True}
+
+
+@task("ceph.rm_noout")
+def rm_noout(ctx: StepContext, *, osd: int, only_ours: bool = True) -> dict:
+    """Clear the per-OSD ``noout`` this workflow set."""
+    if only_ours and not ctx.fact(f"noout.osd.{osd}"):
+        return {"osd": osd, "cleared": False}
+    client = ceph(ctx)
+    state = client.osd_dump().osds.get(osd)
+    if state is not None and state.noout:
+        client.rm_noout(osd)
+    ctx.set_fact(f"noout.osd.{osd}", False)
+    ctx.progress(f"osd.{osd} noout cleared")
+    return {"osd": osd, "cleared": True}
+
+
+def our_flag_checks(ctx: StepContext) -> list[str]:
+    """Health checks caused by flags this workflow holds (tolerated while it waits)."""
+    checks = []
+    if any(ctx.fact(_flag_key(f)) for f in CLUSTER_FLAGS):
+        checks.append("OSDMAP_FLAGS")
+    return checks

@@ -1,0 +1,203 @@
+"""OSD life cycle: stop and start the daemon, destroy or purge, zap the disk, create again.
+
+Each destructive task asks Ceph right before acting (ok-to-stop before stopping,
+safe-to-destroy before destroying or purging) and fails with Ceph's own words when the answer
+is no. Each is idempotent: a daemon already stopped, an OSD already destroyed or gone, an OSD
+already re-created and up, counts as done.
+"""
+
+from __future__ import annotations
+
+from cephflow.engine.context import StepContext
+from cephflow.engine.registry import task
+from cephflow.errors import CephError, CommandFailed, StepFailed, UnsafeOperation
+from cephflow.tasks.ceph_common import ceph, host_of, hosts
+
+
+@task("ceph.stop_osd", destructive=True)
+def stop_osd(ctx: StepContext, *, osd: int, host: str | None = None) -> dict:
+    """Stop an OSD's daemon, after Ceph said it is ok to stop."""
+    client = ceph(ctx)
+    host = host_of(client, osd, host) if host else _known_host(ctx, client, osd)
+    ops = hosts(ctx)
+    if not ops.osd_running(host, osd):
+        ctx.progress(f"osd.{osd} on {host} already stopped")
+        return {"osd": osd, "host": host, "running": False}
+    answer = client.ok_to_stop([osd])
+    if not answer.ok:
+        raise UnsafeOperation(f"Ceph says osd.{osd} is not ok to stop: {answer.explanation}")
+    ops.stop_osd(host, osd)
+    ctx.progress(f"osd.{osd} on {host} stopped")
+    return {"osd": osd, "host": host, "running": False}
+
+
+@task("ceph.start_osd")
+def start_osd(ctx: StepContext, *, osd: int, host: str | None = None) -> dict:
+    """Start an OSD's daemon (nothing to do if it runs)."""
+    client = ceph(ctx)
+    host = host_of(client, osd, host) if host else _known_host(ctx, client, osd)
+    ops = hosts(ctx)
+    if not ops.osd_running(host, osd):
+        ops.start_osd(host, osd)
+        ctx.progress(f"osd.{osd} on {host} started")
+    return {"osd": osd, "host": host, "running": True}
+
+
+def _known_host(ctx: StepContext, client, osd: int) -> str:
+    facts = ctx.fact(f"osd.{osd}")
+    if facts and facts.get("host"):
+        return facts["host"]
+    return host_of(client, osd)
+
+
+def _require_safe(client, osd: int, action: str) -> None:
+    state = client.osd_dump().osds[osd]
+    if state.up:
+        raise UnsafeOperation(f"osd.{osd} is still up: stop it before it can be {action}")
+    answer = client.safe_to_destroy([osd])
+    if not answer.is_safe([osd]):
+        raise UnsafeOperation(
+            f"Ceph says osd.{osd} is not safe to destroy: "
+            f"{client.safe_to_destroy_explanation([osd]) or '; '.join(answer.reasons())}"
+        )
+
+
+@task("ceph.destroy_osd", destructive=True)
+def destroy_osd(ctx: StepContext, *, osd: int) -> dict:
+    """Destroy an OSD but keep its id and CRUSH place for the replacement disk."""
+    client = ceph(ctx)
+    state = client.osd_dump().osds.get(osd)
+    if state is None:
+        raise StepFailed(f"osd.{osd} does not exist")
+    if state.destroyed:
+        ctx.progress(f"osd.{osd} already destroyed")
+        return {"osd": osd, "destroyed": True}
+    _require_safe(client, osd, "destroyed")
+    _change(lambda: client.destroy(osd))
+    ctx.progress(f"osd.{osd} destroyed (id kept for the replacement)")
+    return {"osd": osd, "destroyed": True}
+
+
+@task("ceph.purge_osd", destructive=True)
+def purge_osd(ctx: StepContext, *, osd: int) -> dict:
+    """Remove an OSD entirely (CRUSH item, auth key, id), after Ceph said it is safe."""
+    client = ceph(ctx)
+    state = client.osd_dump().osds.get(osd)
+    if state is None:
+        ctx.progress(f"osd.{osd} already gone")
+        return {"osd": osd, "purged": True}
+    if not state.destroyed:
+        _require_safe(client, osd, "purged")
+    _change(lambda: client.purge(osd))
+    ctx.progress(f"osd.{osd} purged")
+    return {"osd": osd, "purged": True}
+
+
+def _change(fn) -> None:
+    """Run a change; the mon's own refusal (EBUSY, EAGAIN) becomes UnsafeOperation."""
+    try:
+        fn()
+    except CommandFailed as exc:
+        if exc.status in (11, 16):
+            raise UnsafeOperation(f"Ceph refused: {exc.stderr.strip()}") from exc
+        raise
+
+
+@task("ceph.zap", destructive=True)
+def zap(ctx: StepContext, *, osd: int, host: str | None = None, device: str | None = None) -> dict:
+    """Wipe the disk of a destroyed (or purged) OSD whose daemon is stopped."""
+    if ctx.memo.get("zapped"):
+        return {"osd": osd, "zapped": True}
+    client = ceph(ctx)
+    facts = ctx.fact(f"osd.{osd}") or {}
+    host = host or facts.get("host")
+    device = device or facts.get("device")
+    if not host:
+        raise StepFailed(f"zap osd.{osd}: host unknown (run ceph.osd_facts first)")
+    state = client.osd_dump().osds.get(osd)
+    if state is not None and not state.destroyed:
+        raise UnsafeOperation(f"osd.{osd} is not destroyed: refusing to wipe its disk")
+    ops = hosts(ctx)
+    if ops.osd_running(host, osd):
+        raise UnsafeOperation(f"osd.{osd} still runs on {host}: refusing to wipe its disk")
+    ops.zap(host, osd, device)
+    ctx.remember("zapped", True)
+    ctx.progress(f"{host}:{device or f'osd.{osd}'} zapped")
+    return {"osd": osd, "zapped": True}
+
+
+@task("ceph.create_osd", destructive=True)
+def create_osd(
+    ctx: StepContext, *, host: str, osd: int | None = None, device: str | None = None
+) -> dict:
+    """Create an OSD on ``host`` (re-using id ``osd`` when given) and wait for it to be up."""
+    client = ceph(ctx)
+    created = ctx.memo.get("created")
+    want = osd if osd is not None else created
+    if want is not None:
+        state = client.osd_dump().osds.get(int(want))
+        if state is not None and not state.destroyed and (state.up or created is not None):
+            if not state.up:
+                ctx.not_yet(f"osd.{want} created, waiting for it to come up", countdown=1.0)
+            ctx.progress(f"osd.{want} up on {host}")
+            return {"osd": int(want), "host": host}
+        if osd is not None and state is not None and not state.destroyed:
+            raise UnsafeOperation(f"osd.{osd} exists and is not destroyed: cannot re-use its id")
+    device = device or (ctx.fact(f"osd.{osd}") or {}).get("device") if osd is not None else device
+    try:
+        new = hosts(ctx).create_osd(host, device, osd)
+    except CephError as exc:
+        raise StepFailed(f"creating an OSD on {host}: {exc}") from exc
+    ctx.remember("created", new)
+    ctx.progress(f"osd.{new} created on {host}")
+    ctx.not_yet(f"osd.{new} created, waiting for it to come up", countdown=1.0)
+    raise AssertionError("unreachable")
+
+
+@task("ceph.remove_host", destructive=True)
+def remove_host(ctx: StepContext, *, host: str) -> dict:
+    """Remove an empty host bucket from CRUSH (refused while OSDs remain under it)."""
+    client = ceph(ctx)
+    tree = client.osd_tree()
+    bucket = tree.hosts.get(host)
+    if bucket is None:
+        ctx.progress(f"{host} not in CRUSH (already removed)")
+        return {"host": host, "removed": True}
+    if bucket.osds:
+        raise UnsafeOperation(
+            f"{host} still holds {', '.join(f'osd.{i}' for i in bucket.osds)}: not removed"
+        )
+    client.crush_remove(host)
+    ctx.progress(f"{host} removed from CRUSH")
+    return {"host": host, "removed": True}
+
+
+@task("ceph.add_host")
+def add_host(ctx: StepContext, *, host: str, root: str = "default") -> dict:
+    """Create the CRUSH host bucket for a new host (idempotent)."""
+    client = ceph(ctx)
+    if host not in client.osd_tree().hosts:
+        client.crush_add_host(host, root)
+        ctx.progress(f"{host} added to CRUSH under {root}")
+    return {"host": host}
+
+
+@task("ceph.config_set")
+def config_set(ctx: StepContext, *, who: str, option: str, value: str) -> dict:
+    """``ceph config set WHO OPTION VALUE`` (e.g. osd_crush_initial_weight 0 for new OSDs)."""
+    from cephflow.ceph.command import cmd
+
+    ceph(ctx).change(cmd("config set", who, option, str(value), who=who, name=option,
+                         value=str(value), readonly=False, json_output=False))
+    ctx.progress(f"config {who} {option} = {value}")
+    return {"who": who, "option": option, "value": str(value)}
+
+
+@task("ceph.config_rm")
+def config_rm(ctx: StepContext, *, who: str, option: str) -> dict:
+    """``ceph config rm WHO OPTION`` (idempotent)."""
+    from cephflow.ceph.command import cmd
+
+    ceph(ctx).change(cmd("config rm", who, option, who=who, name=option, readonly=False,
+                         json_output=False))
+    return {"who": who, "option": option}

@@ -1,0 +1,149 @@
+"""Asking Ceph before acting, and waiting for it: healthy, ok-to-stop, safe-to-destroy.
+
+"Healthy" is judged against the osdmap epoch at which the wait began (the epoch of the change
+it waits for): ``ceph status`` lags changes by ~2 s and would otherwise report the old,
+clean state. Every PG must have reported at that epoch or later and be active+clean, and no
+health check may remain except the tolerated ones (e.g. OSDMAP_FLAGS while our noout is set).
+"""
+
+from __future__ import annotations
+
+from cephflow.engine.context import StepContext
+from cephflow.engine.registry import task
+from cephflow.errors import CephError, StepFailed, UnsafeOperation
+from cephflow.tasks.ceph_common import ceph, settled
+from cephflow.tasks.ceph_flags import our_flag_checks
+
+
+@task("ceph.wait_healthy", poll=True)
+def wait_healthy(
+    ctx: StepContext, *, tolerate: list[str] | None = None, settle: float = 3.0
+) -> dict:
+    """Wait until every PG is active+clean since this step began and health is OK."""
+    client = ceph(ctx)
+    since = ctx.memo.get("epoch")
+    if since is None:
+        since = client.epoch()
+        ctx.remember("epoch", since)
+    allowed = set(tolerate or ()) | set(our_flag_checks(ctx))
+    pgs = client.pg_ls()
+    health = client.health()
+    blocking = health.blocking(allowed)
+    dirty = pgs.not_clean()
+    if dirty or blocking:
+        ctx.remember("quiet_since", None)
+    stale = not dirty and not blocking and not settled(ctx, pgs, since, settle)
+    if stale or dirty or blocking:
+        parts = []
+        if dirty:
+            states = ", ".join(f"{n} {s}" for s, n in sorted(pgs.by_state().items()) if s != "active+clean")
+            parts.append(states)
+        if stale:
+            parts.append(f"PG stats do not show epoch {since} yet")
+        if blocking:
+            parts.append("; ".join(c.code for c in blocking))
+        ctx.not_yet("waiting: " + " | ".join(parts), countdown=1.0)
+    tolerated = sorted(set(health.checks) & allowed)
+    ctx.progress(
+        f"healthy at epoch {since}: {len(pgs.pgs)} PGs active+clean"
+        + (f" (tolerated: {', '.join(tolerated)})" if tolerated else "")
+    )
+    return {"epoch": since, "status": health.status, "tolerated": tolerated}
+
+
+@task("ceph.ok_to_stop")
+def ok_to_stop(ctx: StepContext, *, osds: list[int]) -> dict:
+    """Ask Ceph whether these OSDs can stop without making PGs unavailable; fail if not."""
+    try:
+        answer = ceph(ctx).ok_to_stop(osds)
+    except CephError as exc:
+        raise StepFailed(str(exc)) from exc
+    if not answer.ok:
+        raise UnsafeOperation(
+            f"Ceph says stopping {_names(osds)} is not safe: "
+            f"{answer.explanation or f'{answer.num_not_ok_pgs} PGs would become inactive'}"
+        )
+    ctx.progress(f"ok to stop {_names(osds)} ({answer.num_ok_pgs} PGs stay available)")
+    return {"osds": list(answer.osds), "ok": True}
+
+
+def _names(osds: list[int]) -> str:
+    return ", ".join(f"osd.{o}" for o in osds)
+
+
+def drain_blockers(client, osds: list[int]) -> list[str]:
+    """PGs on these OSDs whose CRUSH up set is short: their data has nowhere else to go."""
+    dump = client.osd_dump()
+    size_of = {p.id: p.size for p in dump.pools.values()}
+    short = []
+    for pg in client.pg_ls().pgs:
+        pool = int(pg.pgid.split(".")[0])
+        on_ours = any(o in pg.acting for o in osds)
+        up = [o for o in pg.up if o >= 0 and o not in osds]
+        if on_ours and len(up) < size_of.get(pool, len(pg.up)):
+            short.append(f"pg {pg.pgid} up {list(pg.up)} needs {size_of.get(pool)} OSDs")
+    return short
+
+
+@task("ceph.wait_safe_to_destroy", poll=True)
+def wait_safe_to_destroy(ctx: StepContext, *, osds: list[int]) -> dict:
+    """Wait until Ceph says destroying these OSDs loses no data; fail if it never can."""
+    client = ceph(ctx)
+    try:
+        answer = client.safe_to_destroy(osds)
+    except CephError as exc:
+        raise StepFailed(str(exc)) from exc
+    if answer.is_safe(osds):
+        ctx.progress(f"{_names(osds)} safe to destroy")
+        return {"osds": list(osds), "safe": True}
+    if answer.active:
+        blockers = drain_blockers(client, osds)
+        movement = client.pg_ls().misplaced_ratio
+        if blockers and movement == 0.0:
+            raise UnsafeOperation(
+                f"Ceph says {_names(osds)} are not safe to destroy: "
+                f"{client.safe_to_destroy_explanation(osds)}; and the data cannot move: "
+                f"CRUSH finds no other place for {len(blockers)} PGs ({blockers[0]})"
+            )
+    ctx.not_yet(f"not yet safe: {'; '.join(answer.reasons())}", countdown=1.0)
+    raise AssertionError("unreachable")
+
+
+@task("ceph.check_drain")
+def check_drain(ctx: StepContext, *, host: str | None = None, osds: list[int] | None = None) -> dict:
+    """Before draining: can every pool keep its full size without these OSDs? Fail if not.
+
+    Counts, per pool, the failure-domain buckets (hosts for the usual rule) that keep weight
+    once the OSDs are drained, and refuses when fewer remain than the pool's size.
+    """
+    client = ceph(ctx)
+    tree = client.osd_tree()
+    if host is not None:
+        if host not in tree.hosts:
+            raise StepFailed(f"no CRUSH host named {host!r}")
+        leaving = {o.id for o in tree.osds_of(host)}
+    else:
+        leaving = set(osds or ())
+    rules = client.crush_rules()
+    problems = []
+    for pool in client.osd_dump().pools.values():
+        rule = rules.get(pool.crush_rule)
+        if rule is None or rule.failure_domain not in ("host", "osd"):
+            continue
+        if rule.failure_domain == "host":
+            remaining = [
+                h for h, bucket in tree.hosts.items()
+                if any(tree.osds[i].crush_weight > 0 for i in bucket.osds if i not in leaving and i in tree.osds)
+            ]
+        else:
+            remaining = [o for o in tree.osds.values() if o.id not in leaving and o.crush_weight > 0]
+        if len(remaining) < pool.size:
+            problems.append(
+                f"pool {pool.name} keeps {pool.size} copies on distinct {rule.failure_domain}s "
+                f"but only {len(remaining)} would remain"
+            )
+    what = host or _names(sorted(leaving))
+    if problems:
+        raise UnsafeOperation(f"draining {what} is not possible: " + "; ".join(problems))
+    ctx.progress(f"{what} can be drained: every pool keeps its size")
+    return {"osds": sorted(leaving), "ok": True}

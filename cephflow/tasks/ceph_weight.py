@@ -1,0 +1,119 @@
+"""Moving data gently: CRUSH reweight in steps, and marking OSDs out and in.
+
+The reweight is a waiting step that keeps no position of its own: each check reads the OSDs'
+weights from the cluster, waits while misplaced objects are above the threshold, then moves
+one step towards the target. A worker killed half-way therefore resumes from the weight the
+cluster has, not from the start, and running the task again at the target does nothing.
+"""
+
+from __future__ import annotations
+
+from cephflow.engine.context import StepContext
+from cephflow.engine.registry import task
+from cephflow.errors import StepFailed
+from cephflow.tasks.ceph_common import ceph, pct, same_weight, settled
+
+
+def _next_weight(current: float, target: float, increment: float) -> float:
+    if current > target:
+        return max(target, current - increment)
+    return min(target, current + increment)
+
+
+@task("ceph.reweight", destructive=True, poll=True)
+def reweight(
+    ctx: StepContext,
+    *,
+    target: float,
+    osd: int | None = None,
+    host: str | None = None,
+    steps: int = 4,
+    max_misplaced: float = 0.01,
+    settle: float = 3.0,
+) -> dict:
+    """Move the CRUSH weight of an OSD (or each OSD of a host) to ``target`` in gentle steps.
+
+    ``steps`` splits the way from the starting weight to the target; between steps it waits
+    until misplaced objects are under ``max_misplaced`` (a ratio: 0.01 is 1 %) and the PG
+    stats show the step (or have been quiet for ``settle`` seconds).
+    """
+    if (osd is None) == (host is None):
+        raise StepFailed("give exactly one of osd or host")
+    if target < 0:
+        raise StepFailed(f"target weight {target} is negative")
+    client = ceph(ctx)
+    tree = client.osd_tree()
+    if host is not None:
+        if host not in tree.hosts:
+            raise StepFailed(f"no CRUSH host named {host!r}")
+        ids = [o.id for o in tree.osds_of(host)]
+    else:
+        if osd not in tree.osds:
+            raise StepFailed(f"osd.{osd} is not in the CRUSH tree")
+        ids = [osd]
+    what = host if host is not None else f"osd.{osd}"
+    weights = {i: tree.osds[i].crush_weight for i in ids}
+
+    memo = ctx.memo
+    start = memo.get("start")
+    if start is None:
+        start = {str(i): w for i, w in weights.items()}
+        ctx.remember("start", start)
+
+    # Wait for the data movement of the previous step (or of whatever was going on).
+    pgs = client.pg_ls()
+    since = int(memo.get("epoch") or 0)
+    if since:
+        # the epoch was noted before the change; a step that died before changing
+        # anything must not wait for an epoch that never comes
+        since = min(since, client.epoch())
+    ratio = pgs.misplaced_ratio
+    unseen = bool(since) and not settled(ctx, pgs, since, settle)
+    if unseen or ratio > max_misplaced:
+        if ratio > max_misplaced:
+            ctx.remember("quiet_since", None)
+        shown = ", ".join(f"{w:.5f}" for w in weights.values())
+        why = f"{pct(ratio)} misplaced" if ratio > max_misplaced else "change not yet reported"
+        ctx.not_yet(f"{what} weight {shown}, {why}", countdown=1.0)
+
+    pending = {i: w for i, w in weights.items() if not same_weight(w, target)}
+    if not pending:
+        ctx.progress(f"{what} at weight {target:.5f}")
+        return {"target": target, "osds": ids, "weights": {str(i): target for i in ids}}
+
+    ctx.remember("epoch", client.epoch() + len(pending))
+    ctx.remember("quiet_since", None)
+    for i, current in pending.items():
+        begin = float(start.get(str(i), current))
+        increment = max(abs(begin - target) / max(steps, 1), 1.0 / 65536)
+        new = _next_weight(current, target, increment)
+        client.crush_reweight(f"osd.{i}", new)
+        ctx.progress(f"osd.{i} weight {current:.5f} → {new:.5f}", osd=i, weight=new)
+    ctx.not_yet(f"{what} stepped towards {target:.5f}", countdown=1.0)
+    raise AssertionError("unreachable")
+
+
+@task("ceph.out")
+def mark_out(ctx: StepContext, *, osd: int) -> dict:
+    """Mark an OSD out (its data moves elsewhere); an OSD already out stays out."""
+    client = ceph(ctx)
+    state = client.osd_dump().osds.get(osd)
+    if state is None:
+        raise StepFailed(f"osd.{osd} does not exist")
+    if state.in_:
+        client.mark_out(osd)
+        ctx.progress(f"osd.{osd} marked out")
+    return {"osd": osd, "in": False, "epoch": client.epoch()}
+
+
+@task("ceph.in")
+def mark_in(ctx: StepContext, *, osd: int) -> dict:
+    """Mark an OSD in; an OSD already in stays in."""
+    client = ceph(ctx)
+    state = client.osd_dump().osds.get(osd)
+    if state is None:
+        raise StepFailed(f"osd.{osd} does not exist")
+    if not state.in_:
+        client.mark_in(osd)
+        ctx.progress(f"osd.{osd} marked in")
+    return {"osd": osd, "in": True}
