@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -22,6 +23,12 @@ class Alertmanager:
     """The silences of the Alertmanager at ``url``."""
 
     def __init__(self, url: str, settings: AlertmanagerSettings):
+        if "@" in urlsplit(url).netloc:
+            # It would show up in every message and record that names the Alertmanager.
+            raise MonitoringError(
+                "an alertmanager URL carries credentials: set alertmanager.username and "
+                "alertmanager.password instead"
+            )
         self.url = url.rstrip("/")
         self.settings = settings
 

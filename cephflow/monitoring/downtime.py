@@ -51,7 +51,9 @@ def targets(settings: Settings, backends: list[str] | None) -> list[tuple[str, s
         if backend == "alertmanager":
             if not settings.alertmanager.urls:
                 raise MonitoringError("alertmanager: no URL configured (alertmanager.urls)")
-            result.extend(("alertmanager", url.rstrip("/")) for url in settings.alertmanager.urls)
+            for url in settings.alertmanager.urls:
+                Alertmanager(url, settings.alertmanager)  # refuses a URL with credentials in it
+                result.append(("alertmanager", url.rstrip("/")))
         elif backend == "http":
             result.append(("http", None))
         else:

@@ -210,3 +210,10 @@ def test_http_backend_sets_and_clears_with_templated_requests(http_server):
     deleted = http_server.wait_for(2)[1]
     assert (deleted.method, deleted.path) == ("DELETE", "/api/downtimes/dt-7")
     assert token not in str(ctx.backend.progress) and token not in str(ctx.backend.facts)
+
+
+def test_alertmanager_url_with_credentials_is_refused_without_showing_them():
+    ctx = make_ctx(fast(alertmanager={"urls": ["http://ops:pw-in-url-31@127.0.0.1:9/"]}))
+    with pytest.raises(StepFailed, match="carries credentials") as caught:
+        downtime_set(ctx, matchers=MATCHERS)
+    assert "pw-in-url-31" not in "".join(traceback.format_exception(caught.value))
