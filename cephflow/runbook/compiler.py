@@ -7,8 +7,9 @@ whole runbook and raised together as one ``RunbookError``.
 
 Node ids: ``step`` / ``step[label]`` under ``foreach`` / ``inc.step`` from ``include: inc``
 / ``approve-step`` for an approval gate. A step that waits for a fan-out waits for every
-member (fan-in); a step that produced no nodes (an empty fan-out) passes its own
-dependencies on, so ordering is never lost. ``finally`` steps become cleanup nodes that
+member (fan-in); a fan-out that waits for a fan-out waits for a no-op barrier node
+``dep[*]`` instead of N x M edges. A step that produced no nodes (an empty fan-out) passes
+its own dependencies on, so ordering is never lost. ``finally`` steps become cleanup nodes that
 depend only on other cleanup nodes: the engine starts them once the main part has ended.
 
 The compiler knows nothing of Ceph, Redis or Celery: tasks and lookups come from the
@@ -33,6 +34,9 @@ from cephflow.runbook.dag import REDACTED, Dag, Group, Node, RetryPolicy
 from cephflow.runbook.model import RunbookDecl, StepDecl
 from cephflow.runbook.suggest import did_you_mean
 from cephflow.runbook.templates import TemplateProblem, is_template, plain
+
+BARRIER_TASK = "core.noop"
+"""The task of the barrier node put between two fan-outs (see ``_Unit.barrier``)."""
 
 
 def resolve_params(decl: RunbookDecl, given: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -163,13 +167,18 @@ class _Unit:
 
     def section(self, section: str, steps: list[StepDecl], ctx: dict[str, Any], *, cleanup: bool):
         produced: dict[str, list[str]] = {}
+        barriers: dict[str, str] = {}
         for i in _order(steps):
             step = steps[i]
-            deps: list[str] = []
+            wanted: dict[str, None] = {}
             for dep in step.after:
-                for node_id in produced.get(dep, ()):
-                    if node_id not in deps:
-                        deps.append(node_id)
+                ids = produced.get(dep, ())
+                if step.foreach is not None and len(ids) > 1 and self.barrier_task:
+                    if dep not in barriers:
+                        barriers[dep] = self.barrier(dep, ids, cleanup)
+                    ids = [barriers[dep]]
+                wanted.update(dict.fromkeys(ids))
+            deps = list(wanted)
             try:
                 if step.include is not None:
                     produced[step.id] = self.include((section, i), step, ctx, deps, cleanup)
@@ -177,6 +186,24 @@ class _Unit:
                     produced[step.id] = self.task((section, i), step, ctx, deps, cleanup)
             except _Failed:
                 produced[step.id] = deps
+
+    @property
+    def barrier_task(self) -> TaskSpec | None:
+        return self.compiler.scope.catalog.get(BARRIER_TASK)
+
+    def barrier(self, dep: str, ids: list[str], cleanup: bool) -> str:
+        """A no-op node ``dep[*]`` that waits for every node of ``dep``.
+
+        A fan-out that waits for a fan-out would otherwise need N x M edges (25 million for
+        two 5,000-way fan-outs); through the barrier it needs N + M.
+        """
+        node = Node.model_construct(
+            id=f"{self.prefix}{dep}[*]", step=self.prefix + dep, task=BARRIER_TASK, args={},
+            after=list(ids), retry=RetryPolicy(), timeout=None, cleanup=cleanup, skip=False,
+            group=None, label=None, secret_args=[],
+        )
+        (self.part.cleanup if cleanup else self.part.nodes).append(node)
+        return node.id
 
     # -- a task step ---------------------------------------------------------------------
     def task(self, path: tuple[Any, ...], step: StepDecl, ctx: dict[str, Any],

@@ -1,4 +1,4 @@
-"""Generic tasks every runbook may use: wait a while, log a line, fail on purpose.
+"""Generic tasks every runbook may use: wait a while, log a line, fail on purpose, nothing.
 
 ``core.sleep`` waits without holding a worker slot: it is a poll task that notes when it
 started and asks to be checked again until its time is up. ``core.fail`` exists so a runbook
@@ -41,6 +41,12 @@ def log_message(ctx: StepContext, *, message: str, level: str = "info") -> dict[
     log.log(_LEVELS.get(level.lower(), logging.INFO), "%s: %s", ctx.workflow_id, message)
     ctx.progress(message)
     return {"message": message}
+
+
+@task("core.noop")
+def noop(ctx: StepContext) -> dict[str, Any]:
+    """Do nothing: the barrier the compiler puts between two fan-outs (``work[*]``)."""
+    return {}
 
 
 @task("core.fail")

@@ -47,16 +47,18 @@ def test_approval_gate_sits_between_the_step_and_its_dependencies(full):
 
 
 def test_fan_in_waits_for_every_member_and_when_skips_per_item(full):
-    zaps = {n.id: n for n in full.nodes if n.step == "zap"}
-    assert all(n.after == ["drain[osd.20]", "drain[osd.21]", "drain[osd.22]"]
-               for n in zaps.values())
+    zaps = {n.id: n for n in full.nodes if n.group == "zap"}
+    # a fan-out after a fan-out waits through the barrier drain[*], which waits for all
+    assert all(n.after == ["drain[*]"] for n in zaps.values())
+    assert full.node("drain[*]").after == ["drain[osd.20]", "drain[osd.21]", "drain[osd.22]"]
     assert [zaps[f"zap[osd.{i}]"].skip for i in (20, 21, 22)] == [False, True, False]
 
 
 def test_empty_fan_out_passes_its_dependencies_on_and_include_is_prefixed(full):
     # 'nothing' fans out over an empty list; the include after it waits for zap instead.
     wait = full.node("sub.wait")
-    assert wait.after == ["zap[osd.20]", "zap[osd.21]", "zap[osd.22]"]
+    assert wait.after == ["zap[*]"]
+    assert full.node("zap[*]").after == ["zap[osd.20]", "zap[osd.21]", "zap[osd.22]"]
     assert wait.args == {"seconds": 30.0}  # count = len(osds) = 3 from the include's with:
     assert full.node("sub.tell").after == ["sub.wait"]
     assert full.node("done").after == ["sub.tell"]
@@ -194,3 +196,29 @@ steps:
     assert len(dag.nodes) == 10001
     assert len(dag.node("end").after) == 10000
     assert dag.nodes[9999].id == "w[9999]"
+
+
+def test_fan_out_after_fan_out_goes_through_one_barrier(tmp_path):
+    dag = compile_text(tmp_path, """
+name: two
+steps:
+  - id: a
+    task: core.log
+    foreach: [1, 2, 3]
+    with: {message: "a{{ item }}"}
+  - id: b
+    task: core.log
+    after: a
+    foreach: [x, y]
+    with: {message: "b{{ item }}"}
+  - id: c
+    task: core.log
+    after: a
+    with: {message: c}
+""")
+    barrier = dag.node("a[*]")
+    assert barrier.task == "core.noop"
+    assert barrier.after == ["a[1]", "a[2]", "a[3]"]
+    assert dag.node("b[x]").after == dag.node("b[y]").after == ["a[*]"]
+    assert dag.node("c").after == ["a[1]", "a[2]", "a[3]"]  # a single node waits directly
+    assert sum(len(n.after) for n in dag.nodes) == 3 + 2 + 3

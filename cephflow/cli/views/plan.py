@@ -69,6 +69,10 @@ def _collapse(after: list[str], members: Mapping[str, set[str]]) -> list[str]:
     return shown
 
 
+def _is_barrier(node: Node) -> bool:
+    return node.task == "core.noop" and node.id.endswith("[*]")
+
+
 def _traits(node: Node, spec: TaskSpec | None, members: Mapping[str, set[str]],
             *, show_after: bool = True) -> Text:
     text = Text()
@@ -117,7 +121,8 @@ def render_plan(dag: Dag, *, catalog: Mapping[str, TaskSpec] | None = None,
     header = Text()
     if cluster:
         header.append(f"cluster: {cluster}   ", style="dim")
-    header.append(f"{len(dag.nodes)} steps", style="dim")
+    real = sum(1 for n in dag.nodes if not _is_barrier(n))
+    header.append(f"{real} steps", style="dim")
     if dag.params:
         header.append("   params:", style="dim")
         for key, value in dag.params.items():
@@ -136,8 +141,8 @@ def render_plan(dag: Dag, *, catalog: Mapping[str, TaskSpec] | None = None,
             by_group.setdefault(n.group, []).append(n)
 
     for node in dag.nodes:
-        if node.id in drawn:
-            continue
+        if node.id in drawn or _is_barrier(node):
+            continue  # a barrier between fan-outs: its dependents already say "after: x[*]"
         parent = tree
         if node.cleanup:
             if cleanup_branch is None:
