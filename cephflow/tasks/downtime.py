@@ -48,7 +48,7 @@ def downtime_set(
     ctx: StepContext,
     *,
     matchers: list[str],
-    duration: str | None = None,
+    duration: float | str | None = None,
     comment: str = "",
     name: str = "default",
     host: str | None = None,
@@ -101,7 +101,7 @@ def downtime_set(
 
 @task("downtime.extend")
 def downtime_extend(
-    ctx: StepContext, *, name: str = "default", duration: str | None = None
+    ctx: StepContext, *, name: str = "default", duration: float | str | None = None
 ) -> dict[str, Any]:
     """Push the downtime's end to ``duration`` from now (default: its original length); never earlier."""
     record = ctx.fact(fact_key(name))
