@@ -7,8 +7,8 @@ approve and the exact command to type. It then checks the workflow fact
 ``{"decision": "approved"|"rejected", "by": user, "at": epoch, "reason": str}``.
 
 Who may decide is named in the step's ``approvers`` argument (OS user names, ``@group``
-for the members of a Unix group); the engine checks it in ``approve``/``reject`` with
-``may_approve`` below, and the gate checks it again before it accepts a decision.
+for the members of a Unix group); the engine checks it in ``approve``/``reject`` (the same
+rule as ``may_approve`` below), and the gate checks it again before it obeys a decision.
 """
 
 from __future__ import annotations

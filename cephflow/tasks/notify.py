@@ -130,7 +130,8 @@ def _message(
     variables = {"workflow_id": ctx.workflow_id, "node_id": ctx.node_id, **facts}
     try:
         return Message(
-            subject=render(subject, variables, what=f"{what} subject").strip(),
+            # one line: a header with a line break in it is refused by the email library
+            subject=" ".join(render(subject, variables, what=f"{what} subject").split()),
             body=render(body, variables, what=f"{what} body"),
             facts=facts,
             key=f"{ctx.workflow_id}/{ctx.node_id}",
