@@ -110,7 +110,8 @@ class HttpDowntimeSettings(RetrySettings):
     clear_body: str | None = None
     id_field: str | None = "id"
     """Field of the set response's JSON that identifies the downtime (None: no id)."""
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, SecretStr] = Field(default_factory=dict)
+    """Extra request headers (secrets: an API key header is never printed)."""
     token: SecretStr | None = None
     """Sent as ``Authorization: Bearer <token>``."""
     timeout: float = 10.0

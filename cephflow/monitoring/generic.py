@@ -36,7 +36,8 @@ class HttpDowntime:
         self.settings = settings
 
     def _client(self) -> httpx.Client:
-        headers = {"User-Agent": "cephflow", **self.settings.headers}
+        headers = {"User-Agent": "cephflow"}
+        headers.update({k: v.get_secret_value() for k, v in self.settings.headers.items()})
         if self.settings.token is not None:
             headers["Authorization"] = f"Bearer {self.settings.token.get_secret_value()}"
         verify: Any = str(self.settings.ca_file) if self.settings.ca_file else True

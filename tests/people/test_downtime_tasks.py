@@ -195,12 +195,15 @@ def test_http_backend_sets_and_clears_with_templated_requests(http_server):
                     '"why": {{ comment | tojson }}}',
         "clear_url": http_server.url + "/api/downtimes/{{ id }}",
         "token": token,
+        "headers": {"X-Api-Key": "api-key-Hh4"},
     }))
+    assert "api-key-Hh4" not in repr(ctx.settings)
     before = time.time()
     downtime_set(ctx, matchers=MATCHERS, host="ceph-osd-17", duration="30m")
     [posted] = http_server.wait_for(1)
     assert posted.method == "POST" and posted.path == "/api/downtimes"
     assert posted.headers["Authorization"] == f"Bearer {token}"
+    assert posted.headers["X-Api-Key"] == "api-key-Hh4"
     body = posted.json()
     assert body["host"] == "ceph-osd-17" and ctx.workflow_id in body["why"]
     assert before + 1800 - 5 <= body["until"] <= time.time() + 1800 + 5
