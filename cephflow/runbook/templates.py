@@ -39,11 +39,32 @@ def is_template(value: Any) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
+MAX_SIZE = 100_000
+"""Longest text or list a template may build with ``*``, and largest power ``**`` may give."""
+
+
+class _Sandbox(SandboxedEnvironment):
+    """The jinja2 sandbox, also refusing ``*`` and ``**`` that would exhaust memory."""
+
+    intercepted_binops = frozenset(["*", "**"])
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for seq, count in ((left, right), (right, left)):
+                if isinstance(seq, str | list | tuple) and isinstance(count, int) \
+                        and len(seq) * count > MAX_SIZE:
+                    raise SecurityError(f"'*' would build more than {MAX_SIZE} items")
+        if operator == "**" and isinstance(left, int | float) and isinstance(right, int | float):
+            if abs(right) > 64 and abs(left) > 1:
+                raise SecurityError("'**' with an exponent above 64 is not allowed")
+        return super().call_binop(context, operator, left, right)
+
+
 class Templates:
     """The sandboxed environment and a cache of compiled templates."""
 
     def __init__(self) -> None:
-        self.env = SandboxedEnvironment(
+        self.env = _Sandbox(
             undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
         )
         self._compiled: dict[str, Callable[[Mapping[str, Any]], Any]] = {}

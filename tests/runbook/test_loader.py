@@ -83,6 +83,9 @@ def test_native_expression_keeps_type_and_text_template_renders_text():
     "{{ n.__class__ }}",
     "{% for c in ''.__class__.__base__.__subclasses__() %}{{ c }}{% endfor %}",
     "{{ lipsum.__globals__['os'] }}",
+    "{{ 'x' * 10 ** 9 }}",
+    "{{ [1] * 1000000 }}",
+    "{{ 2 ** 10000000000 }}",
 ])
 def test_sandbox_refuses_python_internals(text):
     with pytest.raises(TemplateProblem):
