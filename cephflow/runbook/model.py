@@ -295,14 +295,12 @@ def parse(doc: Doc) -> tuple[RunbookDecl | None, list[Problem]]:
     if not isinstance(doc.data, dict):
         return None, [doc.problem((), "a runbook is a mapping with 'name', 'steps', ...")]
     problems: list[Problem] = []
-    for name in doc.data.get("params") or {} if isinstance(doc.data.get("params"), dict) else {}:
-        if not IDENT.match(name):
-            problems.append(doc.problem(("params", name), f"parameter name {name!r} must be "
-                                        "a variable name (letters, digits, '_')", key=True))
-    for name in doc.data.get("discover") or {} if isinstance(doc.data.get("discover"), dict) else {}:
-        if not IDENT.match(name):
-            problems.append(doc.problem(("discover", name), f"discover name {name!r} must be "
-                                        "a variable name (letters, digits, '_')", key=True))
+    for section, what in (("params", "parameter"), ("discover", "discover")):
+        names = doc.data.get(section)
+        for name in names if isinstance(names, dict) else {}:
+            if not IDENT.match(name):
+                problems.append(doc.problem((section, name), f"{what} name {name!r} must be "
+                                            "a variable name (letters, digits, '_')", key=True))
     try:
         model = RunbookDecl.model_validate(doc.data)
     except ValidationError as exc:
