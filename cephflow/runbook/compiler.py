@@ -60,13 +60,17 @@ def resolve_params(decl: RunbookDecl, given: Mapping[str, Any]) -> tuple[dict[st
         try:
             value = types.coerce(p.ptype, raw)
         except ValueError as exc:
-            errors.append(f"param {name!r}: {exc}")
+            if p.secret:  # never echo a secret, not even a mistyped one
+                errors.append(f"param {name!r}: not a valid {p.type} (value hidden: secret)")
+            else:
+                errors.append(f"param {name!r}: {exc}")
             continue
         if p.choices:
             allowed = [types.coerce(types.ParamType(p.ptype.scalar), c) for c in p.choices]
             for v in value if p.ptype.is_list else [value]:
                 if v not in allowed:
-                    errors.append(f"param {name!r}: {v!r} is not one of "
+                    shown = "the value given" if p.secret else repr(v)
+                    errors.append(f"param {name!r}: {shown} is not one of "
                                   + ", ".join(repr(a) for a in allowed))
         values[name] = value
     return values, errors
@@ -315,7 +319,11 @@ class _Unit:
             try:
                 args[key] = argcheck.check_value(pspec, value)
             except ValueError as exc:
-                self.add((*path, key), f"{what}: {exc}")
+                if pspec.secret or (self.secrets and _mentions(value, self.secrets)):
+                    self.add((*path, key), f"{what}: argument {key!r}: not a valid "
+                             f"{_type_name(pspec.annotation)} (value hidden: secret)")
+                else:
+                    self.add((*path, key), f"{what}: {exc}")
                 bad = True
                 continue
             if pspec.secret or (self.secrets and _mentions(value, self.secrets)):
@@ -398,6 +406,10 @@ def _order(steps: list[StepDecl]) -> list[int]:
 def _mentions(value: Any, secrets: set[str]) -> bool:
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
     return any(secret in text for secret in secrets)
+
+
+def _type_name(annotation: Any) -> str:
+    return getattr(annotation, "__name__", None) or str(annotation)
 
 
 def _short(value: Any) -> str:

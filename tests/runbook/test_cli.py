@@ -207,3 +207,35 @@ def test_shell_completion_offers_runbook_names(tmp_path):
                             cwd=tmp_path, timeout=60)
     assert result.returncode == 0
     assert result.stdout.split() == ["demo"]
+
+
+def test_runbook_dirs_from_settings_are_searched_and_invalid_ones_flagged(cli, tmp_path,
+                                                                          monkeypatch):
+    from cephflow.settings import get_settings
+
+    (tmp_path / "mine.yaml").write_text(
+        "name: mine\ndescription: My own.\nsteps:\n  - id: a\n    task: core.log\n"
+        "    with: {message: mine}\n")
+    (tmp_path / "wreck.yaml").write_text("name: wreck\nsteps: [\n")
+    monkeypatch.setenv("CEPHFLOW_RUNBOOK_DIRS", json.dumps([str(tmp_path)]))
+    get_settings.cache_clear()
+    listing = cli("runbooks")
+    assert listing.exit_code == 0
+    lines = {line.split()[0]: line for line in listing.stdout.splitlines() if line.strip()}
+    assert "My own." in lines["mine"] and "demo" in lines
+    assert "invalid:" in lines["wreck"]
+    plan = cli("plan", "mine", "--json")
+    assert plan.exit_code == 0 and json.loads(plan.stdout)["nodes"][0]["args"] == {
+        "message": "mine"}
+
+
+def test_plan_json_is_identical_across_processes_and_hash_seeds(tmp_path):
+    outputs = set()
+    for seed in ("1", "2"):
+        env = {"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+        result = subprocess.run([str(CEPHFLOW), "plan", "demo", "--items", "5", "--json"],
+                                capture_output=True, text=True, env=env, cwd=support.REPO,
+                                timeout=60)
+        assert result.returncode == 0, result.stderr
+        outputs.add(result.stdout)
+    assert len(outputs) == 1

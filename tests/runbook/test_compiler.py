@@ -222,3 +222,24 @@ steps:
     assert dag.node("b[x]").after == dag.node("b[y]").after == ["a[*]"]
     assert dag.node("c").after == ["a[1]", "a[2]", "a[3]"]  # a single node waits directly
     assert sum(len(n.after) for n in dag.nodes) == 3 + 2 + 3
+
+
+def test_errors_never_echo_a_secret(tmp_path):
+    text = """
+name: s
+params:
+  pin: {type: int, secret: true}
+  token: {secret: true}
+steps:
+  - id: a
+    task: test.reweight
+    with: {osd: "{{ token }}"}
+"""
+    with pytest.raises(ParamError) as caught:
+        compile_text(tmp_path, text, {"pin": "hunter2-pin", "token": "t"})
+    assert "hunter2-pin" not in str(caught.value)
+    assert "param 'pin': not a valid int (value hidden: secret)" in str(caught.value)
+    with pytest.raises(RunbookError) as caught:
+        compile_text(tmp_path, text, {"pin": "1", "token": "tok-abcdef"})
+    assert "tok-abcdef" not in str(caught.value)
+    assert "argument 'osd': not a valid int (value hidden: secret)" in str(caught.value)
