@@ -48,10 +48,16 @@ class StepClock:
     def __init__(self, start: float = T0, step: float = 0.05):
         self.now = start
         self.step = step
+        self.slept = 0.0
 
     def __call__(self) -> float:
         self.now += self.step
         return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds >= 0
+        self.slept += seconds
+        self.now += seconds
 
 
 def fanout_script(width: int = 6, *, fail: int | None = None,

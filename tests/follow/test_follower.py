@@ -22,8 +22,9 @@ def recorder(width: int = 100, *, terminal: bool = False) -> Console:
 
 def run(source: ScriptedSource, output: str, **kw) -> tuple[int, str]:
     console = recorder(terminal=output == "live")
-    code = follow(source, source.base.id, output=output, console=console, clock=StepClock(),
-                  height=20, **kw)
+    clock = StepClock()
+    code = follow(source, source.base.id, output=output, console=console, clock=clock,
+                  sleep=clock.sleep, height=20, **kw)
     return code, console.export_text()
 
 
@@ -74,8 +75,9 @@ def test_a_late_follower_ends_in_the_same_state_and_view_as_one_from_the_start()
 def test_live_on_a_console_that_is_no_terminal_prints_plain_lines():
     base, events = fanout_script()
     console = recorder()
+    clock = StepClock()
     assert follow(ScriptedSource(base, events), base.id, output="live", console=console,
-                  clock=StepClock()) == 0
+                  clock=clock, sleep=clock.sleep) == 0
     lines = console.export_text().splitlines()
     assert lines[1] == "2027-01-15T08:00:00Z  prepare  queued"
     assert len(lines) == len(events) + 2
@@ -161,13 +163,26 @@ def test_the_live_view_is_redrawn_at_a_bounded_rate(monkeypatch):
     monkeypatch.setattr(follow_module, "LiveView", CountingView)
     clock = StepClock(step=0.01)
     source = ScriptedSource(base, events, per_read=1)
-    code = follow(source, base.id, output="live", console=recorder(terminal=True), clock=clock, max_fps=4,
-                  height=20)
+    code = follow(source, base.id, output="live", console=recorder(terminal=True), clock=clock,
+                  sleep=clock.sleep, max_fps=4, height=20)
     assert code == 0
     assert source.reads == len(events)
     elapsed = clock.now - frames[0]
-    assert len(frames) <= elapsed * 4 + 3
-    assert len(frames) >= 3
+    assert len(frames) <= elapsed * 4 / 0.8 + 3
+    assert len(frames) >= elapsed * 4 / 2
+    # caught up after every read: it napped to the next frame instead of reading again at once
+    assert clock.slept >= 0.2 * (source.reads - 1)
+
+
+def test_a_follower_behind_the_stream_reads_on_without_napping(monkeypatch):
+    base, events = fanout_script(width=200)
+    clock = StepClock(step=0.01)
+    source = ScriptedSource(base, events, per_read=len(events))
+    monkeypatch.setattr(follow_module, "BATCH", 100)
+    code = follow(source, base.id, output="quiet", console=recorder(), clock=clock,
+                  sleep=clock.sleep)
+    assert code == 0
+    assert clock.slept == 0 and source.reads == -(-len(events) // 100)
 
 
 def test_an_unknown_output_is_refused():
