@@ -87,7 +87,7 @@ class Checker:
         self.problems.append(self.doc.problem(path, message, key=key, hint=hint))
 
     def run(self) -> list[Problem]:
-        base = set(self.decl.params) | {"params"}
+        base = set(self.decl.params) | {"params"} | self.loaded.broken
         self._params()
         known = set(base)
         for name, d in self.decl.discover.items():
@@ -137,6 +137,7 @@ class Checker:
         seen: dict[str, tuple[str, int]] = {}
         main_ids = {s.id for s in self.decl.steps}
         final_ids = {s.id for s in self.decl.finally_}
+        broken = self.loaded.broken  # invalid steps: reported already, not "unknown" here
         for section, i, step in sections(self.loaded):
             path = (section, i)
             if step.id in seen:
@@ -151,7 +152,7 @@ class Checker:
                              f"step {step.id!r}: its approval gate {gate_id!r} clashes with a step id")
             targets = main_ids if section == "steps" else final_ids
             for j, dep in enumerate(step.after):
-                if dep not in targets:
+                if dep not in targets and dep not in broken:
                     where = "finally step" if section == "finally" else "step"
                     hint = did_you_mean(dep, targets)
                     if section == "steps" and dep in final_ids:

@@ -432,19 +432,24 @@ class Compiler:
                            search_path=search_path)
         self.secrets: set[str] = set()
 
-    def load(self, name_or_path: str | Path) -> library.Loaded:
-        """Find and load a runbook; RunbookNotFound or RunbookError."""
-        if isinstance(name_or_path, Path):
+    def load(self, name_or_path: str | Path, *, strict: bool = True) -> library.Loaded:
+        """Find and load a runbook; RunbookNotFound or RunbookError.
+
+        ``strict=False`` keeps a file with invalid entries (see ``library.load``):
+        ``check`` and ``compile`` then report its schema problems together with the
+        problems of its valid part.
+        """
+        if isinstance(name_or_path, Path) and name_or_path.is_file():
             path = name_or_path.resolve()
-            if not path.is_file():
-                return self.scope.load(library.find(str(name_or_path), []))
         else:
-            path = library.find(name_or_path, self.scope.search_path)
-        return self.scope.load(path)
+            path = library.find(str(name_or_path), self.scope.search_path)
+        if strict:
+            return self.scope.load(path)
+        return library.load(path, strict=False)
 
     def check(self, loaded: library.Loaded) -> list[Problem]:
         """The static problems of a loaded runbook (and of what it includes)."""
-        return sorted(set(Checker(loaded, self.scope).run()))
+        return sorted(set(loaded.problems) | set(Checker(loaded, self.scope).run()))
 
     def compile(self, loaded: library.Loaded, params: Mapping[str, Any] | None = None) -> Dag:
         """The concrete DAG; RunbookError (the file's problems) or ParamError (bad params)."""
@@ -491,4 +496,4 @@ def compile_runbook(name_or_path: str | Path, params: Mapping[str, Any] | None =
                     search_path: list[Path] | None = None) -> Dag:
     """Find, check and compile a runbook in one call (what ``plan`` and ``run`` do)."""
     compiler = Compiler(catalog=catalog, lookups=lookups, search_path=search_path)
-    return compiler.compile(compiler.load(name_or_path), params)
+    return compiler.compile(compiler.load(name_or_path, strict=False), params)

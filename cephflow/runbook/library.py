@@ -8,7 +8,7 @@ Anything that looks like a path (has a ``/`` or ends in ``.yaml``/``.yml``) is a
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cephflow.errors import Problem, RunbookError, RunbookNotFound
@@ -29,6 +29,10 @@ class Loaded:
     """The path as shown in messages (relative to the working directory where possible)."""
     doc: Doc
     decl: model.RunbookDecl
+    problems: list[Problem] = field(default_factory=list)
+    """Schema problems of a leniently loaded file (``decl`` then holds its valid entries)."""
+    broken: set[str] = field(default_factory=set)
+    """Names of the params, lookups and steps left out of ``decl`` because they are invalid."""
 
 
 def display_path(path: Path) -> str:
@@ -91,13 +95,19 @@ def read(path: Path) -> tuple[Doc, list[Problem], str]:
     return doc, problems, file
 
 
-def load(path: Path) -> Loaded:
-    """Read and validate one runbook file; RunbookError with every problem found."""
+def load(path: Path, *, strict: bool = True) -> Loaded:
+    """Read and validate one runbook file; RunbookError with every problem found.
+
+    ``strict=False`` returns a file whose YAML parses even when some entries are invalid:
+    its ``decl`` holds the valid ones and ``problems`` the rest, so the caller can check the
+    valid part too and report everything at once.
+    """
     path = path.resolve()
     doc, problems, file = read(path)
     if problems:
         raise RunbookError(problems)
-    decl, problems = model.parse(doc)
-    if problems or decl is None:
-        raise RunbookError(problems)
-    return Loaded(path=path, file=file, doc=doc, decl=decl)
+    parsed = model.parse(doc)
+    if parsed.decl is None or (strict and parsed.problems):
+        raise RunbookError(parsed.problems)
+    return Loaded(path=path, file=file, doc=doc, decl=parsed.decl, problems=parsed.problems,
+                  broken=parsed.broken)

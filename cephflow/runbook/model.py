@@ -12,6 +12,7 @@ YAML keys that are Python keywords have aliases: ``with`` -> ``with_``, ``as`` -
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -239,11 +240,15 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def problems_from(exc: ValidationError, doc: Doc) -> list[Problem]:
-    """Pydantic's errors as Problems at the position of the offending key or value."""
+def problems_from(exc: ValidationError, doc: Doc, prefix: tuple[Any, ...] = ()) -> list[Problem]:
+    """Pydantic's errors as Problems at the position of the offending key or value.
+
+    ``prefix`` is where the validated value sits in the document (a step validated on its
+    own sits at ``("steps", 3)``).
+    """
     problems: list[Problem] = []
     for err in exc.errors():
-        loc = tuple(err["loc"])
+        loc = (*prefix, *err["loc"])
         kind = err["type"]
         name = loc[-1] if loc else "runbook"
         if kind == "extra_forbidden":
@@ -290,19 +295,83 @@ def _step_id(doc: Doc, loc: tuple[Any, ...]) -> str | None:
     return None
 
 
-def parse(doc: Doc) -> tuple[RunbookDecl | None, list[Problem]]:
-    """Validate a loaded document against the language; the model, or the problems."""
-    if not isinstance(doc.data, dict):
-        return None, [doc.problem((), "a runbook is a mapping with 'name', 'steps', ...")]
-    problems: list[Problem] = []
-    for section, what in (("params", "parameter"), ("discover", "discover")):
-        names = doc.data.get(section)
-        for name in names if isinstance(names, dict) else {}:
-            if not IDENT.match(name):
-                problems.append(doc.problem((section, name), f"{what} name {name!r} must be "
-                                            "a variable name (letters, digits, '_')", key=True))
+class _Shell(_Model):
+    """The top level alone: its keys and the shapes of its sections, not their entries."""
+
+    name: str
+    description: str = ""
+    params: dict[str, Any] = Field(default_factory=dict)
+    discover: dict[str, Any] = Field(default_factory=dict)
+    locks: list[str] = Field(default_factory=list)
+    steps: list[Any] = Field(min_length=1)
+    finally_: list[Any] = Field(default_factory=list, alias="finally")
+
+
+@dataclass
+class Parsed:
+    """A runbook model built from the entries that are valid, and what was wrong with the rest.
+
+    Every entry (param, lookup, step) is validated on its own, so one broken step does not
+    hide the problems of the others: the checker runs on the valid part, and ``broken``
+    names the entries left out so that references to them are not reported twice.
+    """
+
+    decl: RunbookDecl | None
+    problems: list[Problem] = field(default_factory=list)
+    broken: set[str] = field(default_factory=set)
+
+
+def _validate(model: type[_Model], value: Any, doc: Doc, prefix: tuple[Any, ...],
+              problems: list[Problem]) -> Any:
     try:
-        model = RunbookDecl.model_validate(doc.data)
+        return model.model_validate(value)
     except ValidationError as exc:
-        return None, problems + problems_from(exc, doc)
-    return (None if problems else model), problems
+        problems.extend(problems_from(exc, doc, prefix))
+        return None
+
+
+def parse(doc: Doc) -> Parsed:
+    """Validate a loaded document against the language, entry by entry."""
+    data = doc.data
+    if not isinstance(data, dict):
+        return Parsed(None, [doc.problem((), "a runbook is a mapping with 'name', 'steps', ...")])
+    problems: list[Problem] = []
+    broken: set[str] = set()
+    shell = _validate(_Shell, data, doc, (), problems)
+
+    def section(key: str, kind: type) -> Any:
+        value = data.get(key)
+        return value if isinstance(value, kind) else kind()
+
+    params: dict[str, ParamDecl] = {}
+    discover: dict[str, DiscoverDecl] = {}
+    for key, model, target, what in (("params", ParamDecl, params, "parameter"),
+                                     ("discover", DiscoverDecl, discover, "discover")):
+        for name, value in section(key, dict).items():
+            if not IDENT.match(name):
+                problems.append(doc.problem((key, name), f"{what} name {name!r} must be "
+                                            "a variable name (letters, digits, '_')", key=True))
+                broken.add(name)
+                continue
+            entry = _validate(model, value, doc, (key, name), problems)
+            if entry is None:
+                broken.add(name)
+            else:
+                target[name] = entry
+    steps: dict[str, list[StepDecl]] = {"steps": [], "finally": []}
+    for key in steps:
+        for i, value in enumerate(section(key, list)):
+            entry = _validate(StepDecl, value, doc, (key, i), problems)
+            if entry is not None:
+                steps[key].append(entry)
+            elif isinstance(value, dict) and isinstance(value.get("id"), str):
+                broken.add(value["id"])
+    name = data.get("name") if isinstance(data.get("name"), str) else "?"
+    description = data.get("description") if isinstance(data.get("description"), str) else ""
+    locks = shell.locks if shell is not None else [
+        x for x in section("locks", list) if isinstance(x, str)]
+    decl = RunbookDecl.model_construct(
+        name=name, description=description, params=params, discover=discover, locks=locks,
+        steps=steps["steps"], finally_=steps["finally"],
+    )
+    return Parsed(decl, problems, broken)

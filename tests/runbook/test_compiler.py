@@ -243,3 +243,35 @@ steps:
         compile_text(tmp_path, text, {"pin": "1", "token": "tok-abcdef"})
     assert "tok-abcdef" not in str(caught.value)
     assert "argument 'osd': not a valid int (value hidden: secret)" in str(caught.value)
+
+
+def test_a_broken_entry_does_not_hide_the_problems_of_the_others(tmp_path):
+    path = tmp_path / "rb.yaml"
+    path.write_text("""name: many
+params:
+  n: {type: integr}
+  host: {default: h}
+steps:
+  - id: a
+    task: core.log
+    retyr: 3
+  - id: b
+    task: core.lgo
+    after: a
+  - id: c
+    task: core.log
+    after: [b]
+    with: {message: "{{ hots }} {{ n }}"}
+""")
+    compiler = Compiler(catalog=support.catalog(), lookups={}, search_path=[tmp_path])
+    with pytest.raises(RunbookError) as caught:
+        compiler.compile(compiler.load(path, strict=False), {})
+    assert [f"{p.line}:{p.column}: {p.message}" for p in caught.value.problems] == [
+        "3:13: 'type': unknown type 'integr' (did you mean 'int'?); one of str, int, float, "
+        "bool, duration, list[str], list[int], list[float], list[bool], list[duration]",
+        "8:5: unknown key 'retyr'",  # step a is left out; 'after: a' is not reported again
+        "10:11: step 'b': unknown task 'core.lgo'",
+        "15:24: undefined variable 'hots'",  # 'n' is known although its declaration is broken
+    ]
+    with pytest.raises(RunbookError):
+        compiler.load(path)  # strict loading refuses the file at once

@@ -50,7 +50,7 @@ def compile_text(workdir, text: str) -> None:
     compiler = Compiler(catalog=support.catalog(), lookups=support.lookups(),
                         search_path=[workdir, SHIPPED_RUNBOOKS])
     try:
-        dag = compiler.compile(compiler.load(path), {"host": "node2"})
+        dag = compiler.compile(compiler.load(path, strict=False), {"host": "node2"})
     except CLEAN as exc:
         assert str(exc)  # a message for the operator
         if isinstance(exc, RunbookError):

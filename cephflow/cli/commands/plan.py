@@ -53,7 +53,7 @@ def compile_for_cli(name: str, given: dict[str, Any]):
 
     load_tasks()
     compiler = Compiler(search_path=cli_params.search_path())
-    return compiler.compile(compiler.load(name), given)
+    return compiler.compile(compiler.load(name, strict=False), given)
 
 
 def runbook_entry(ctx: typer.Context, name: str | None, *, command: str,
@@ -69,7 +69,10 @@ def runbook_entry(ctx: typer.Context, name: str | None, *, command: str,
     try:
         load_tasks()
         compiler = Compiler(search_path=cli_params.search_path())
-        loaded = compiler.load(name)
+        loaded = compiler.load(name, strict=False)
+        problems = compiler.check(loaded)
+        if problems:  # before its params become options: a broken param would hide there
+            raise RunbookError(problems)
     except CephflowError as exc:
         raise fail(exc) from exc
 
@@ -113,7 +116,7 @@ def plan(
 
 def _validate_one(path: Path, compiler: Any) -> list[Problem]:
     try:
-        loaded = compiler.scope.load(path.resolve())
+        loaded = compiler.load(path, strict=False)
     except RunbookError as exc:
         return list(exc.problems)
     problems = compiler.check(loaded)
