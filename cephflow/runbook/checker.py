@@ -139,7 +139,7 @@ class Checker:
         final_ids = {s.id for s in self.decl.finally_}
         broken = self.loaded.broken  # invalid steps: reported already, not "unknown" here
         for section, i, step in sections(self.loaded):
-            path = (section, i)
+            path = self.loaded.step_path(section, i)
             if step.id in seen:
                 line, _ = self.doc.where((*seen[step.id], "id"))
                 self.add((*path, "id"), f"duplicate step id {step.id!r} (first at line {line})")
@@ -270,7 +270,7 @@ class Checker:
                         start = ring.index(first)
                         ordered = ring[start:] + ring[:start] + [first]
                         j = steps[index[first]].after.index(ordered[1])
-                        self.add((section, index[first], "after", j),
+                        self.add((*self.loaded.step_path(section, index[first]), "after", j),
                                  "dependency cycle: " + " -> ".join(ordered) + " (each waits for the next)")
                 elif state.get(dep) is None:
                     visit(dep, trail)

@@ -185,9 +185,11 @@ class _Unit:
             deps = list(wanted)
             try:
                 if step.include is not None:
-                    produced[step.id] = self.include((section, i), step, ctx, deps, cleanup)
+                    produced[step.id] = self.include(self.loaded.step_path(section, i), step,
+                                                     ctx, deps, cleanup)
                 else:
-                    produced[step.id] = self.task((section, i), step, ctx, deps, cleanup)
+                    produced[step.id] = self.task(self.loaded.step_path(section, i), step,
+                                                  ctx, deps, cleanup)
             except _Failed:
                 produced[step.id] = deps
 

@@ -33,6 +33,13 @@ class Loaded:
     """Schema problems of a leniently loaded file (``decl`` then holds its valid entries)."""
     broken: set[str] = field(default_factory=set)
     """Names of the params, lookups and steps left out of ``decl`` because they are invalid."""
+    places: dict[str, list[int]] = field(default_factory=dict)
+    """Section -> document index of each step of ``decl`` (they differ once one is left out)."""
+
+    def step_path(self, section: str, i: int) -> tuple[str, int]:
+        """Where step ``i`` of ``decl``'s ``section`` (``steps``/``finally``) is in the file."""
+        places = self.places.get(section)
+        return (section, places[i] if places else i)
 
 
 def display_path(path: Path) -> str:
@@ -110,4 +117,4 @@ def load(path: Path, *, strict: bool = True) -> Loaded:
     if parsed.decl is None or (strict and parsed.problems):
         raise RunbookError(parsed.problems)
     return Loaded(path=path, file=file, doc=doc, decl=parsed.decl, problems=parsed.problems,
-                  broken=parsed.broken)
+                  broken=parsed.broken, places=parsed.places)

@@ -319,6 +319,8 @@ class Parsed:
     decl: RunbookDecl | None
     problems: list[Problem] = field(default_factory=list)
     broken: set[str] = field(default_factory=set)
+    places: dict[str, list[int]] = field(default_factory=dict)
+    """Section -> the document index of each step kept in ``decl`` (broken ones are left out)."""
 
 
 def _validate(model: type[_Model], value: Any, doc: Doc, prefix: tuple[Any, ...],
@@ -359,11 +361,13 @@ def parse(doc: Doc) -> Parsed:
             else:
                 target[name] = entry
     steps: dict[str, list[StepDecl]] = {"steps": [], "finally": []}
+    places: dict[str, list[int]] = {"steps": [], "finally": []}
     for key in steps:
         for i, value in enumerate(section(key, list)):
             entry = _validate(StepDecl, value, doc, (key, i), problems)
             if entry is not None:
                 steps[key].append(entry)
+                places[key].append(i)
             elif isinstance(value, dict) and isinstance(value.get("id"), str):
                 broken.add(value["id"])
     name = data.get("name") if isinstance(data.get("name"), str) else "?"
@@ -374,4 +378,4 @@ def parse(doc: Doc) -> Parsed:
         name=name, description=description, params=params, discover=discover, locks=locks,
         steps=steps["steps"], finally_=steps["finally"],
     )
-    return Parsed(decl, problems, broken)
+    return Parsed(decl, problems, broken, places)

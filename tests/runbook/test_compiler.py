@@ -271,7 +271,7 @@ steps:
         "bool, duration, list[str], list[int], list[float], list[bool], list[duration]",
         "8:5: unknown key 'retyr'",  # step a is left out; 'after: a' is not reported again
         "10:11: step 'b': unknown task 'core.lgo'",
-        "15:24: undefined variable 'hots'",  # 'n' is known although its declaration is broken
+        "15:21: undefined variable 'hots'",  # 'n' is known although its declaration is broken
     ]
     with pytest.raises(RunbookError):
         compiler.load(path)  # strict loading refuses the file at once
