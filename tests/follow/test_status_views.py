@@ -65,6 +65,8 @@ def test_a_step_is_found_by_id_label_or_unique_prefix_and_ambiguity_is_refused()
     assert find_node(snap, "wait") == "wait-healthy"
     with pytest.raises(typer.BadParameter, match="names 12 steps"):
         find_node(snap, "drain")
+    failed = drain(total=12, succeeded=4, running=(5,), failed=(9,))
+    assert find_node(failed, "drain") == "drain[osd.9]"
     with pytest.raises(typer.BadParameter, match="names 3 steps: drain\\[osd.1\\], drain\\[osd.10\\]"):
         find_node(snap, "drain[osd.1")
     with pytest.raises(typer.BadParameter, match="has no step 'nope'"):

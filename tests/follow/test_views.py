@@ -113,6 +113,16 @@ def test_a_waiting_approval_gate_shows_what_to_type():
         """)
 
 
+def test_a_gate_that_shows_the_command_itself_is_not_repeated():
+    command = "cephflow approve 3f2a9c1e5b7d4c2a gate"
+    gate = node("gate", "core.approval", state="running", started=1,
+                detail=f"waiting for approval (anyone): {command}")
+    lines = render(WorkflowTree(workflow([gate]), now=T0 + 2), width=120).splitlines()
+    assert lines[1:] == [f"└── ▶ gate  1.0s  waiting for approval (anyone): {command}"]
+    narrow = render(WorkflowTree(workflow([gate]), now=T0 + 2), width=70).splitlines()
+    assert narrow[2] == "      waiting for approval: cephflow approve 3f2a9c1e5b7d4c2a gate"
+
+
 def test_an_approval_gate_inside_a_fanout_is_quoted_for_the_shell():
     nodes = [node("gate[osd.3]", "core.approval", state="running", group="gate", label="osd.3",
                   started=0)]

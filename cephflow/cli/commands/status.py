@@ -17,7 +17,7 @@ from cephflow.cli.follow import follow
 from cephflow.cli.launch import engine_client
 from cephflow.cli.views.step_detail import StepDetail
 from cephflow.cli.views.workflow_list import WorkflowList
-from cephflow.engine.state import WorkflowSnapshot
+from cephflow.engine.state import NodeState, WorkflowSnapshot
 
 
 def _progress(client, ids: list[str]) -> dict[str, int]:
@@ -39,7 +39,11 @@ def _progress(client, ids: list[str]) -> dict[str, int]:
 
 
 def find_node(snapshot: WorkflowSnapshot, name: str) -> str:
-    """A node id from an exact id, or a step name, fan-out label or id prefix naming one node."""
+    """A node id from an exact id, or a step name, fan-out label or id prefix naming one node.
+
+    A name that matches several nodes of which exactly one failed names that one: after
+    a fan-out failed, ``--step drain`` shows the member that failed.
+    """
     if name in snapshot.nodes:
         return name
     for match in (
@@ -49,6 +53,9 @@ def find_node(snapshot: WorkflowSnapshot, name: str) -> str:
         found = [n.id for n in snapshot.nodes.values() if match(n)]
         if len(found) == 1:
             return found[0]
+        failed = [n for n in found if snapshot.nodes[n].state is NodeState.FAILED]
+        if len(failed) == 1:
+            return failed[0]
         if found:
             shown = ", ".join(found[:8]) + (" ..." if len(found) > 8 else "")
             raise typer.BadParameter(f"{name!r} names {len(found)} steps: {shown}",
@@ -58,7 +65,7 @@ def find_node(snapshot: WorkflowSnapshot, name: str) -> str:
 
 def status(
     workflow_id: str | None = typer.Argument(
-        None, metavar="[ID]", help="A workflow id or a unique prefix of one; none lists recent ones."
+        None, metavar="ID", help="A workflow id or a unique prefix of one; none lists recent ones."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the state as JSON instead."),
     step: str | None = typer.Option(

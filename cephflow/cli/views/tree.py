@@ -210,7 +210,12 @@ class WorkflowTree:
                 rows.append(_Row(indent, "hint", _P_HINT, 0, text=lead + command))
         elif node.state is NodeState.RUNNING and node.task == APPROVAL_TASK:
             command = f"cephflow approve {self.snapshot.id} {shlex.quote(node.id)}"
-            rows.append(_Row(indent, "approval", _P_VITAL, 0, text=f"waiting for approval: {command}"))
+            detail = node.detail or ""
+            # the gate may say it itself, in a line wide enough to read it whole
+            if command not in detail or len(cont) + len(name) + len(detail) + 16 > width:
+                rows.append(
+                    _Row(indent, "approval", _P_VITAL, 0, text=f"waiting for approval: {command}")
+                )
 
     # fitting ------------------------------------------------------------------------------
 
