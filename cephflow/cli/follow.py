@@ -112,17 +112,19 @@ def follow(
     out = console or cli_console.console
     if output == "live" and not out.is_terminal:
         output = "plain"  # CI, `| tee`, cron: a live view would be a mess of redraws
-    follower = Follower(client, wf_id)
     interval = 1.0 / max_fps
+    follower: Follower | None = None
     try:
+        follower = Follower(client, wf_id)
         if output == "live":
             _live(follower, out, _Pacer(clock, sleep, interval), height)
         else:
             _stream(follower, out, _Pacer(clock, sleep, STREAM_PACE[output]), output)
     except KeyboardInterrupt:
+        state = f" ({follower.snapshot.state.value})" if follower is not None else ""
         out.print(
-            f"detached: workflow {wf_id} keeps running "
-            f"({follower.snapshot.state.value}); re-attach with: cephflow status {wf_id}",
+            f"detached: workflow {wf_id} keeps running{state}; "
+            f"re-attach with: cephflow status {wf_id}",
             highlight=False,
             soft_wrap=True,
         )

@@ -52,7 +52,8 @@ def client(redis_url, celery_worker) -> WorkflowClient:
 
 
 def test_live_tree_detach_with_ctrl_c_then_reattach_until_it_succeeds(client, redis_url):
-    run = spawn(["run", "demo", "--items", "6", "--pause", "6s"], redis_url)
+    # one item at a time: the fan-out takes 2.1 s, so the first frames show it half done
+    run = spawn(["run", "demo", "--items", "6", "--concurrency", "1", "--pause", "6s"], redis_url)
     run.expect(r"workflow ([0-9a-f]+) submitted")
     wf = run.match.group(1)
     # the fan-out's counters move: first some of 6 done, then all 6, then the wait step runs

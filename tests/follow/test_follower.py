@@ -110,6 +110,19 @@ def test_ctrl_c_detaches_with_status_130_and_a_reattach_hint():
         "re-attach with: cephflow status c0ffee00aa11bb22")
 
 
+def test_ctrl_c_while_reading_the_snapshot_still_detaches_cleanly():
+    base, events = fanout_script()
+
+    class Slow(ScriptedSource):
+        def snapshot(self, wf_id):
+            raise KeyboardInterrupt
+
+    code, text = run(Slow(base, events), "plain")
+    assert code == 130
+    assert text == ("detached: workflow c0ffee00aa11bb22 keeps running; "
+                    "re-attach with: cephflow status c0ffee00aa11bb22\n")
+
+
 def test_plain_output_is_one_timestamped_line_per_event():
     base, events = fanout_script(fail=1)
     code, text = run(ScriptedSource(base, events), "plain")
