@@ -19,7 +19,7 @@ from rich.console import Console
 from cephflow.cli.follow import Follower
 from cephflow.cli.views.tree import WorkflowTree
 from cephflow.engine.client import WorkflowClient
-from cephflow.engine.state import WorkflowState
+from cephflow.engine.state import WorkflowSnapshot, WorkflowState
 from cephflow.runbook.compiler import compile_runbook
 from cephflow.settings import Settings
 from cephflow.tasks import load_all
@@ -132,3 +132,61 @@ def test_a_follower_attaching_half_way_ends_like_one_from_the_start(client):
 
     assert drawn(early.snapshot) == drawn(late.snapshot) == drawn(truth)
     assert re.search(r"├── ✓ work +8/8 ✓", drawn(truth))
+
+
+FAILING = """\
+name: breaks
+description: one step that fails with a long error
+steps:
+  - id: prep
+    task: core.log
+    with:
+      message: prep
+  - id: boom
+    task: core.fail
+    after: prep
+    with:
+      message: "osd.3 is not ok-to-stop\\npg 2.1f would be inactive\\npg 2.3a would be inactive"
+"""
+
+
+def cephflow(args: list[str], redis_url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(CEPHFLOW), *args], env=cli_env(redis_url), capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_status_lists_shows_json_and_one_step_and_exits_by_outcome(client, redis_url, tmp_path):
+    load_all()
+    ok = client.submit(compile_runbook("demo", {"items": 3, "pause": "0s"}))
+    assert client.wait(ok, timeout=60) is WorkflowState.SUCCEEDED
+    runbook = tmp_path / "breaks.yaml"
+    runbook.write_text(FAILING)
+    bad = client.submit(compile_runbook(runbook))
+    assert client.wait(bad, timeout=60) is WorkflowState.FAILED
+
+    listing = cephflow(["status"], redis_url)
+    assert listing.returncode == 0, listing.stderr
+    rows = listing.stdout.splitlines()
+    assert rows[0].split() == ["id", "runbook", "params", "state", "started", "duration",
+                               "progress"]
+    assert rows[1].startswith(bad[:8]) and "✗ failed" in rows[1] and rows[1].endswith("2/2")
+    assert rows[2].startswith(ok[:8]) and "✓ succeeded" in rows[2] and rows[2].endswith("7/7")
+    assert "concurrency=2 it" in rows[2]
+
+    shown = cephflow(["status", ok[:5], "--json"], redis_url)
+    snapshot = WorkflowSnapshot.model_validate_json(shown.stdout)
+    assert (snapshot.id, snapshot.state, len(snapshot.nodes)) == (ok, WorkflowState.SUCCEEDED, 7)
+
+    attached = cephflow(["status", bad[:5]], redis_url)
+    assert attached.returncode == 1
+    assert attached.stdout.splitlines()[-1] == (
+        f"✗ workflow {bad} failed after {attached.stdout.split('failed after ')[1].split()[0]} "
+        "at boom: osd.3 is not ok-to-stop")
+
+    step = cephflow(["status", bad[:5], "--step", "boom"], redis_url)
+    assert step.returncode == 0
+    assert step.stdout.endswith("error:\n  osd.3 is not ok-to-stop\n  pg 2.1f would be inactive\n"
+                                "  pg 2.3a would be inactive\n")
+
+    missing = cephflow(["status", "zz"], redis_url)
+    assert missing.returncode == 1 and "no workflow matches 'zz'" in missing.stderr
