@@ -14,6 +14,7 @@ any other tag (``!!python/object``, ``!foo``) is a problem, never constructed.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -187,4 +188,9 @@ def _reader_position(text: str, exc: yaml.YAMLError) -> tuple[int, int]:
     if not isinstance(offset, int):
         return (1, 1)
     before = text[:offset]
-    return (before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1)
+    breaks = [m.end() for m in _LINE_BREAK.finditer(before)]
+    return (len(breaks) + 1, offset - (breaks[-1] if breaks else 0) + 1)
+
+
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+"""What YAML counts as a line break (its marks count lines the same way)."""

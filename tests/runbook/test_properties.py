@@ -8,6 +8,7 @@ of the shipped runbooks and the example runbooks.
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -55,6 +56,14 @@ def compile_text(workdir, text: str) -> None:
         assert str(exc)  # a message for the operator
         if isinstance(exc, RunbookError):
             assert exc.problems and all(p.line >= 1 and p.column >= 1 for p in exc.problems)
+            # as the loader sees it: read with universal newlines, then YAML's line breaks
+            seen = text.replace("\r\n", "\n").replace("\r", "\n")
+            lines = re.split("[\n\x85\u2028\u2029]", seen)
+            for p in exc.problems:
+                if p.file.endswith("under-test.yaml"):  # a position inside the file
+                    assert p.line <= len(lines) + 1, p
+                    if p.line <= len(lines):
+                        assert p.column <= len(lines[p.line - 1]) + 2, p
         return
     assert isinstance(dag, Dag)
     text = dag.to_json()
