@@ -153,3 +153,36 @@ def test_group_counters_name_every_state_present():
              enumerate(["succeeded", "skipped", "cancelled", "queued", "pending", "succeeded"])]
     text = render(WorkflowTree(workflow(nodes, state="cancelling"), now=T0))
     assert "└── ▶ d  2/6 ✓  1 queued  1 cancelled  1 skipped" in text
+
+
+def test_an_include_is_a_subtree_that_collapses_once_done_and_keeps_its_finally_on_top():
+    def included(node_id: str, **kw):
+        item = node(node_id, **kw)
+        item.step = node_id.split("[")[0]
+        return item
+
+    states = ["succeeded", "running", "pending", "pending"]
+    nodes = [
+        included("silence.set", state="succeeded", started=0, ended=1),
+        included("silence.check", state="succeeded", started=1, ended=2),
+        included("drain.check", state="succeeded", started=2, ended=3),
+        *[included(f"drain.reweight[osd.{i}]", group="drain.reweight", label=f"osd.{i}",
+                   state=s, started=None if s == "pending" else 3,
+                   ended=9 if s == "succeeded" else None,
+                   detail="weight 0.2" if s == "running" else None)
+          for i, s in enumerate(states)],
+        included("drain.wait"),
+        node("report"),
+        included("drain.unset", cleanup=True),
+    ]
+    assert render(WorkflowTree(workflow(nodes), now=T0 + 20, height=20)) == golden("""
+        ▶ drain-host 3f2a9c1e  running
+        ├── ✓ silence        2/2 ✓  2.0s
+        ├── ▶ drain          2/6 ✓  1 running  18s
+        │   ├── ✓ check      1.0s
+        │   ├── ▶ reweight   1/4 ✓  1 running  17s
+        │   │   └── ▶ osd.1  17s  weight 0.2
+        │   └── ○ wait
+        ├── ○ report
+        └── ○ drain.unset    (finally)
+        """)

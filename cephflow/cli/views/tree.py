@@ -128,11 +128,40 @@ def _node_priority(state: NodeState, node: NodeSnapshot | None = None) -> int:
     return _P_DONE
 
 
-def _items(snapshot: WorkflowSnapshot) -> list[NodeSnapshot | list[NodeSnapshot]]:
-    """Top-level items in the DAG's order: a plain node, or the members of one fan-out."""
-    items: list[NodeSnapshot | list[NodeSnapshot]] = []
+@dataclass(slots=True)
+class _Include:
+    """The nodes that came from one ``include:`` step: a subtree of their own."""
+
+    name: str
+    """The include step's id with the prefixes of enclosing includes (``drain``)."""
+    items: list[_Item] = field(default_factory=list)
+    members: list[NodeSnapshot] = field(default_factory=list)
+
+
+_Item = NodeSnapshot | list[NodeSnapshot] | _Include
+"""A line of one level: a plain node, the members of one fan-out, or an include's subtree."""
+
+
+def _items(nodes: Iterable[NodeSnapshot], prefix: str = "") -> list[_Item]:
+    """One level's items in the DAG's order; ``prefix`` is the enclosing includes' (``a.``).
+
+    A node whose step carries a further prefix (``drain.reweight``: step ids cannot contain
+    dots) came from an include and goes into that include's subtree. ``finally`` nodes stay
+    at the top: they run at the very end, and would keep a finished include open.
+    """
+    items: list[_Item] = []
     groups: dict[str, list[NodeSnapshot]] = {}
-    for node in snapshot.nodes.values():
+    includes: dict[str, _Include] = {}
+    for node in nodes:
+        rest = node.step[len(prefix):] if node.step.startswith(prefix) else node.step
+        if "." in rest and not node.cleanup:
+            name = prefix + rest.split(".", 1)[0]
+            include = includes.get(name)
+            if include is None:
+                include = includes[name] = _Include(name)
+                items.append(include)
+            include.members.append(node)
+            continue
         if node.group is None:
             items.append(node)
             continue
@@ -141,7 +170,13 @@ def _items(snapshot: WorkflowSnapshot) -> list[NodeSnapshot | list[NodeSnapshot]
             members = groups[node.group] = []
             items.append(members)
         members.append(node)
+    for include in includes.values():
+        include.items = _items(include.members, include.name + ".")
     return items
+
+
+def _strip(name: str, prefix: str) -> str:
+    return name[len(prefix):] if prefix and name.startswith(prefix) else name
 
 
 class WorkflowTree:
@@ -162,32 +197,56 @@ class WorkflowTree:
 
     def _plan(self, width: int) -> list[_Row]:
         rows: list[_Row] = []
-        items = _items(self.snapshot)
-        for index, item in enumerate(items):
-            last = index == len(items) - 1
-            branch, cont = ("└── ", "    ") if last else ("├── ", "│   ")
-            if isinstance(item, list):
-                self._plan_group(rows, item, branch, cont, width)
-            else:
-                self._plan_node(rows, item, branch, cont, item.id, width)
+        self._plan_items(rows, _items(self.snapshot.nodes.values()), "", "", width)
         for position, row in enumerate(rows):
             row.order = position if row.priority == _P_DONE else -position
         return rows
 
+    def _plan_items(
+        self, rows: list[_Row], items: list[_Item], indent: str, prefix: str, width: int
+    ) -> None:
+        for index, item in enumerate(items):
+            last = index == len(items) - 1
+            branch, cont = ("└── ", "    ") if last else ("├── ", "│   ")
+            if isinstance(item, _Include):
+                self._plan_include(rows, item, indent + branch, indent + cont, prefix, width)
+            elif isinstance(item, list):
+                self._plan_group(rows, item, indent + branch, indent + cont, prefix, width)
+            else:
+                name = _strip(item.id, prefix)
+                self._plan_node(rows, item, indent + branch, indent + cont, name, width)
+
+    def _plan_include(
+        self, rows: list[_Row], include: _Include, branch: str, cont: str, prefix: str, width: int
+    ) -> None:
+        """One line of counters; its steps below it while it runs or after it failed."""
+        state = group_state(include.members)
+        active = state in (NodeState.FAILED, NodeState.RUNNING)
+        priority = _P_VITAL if active else _node_priority(state)
+        name = _strip(include.name, prefix)
+        rows.append(_Row(branch, "group", priority, 0, state, name, members=include.members))
+        if active:
+            self._plan_items(rows, include.items, cont, include.name + ".", width)
+
     def _plan_group(
-        self, rows: list[_Row], members: list[NodeSnapshot], branch: str, cont: str, width: int
+        self,
+        rows: list[_Row],
+        members: list[NodeSnapshot],
+        branch: str,
+        cont: str,
+        prefix: str,
+        width: int,
     ) -> None:
         state = group_state(members)
         priority = _P_VITAL if state in (NodeState.FAILED, NodeState.RUNNING) else _node_priority(state)
-        name = members[0].group or members[0].step
+        name = _strip(members[0].group or members[0].step, prefix)
         rows.append(_Row(branch, "group", priority, 0, state, name, members=members))
         shown = [m for m in members if m.state in (NodeState.RUNNING, NodeState.FAILED)]
         for index, member in enumerate(shown):
             last = index == len(shown) - 1
             child_branch, child_cont = ("└── ", "    ") if last else ("├── ", "│   ")
-            self._plan_node(
-                rows, member, cont + child_branch, cont + child_cont, member.label or member.id, width
-            )
+            name = member.label or _strip(member.id, prefix)
+            self._plan_node(rows, member, cont + child_branch, cont + child_cont, name, width)
 
     def _plan_node(
         self, rows: list[_Row], node: NodeSnapshot, branch: str, cont: str, name: str, width: int
