@@ -31,6 +31,8 @@ EXIT_DETACHED = 130
 EXIT_CODES = {WorkflowState.SUCCEEDED: 0, WorkflowState.FAILED: 1, WorkflowState.CANCELLED: 4}
 BATCH = 2000
 """Events read per call: large enough that a busy stream is read in few round trips."""
+FRAME_COST_SHARE = 10
+"""Frames are at least this many times their own drawing time apart."""
 STREAM_PACE = {"plain": 0.1, "json": 0.1, "quiet": 0.5}
 """Seconds between reads of a caught-up follower that prints lines (live: one frame)."""
 
@@ -171,11 +173,15 @@ def _live(follower: Follower, out: Console, pacer: _Pacer, height: int | None) -
     )
     with live:
         live.refresh()
-        last = clock()
+        last, gap = clock(), pacer.every
         while not follower.done:
             pacer.poll(follower)
-            if follower.done or clock() - last >= pacer.every * 0.8:  # (read after a nap)
+            if follower.done or clock() - last >= gap * 0.8:  # (0.8: a nap may end a bit early)
+                started = time.perf_counter()
                 live.update(view(), refresh=True)
+                cost = time.perf_counter() - started
+                # drawing takes at most a tenth of the time, however big the workflow
+                gap = max(pacer.every, cost * FRAME_COST_SHARE)
                 last = clock()
 
 

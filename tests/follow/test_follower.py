@@ -202,3 +202,24 @@ def test_an_unknown_output_is_refused():
     base, events = fanout_script()
     with pytest.raises(ValueError, match="output must be one of"):
         follow(ScriptedSource(base, events), base.id, output="fancy")
+
+
+def test_a_frame_that_is_slow_to_draw_spaces_the_next_ones_out(monkeypatch):
+    base, events = fanout_script(width=200)
+    frames: list[float] = []
+
+    class CountingView(follow_module.LiveView):
+        def __init__(self, snapshot, *, now, height=None):
+            frames.append(now)
+            super().__init__(snapshot, now=now, height=height)
+
+    ticks = iter(range(10**6))
+    monkeypatch.setattr(follow_module, "LiveView", CountingView)
+    # every frame "takes" 0.1 s to draw: frames must then be >= 1 s apart, not 0.25 s
+    monkeypatch.setattr(follow_module.time, "perf_counter", lambda: next(ticks) * 0.1)
+    clock = StepClock(step=0.01)
+    source = ScriptedSource(base, events, per_read=1)
+    assert follow(source, base.id, output="live", console=recorder(terminal=True), clock=clock,
+                  sleep=clock.sleep, max_fps=4, height=20) == 0
+    gaps = [b - a for a, b in zip(frames[1:-2], frames[2:-1], strict=True)]
+    assert gaps and min(gaps) >= 0.8

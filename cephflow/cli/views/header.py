@@ -23,9 +23,14 @@ def progress(snapshot: WorkflowSnapshot) -> tuple[int, int]:
     return done, len(snapshot.nodes)
 
 
-def eta(snapshot: WorkflowSnapshot, now: float) -> float | None:
-    """Seconds left at the pace so far; None when nothing has ended yet or it is over."""
-    done, total = progress(snapshot)
+def eta(
+    snapshot: WorkflowSnapshot, now: float, counted: tuple[int, int] | None = None
+) -> float | None:
+    """Seconds left at the pace so far; None when nothing has ended yet or it is over.
+
+    ``counted``: ``progress(snapshot)`` when the caller has it already.
+    """
+    done, total = counted or progress(snapshot)
     if snapshot.state.terminal or done == 0 or done >= total:
         return None
     elapsed = now - snapshot.submitted_at
@@ -75,7 +80,7 @@ class WorkflowHeader:
         if snap.state.terminal:
             second.append(f"  {snap.state.value}", style=workflow_style(snap.state))
         else:
-            left = eta(snap, self.now)
+            left = eta(snap, self.now, (done, total))
             second.append(f"  ETA {duration(left) if left is not None else '—'}")
         for line in (first, second):
             line.no_wrap = True

@@ -2,9 +2,9 @@
 
 ``WorkflowTree(snapshot, now=..., height=...)`` is a pure function of its arguments. An
 operator looks at it for an hour while a host drains, so it stays calm: a ``foreach`` fan-out
-is one line of counters that expands only its running and failed members, finished fan-outs
-collapse, a failed step shows the first lines of its error and where to read the rest, a
-waiting approval gate shows the command to type. It never takes more lines than it is given:
+is one line of counters that expands only its running and failed members, an included runbook
+is a subtree that collapses to its counters once done, a failed step shows the first lines of
+its error and where to read the rest, a waiting approval gate shows the command to type. It never takes more lines than it is given:
 rows that do not fit are dropped by priority (finished steps first, then the far future,
 never a failure before anything else) and each gap becomes one summary line.
 
@@ -57,7 +57,7 @@ class _Row:
     state: NodeState | None = None
     name: str = ""
     node: NodeSnapshot | None = None
-    members: list[NodeSnapshot] = field(default_factory=list)
+    members: list[NodeSnapshot] | None = None
     text: str = ""
 
 
@@ -114,18 +114,24 @@ def _group_elapsed(members: list[NodeSnapshot], now: float) -> float | None:
     return now - min(starts)
 
 
+_PRIORITY = {
+    NodeState.FAILED: _P_VITAL,
+    NodeState.RUNNING: _P_RUNNING,
+    NodeState.QUEUED: _P_QUEUED,
+    NodeState.PENDING: _P_PENDING,
+    NodeState.SUCCEEDED: _P_DONE,
+    NodeState.SKIPPED: _P_DONE,
+    NodeState.CANCELLED: _P_DONE,
+}
+
+
+_QUIET = frozenset(_PRIORITY) - {NodeState.FAILED, NodeState.RUNNING}
+
+
 def _node_priority(state: NodeState, node: NodeSnapshot | None = None) -> int:
-    if state is NodeState.FAILED:
+    if state is NodeState.RUNNING and node is not None and node.task == APPROVAL_TASK:
         return _P_VITAL
-    if state is NodeState.RUNNING:
-        if node is not None and node.task == APPROVAL_TASK:
-            return _P_VITAL
-        return _P_RUNNING
-    if state is NodeState.QUEUED:
-        return _P_QUEUED
-    if state is NodeState.PENDING:
-        return _P_PENDING
-    return _P_DONE
+    return _PRIORITY[state]
 
 
 @dataclass(slots=True)
@@ -205,16 +211,25 @@ class WorkflowTree:
     def _plan_items(
         self, rows: list[_Row], items: list[_Item], indent: str, prefix: str, width: int
     ) -> None:
+        middle, end = indent + "├── ", indent + "└── "
+        last = len(items) - 1
+        quiet = _QUIET  # nodes with one line and no details: the bulk of a long chain
         for index, item in enumerate(items):
-            last = index == len(items) - 1
-            branch, cont = ("└── ", "    ") if last else ("├── ", "│   ")
+            branch = end if index == last else middle
+            if isinstance(item, NodeSnapshot):
+                state = item.state
+                name = item.id[len(prefix):] if prefix else item.id
+                if state in quiet:
+                    rows.append(_Row(branch, "node", _PRIORITY[state], 0, state, name, item))
+                else:
+                    cont = indent + ("    " if index == last else "│   ")
+                    self._plan_node(rows, item, branch, cont, name, width)
+                continue
+            cont = indent + ("    " if index == last else "│   ")
             if isinstance(item, _Include):
-                self._plan_include(rows, item, indent + branch, indent + cont, prefix, width)
-            elif isinstance(item, list):
-                self._plan_group(rows, item, indent + branch, indent + cont, prefix, width)
+                self._plan_include(rows, item, branch, cont, prefix, width)
             else:
-                name = _strip(item.id, prefix)
-                self._plan_node(rows, item, indent + branch, indent + cont, name, width)
+                self._plan_group(rows, item, branch, cont, prefix, width)
 
     def _plan_include(
         self, rows: list[_Row], include: _Include, branch: str, cont: str, prefix: str, width: int
@@ -251,11 +266,12 @@ class WorkflowTree:
     def _plan_node(
         self, rows: list[_Row], node: NodeSnapshot, branch: str, cont: str, name: str, width: int
     ) -> None:
-        rows.append(
-            _Row(branch, "node", _node_priority(node.state, node), 0, node.state, name, node=node)
-        )
+        state = node.state
+        rows.append(_Row(branch, "node", _node_priority(state, node), 0, state, name, node))
+        if state is not NodeState.FAILED and state is not NodeState.RUNNING:
+            return  # the common case, kept short: a 10,000-step chain passes here per frame
         indent = cont + "  "
-        if node.state is NodeState.FAILED and node.error:
+        if state is NodeState.FAILED and node.error:
             lines = [line for line in node.error.strip().splitlines() if line.strip()]
             shown = lines[:ERROR_LINES]
             for number, line in enumerate(shown):
@@ -286,7 +302,8 @@ class WorkflowTree:
         if n <= budget:
             return dropped
         kept, gaps = n, 0
-        for i in sorted(range(n), key=lambda i: (rows[i].priority, rows[i].order)):
+        keys = [(row.priority, row.order) for row in rows]
+        for i in sorted(range(n), key=keys.__getitem__):
             if kept + gaps <= budget:
                 break
             left = i > 0 and dropped[i - 1]
@@ -361,8 +378,9 @@ class WorkflowTree:
         text.append(row.name, style="bold" if row.state in _ACTIVE else "")
         text.append(" " * max(column - len(row.prefix) - 2 - len(row.name), 0))
         if row.kind == "group":
-            text.append("  " + group_counters(row.members))
-            elapsed = _group_elapsed(row.members, self.now)
+            members = row.members or []
+            text.append("  " + group_counters(members))
+            elapsed = _group_elapsed(members, self.now)
             if elapsed is not None:
                 text.append("  " + duration(elapsed), style="dim")
             return text
