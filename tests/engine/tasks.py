@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 
+from cephflow.engine.connection import call
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
 from cephflow.errors import StepFailed
@@ -23,7 +24,7 @@ def _record(ctx: StepContext) -> None:
     pipe = client.pipeline(transaction=True)
     pipe.hincrby(_key(ctx, "runs"), ctx.node_id, 1)
     pipe.rpush(_key(ctx, "order"), ctx.node_id)
-    pipe.execute()
+    call(pipe.execute)  # waits out a Redis restart, as the engine's own calls do
 
 
 @task("test.record")
@@ -57,7 +58,7 @@ def sleep(ctx: StepContext, *, seconds: float = 1.0) -> None:
     """Sleep (a step that takes time), publishing progress first."""
     ctx.progress(f"sleeping {seconds}s")
     client = ctx.backend.client  # type: ignore[attr-defined]
-    client.hincrby(_key(ctx, "starts"), ctx.node_id, 1)
+    call(lambda: client.hincrby(_key(ctx, "starts"), ctx.node_id, 1))
     time.sleep(seconds)
     _record(ctx)
 

@@ -1,0 +1,108 @@
+"""Decisions and refusals from a second process: approve, reject, approvers, lock held."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cephflow.engine.state import NodeState, WorkflowState
+from cephflow.errors import InvalidTransition, LockHeld
+from tests.engine.conftest import dag, node, runs
+from tests.fixtures.redis_server import NAMESPACE
+from tests.fixtures.services import wait_until
+
+pytestmark = pytest.mark.services
+CEPHFLOW = str(Path(sys.executable).with_name("cephflow"))
+
+
+def cli(redis_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, CEPHFLOW_REDIS_URL=redis_url, CEPHFLOW_NAMESPACE=NAMESPACE)
+    return subprocess.run([CEPHFLOW, *args], env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
+def gate(approvers: list[str] | None = None) -> object:
+    return dag(
+        node("gate", task="core.approval",
+             args={"approvers": approvers or [], "notify": False, "downtimes": []}),
+        node("after", after=["gate"]),
+        node("fin", cleanup=True),
+    )
+
+
+def _open(client, wf: str) -> None:
+    wait_until(lambda: client.snapshot(wf).nodes["gate"].state is NodeState.RUNNING,
+               timeout=20, what="gate waiting")
+
+
+def test_approve_from_a_second_process(client, celery_worker, redis_url):
+    me = getpass.getuser()
+    wf = client.submit(gate([me]), user="tester")
+    _open(client, wf)
+    result = cli(redis_url, "approve", wf[:6], "gate")
+    assert result.returncode == 0, result.stderr
+    assert f"approved gate of workflow {wf}" in result.stdout
+    assert client.wait(wf, timeout=30) is WorkflowState.SUCCEEDED
+    fact = client.get_fact(wf, "approval:gate")
+    assert fact["decision"] == "approved" and fact["by"] == me and fact["at"] > 0
+    assert runs(client, wf) == {"after": 1, "fin": 1}
+
+
+def test_reject_from_a_second_process_fails_the_step(client, celery_worker, redis_url):
+    wf = client.submit(gate(), user="tester")
+    _open(client, wf)
+    result = cli(redis_url, "reject", wf, "gate", "--reason", "not during business hours")
+    assert result.returncode == 0, result.stderr
+    assert client.wait(wf, timeout=30) is WorkflowState.FAILED
+    snap = client.snapshot(wf)
+    assert snap.failed_node == "gate"
+    assert "not during business hours" in snap.error
+    assert snap.nodes["after"].state is NodeState.CANCELLED
+    assert runs(client, wf) == {"fin": 1}
+
+
+def test_only_named_approvers_may_decide(client, celery_worker, redis_url):
+    wf = client.submit(gate(["somebody-else", "@no-such-group"]), user="tester")
+    result = cli(redis_url, "approve", wf, "gate")
+    assert result.returncode == 2
+    assert "may not decide gate" in result.stderr
+    with pytest.raises(InvalidTransition):
+        client.approve(wf, "gate", user=getpass.getuser())
+    client.approve(wf, "gate", user="somebody-else")
+    assert client.wait(wf, timeout=30) is WorkflowState.SUCCEEDED
+
+
+def test_lock_held_refuses_a_second_run_with_exit_3(client, celery_worker, redis_url):
+    holder = client.submit(dag(node("w", task="test.wait_fact", args={"key": "go"}),
+                               locks=["demo"]), user="tester")
+    result = cli(redis_url, "run", "demo", "--detach")
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert f"held by workflow {holder}" in result.stderr
+    with pytest.raises(LockHeld) as refused:
+        client.submit(dag(node("x"), locks=["other", "demo"]), user="second")
+    assert refused.value.holder == holder
+    assert client.redis.get(f"{NAMESPACE}:lock:other") is None
+    assert len(client.list_workflows(50)) == 1
+    client.cancel(holder, user="tester")
+    assert client.wait(holder, timeout=20) is WorkflowState.CANCELLED
+    # released at the end, whatever the end
+    second = client.submit(dag(node("x"), locks=["demo"]), user="second")
+    assert client.wait(second, timeout=20) is WorkflowState.SUCCEEDED
+    assert client.redis.get(f"{NAMESPACE}:lock:demo") is None
+
+
+def test_audit_and_listing(client, celery_worker):
+    wf = client.submit(dag(node("a"), params={"host": "ceph-osd-17"}, runbook="replace-disk"),
+                       user="alice")
+    assert client.wait(wf, timeout=20) is WorkflowState.SUCCEEDED
+    record = client.audit(wf)
+    assert record["user"] == "alice" and record["runbook"] == "replace-disk"
+    assert '"host": "ceph-osd-17"' in record["params"] and record["outcome"] == "succeeded"
+    [summary] = client.list_workflows(10)
+    assert (summary.id, summary.state, summary.nodes) == (wf, WorkflowState.SUCCEEDED, 1)
+    assert client.resolve_id(wf[:4]) == wf
