@@ -11,18 +11,30 @@ from __future__ import annotations
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
 from cephflow.errors import CephError, CommandFailed, StepFailed, UnsafeOperation
-from cephflow.tasks.ceph_common import ceph, host_of, hosts
+from cephflow.tasks.ceph_common import ceph, host_of, hosts, settled
 
 
-@task("ceph.stop_osd", destructive=True)
-def stop_osd(ctx: StepContext, *, osd: int, host: str | None = None) -> dict:
-    """Stop an OSD's daemon, after Ceph said it is ok to stop."""
+@task("ceph.stop_osd", destructive=True, poll=True)
+def stop_osd(ctx: StepContext, *, osd: int, host: str | None = None, settle: float = 3.0) -> dict:
+    """Stop an OSD's daemon, after Ceph said it is ok to stop.
+
+    ok-to-stop is answered from the mgr's PG stats, which lag the osdmap: right after another
+    OSD went down it may still say yes. So the question is asked only once the PG stats show
+    the current osdmap epoch (or have been quiet for ``settle`` seconds).
+    """
     client = ceph(ctx)
     host = host_of(client, osd, host) if host else _known_host(ctx, client, osd)
     ops = hosts(ctx)
     if not ops.osd_running(host, osd):
         ctx.progress(f"osd.{osd} on {host} already stopped")
         return {"osd": osd, "host": host, "running": False}
+    epoch = client.epoch()
+    if ctx.memo.get("epoch") != epoch:
+        ctx.remember("epoch", epoch)
+        ctx.remember("quiet_since", None)
+    if not settled(ctx, client.pg_ls(), epoch, settle):
+        ctx.not_yet(f"waiting for PG stats to show epoch {epoch} before asking ok-to-stop",
+                    countdown=1.0)
     answer = client.ok_to_stop([osd])
     if not answer.ok:
         raise UnsafeOperation(f"Ceph says osd.{osd} is not ok to stop: {answer.explanation}")

@@ -8,6 +8,8 @@ health check may remain except the tolerated ones (e.g. OSDMAP_FLAGS while our n
 
 from __future__ import annotations
 
+import time
+
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
 from cephflow.errors import CephError, StepFailed, UnsafeOperation
@@ -71,6 +73,9 @@ def _names(osds: list[int]) -> str:
     return ", ".join(f"osd.{o}" for o in osds)
 
 
+MOVING = ("peering", "activating", "backfill", "recover")
+
+
 def drain_blockers(client, osds: list[int]) -> list[str]:
     """PGs on these OSDs whose CRUSH up set is short: their data has nowhere else to go."""
     dump = client.osd_dump()
@@ -86,8 +91,15 @@ def drain_blockers(client, osds: list[int]) -> list[str]:
 
 
 @task("ceph.wait_safe_to_destroy", poll=True)
-def wait_safe_to_destroy(ctx: StepContext, *, osds: list[int]) -> dict:
-    """Wait until Ceph says destroying these OSDs loses no data; fail if it never can."""
+def wait_safe_to_destroy(
+    ctx: StepContext, *, osds: list[int], settle: float = 3.0
+) -> dict:
+    """Wait until Ceph says destroying these OSDs loses no data; fail if it never can.
+
+    "Never" is when the PG stats show the current osdmap, nothing is peering, backfilling or
+    recovering, and PGs on these OSDs have a CRUSH up set short of their pool's size: CRUSH
+    has no other place for that data (e.g. a whole host of a size-3 pool on 3 hosts).
+    """
     client = ceph(ctx)
     try:
         answer = client.safe_to_destroy(osds)
@@ -96,15 +108,27 @@ def wait_safe_to_destroy(ctx: StepContext, *, osds: list[int]) -> dict:
     if answer.is_safe(osds):
         ctx.progress(f"{_names(osds)} safe to destroy")
         return {"osds": list(osds), "safe": True}
-    if answer.active:
+    epoch = client.epoch()
+    if ctx.memo.get("epoch") != epoch:
+        ctx.remember("epoch", epoch)
+        ctx.remember("quiet_since", None)
+        ctx.remember("stuck_since", None)
+    pgs = client.pg_ls()
+    moving = [p for p in pgs.pgs if any(word in p.state for word in MOVING)]
+    if answer.active and not moving and settled(ctx, pgs, epoch, settle):
         blockers = drain_blockers(client, osds)
-        movement = client.pg_ls().misplaced_ratio
-        if blockers and movement == 0.0:
-            raise UnsafeOperation(
-                f"Ceph says {_names(osds)} are not safe to destroy: "
-                f"{client.safe_to_destroy_explanation(osds)}; and the data cannot move: "
-                f"CRUSH finds no other place for {len(blockers)} PGs ({blockers[0]})"
-            )
+        if blockers:
+            first = ctx.memo.get("stuck_since")
+            if first is None:
+                ctx.remember("stuck_since", time.time())
+            elif time.time() - float(first) >= settle:
+                raise UnsafeOperation(
+                    f"Ceph says {_names(osds)} are not safe to destroy: "
+                    f"{client.safe_to_destroy_explanation(osds)}; and the data cannot move: "
+                    f"CRUSH finds no other place for {len(blockers)} PGs ({blockers[0]})"
+                )
+    else:
+        ctx.remember("stuck_since", None)
     ctx.not_yet(f"not yet safe: {'; '.join(answer.reasons())}", countdown=1.0)
     raise AssertionError("unreachable")
 
