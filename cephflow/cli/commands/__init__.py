@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from cephflow.cli.commands import control, plan, run, runbooks, services, status, worker
+from cephflow.cli.commands import control, lab, plan, run, runbooks, services, status, worker
 
-MODULES: list[ModuleType] = [runbooks, plan, run, status, control, worker, services]
+MODULES: list[ModuleType] = [runbooks, plan, run, status, control, worker, services, lab]
