@@ -1,0 +1,51 @@
+"""Resolve a runbook's params: given values (command line or ``include ... with:``) coerced to
+their declared types, defaults applied, unknown and missing ones reported.
+
+Messages name the param and never echo a secret param's value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from cephflow.runbook import types
+from cephflow.runbook.model import RunbookDecl
+from cephflow.runbook.suggest import did_you_mean
+
+
+def resolve_params(decl: RunbookDecl, given: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Declared params with ``given`` values (coerced) or defaults; messages for what is wrong."""
+    values: dict[str, Any] = {}
+    errors: list[str] = []
+    for name in given:
+        if name not in decl.params:
+            hint = did_you_mean(name, decl.params)
+            errors.append(f"unknown param {name!r}" + (f" ({hint})" if hint else ""))
+    for name, p in decl.params.items():
+        raw = given.get(name)
+        if raw is None:
+            raw = p.default
+        if raw is None:
+            if p.is_required:
+                errors.append(f"missing param {name!r}" + (f": {p.help}" if p.help else ""))
+            else:
+                values[name] = [] if p.ptype.is_list else None
+            continue
+        try:
+            value = types.coerce(p.ptype, raw)
+        except ValueError as exc:
+            if p.secret:  # never echo a secret, not even a mistyped one
+                errors.append(f"param {name!r}: not a valid {p.type} (value hidden: secret)")
+            else:
+                errors.append(f"param {name!r}: {exc}")
+            continue
+        if p.choices:
+            allowed = [types.coerce(types.ParamType(p.ptype.scalar), c) for c in p.choices]
+            for v in value if p.ptype.is_list else [value]:
+                if v not in allowed:
+                    shown = "the value given" if p.secret else repr(v)
+                    errors.append(f"param {name!r}: {shown} is not one of "
+                                  + ", ".join(repr(a) for a in allowed))
+        values[name] = value
+    return values, errors
