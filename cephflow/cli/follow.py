@@ -167,8 +167,8 @@ def _live(follower: Follower, out: Console, pacer: _Pacer, height: int | None) -
         console=out,
         auto_refresh=False,
         transient=False,
-        redirect_stdout=False,
-        redirect_stderr=False,
+        redirect_stdout=True,  # a warning printed meanwhile goes above the tree, not through it
+        redirect_stderr=True,
         vertical_overflow="crop",
     )
     with live:
