@@ -275,3 +275,30 @@ steps:
     ]
     with pytest.raises(RunbookError):
         compiler.load(path)  # strict loading refuses the file at once
+
+
+def test_approval_mapping_sets_gate_arguments_and_timeout_and_follows_when(tmp_path):
+    dag = compile_text(tmp_path, """
+name: gates
+params:
+  go: {type: bool, default: false}
+steps:
+  - id: zap
+    task: test.zap
+    approval: {message: "zap it?", approvers: ["@ceph"], timeout: 2h}
+    with: {host: h, device: /dev/sdb}
+  - id: later
+    task: core.log
+    after: zap
+    when: go
+    approval: true
+    with: {message: later}
+""")
+    gate = dag.node("approve-zap")
+    assert gate.args == {"message": "zap it?", "approvers": ["@ceph"]}
+    assert gate.timeout == 7200.0 and dag.node("zap").timeout is None
+    assert dag.node("zap").after == ["approve-zap"]
+    later_gate = dag.node("approve-later")
+    assert later_gate.skip is True and dag.node("later").skip is True
+    assert later_gate.args == {"message": "Approve step 'later' of runbook 'gates'?"}
+    assert later_gate.after == ["zap"]
