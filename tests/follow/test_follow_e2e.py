@@ -6,6 +6,7 @@ terminal tests drive ``cephflow`` through pexpect exactly as an operator would.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -172,6 +173,10 @@ def test_status_lists_shows_json_and_one_step_and_exits_by_outcome(client, redis
     assert rows[1].startswith(bad[:8]) and "✗ failed" in rows[1] and rows[1].endswith("2/2")
     assert rows[2].startswith(ok[:8]) and "✓ succeeded" in rows[2] and rows[2].endswith("7/7")
     assert "concurrency=2 it" in rows[2]
+
+    listed = json.loads(cephflow(["status", "--json"], redis_url).stdout)
+    assert [(w["id"], w["state"], w["nodes"]) for w in listed] == [
+        (bad, "failed", 2), (ok, "succeeded", 7)]
 
     shown = cephflow(["status", ok[:5], "--json"], redis_url)
     snapshot = WorkflowSnapshot.model_validate_json(shown.stdout)

@@ -72,3 +72,22 @@ def test_a_step_is_found_by_id_label_or_unique_prefix_and_ambiguity_is_refused()
     with pytest.raises(typer.BadParameter, match="has no step 'nope'"):
         find_node(snap, "nope")
     assert snap.state is WorkflowState.RUNNING
+
+
+def test_plain_lines_for_retries_approvals_and_progress():
+    from cephflow.cli.views.event_line import event_line
+    from cephflow.engine.state import Event, EventType
+
+    snap = drain(total=3, succeeded=0, running=(1,), failed=())
+    retry = Event(id="9-0", ts=T0 + 5, type=EventType.NODE_RETRY, node="drain[osd.1]",
+                  error="CommandFailed: ceph osd reweight exited 22\nmore", attempt=1,
+                  data={"delay": 4.0})
+    approval = Event(id="9-1", ts=T0 + 6, type=EventType.APPROVAL, node="gate",
+                     data={"decision": "rejected", "by": "alice", "reason": "not today"})
+    silent = Event(id="9-2", ts=T0 + 7, type=EventType.NODE_PROGRESS, node="drain[osd.1]")
+    assert str(event_line(retry, snap)) == (
+        "2027-01-15T08:00:05Z  drain[osd.1]  retry in 4.0s after try 1: "
+        "CommandFailed: ceph osd reweight exited 22")
+    assert str(event_line(approval, snap)) == (
+        "2027-01-15T08:00:06Z  gate  rejected by alice: not today")
+    assert event_line(silent, snap) is None
