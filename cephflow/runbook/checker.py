@@ -100,7 +100,14 @@ class Checker:
 
     # -- params and discover -------------------------------------------------------------
     def _params(self) -> None:
+        for name in self.decl.discover:
+            if name in self.decl.params or name == "params":
+                self.add(("discover", name), f"discover {name!r} has the name of a param",
+                         key=True)
         for name, p in self.decl.params.items():
+            if name == "params":
+                self.add(("params", name), "the param name 'params' is reserved (templates "
+                         "see every param under it)", key=True)
             ptype = p.ptype
             choices = []
             for i, choice in enumerate(p.choices or []):
