@@ -7,9 +7,9 @@ costs what the events cost. The live view is redrawn at a bounded rate whatever 
 
 Outputs: ``live`` (rich ``Live`` tree), ``plain`` (one timestamped line per event),
 ``json`` (events as JSON lines), ``quiet`` (only the final outcome); ``live`` on a console
-that is not a terminal falls back to ``plain``. The exit status says how
-the workflow ended: 0 succeeded, 1 failed, 4 cancelled; 130 when the operator detached with
-Ctrl-C (the workflow keeps running; the printed hint says how to re-attach).
+that is not a terminal falls back to ``plain``. The exit status says how the workflow ended:
+0 succeeded, 1 failed, 4 cancelled; 130 when the operator detached with Ctrl-C (the workflow
+keeps running; the printed hint says how to re-attach).
 """
 
 from __future__ import annotations
