@@ -12,6 +12,7 @@ and review the diff.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from pathlib import Path
@@ -55,7 +56,13 @@ def _check(golden: Path, actual: str) -> None:
     if not golden.exists():
         pytest.fail(f"no golden plan {golden.relative_to(support.REPO)}; create it with "
                     "CEPHFLOW_REGEN_GOLDEN=1 and review it")
-    assert actual == golden.read_text()
+    expected = golden.read_text()
+    if actual != expected:
+        diff = "".join(list(difflib.unified_diff(
+            expected.splitlines(keepends=True), actual.splitlines(keepends=True),
+            "golden", "compiled"))[:60])
+        pytest.fail(f"the plan differs from {golden.relative_to(support.REPO)}; if the change is "
+                    f"intended, regenerate with CEPHFLOW_REGEN_GOLDEN=1 and review:\n{diff}")
 
 
 @pytest.mark.parametrize("source", SHIPPED, ids=[p.stem for p in SHIPPED])
