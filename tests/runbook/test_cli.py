@@ -239,3 +239,10 @@ def test_plan_json_is_identical_across_processes_and_hash_seeds(tmp_path):
         assert result.returncode == 0, result.stderr
         outputs.add(result.stdout)
     assert len(outputs) == 1
+
+
+def test_validate_accepts_runbook_names_and_reports_missing_ones(cli):
+    result = cli("validate", "demo", "no-such-thing.yaml")
+    assert result.exit_code == 2
+    assert "ok  runbooks/demo.yaml" in result.stdout
+    assert "no-such-thing.yaml: no such file or runbook" in result.stderr

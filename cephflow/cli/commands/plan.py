@@ -14,7 +14,7 @@ import click
 import typer
 
 from cephflow.cli import params as cli_params
-from cephflow.errors import CephflowError, Problem, RunbookError
+from cephflow.errors import CephflowError, Problem, RunbookError, RunbookNotFound
 
 PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
 
@@ -137,7 +137,8 @@ def _validate_one(path: Path, compiler: Any) -> list[Problem]:
 
 def validate(
     files: list[Path] = typer.Argument(
-        None, metavar="[FILE]...", help="Runbook files (default: every runbook of the search path).",
+        None, metavar="[FILE]...",
+        help="Runbook files or names (default: every runbook of the search path).",
         show_default=False,
     ),
 ) -> None:
@@ -151,10 +152,13 @@ def validate(
     if not files:
         files = list(library.available(cli_params.search_path()).values())
     bad = 0
-    for path in files:
-        if not path.is_file():
-            c.err_console.print(f"{path}: no such file", soft_wrap=True, markup=False,
-                                highlight=False)
+    for given in files:
+        try:
+            path = given if given.is_file() else library.find(str(given),
+                                                             cli_params.search_path())
+        except RunbookNotFound:
+            c.err_console.print(f"{given}: no such file or runbook", soft_wrap=True,
+                                markup=False, highlight=False)
             bad += 1
             continue
         problems = _validate_one(path, compiler)
