@@ -80,13 +80,15 @@ def lookup_osd_info(osd: int) -> dict[str, Any]:
 
 @lookup("ceph.device_osds")
 def lookup_device_osds(host: str, device: str | None = None, osd: int | None = None) -> list[dict[str, Any]]:
-    """The OSDs to replace: ``osd`` alone, or every OSD of ``host`` on ``device``."""
+    """The OSDs to replace: ``osd`` alone, every OSD of ``host`` on ``device``, or of ``host``."""
     settings = _settings()
     client, host_ops = client_for(settings), hosts_for(settings)
     if osd is not None:
         return [osd_info(client, host_ops, int(osd))]
+    if not host:
+        raise CephError("give an OSD id, or a host (and a device of it)")
     if not device:
-        raise CephError("give an OSD id or a device")
+        return host_osds(client, host_ops, host)
     found = [o for o in host_osds(client, host_ops, host) if device in (o["device"], o["path"])]
     if not found:
         raise CephError(f"no OSD of {host} sits on {device}")

@@ -1,0 +1,195 @@
+"""The shipped Ceph runbooks end to end: compiled against the lab, run by real Celery workers
+from a real Redis, acting on the real lab cluster (and a real Alertmanager for downtimes).
+
+Order matters and is kept: replace-disk, drain-host refused, reweight with a killed worker,
+then drain-host on size-2 pools followed by add-host, which brings the lab back to 6 OSDs.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from cephflow.engine.client import WorkflowClient
+from cephflow.engine.state import EventType, WorkflowState
+from cephflow.runbook.compiler import compile_runbook
+from cephflow.settings import Settings, get_settings
+from cephflow.tasks import load_all
+from tests.fixtures.alertmanager import alertmanager  # noqa: F401
+from tests.fixtures.celery_worker import CeleryWorker
+from tests.fixtures.services import wait_until
+
+pytestmark = [pytest.mark.ceph, pytest.mark.services, pytest.mark.slow]
+
+NAMESPACE = "cfceph"
+ME = pwd.getpwuid(os.getuid()).pw_name
+FULL = 0.00048828125
+
+
+@dataclass
+class Flow:
+    lab: object
+    worker: CeleryWorker
+    client: WorkflowClient
+    base: Path
+    redis_url: str
+
+    def new_worker(self, name: str) -> CeleryWorker:
+        worker = CeleryWorker(self.redis_url, self.base, namespace=NAMESPACE, name=name)
+        worker.env.update(self.lab.env())
+        worker.env["CEPHFLOW_CONFIG"] = str(self.base / "config.toml")
+        return worker.start()
+
+    def submit(self, runbook: str, **params) -> str:
+        load_all()
+        return self.client.submit(compile_runbook(runbook, params), user=ME)
+
+    def progress(self, wf: str, node: str) -> list[str]:
+        return [e.detail or "" for e in self.client.events(wf, count=100_000)
+                if e.type is EventType.NODE_PROGRESS and e.node == node]
+
+
+@pytest.fixture(scope="module")
+def flow(ceph_lab, redis_server, alertmanager, tmp_path_factory) -> Iterator[Flow]:  # noqa: F811
+    base = tmp_path_factory.mktemp("ceph-flow")
+    (base / "config.toml").write_text(
+        f'poll_countdown = 0.5\n\n[alertmanager]\nurls = ["{alertmanager.url}"]\n'
+    )
+    redis_server.flush_namespace(NAMESPACE)
+    client = WorkflowClient(Settings(redis_url=redis_server.url, namespace=NAMESPACE))
+    f = Flow(ceph_lab, None, client, base, redis_server.url)  # type: ignore[arg-type]
+    f.worker = f.new_worker("ceph")
+    try:
+        yield f
+    finally:
+        f.worker.stop()
+        client.close()
+        redis_server.flush_namespace(NAMESPACE)
+
+
+@pytest.fixture(autouse=True)
+def _lab_settings(ceph_lab, monkeypatch):
+    """The compiling test process reaches the lab too (discover lookups)."""
+    for key, value in ceph_lab.env().items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+
+
+def test_replace_disk_end_to_end(flow, ceph_lab, alertmanager):  # noqa: F811
+    client = ceph_lab.client()
+    sums = ceph_lab.write_objects("rd", 60)
+    serial_before = ceph_lab.client().osd_dump().osds[1].uuid
+    wf = flow.submit("replace-disk", osd=1, notify=False, approvers=[ME])
+    # the workflow drains, destroys and then waits for the technicians
+    wait_until(lambda: flow.client.snapshot(wf).nodes["disk-replaced"].attempt >= 1,
+               timeout=120, what="the swap confirmation gate to open")
+    dump = client.osd_dump()
+    assert dump.osds[1].destroyed and not dump.osds[1].up
+    assert "noout" in dump.flags
+    facts = flow.client.get_fact(wf, "osd.1")
+    assert facts["host"] == "lab-a" and facts["device"].endswith("/osd/ceph-1")
+    assert facts["serial"] and facts["model"] == "memstore (lab)"
+    silence = flow.client.get_fact(wf, "downtime:default")["handles"][0]["id"]
+    assert alertmanager.state(silence) == "active"
+    flow.client.approve(wf, "disk-replaced", user=ME)
+
+    assert flow.client.wait(wf, timeout=180) is WorkflowState.SUCCEEDED
+    dump = client.osd_dump()
+    assert dump.osds[1].up and dump.osds[1].in_ and not dump.osds[1].destroyed
+    assert dump.osds[1].uuid != serial_before  # a new OSD (new disk) with the same id
+    assert "noout" not in dump.flags
+    assert client.osd_tree().osds[1].crush_weight == pytest.approx(FULL)
+    assert client.osd_tree().host_of(1) == "lab-a"
+    assert client.health().ok
+    assert ceph_lab.read_checksums(sums) == sums
+    assert alertmanager.state(silence) == "expired"
+    # the drain was gentle: several weight steps down, several up
+    assert len([p for p in flow.progress(wf, "drain[osd.1]") if "→" in p]) >= 3
+    assert len([p for p in flow.progress(wf, "fill[osd.1]") if "→" in p]) >= 3
+
+
+def test_drain_host_on_a_size_3_pool_is_refused_before_anything_stops(flow, ceph_lab, alertmanager):  # noqa: F811
+    client = ceph_lab.client()
+    epoch = client.epoch()
+    wf = flow.submit("drain-host", host="lab-b")
+    assert flow.client.wait(wf, timeout=120) is WorkflowState.FAILED
+    snap = flow.client.snapshot(wf)
+    assert snap.failed_node == "check"
+    assert "pool labpool keeps 3 copies on distinct hosts but only 2 would remain" in snap.error
+    for node in ("drain[osd.2]", "stop[osd.2]", "purge[osd.3]", "remove-host"):
+        assert snap.nodes[node].state.value != "succeeded" and snap.nodes[node].attempt == 0
+    # the cleanup ran: the silence is lifted
+    assert snap.nodes["unsilence"].state.value == "succeeded"
+    record = flow.client.get_fact(wf, "downtime:default")
+    assert record["cleared"] and record["cleared_handles"]
+    assert alertmanager.state(record["cleared_handles"][0]["id"]) == "expired"
+    # nothing changed on the cluster
+    assert client.epoch() == epoch
+    assert all(o.up for o in client.osd_dump().osds.values())
+    assert all(w.crush_weight == pytest.approx(FULL) for w in client.osd_tree().osds.values())
+
+
+def test_reweight_continues_from_the_clusters_weight_after_a_worker_is_killed(flow, ceph_lab):
+    client = ceph_lab.client()
+    ceph_lab.write_objects("rw", 200, size=65536)  # enough data for each step to take a moment
+    wf = flow.submit("reweight", osd=3, target=0.0, steps=6, max_misplaced=0.0)
+    wait_until(lambda: client.osd_tree().osds[3].crush_weight <= FULL * 4 / 6 + 1e-6,
+               timeout=120, interval=0.1, what="two reweight steps")
+    flow.worker.kill9()
+    at_kill = client.osd_tree().osds[3].crush_weight
+    assert 0.0 < at_kill < FULL
+    steps_before = len([p for p in flow.progress(wf, "reweight") if "→" in p])
+    flow.worker = flow.new_worker("ceph-2")
+    assert flow.client.wait(wf, timeout=180) is WorkflowState.SUCCEEDED
+    assert client.osd_tree().osds[3].crush_weight == 0.0
+    changes = [p for p in flow.progress(wf, "reweight") if "→" in p]
+    resumed = changes[steps_before:]
+    # the first change after the restart starts at the weight the cluster had, not at FULL
+    assert resumed and not resumed[0].startswith(f"osd.3 weight {FULL:.5f}")
+    assert float(resumed[0].split()[2]) <= at_kill + 1e-5
+    assert len(changes) <= 7  # never started over
+    back = flow.submit("reweight", osd=3, target=FULL, steps=2)
+    assert flow.client.wait(back, timeout=180) is WorkflowState.SUCCEEDED
+    assert client.osd_tree().osds[3].crush_weight == pytest.approx(FULL)
+
+
+def test_drain_host_on_size_2_pools_then_add_it_back(flow, ceph_lab):
+    from cephflow.ceph.command import cmd
+
+    client = ceph_lab.client()
+    sums = ceph_lab.write_objects("dh", 60)
+    pools = list(client.osd_dump().pools)
+    for pool in pools:
+        for key, value in (("size", "2"), ("min_size", "1")):
+            client.change(cmd("osd pool set", pool, key, value, pool=pool, var=key, val=value,
+                              readonly=False, json_output=False))
+    try:
+        wf = flow.submit("drain-host", host="lab-c", concurrency=2, downtime=False)
+        assert flow.client.wait(wf, timeout=240) is WorkflowState.SUCCEEDED, \
+            flow.client.snapshot(wf).error
+        tree = client.osd_tree()
+        assert "lab-c" not in tree.hosts and 4 not in tree.osds and 5 not in tree.osds
+        assert set(client.osd_dump().osds) == {0, 1, 2, 3}
+        assert ceph_lab.read_checksums(sums) == sums
+
+        add = flow.submit("add-host", host="lab-c", devices=["disk0", "disk1"], weight=FULL,
+                          steps=2)
+        assert flow.client.wait(add, timeout=240) is WorkflowState.SUCCEEDED, \
+            flow.client.snapshot(add).error
+        tree = client.osd_tree()
+        assert [o.crush_weight for o in tree.osds_of("lab-c")] == [pytest.approx(FULL)] * 2
+        # the new OSDs came in at weight 0 and were weighted up in steps
+        assert len([p for p in flow.progress(add, "fill") if "→" in p]) >= 4
+    finally:
+        for pool in pools:
+            for key, value in (("size", "3"), ("min_size", "2")):
+                client.change(cmd("osd pool set", pool, key, value, pool=pool, var=key,
+                                  val=value, readonly=False, json_output=False))
+    ceph_lab.cluster.labctl("wait-clean", "120", timeout=150)
+    assert client.health().ok
+    assert ceph_lab.read_checksums(sums) == sums
