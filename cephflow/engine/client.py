@@ -404,14 +404,21 @@ class _Writes:
 
 
 def _plan_writes(dag: Dag) -> tuple[list[str], _Writes]:
-    """Validate the DAG's edges and lay it out as hashes; returns (main roots, writes)."""
+    """Validate the DAG's edges and lay it out as hashes; returns (main roots, writes).
+
+    Nodes with the same dependencies share one parents list, and a node's children list is
+    the concatenation of those sets, shared too: a chain of 100 fan-outs of 100 stores a few
+    hundred lists, not a million edges, and the client never holds the edges twice.
+    """
     w = _Writes()
     cleanup = {n.id for n in dag.nodes if n.cleanup}
     ids = {n.id for n in dag.nodes}
     if len(ids) != len(dag.nodes):
         raise EngineError("the DAG has duplicate node ids")
     limited = {g.id: g.concurrency for g in dag.groups.values() if g.concurrency}
-    children: dict[str, list[str]] = {n.id: [] for n in dag.nodes}
+    by_deps: dict[tuple[str, ...], int] = {}
+    members: list[list[str]] = []
+    parent_lists: list[str] = []
     roots: list[str] = []
     for n in dag.nodes:
         for dep in n.after:
@@ -420,9 +427,7 @@ def _plan_writes(dag: Dag) -> tuple[list[str], _Writes]:
             if dep in cleanup and not n.cleanup:
                 raise EngineError(f"node {n.id!r} waits for the finally node {dep!r}")
         # a finally node waits only for other finally nodes; the whole main part before it
-        deps = [d for d in n.after if d in cleanup] if n.cleanup else list(n.after)
-        for dep in deps:
-            children[dep].append(n.id)
+        deps = tuple(d for d in n.after if d in cleanup) if n.cleanup else tuple(n.after)
         spec: dict[str, Any] = {"step": n.step, "task": n.task, "args": n.args,
                                 "retry": n.retry.model_dump(), "timeout": n.timeout}
         for name in ("group", "label"):
@@ -443,14 +448,30 @@ def _plan_writes(dag: Dag) -> tuple[list[str], _Writes]:
         w.state[n.id] = NodeState.PENDING.value
         w.deps[n.id] = len(deps)
         if deps:
-            w.parents[n.id] = w.edge_list(deps)
+            index = by_deps.get(deps)
+            if index is None:
+                index = by_deps[deps] = len(members)
+                members.append([])
+                parent_lists.append(w.edge_list(list(deps)))
+            members[index].append(n.id)
+            w.parents[n.id] = parent_lists[index]
         if n.skip:
             w.skip[n.id] = 1
         if n.group in limited:
             w.group[n.id] = n.group
-    for node_id, kids in children.items():
-        if kids:
-            w.children[node_id] = w.edge_list(kids)
+    sets_of: dict[str, list[int]] = {}
+    for deps, index in by_deps.items():
+        for dep in deps:
+            sets_of.setdefault(dep, []).append(index)
+    shared: dict[tuple[int, ...], str] = {}
+    for node_id, indexes in sets_of.items():
+        key = tuple(indexes)
+        list_id = shared.get(key)
+        if list_id is None:
+            kids = members[indexes[0]] if len(indexes) == 1 else [
+                kid for i in indexes for kid in members[i]]
+            list_id = shared[key] = w.edge_list(kids)
+        w.children[node_id] = list_id
     for g, limit in limited.items():
         w.glimit[g] = int(limit)
         w.gactive[g] = 0

@@ -34,7 +34,10 @@ def test_failure_stops_downstream_runs_finally_and_resume_completes(client, cele
     assert snap.nodes["fin2"].state is NodeState.SUCCEEDED
     counts = runs(client, wf)
     assert "down" not in counts and "down2" not in counts
-    assert counts == {"a": 1, "side": 1, "fin1": 1, "fin2": 1}
+    # `side` raced `bad`: it ran to its end, or it was cancelled before it started
+    side_ran = snap.nodes["side"].state is NodeState.SUCCEEDED
+    assert side_ran or snap.nodes["side"].state is NodeState.CANCELLED
+    assert counts == {"a": 1, "fin1": 1, "fin2": 1, **({"side": 1} if side_ran else {})}
     # the follower's fold of the stream agrees with the stored state
     folded = client.snapshot(wf)
     for n in folded.nodes.values():

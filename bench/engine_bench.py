@@ -1,0 +1,340 @@
+"""Engine benchmark: the same shapes through a flat Celery group, a Celery canvas,
+celery-dyrygent and cephflow, on the same Redis and the same worker, in one run.
+
+    .venv/bin/python bench/engine_bench.py [--sizes 1000,10000] [--big 100000] [--cap 90]
+
+Shapes: ``n`` no-op tasks as a flat ``group`` (the floor), and as a chain of stages of 100
+parallel tasks, each stage after the whole previous one (a chain of chords in Celery, the
+same chain handed to celery-dyrygent, the same DAG submitted to cephflow). For each: wall time,
+ratio to the floor, client submit time and peak memory (RSS above the baseline, sampled),
+the largest broker message (measured at publish, in the client and the worker), worker peak
+memory (main process and pool, psutil), and whether every task ran exactly once. Canvas and
+dyrygent runs are capped (``--cap`` seconds); the report says how far they got.
+
+This file is also the worker's task module (``CEPHFLOW_EXTRA_TASK_MODULES=engine_bench``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import redis
+from celery import chain, chord, group, signals
+
+from cephflow.engine.app import app
+from cephflow.engine.context import StepContext
+from cephflow.engine.registry import task
+
+ROOT = Path(__file__).resolve().parent.parent
+NS = os.environ.get("CEPHFLOW_NAMESPACE", "cephflow")
+WIDTH = 100
+
+_client: redis.Redis | None = None
+_max_seen = 0
+
+
+def _redis() -> redis.Redis:
+    global _client
+    if _client is None:
+        _client = redis.Redis.from_url(app.conf.cephflow_redis_url, decode_responses=True)
+    return _client
+
+
+@app.task(name="bench.noop", ignore_result=False)
+def noop(tag: str, i: int, *_: object) -> int:
+    _redis().hincrby(f"bench:runs:{tag}", str(i), 1)
+    return i
+
+
+@app.task(name="bench.join", ignore_result=False)
+def join(*_: object) -> None:
+    return None
+
+
+@task("bench.cf_noop")
+def cf_noop(ctx: StepContext) -> None:
+    """A no-op that records its run."""
+    ctx.backend.client.hincrby(f"bench:runs:{ctx.workflow_id}", ctx.node_id, 1)  # type: ignore[attr-defined]
+
+
+try:
+    from celery_dyrygent.tasks import register_workflow_processor
+    from celery_dyrygent.workflows import Workflow
+
+    register_workflow_processor(app)
+except ImportError:  # pragma: no cover - bench extra not installed
+    Workflow = None  # type: ignore[assignment,misc]
+
+
+_MAX_LUA = ("if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then "
+            "redis.call('SET', KEYS[1], ARGV[1]) end")
+
+
+@signals.before_task_publish.connect
+def _measure(body: object = None, headers: dict | None = None, **_: object) -> None:
+    """Keep the largest message published (body + headers, as JSON) in Redis."""
+    global _max_seen
+    size = len(json.dumps(body, default=str)) + len(json.dumps(headers or {}, default=str))
+    if size > _max_seen:
+        _max_seen = size
+        try:
+            _redis().eval(_MAX_LUA, 1, "bench:maxmsg", size)
+        except redis.RedisError:
+            pass
+
+
+# -- harness ---------------------------------------------------------------------------------
+
+
+class Sampler(threading.Thread):
+    """Samples the RSS of a set of processes every 50 ms; keeps the peak."""
+
+    def __init__(self, pids_fn):
+        super().__init__(daemon=True)
+        self.pids_fn = pids_fn
+        self.peak = 0
+        self.stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            total = 0
+            for p in self.pids_fn():
+                try:
+                    total += p.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+            self.stop_event.wait(0.05)
+
+    def stop(self) -> int:
+        self.stop_event.set()
+        self.join()
+        return self.peak
+
+
+class Worker:
+    def __init__(self, url: str, log: Path):
+        self.url, self.log = url, log
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        env = dict(os.environ, CEPHFLOW_REDIS_URL=self.url, CEPHFLOW_NAMESPACE=NS,
+                   CEPHFLOW_EXTRA_TASK_MODULES="engine_bench",
+                   PYTHONPATH=os.pathsep.join([str(ROOT / "bench"), str(ROOT)]))
+        argv = [sys.executable, "-m", "celery", "-A", "cephflow.engine.app", "worker", "--pool",
+                "prefork", "-c", "2", "--loglevel", "WARNING", "--without-gossip",
+                "--without-mingle", "--without-heartbeat"]
+        self.proc = subprocess.Popen(argv, env=env, stdout=open(self.log, "ab"),
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            p = psutil.Process(self.proc.pid)
+            if len(p.children()) >= 2:
+                time.sleep(1.0)
+                return
+            time.sleep(0.1)
+        raise RuntimeError("worker did not start")
+
+    def processes(self) -> list[psutil.Process]:
+        try:
+            p = psutil.Process(self.proc.pid)
+            return [p, *p.children(recursive=True)]
+        except psutil.Error:
+            return []
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+def stages(n: int) -> list[list[int]]:
+    return [list(range(s, min(s + WIDTH, n))) for s in range(0, n, WIDTH)]
+
+
+def wait_count(r: redis.Redis, key: str, n: int, cap: float, t0: float) -> float | None:
+    """Seconds from t0 until HLEN key == n, or None at the cap."""
+    while True:
+        if r.hlen(key) >= n:
+            return time.monotonic() - t0
+        if time.monotonic() - t0 > cap:
+            return None
+        time.sleep(0.05)
+
+
+def exactly_once(r: redis.Redis, key: str, n: int) -> tuple[int, bool]:
+    values = r.hvals(key)
+    return len(values), len(values) == n and all(v == "1" for v in values)
+
+
+def measure_client(fn):
+    """Run fn(); returns (result, seconds, peak RSS above the baseline in MB)."""
+    me = psutil.Process()
+    base = me.memory_info().rss
+    sampler = Sampler(lambda: [me])
+    sampler.start()
+    t = time.monotonic()
+    result = fn()
+    seconds = time.monotonic() - t
+    peak = max(sampler.stop(), me.memory_info().rss)
+    return result, seconds, max(peak - base, 0) / 2**20
+
+
+def run_one(kind: str, n: int, url: str, workdir: Path, cap: float) -> dict:
+    r = redis.Redis.from_url(url, decode_responses=True)
+    r.flushall()
+    worker = Worker(url, workdir / f"worker-{kind}-{n}.log")
+    worker.start()
+    wsampler = Sampler(worker.processes)
+    wsampler.start()
+    worker_base = sum(p.memory_info().rss for p in worker.processes())
+    tag = f"{kind}-{n}"
+    row: dict = {"kind": kind, "n": n}
+    t0 = time.monotonic()
+    if kind == "floor":
+        _, row["submit_s"], row["submit_mb"] = measure_client(
+            lambda: group(noop.si(tag, i) for i in range(n)).apply_async())
+        key, expect = f"bench:runs:{tag}", n
+    elif kind == "canvas":
+        def build_and_send():
+            parts = []
+            for ids in stages(n):
+                parts.append(chord(group(noop.si(tag, i) for i in ids), join.si()))
+            return chain(*parts).apply_async()
+        _, row["submit_s"], row["submit_mb"] = measure_client(build_and_send)
+        key, expect = f"bench:runs:{tag}", n
+    elif kind == "dyrygent":
+        def build_and_send():
+            parts = [chord(group(noop.si(tag, i) for i in ids), join.si()) for ids in stages(n)]
+            wf = Workflow()
+            wf.set_retry_policy("random", 1, 2)
+            wf.add_celery_canvas(chain(*parts))
+            return wf.apply_async()
+        _, row["submit_s"], row["submit_mb"] = measure_client(build_and_send)
+        key, expect = f"bench:runs:{tag}", n
+    else:
+        from cephflow.engine.client import WorkflowClient
+        from cephflow.runbook.dag import Dag, Node
+        from cephflow.settings import Settings
+
+        nodes, prev = [], []
+        for s, ids in enumerate(stages(n)):
+            names = [f"s{s}[{i}]" for i in ids]
+            nodes += [Node(id=x, step=f"s{s}", task="bench.cf_noop", after=prev) for x in names]
+            prev = names
+        dag = Dag(runbook="bench", source="bench", nodes=nodes)
+        client = WorkflowClient(Settings(redis_url=url, namespace=NS))
+        t0 = time.monotonic()
+        wf, row["submit_s"], row["submit_mb"] = measure_client(
+            lambda: client.submit(dag, user="bench"))
+        key, expect = f"bench:runs:{wf}", n
+        del dag, nodes
+    done = wait_count(r, key, expect, cap, t0)
+    row["wall_s"] = done
+    row["ran"], row["exactly_once"] = exactly_once(r, key, expect)
+    if kind in ("canvas", "dyrygent") and done is None:
+        row["stages_done"] = row["ran"] // WIDTH
+        row["wall_s"] = None
+    if kind == "cephflow" and done is not None:
+        deadline = time.monotonic() + 30
+        while r.hget(f"{NS}:wf:{wf}", "state") != "succeeded" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        row["wall_s"] = time.monotonic() - t0
+        row["state"] = r.hget(f"{NS}:wf:{wf}", "state")
+    row["max_msg_bytes"] = int(r.get("bench:maxmsg") or 0)
+    row["worker_base_mb"] = worker_base / 2**20
+    row["worker_peak_mb"] = wsampler.stop() / 2**20
+    worker.stop()
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--big", type=int, default=100_000, help="cephflow-only size (0: skip)")
+    parser.add_argument("--cap", type=float, default=90.0, help="seconds for canvas/dyrygent")
+    parser.add_argument("--kinds", default="floor,canvas,dyrygent,cephflow")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="engine-bench-"))
+    sock = workdir / "redis.sock"
+    redis_proc = subprocess.Popen(
+        [shutil.which("redis-server"), "--port", "0", "--unixsocket", str(sock), "--dir",
+         str(workdir), "--appendonly", "yes", "--appendfsync", "everysec", "--save", ""],
+        stdout=subprocess.DEVNULL)
+    url = f"unix://{sock}"
+    from cephflow.engine import transport
+    from cephflow.engine.connection import broker_url
+
+    app.conf.update(broker_url=transport.broker_url(url), result_backend=broker_url(url),
+                    cephflow_redis_url=url, task_default_queue=NS)
+    try:
+        for _ in range(100):
+            if sock.exists():
+                break
+            time.sleep(0.05)
+        time.sleep(0.3)
+        print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} {platform.node()} "
+              f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}", flush=True)
+        rows = []
+        floors: dict[int, float] = {}
+        plan = [(k, int(n)) for n in args.sizes.split(",") for k in args.kinds.split(",")]
+        if args.big and "cephflow" in args.kinds:
+            plan.append(("cephflow", args.big))
+        for kind, n in plan:
+            cap = args.cap if kind in ("canvas", "dyrygent") else max(600.0, n / 50)
+            row = run_one(kind, n, url, workdir, cap)
+            if kind == "floor" and row["wall_s"]:
+                floors[n] = row["wall_s"]
+            if row.get("wall_s") and n in floors:
+                row["ratio"] = row["wall_s"] / floors[n]
+            rows.append(row)
+            print(json.dumps(row, default=lambda x: round(x, 3)), flush=True)
+        print_table(rows, args.cap)
+    finally:
+        redis_proc.send_signal(signal.SIGTERM)
+        redis_proc.wait()
+        shutil.rmtree(workdir, ignore_errors=True)
+    sys.stdout.flush()
+    os._exit(0)  # skip the result backend's noisy teardown of abandoned canvas results
+
+
+def print_table(rows: list[dict], cap: float) -> None:
+    print("\n| shape | tasks | wall | × floor | submit | client MB | max message | "
+          "worker MB (base → peak) | exactly once |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    names = {"floor": "flat group (floor)", "canvas": "chain of chords (canvas)",
+             "dyrygent": "celery-dyrygent", "cephflow": "cephflow"}
+    for r in rows:
+        if r["wall_s"] is None:
+            wall = f"> {cap:.0f} s cap ({r.get('stages_done', 0)} of {r['n'] // WIDTH} stages)"
+        else:
+            wall = f"{r['wall_s']:.1f} s"
+        ratio = f"{r['ratio']:.2f}" if r.get("ratio") else "-"
+        msg = r["max_msg_bytes"]
+        msg_s = f"{msg / 2**20:.1f} MB" if msg > 2**20 else f"{msg / 1024:.1f} KB"
+        once = "yes" if r["exactly_once"] else f"no ({r['ran']} of {r['n']} ran)"
+        if r["wall_s"] is None and all_once_so_far(r):
+            once = f"so far ({r['ran']} ran once each)"
+        print(f"| {names[r['kind']]} | {r['n']:,} | {wall} | {ratio} | {r['submit_s']:.2f} s | "
+              f"{r['submit_mb']:.0f} | {msg_s} | {r['worker_base_mb']:.0f} → "
+              f"{r['worker_peak_mb']:.0f} | {once} |")
+
+
+def all_once_so_far(r: dict) -> bool:
+    return r["ran"] > 0 and not r["exactly_once"]
+
+
+if __name__ == "__main__":
+    main()
