@@ -37,7 +37,11 @@ def set_flag(ctx: StepContext, *, flag: str = "noout") -> dict:
 def unset_flag(ctx: StepContext, *, flag: str = "noout", only_ours: bool = True) -> dict:
     """Clear a cluster flag this workflow set (any flag with ``only_ours: false``)."""
     client = ceph(ctx)
-    if only_ours and not ctx.fact(_flag_key(flag)):
+    ours = ctx.fact(_flag_key(flag))
+    if ours is False:
+        ctx.progress(f"{flag} already cleared by this workflow")
+        return {"flag": flag, "cleared": True}
+    if only_ours and not ours:
         ctx.progress(f"{flag} not set by this workflow: left as it is")
         return {"flag": flag, "cleared": False}
     if flag in client.osd_dump().flags:

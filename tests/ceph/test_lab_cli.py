@@ -52,7 +52,19 @@ def test_lab_up_points_cephflow_at_it_and_down_stops_every_daemon(tmp_path, monk
         assert plan.returncode == 0, plan.stdout + plan.stderr
         assert "[osd.2]" in plan.stdout and "[osd.3]" in plan.stdout
         assert "target=0.00048828125" in plan.stdout
+
+        # the README's demo: replace-disk on the lab, the swap confirmed by the demo itself
+        demo = cephflow("lab", "demo", "--osd", "3", timeout=300)
+        assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr
+        assert "confirming disk-replaced as the DC technicians would" in demo.stdout
+        assert "succeeded" in demo.stdout.splitlines()[-1]
+        from cephflow.ceph.access import build_client
+
+        client = build_client(settings.ceph)
+        dump = client.osd_dump()
+        assert dump.osds[3].up and not dump.osds[3].destroyed and client.health().ok
     finally:
+        cephflow("services", "stop")
         down = cephflow("lab", "down", timeout=120)
     assert down.returncode == 0, down.stderr
     assert "lab cluster stopped" in down.stdout
@@ -70,3 +82,15 @@ def test_lab_up_points_cephflow_at_it_and_down_stops_every_daemon(tmp_path, monk
     # down again: nothing to do, still fine
     again = cephflow("lab", "down")
     assert again.returncode == 0 and "no lab cluster was up" in again.stdout
+
+
+def test_auto_approve_is_refused_on_a_cluster_that_is_not_a_lab(tmp_path):
+    env = dict(os.environ, CEPHFLOW_STATE_DIR=str(tmp_path / "state"),
+               CEPHFLOW_CONFIG=str(tmp_path / "none.toml"),
+               CEPHFLOW_CEPH__CONF="/etc/ceph/production.conf")
+    env.pop("CEPHFLOW_LAB", None)
+    done = subprocess.run([CEPHFLOW, "lab", "demo", "--auto-approve"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "--auto-approve is refused: the configured cluster is not a lab" in done.stderr
+    assert not (tmp_path / "state" / "lab").exists()  # nothing was started
