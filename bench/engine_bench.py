@@ -193,8 +193,10 @@ def measure_client(fn):
 
 
 def run_one(kind: str, n: int, url: str, workdir: Path, cap: float) -> dict:
+    global _max_seen
     r = redis.Redis.from_url(url, decode_responses=True)
     r.flushall()
+    _max_seen = 0
     worker = Worker(url, workdir / f"worker-{kind}-{n}.log")
     worker.start()
     wsampler = Sampler(worker.processes)

@@ -153,3 +153,22 @@ def test_waiting_steps_do_not_hold_worker_slots(client, celery_worker):
         client.set_fact(w, "go", 1)
     for w in waiting:
         assert client.wait(w, timeout=60) is WorkflowState.SUCCEEDED
+
+
+def test_resume_through_joins_reruns_only_what_did_not_succeed(client, celery_worker):
+    """Stages of 5 behind a failing stage: the joins are counted again on resume."""
+    stage = [node(f"s0[{i}]") for i in range(5)]
+    bad = [node(f"s1[{i}]", task="test.fail", after=[n.id for n in stage],
+                args={"fixed_by": "fixed"} if i else {"fixed_by": "fixed", "message": "no"})
+           for i in range(5)]
+    last = [node(f"s2[{i}]", after=[n.id for n in bad]) for i in range(5)]
+    d = dag(*stage, *bad, *last)
+    wf = client.submit(d, user="tester")
+    assert client.wait(wf, timeout=30) is WorkflowState.FAILED
+    assert not any(n.startswith("s2") for n in runs(client, wf))
+    client.set_fact(wf, "fixed", True)
+    client.resume(wf, user="tester")
+    assert client.wait(wf, timeout=30) is WorkflowState.SUCCEEDED
+    counts = runs(client, wf)
+    assert all(counts[f"s0[{i}]"] == 1 for i in range(5))
+    assert all(counts[f"s2[{i}]"] == 1 for i in range(5))

@@ -18,6 +18,8 @@
 --  25 result    hash   node -> JSON result         26 facts    hash key -> JSON value
 --  27 detail    hash   node -> latest progress     28 workflows zset id -> submitted_at
 --  29 ids       zset   id (score 0, lexicographic prefix lookup)
+--  30 joins     hash   join id -> 1: invisible nodes that count down a shared dependency set
+--  31 join-of   hash   node -> the join it waits for
 --
 -- ARGV (common head): 1 workflow id, 2 now (epoch seconds), 3 lease seconds.
 -- Script-specific arguments start at ARGV[4].
@@ -29,6 +31,7 @@ local K_ATTEMPT, K_STARTED, K_ENDED, K_ERROR = KEYS[15], KEYS[16], KEYS[17], KEY
 local K_EVENTS, K_LEASES, K_LOCK, K_AUDIT = KEYS[19], KEYS[20], KEYS[21], KEYS[22]
 local K_PARENTS, K_ORDER, K_RESULT, K_FACTS = KEYS[23], KEYS[24], KEYS[25], KEYS[26]
 local K_DETAIL, K_WORKFLOWS, K_IDS = KEYS[27], KEYS[28], KEYS[29]
+local K_JOINS, K_JOIN_OF = KEYS[30], KEYS[31]
 
 local WF = ARGV[1]
 local NOW = tonumber(ARGV[2])
@@ -144,9 +147,12 @@ release_children = function(node, stack)
     if not list_id then return end
     local children = cjson.decode(redis.call('HGET', K_EDGES, list_id))
     for _, child in ipairs(children) do
-        if redis.call('HINCRBY', K_DEPS, child, -1) == 0
-                and redis.call('HGET', K_STATE, child) == 'pending' then
-            table.insert(stack, child)
+        if redis.call('HINCRBY', K_DEPS, child, -1) == 0 then
+            if redis.call('HEXISTS', K_JOINS, child) == 1 then
+                release_children(child, stack)  -- a join: its whole set ended
+            elseif redis.call('HGET', K_STATE, child) == 'pending' then
+                table.insert(stack, child)
+            end
         end
     end
 end

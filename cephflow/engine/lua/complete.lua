@@ -16,7 +16,7 @@ count_end(node)
 if err then redis.call('HSET', K_ERROR, node, err) end
 if ARGV[8] ~= '' then redis.call('HSET', K_RESULT, node, ARGV[8]) end
 local cleanup = is_cleanup(node)
-group_member_ended(node, sends, accepting(node))
+group_member_ended(node, sends, accepting(node) and (cleanup or outcome == 'succeeded'))
 if cleanup then
     if outcome == 'failed' and redis.call('HEXISTS', K_META, 'cleanup_failed') == 0 then
         redis.call('HSET', K_META, 'cleanup_failed', node)

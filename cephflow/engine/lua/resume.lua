@@ -36,11 +36,25 @@ local function parents_of(node)
     if not lists[id] then lists[id] = cjson.decode(redis.call('HGET', K_EDGES, id)) end
     return lists[id]
 end
+local join_open = {}
+for _, j in ipairs(redis.call('HKEYS', K_JOINS)) do
+    local remaining = 0
+    for _, p in ipairs(parents_of(j)) do
+        if not done[p] then remaining = remaining + 1 end
+    end
+    redis.call('HSET', K_DEPS, j, remaining)
+    join_open[j] = remaining > 0
+end
 local ready = {}
 for _, node in ipairs(reset) do
     local remaining = 0
-    for _, p in ipairs(parents_of(node)) do
-        if not done[p] then remaining = remaining + 1 end
+    local j = redis.call('HGET', K_JOIN_OF, node)
+    if j then
+        if join_open[j] then remaining = 1 end
+    else
+        for _, p in ipairs(parents_of(node)) do
+            if not done[p] then remaining = remaining + 1 end
+        end
     end
     redis.call('HSET', K_DEPS, node, remaining)
     redis.call('HSET', K_STATE, node, 'pending')
