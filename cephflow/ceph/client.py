@@ -17,6 +17,8 @@ import errno
 from collections.abc import Iterable
 from typing import Any
 
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
 from cephflow.ceph.backends import Backend
 from cephflow.ceph.command import CephCommand, cmd
 from cephflow.ceph.models import (
@@ -33,7 +35,13 @@ from cephflow.ceph.models import (
     parse_osd_df,
 )
 from cephflow.ceph.transport import CommandResult
-from cephflow.errors import CephError, CommandFailed
+from cephflow.errors import CephError, CommandFailed, HostKeyError, TransportError
+
+
+def _transient(exc: BaseException) -> bool:
+    """A failure to run a read that is worth another try (a wrong host key never is)."""
+    return isinstance(exc, TransportError) and not isinstance(exc, HostKeyError)
+
 
 CLUSTER_FLAGS = frozenset(
     {"noout", "noin", "noup", "nodown", "nobackfill", "norebalance", "norecover", "noscrub",
@@ -44,16 +52,29 @@ CLUSTER_FLAGS = frozenset(
 class CephClient:
     """Typed access to one cluster through a read backend and a write backend."""
 
-    def __init__(self, writer: Backend, reader: Backend | None = None, *, timeout: float = 120.0):
+    def __init__(self, writer: Backend, reader: Backend | None = None, *, timeout: float = 120.0,
+                 read_attempts: int = 3):
         self.writer = writer
         self.reader = reader or writer
         self.timeout = timeout
+        self.read_attempts = read_attempts
 
     # -- plumbing ------------------------------------------------------------------------------
     def run(self, command: CephCommand) -> CommandResult:
-        """Run a command (reads on the reader, changes on the writer); no status check."""
-        backend = self.reader if command.readonly else self.writer
-        return backend.execute(command, timeout=self.timeout)
+        """Run a command (reads on the reader, changes on the writer); no status check.
+
+        A read that could not be run (mon unreachable for a moment, SSH dropped) is tried
+        again; a change never is: it may have been applied before the connection broke.
+        """
+        if not command.readonly:
+            return self.writer.execute(command, timeout=self.timeout)
+        attempt = Retrying(
+            retry=retry_if_exception(_transient),
+            stop=stop_after_attempt(self.read_attempts),
+            wait=wait_exponential(multiplier=0.2, max=2.0),
+            reraise=True,
+        )
+        return attempt(self.reader.execute, command, timeout=self.timeout)
 
     def query(self, command: CephCommand) -> Any:
         """Run a read-only command and return its parsed JSON; non-zero exits raise."""

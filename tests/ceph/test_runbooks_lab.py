@@ -84,7 +84,7 @@ def test_replace_disk_end_to_end(flow, ceph_lab, alertmanager):  # noqa: F811
     client = ceph_lab.client()
     sums = ceph_lab.write_objects("rd", 60)
     serial_before = ceph_lab.client().osd_dump().osds[1].uuid
-    wf = flow.submit("replace-disk", osd=1, notify=False, approvers=[ME])
+    wf = flow.submit("replace-disk", osd=1, notify=False, approvers=[ME], steps=3)
     # the workflow drains, destroys and then waits for the technicians
     wait_until(lambda: flow.client.snapshot(wf).nodes["disk-replaced"].attempt >= 1,
                timeout=120, what="the swap confirmation gate to open")

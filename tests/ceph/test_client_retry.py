@@ -1,0 +1,49 @@
+"""Reads that could not be run are tried again; changes and wrong host keys never are."""
+
+from __future__ import annotations
+
+import pytest
+
+from cephflow.ceph.client import CephClient
+from cephflow.ceph.transport import CommandResult
+from cephflow.errors import HostKeyError, TransportError
+
+
+class Flaky:
+    name = "flaky"
+
+    def __init__(self, failures: list[Exception]):
+        self.failures = failures
+        self.calls = 0
+
+    def execute(self, command, *, timeout=None):
+        self.calls += 1
+        if self.failures:
+            raise self.failures.pop(0)
+        return CommandResult(("ceph",), 0, '{"status": "HEALTH_OK", "checks": {}}', "")
+
+
+def test_a_read_is_retried_after_a_transport_failure():
+    backend = Flaky([TransportError("mon unreachable")])
+    assert CephClient(backend).health().ok and backend.calls == 2
+
+
+def test_a_read_gives_up_after_its_attempts():
+    backend = Flaky([TransportError("down")] * 5)
+    with pytest.raises(TransportError, match="down"):
+        CephClient(backend, read_attempts=2).health()
+    assert backend.calls == 2
+
+
+def test_a_wrong_host_key_is_not_retried():
+    backend = Flaky([HostKeyError("key changed")])
+    with pytest.raises(HostKeyError):
+        CephClient(backend).health()
+    assert backend.calls == 1
+
+
+def test_a_change_is_never_sent_twice():
+    backend = Flaky([TransportError("connection lost")])
+    with pytest.raises(TransportError):
+        CephClient(backend).set_flag("noout")
+    assert backend.calls == 1
