@@ -174,9 +174,11 @@ def wait_count(r: redis.Redis, key: str, n: int, cap: float, t0: float) -> float
         time.sleep(0.05)
 
 
-def exactly_once(r: redis.Redis, key: str, n: int) -> tuple[int, bool]:
+def exactly_once(r: redis.Redis, key: str, n: int) -> tuple[int, bool, bool]:
+    """(tasks that ran, every task ran exactly once, those that ran did so once each)."""
     values = r.hvals(key)
-    return len(values), len(values) == n and all(v == "1" for v in values)
+    once_each = all(v == "1" for v in values)
+    return len(values), len(values) == n and once_each, once_each
 
 
 def measure_client(fn):
@@ -245,7 +247,7 @@ def run_one(kind: str, n: int, url: str, workdir: Path, cap: float) -> dict:
         del dag, nodes
     done = wait_count(r, key, expect, cap, t0)
     row["wall_s"] = done
-    row["ran"], row["exactly_once"] = exactly_once(r, key, expect)
+    row["ran"], row["exactly_once"], row["once_each"] = exactly_once(r, key, expect)
     if kind in ("canvas", "dyrygent") and done is None:
         row["stages_done"] = row["ran"] // WIDTH
         row["wall_s"] = None
@@ -327,15 +329,11 @@ def print_table(rows: list[dict], cap: float) -> None:
         msg = r["max_msg_bytes"]
         msg_s = f"{msg / 2**20:.1f} MB" if msg > 2**20 else f"{msg / 1024:.1f} KB"
         once = "yes" if r["exactly_once"] else f"no ({r['ran']} of {r['n']} ran)"
-        if r["wall_s"] is None and all_once_so_far(r):
-            once = f"so far ({r['ran']} ran once each)"
+        if r["wall_s"] is None and r["once_each"]:
+            once = f"so far ({r['ran']:,} ran, once each)"
         print(f"| {names[r['kind']]} | {r['n']:,} | {wall} | {ratio} | {r['submit_s']:.2f} s | "
               f"{r['submit_mb']:.0f} | {msg_s} | {r['worker_base_mb']:.0f} → "
               f"{r['worker_peak_mb']:.0f} | {once} |")
-
-
-def all_once_so_far(r: dict) -> bool:
-    return r["ran"] > 0 and not r["exactly_once"]
 
 
 if __name__ == "__main__":

@@ -83,7 +83,7 @@ class WorkflowClient:
         return keys.WorkflowKeys(self.ns, wf)
 
     def _send(self, wf: str, outcome: Outcome) -> None:
-        dispatch.send(self.app, wf, outcome.sends)
+        dispatch.send(self.app, wf, outcome.sends, client=self.redis)
 
     # -- submit -------------------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ def reconcile_once(client: redis.Redis, transitions: Transitions, app: Celery, n
         outcome = transitions.relet(wf, node)
         if outcome.status == "send":
             log.warning("workflow %s: node %s lease expired; sending it again", wf, node)
-            sent += dispatch.send(app, wf, [(node, outcome.detail[0])])
+            sent += dispatch.send(app, wf, [(node, outcome.detail[0])], client=client)
     return sent
 
 

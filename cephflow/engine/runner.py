@@ -141,7 +141,7 @@ def _run(engine: Engine, wf: str, node: str, token: str) -> None:
         log.error("dropping message for unknown workflow/node %r/%r", wf, node)
         return
     if claim.status != "run":
-        dispatch.send(engine.app, wf, claim.sends)
+        dispatch.send(engine.app, wf, claim.sends, client=engine.client)
         return
     attempt_s, started_s, spec_json, params_json = claim.detail
     spec = json.loads(spec_json)
@@ -202,7 +202,7 @@ def _finish(engine: Engine, wf: str, node: str, token: str, outcome: str, error:
         return
     if outcome == "failed":
         log.warning("workflow %s node %s failed: %s", wf, node, error)
-    dispatch.send(engine.app, wf, done.sends)
+    dispatch.send(engine.app, wf, done.sends, client=engine.client)
 
 
 def _reschedule(engine: Engine, wf: str, node: str, token: str, kind: str, delay: float,
@@ -211,7 +211,7 @@ def _reschedule(engine: Engine, wf: str, node: str, token: str, kind: str, delay
     if again.status == "ok":
         dispatch.send(engine.app, wf, [(node, again.detail[0])], countdown=delay)
     else:
-        dispatch.send(engine.app, wf, again.sends)
+        dispatch.send(engine.app, wf, again.sends, client=engine.client)
 
 
 def _not_yet(engine: Engine, wf: str, node: str, token: str, exc: NotYet,
