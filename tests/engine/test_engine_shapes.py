@@ -47,3 +47,19 @@ def test_100_stages_of_100(client, celery_worker):
     assert client.wait(wf, timeout=240) is WorkflowState.SUCCEEDED
     assert_exactly_once_in_order(client, wf, d)
     assert sum(client.snapshot(wf).counts()[s] for s in (NodeState.SUCCEEDED,)) == 10_000
+
+
+def test_messages_carry_ids_only_whatever_the_workflow_size(own_redis):
+    """Queued messages (no worker here) are as small for 5,000 roots as for one."""
+    from tests.engine.conftest import make_client
+
+    client = make_client(own_redis.url)
+    small = client.submit(dag(node("n0")), user="tester")
+    big = client.submit(dag(*[node(f"n{i}") for i in range(5000)], node("end", after=["n0"])),
+                        user="tester")
+    messages = client.redis.lrange("cftest", 0, -1)
+    assert len(messages) == 5001
+    sizes = {len(m) for m in messages}
+    assert max(sizes) < 2048
+    assert max(sizes) - min(sizes) < 16  # only the ids' lengths differ
+    assert any(small in m for m in messages) and any(big in m for m in messages)
