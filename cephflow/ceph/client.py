@@ -39,8 +39,15 @@ from cephflow.errors import CephError, CommandFailed, HostKeyError, TransportErr
 
 
 def _transient(exc: BaseException) -> bool:
-    """A failure to run a read that is worth another try (a wrong host key never is)."""
-    return isinstance(exc, TransportError) and not isinstance(exc, HostKeyError)
+    """A failure to run a read that is worth another try.
+
+    Never: a wrong host key, a refused login, a missing binary (``transient = False``).
+    """
+    return (
+        isinstance(exc, TransportError)
+        and not isinstance(exc, HostKeyError)
+        and getattr(exc, "transient", True)
+    )
 
 
 CLUSTER_FLAGS = frozenset(

@@ -104,7 +104,9 @@ class SshTransport:
             ) from exc
         except paramiko.AuthenticationException as exc:
             client.close()
-            raise TransportError(f"SSH login to {self.where} was refused: {exc}") from exc
+            refused = TransportError(f"SSH login to {self.where} was refused: {exc}")
+            refused.transient = False  # type: ignore[attr-defined]
+            raise refused from exc
         except _TRANSIENT as exc:
             client.close()
             raise _Transient(exc) from exc

@@ -77,7 +77,9 @@ class LocalTransport:
                 check=False,
             )
         except FileNotFoundError as exc:
-            raise TransportError(f"{argv[0]}: command not found") from exc
+            missing = TransportError(f"{argv[0]}: command not found")
+            missing.transient = False  # type: ignore[attr-defined]
+            raise missing from exc
         except subprocess.TimeoutExpired as exc:
             raise TransportError(
                 f"{' '.join(argv)}: no answer within {timeout or self.timeout:g}s"

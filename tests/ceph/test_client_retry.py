@@ -47,3 +47,22 @@ def test_a_change_is_never_sent_twice():
     with pytest.raises(TransportError):
         CephClient(backend).set_flag("noout")
     assert backend.calls == 1
+
+
+def test_a_refused_login_or_missing_binary_is_not_retried():
+    refused = TransportError("SSH login refused")
+    refused.transient = False
+    backend = Flaky([refused])
+    with pytest.raises(TransportError):
+        CephClient(backend).health()
+    assert backend.calls == 1
+
+
+def test_missing_ceph_binary_fails_once(tmp_path):
+    from cephflow.ceph.backends import CliBackend
+    from cephflow.ceph.transport import LocalTransport
+
+    client = CephClient(CliBackend(LocalTransport(), binary=str(tmp_path / "no-ceph")))
+    with pytest.raises(TransportError, match="command not found") as info:
+        client.health()
+    assert info.value.transient is False

@@ -54,7 +54,7 @@ def test_lab_up_points_cephflow_at_it_and_down_stops_every_daemon(tmp_path, monk
         assert "target=0.00048828125" in plan.stdout
 
         # the README's demo: replace-disk on the lab, the swap confirmed by the demo itself
-        demo = cephflow("lab", "demo", "--osd", "3", timeout=300)
+        demo = cephflow("lab", "demo", "--osd", "3", "--steps", "2", timeout=300)
         assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr
         assert "confirming disk-replaced as the DC technicians would" in demo.stdout
         assert "succeeded" in demo.stdout.splitlines()[-1]

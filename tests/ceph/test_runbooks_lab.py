@@ -169,7 +169,7 @@ def test_drain_host_on_size_2_pools_then_add_it_back(flow, ceph_lab):
             client.change(cmd("osd pool set", pool, key, value, pool=pool, var=key, val=value,
                               readonly=False, json_output=False))
     try:
-        wf = flow.submit("drain-host", host="lab-c", concurrency=2, downtime=False)
+        wf = flow.submit("drain-host", host="lab-c", concurrency=2, downtime=False, steps=2)
         assert flow.client.wait(wf, timeout=240) is WorkflowState.SUCCEEDED, \
             flow.client.snapshot(wf).error
         tree = client.osd_tree()

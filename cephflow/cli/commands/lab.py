@@ -115,6 +115,7 @@ def demo(
         True, "--auto-approve/--no-auto-approve",
         help="Confirm the disk swap automatically (refused on a cluster that is not a lab).",
     ),
+    steps: int = typer.Option(4, help="Steps of the gentle drain and weight-up."),
 ) -> None:
     """Bring the lab up if needed and run replace-disk on it, followed live to the end."""
     import threading
@@ -145,7 +146,7 @@ def demo(
     monitoring = bool(settings.alertmanager.urls or settings.http_downtime.set_url)
     messaging = bool(settings.smtp.host or settings.webhook.url)
     dag = compile_runbook("replace-disk", {"osd": osd, "downtime": monitoring,
-                                           "notify": messaging})
+                                           "notify": messaging, "steps": steps})
     client = engine_client()
     wf = client.submit(dag)
     c.console.print(f"workflow {wf} submitted (replace-disk osd.{osd} on the lab)",
