@@ -35,11 +35,13 @@ def launch(dag: Dag, *, detach: bool, output: str) -> int:
     wf = client.submit(dag)
     if output == "json":
         c.console.out(f'{{"workflow": "{wf}"}}', highlight=False)
+    elif output == "quiet":
+        c.console.out(wf, highlight=False)
     else:
         c.console.print(f"workflow {wf} submitted ({dag.runbook}, {len(dag.nodes)} steps)",
                         highlight=False, soft_wrap=True)
     if detach:
-        if output != "json":
+        if output not in ("json", "quiet"):
             c.console.print(f"follow it with: cephflow status {wf}", highlight=False)
         return 0
     return follow_workflow(client, wf, output=output)

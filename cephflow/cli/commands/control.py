@@ -14,9 +14,11 @@ ID_ARG = typer.Argument(..., metavar="ID", help="A workflow id or a unique prefi
 
 
 def _client():
+    """The engine's client; on the embedded default the local worker is started if it is not
+    running, so that what the command unblocks (a gate, the finally steps) actually runs."""
     from cephflow.cli.launch import engine_client
 
-    return engine_client(services=False)
+    return engine_client(services=True)
 
 
 def approve(
