@@ -23,6 +23,7 @@ from cephflow.tasks import load_all
 from tests.fixtures.alertmanager import alertmanager  # noqa: F401
 from tests.fixtures.celery_worker import CeleryWorker
 from tests.fixtures.services import wait_until
+from tests.fixtures.smtp_server import SmtpServer, start_smtp
 
 pytestmark = [pytest.mark.ceph, pytest.mark.services, pytest.mark.slow]
 
@@ -38,6 +39,7 @@ class Flow:
     client: WorkflowClient
     base: Path
     redis_url: str
+    smtp: SmtpServer
 
     def new_worker(self, name: str) -> CeleryWorker:
         worker = CeleryWorker(self.redis_url, self.base, namespace=NAMESPACE, name=name)
@@ -57,18 +59,22 @@ class Flow:
 @pytest.fixture(scope="module")
 def flow(ceph_lab, redis_server, alertmanager, tmp_path_factory) -> Iterator[Flow]:  # noqa: F811
     base = tmp_path_factory.mktemp("ceph-flow")
+    smtp = start_smtp(base)
     (base / "config.toml").write_text(
-        f'poll_countdown = 0.5\n\n[alertmanager]\nurls = ["{alertmanager.url}"]\n'
+        f'poll_countdown = 0.5\n\n[alertmanager]\nurls = ["{alertmanager.url}"]\n\n'
+        f'[smtp]\nhost = "127.0.0.1"\nport = {smtp.port}\nrecipients = ["dc@lab"]\n'
     )
     redis_server.flush_namespace(NAMESPACE)
     client = WorkflowClient(Settings(redis_url=redis_server.url, namespace=NAMESPACE))
-    f = Flow(ceph_lab, None, client, base, redis_server.url)  # type: ignore[arg-type]
-    f.worker = f.new_worker("ceph")
+    f = Flow(ceph_lab, None, client, base, redis_server.url, smtp)  # type: ignore[arg-type]
     try:
+        f.worker = f.new_worker("ceph")
         yield f
     finally:
-        f.worker.stop()
+        if f.worker is not None:
+            f.worker.stop()
         client.close()
+        smtp.stop()
         redis_server.flush_namespace(NAMESPACE)
 
 
@@ -84,7 +90,7 @@ def test_replace_disk_end_to_end(flow, ceph_lab, alertmanager):  # noqa: F811
     client = ceph_lab.client()
     sums = ceph_lab.write_objects("rd", 60)
     serial_before = ceph_lab.client().osd_dump().osds[1].uuid
-    wf = flow.submit("replace-disk", osd=1, notify=False, approvers=[ME], steps=3)
+    wf = flow.submit("replace-disk", osd=1, approvers=[ME], steps=3)
     # the workflow drains, destroys and then waits for the technicians
     wait_until(lambda: flow.client.snapshot(wf).nodes["disk-replaced"].attempt >= 1,
                timeout=120, what="the swap confirmation gate to open")
@@ -96,6 +102,14 @@ def test_replace_disk_end_to_end(flow, ceph_lab, alertmanager):  # noqa: F811
     assert facts["serial"] and facts["model"] == "memstore (lab)"
     silence = flow.client.get_fact(wf, "downtime:default")["handles"][0]["id"]
     assert alertmanager.state(silence) == "active"
+    # the DC technicians were told which disk: host, OSD, device, slot, model, serial
+    mails = wait_until(lambda: [m for m in flow.smtp.received
+                                if wf in m.message.get_content() and "osd.1" in m.message["Subject"]],
+                       timeout=30, what="the technicians' email")
+    body = mails[0].message.get_content()
+    for fact in ("lab-a", facts["device"], facts["path"], facts["serial"], "memstore (lab)",
+                 f"cephflow approve {wf} disk-replaced"):
+        assert fact in body
     flow.client.approve(wf, "disk-replaced", user=ME)
 
     assert flow.client.wait(wf, timeout=180) is WorkflowState.SUCCEEDED
