@@ -132,6 +132,8 @@ def run_message(app: Celery, args: tuple[Any, ...], kwargs: dict[str, Any]) -> N
         _run(engine, wf, node, token)
     except EngineError as exc:
         log.error("workflow %s node %s: %s (left to the reconciler)", wf, node, exc)
+    except Exception:  # noqa: BLE001 - never let one message take the worker down
+        log.exception("workflow %s node %s: engine failure (left to the reconciler)", wf, node)
 
 
 def _run(engine: Engine, wf: str, node: str, token: str) -> None:
