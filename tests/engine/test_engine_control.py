@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cephflow.engine.state import NodeState, WorkflowState
+from cephflow.engine.state import EventType, NodeState, WorkflowState
 from cephflow.errors import InvalidTransition, LockHeld
 from tests.engine.conftest import dag, node, runs
 from tests.fixtures.redis_server import NAMESPACE
@@ -50,6 +50,8 @@ def test_approve_from_a_second_process(client, celery_worker, redis_url):
     assert client.wait(wf, timeout=30) is WorkflowState.SUCCEEDED
     fact = client.get_fact(wf, "approval:gate")
     assert fact["decision"] == "approved" and fact["by"] == me and fact["at"] > 0
+    [event] = [e for e in client.events(wf, "0-0", count=1000) if e.type is EventType.APPROVAL]
+    assert (event.node, event.data["decision"], event.data["by"]) == ("gate", "approved", me)
     assert runs(client, wf) == {"after": 1, "fin": 1}
 
 
