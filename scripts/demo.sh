@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# The main job on its embedded default: run the shipped demo runbook end to end.
-# With no CEPHFLOW_REDIS_URL, cephflow starts its private Redis and a local worker; they stay
-# in the background (`cephflow services` shows them, `cephflow services stop` stops them).
+# The main job on its embedded default: a real disk replacement on a throwaway lab Ceph.
+#
+# `cephflow lab up` starts a private Ceph (1 mon, 1 mgr, 6 memstore OSDs on lab-a/b/c) that
+# cephflow then talks to; `cephflow plan` shows what replace-disk would do on lab-b; `cephflow lab
+# demo` runs replace-disk on one lab OSD with the embedded Redis and a local worker, follows it
+# live to the end and confirms the technicians' disk swap itself (allowed on a lab only).
+# The lab and the embedded services stay up afterwards so you can look around:
+#   .venv/bin/cephflow lab status     .venv/bin/cephflow status
+#   .venv/bin/cephflow lab down       .venv/bin/cephflow services stop
 set -euo pipefail
 cd "$(dirname "$0")/.."
-.venv/bin/cephflow plan demo --items 4
-.venv/bin/cephflow run demo --items 4
-echo "background services (stop them with: .venv/bin/cephflow services stop):"
-.venv/bin/cephflow services
+cf=.venv/bin/cephflow
+$cf lab up
+$cf plan replace-disk --host lab-b
+$cf lab demo
+echo
+echo "done. the lab and the background services are still up:"
+echo "  $cf lab down && $cf services stop    # to stop them"
