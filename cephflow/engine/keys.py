@@ -20,6 +20,7 @@ documented prefixes (per-group ready lists, locks) which they extend with a grou
     <ns>:wf:<id>:edges        hash   edge-list id -> JSON list of node ids (shared lists)
     <ns>:wf:<id>:joins        hash   join id -> 1 (invisible nodes counting down a shared set)
     <ns>:wf:<id>:join-of      hash   node -> the join it waits for (instead of its parents)
+    <ns>:wf:<id>:resent       hash   node -> times the reconciler re-sent it since its claim
     <ns>:wf:<id>:cleanup      hash   node -> 1 for every ``finally`` node
     <ns>:wf:<id>:skip         hash   node -> 1 for every node whose ``when`` was false
     <ns>:wf:<id>:group        hash   node -> its fan-out group (members of limited groups only)
@@ -121,6 +122,7 @@ class WorkflowKeys:
     once = property(lambda self: self._k("once"))
     joins = property(lambda self: self._k("joins"))
     join_of = property(lambda self: self._k("join-of"))
+    resent = property(lambda self: self._k("resent"))
 
     def gready(self, group: str) -> str:
         return f"{self.gready_prefix}{group}"
@@ -137,4 +139,5 @@ class WorkflowKeys:
             self.events, leases(self.ns), lock_prefix(self.ns), audit(self.ns, self.wf),
             self.parents, self.order, self.result, self.facts, self.detail,
             workflows(self.ns), workflow_ids(self.ns), self.joins, self.join_of,
+            self.resent,
         ]

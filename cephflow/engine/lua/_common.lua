@@ -20,6 +20,7 @@
 --  29 ids       zset   id (score 0, lexicographic prefix lookup)
 --  30 joins     hash   join id -> 1: invisible nodes that count down a shared dependency set
 --  31 join-of   hash   node -> the join it waits for
+--  32 resent    hash   node -> times the reconciler re-sent it since it was last claimed
 --
 -- ARGV (common head): 1 workflow id, 2 now (epoch seconds), 3 lease seconds.
 -- Script-specific arguments start at ARGV[4].
@@ -31,7 +32,7 @@ local K_ATTEMPT, K_STARTED, K_ENDED, K_ERROR = KEYS[15], KEYS[16], KEYS[17], KEY
 local K_EVENTS, K_LEASES, K_LOCK, K_AUDIT = KEYS[19], KEYS[20], KEYS[21], KEYS[22]
 local K_PARENTS, K_ORDER, K_RESULT, K_FACTS = KEYS[23], KEYS[24], KEYS[25], KEYS[26]
 local K_DETAIL, K_WORKFLOWS, K_IDS = KEYS[27], KEYS[28], KEYS[29]
-local K_JOINS, K_JOIN_OF = KEYS[30], KEYS[31]
+local K_JOINS, K_JOIN_OF, K_RESENT = KEYS[30], KEYS[31], KEYS[32]
 
 local WF = ARGV[1]
 local NOW = tonumber(ARGV[2])

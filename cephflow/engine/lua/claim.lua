@@ -20,6 +20,7 @@ if not accepting(node) then
     return out
 end
 redis.call('HDEL', K_WAITING, node)
+redis.call('HDEL', K_RESENT, node)
 local attempt = redis.call('HGET', K_ATTEMPT, node) or '1'
 if s == 'queued' then set_state(node, 'running', {'attempt', attempt}) end
 local started = redis.call('HGET', K_STARTED, node)

@@ -14,8 +14,10 @@ if redis.call('EXISTS', K_META) == 0 or not s then
     return {'skip'}
 end
 if s == 'queued' or (s == 'running' and is_waiting(node)) then
-    -- the message may be lost, or only slow: the same token lets exactly one copy run
-    lease(node, LEASE)
+    -- the message may be lost, or only waiting in a long queue: the same token lets exactly
+    -- one copy run, and each re-send doubles the lease so a deep queue is not flooded
+    local n = redis.call('HINCRBY', K_RESENT, node, 1)
+    lease(node, LEASE * math.pow(2, math.min(n, 6)))
     return {'send', redis.call('HGET', K_TOKEN, node)}
 end
 if s == 'running' then
