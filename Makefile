@@ -11,6 +11,7 @@ demo: setup
 	@bash scripts/demo.sh
 
 test: setup
+	$(VENV)/bin/ruff check cephflow tests bench
 	$(VENV)/bin/python -m pytest
 
 lint: setup

@@ -8,13 +8,13 @@ serves a follower that attached at the start and one that attached late.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 
-class NodeState(str, Enum):
+class NodeState(StrEnum):
     """Where a node is in its life. Transitions happen in the engine's Lua scripts only."""
 
     PENDING = "pending"
@@ -38,7 +38,7 @@ class NodeState(str, Enum):
 _TERMINAL_NODE = {NodeState.SUCCEEDED, NodeState.FAILED, NodeState.SKIPPED, NodeState.CANCELLED}
 
 
-class WorkflowState(str, Enum):
+class WorkflowState(StrEnum):
     """Where a workflow is in its life."""
 
     RUNNING = "running"
@@ -55,7 +55,7 @@ class WorkflowState(str, Enum):
         return self in (WorkflowState.SUCCEEDED, WorkflowState.FAILED, WorkflowState.CANCELLED)
 
 
-class EventType(str, Enum):
+class EventType(StrEnum):
     WORKFLOW_SUBMITTED = "workflow_submitted"
     WORKFLOW_STATE = "workflow_state"
     """The workflow's state changed (``state`` holds the new one)."""

@@ -1,6 +1,13 @@
 """Folding events into a snapshot is idempotent and order-aware."""
 
-from cephflow.engine.state import Event, EventType, NodeSnapshot, NodeState, WorkflowSnapshot, WorkflowState
+from cephflow.engine.state import (
+    Event,
+    EventType,
+    NodeSnapshot,
+    NodeState,
+    WorkflowSnapshot,
+    WorkflowState,
+)
 
 
 def _snapshot() -> WorkflowSnapshot:
