@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from cephflow.errors import Problem
 from cephflow.runbook import args as argcheck
 from cephflow.runbook import library, types
+from cephflow.runbook.barrier import BARRIER_TASK, barrier_id
 from cephflow.runbook.catalog import LookupSpec, TaskSpec
 from cephflow.runbook.checker import APPROVAL_TASK, approval_args
 from cephflow.runbook.dag import Group, Node, RetryPolicy
@@ -27,10 +28,6 @@ from cephflow.runbook.templates import TemplateProblem, is_template, plain
 
 if TYPE_CHECKING:
     from cephflow.runbook.compiler import Compiler
-
-BARRIER_TASK = "core.noop"
-"""The task of the barrier node put between two fan-outs (see ``Unit.barrier``)."""
-
 
 
 @dataclass
@@ -161,7 +158,7 @@ class Unit:
         two 5,000-way fan-outs); through the barrier it needs N + M.
         """
         node = Node.model_construct(
-            id=f"{self.prefix}{dep}[*]", step=self.prefix + dep, task=BARRIER_TASK, args={},
+            id=barrier_id(self.prefix + dep), step=self.prefix + dep, task=BARRIER_TASK, args={},
             after=list(ids), retry=RetryPolicy(), timeout=None, cleanup=cleanup, skip=False,
             group=None, label=None, secret_args=[],
         )

@@ -186,3 +186,40 @@ def test_an_include_is_a_subtree_that_collapses_once_done_and_keeps_its_finally_
         ├── ○ report
         └── ○ drain.unset    (finally)
         """)
+
+
+def test_the_compilers_barrier_between_two_fanouts_is_not_a_step_of_the_tree_or_its_count():
+    # drain × 2 -> barrier drain[*] (core.noop) -> wait × 2, as the compiler builds it
+    nodes = [
+        *[node(f"drain[osd.{i}]", "ceph.reweight", group="drain", label=f"osd.{i}",
+               state="succeeded", started=0, ended=4) for i in range(2)],
+        node("drain[*]", "core.noop", after=["drain[osd.0]", "drain[osd.1]"], state="succeeded",
+             started=4, ended=4),
+        *[node(f"wait[osd.{i}]", "ceph.wait_healthy", group="wait", label=f"osd.{i}",
+               after=["drain[*]"], state=s, started=4) for i, s in enumerate(["running", "queued"])],
+        node("report", after=["wait[osd.0]", "wait[osd.1]"]),
+    ]
+    snap = workflow(nodes)
+    assert render(LiveView(snap, now=T0 + 10, height=12), width=70) == golden("""
+        drain-host  host=ceph-osd-17  ·  cluster lab  ·  3f2a9c1e  ·  10s
+        ━━━━━━━━━━━━──────────────────  2/5   40%  ETA 15s
+        ▶ drain-host 3f2a9c1e  running
+        ├── ✓ drain      2/2 ✓  4.0s
+        ├── ▶ wait       0/2 ✓  1 running  1 queued  6.0s
+        │   └── ▶ osd.0  6.0s
+        └── ○ report
+        """)
+
+
+def test_a_barriers_events_print_no_line():
+    from cephflow.cli.views.event_line import event_line
+    from cephflow.engine.state import Event, EventType
+
+    nodes = [node("drain[*]", "core.noop", state="succeeded", started=4, ended=4),
+             node("report", state="succeeded", started=4, ended=5)]
+    snap = workflow(nodes)
+    ended = Event(id="9-0", ts=T0 + 4, type=EventType.NODE_STATE, node="drain[*]",
+                  state="succeeded")
+    assert event_line(ended, snap) is None
+    ended.node = "report"
+    assert str(event_line(ended, snap)) == "2027-01-15T08:00:04Z  report  succeeded  1.0s"

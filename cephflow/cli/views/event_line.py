@@ -21,6 +21,7 @@ from cephflow.cli.views.style import (
 )
 from cephflow.cli.views.tree import node_elapsed
 from cephflow.engine.state import Event, EventType, NodeState, WorkflowSnapshot
+from cephflow.runbook.barrier import is_barrier
 
 
 def timestamp(ts: float) -> str:
@@ -44,7 +45,7 @@ def attach_line(snapshot: WorkflowSnapshot, now: float) -> Text:
 
 
 def event_line(event: Event, snapshot: WorkflowSnapshot) -> Text | None:
-    """The line for ``event``; None for an event that says nothing new."""
+    """The line for ``event``; None for an event that says nothing new (or a barrier's)."""
     what = _describe(event, snapshot)
     if what is None:
         return None
@@ -62,9 +63,11 @@ def _describe(event: Event, snapshot: WorkflowSnapshot) -> str | None:
             text += f": {_first_line(event.error)}"
         return text
     name = event.node or "?"
+    node = snapshot.nodes.get(name)
+    if node is not None and is_barrier(node):
+        return None  # the compiler's, not the runbook's: the tree does not show it either
     if event.type is EventType.NODE_STATE:
         text = f"{name}  {event.state}"
-        node = snapshot.nodes.get(name)
         if node is not None and event.state and NodeState(event.state).terminal:
             elapsed = node_elapsed(node, event.ts)
             if elapsed is not None:

@@ -12,15 +12,19 @@ from rich.text import Text
 
 from cephflow.cli.views.style import duration, params_text, short_id, workflow_style
 from cephflow.engine.state import WorkflowSnapshot
+from cephflow.runbook.barrier import is_barrier
 
 BAR_WIDTH = 30
 """Cells of the progress bar (fewer on a narrow terminal)."""
 
 
 def progress(snapshot: WorkflowSnapshot) -> tuple[int, int]:
-    """(nodes that ended, all nodes): ended counts failed, skipped and cancelled too."""
-    done = sum(1 for node in snapshot.nodes.values() if node.state.terminal)
-    return done, len(snapshot.nodes)
+    """(steps that ended, all steps): ended counts failed, skipped and cancelled too.
+
+    Barrier nodes are not counted: the tree does not show them, so the count would not add up.
+    """
+    steps = [node for node in snapshot.nodes.values() if not is_barrier(node)]
+    return sum(1 for node in steps if node.state.terminal), len(steps)
 
 
 def eta(

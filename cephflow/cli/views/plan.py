@@ -17,6 +17,7 @@ from rich.console import Group as RenderGroup
 from rich.text import Text
 from rich.tree import Tree
 
+from cephflow.runbook.barrier import is_barrier
 from cephflow.runbook.catalog import TaskSpec
 from cephflow.runbook.dag import Dag, Node
 
@@ -69,10 +70,6 @@ def _collapse(after: list[str], members: Mapping[str, set[str]]) -> list[str]:
     return shown
 
 
-def _is_barrier(node: Node) -> bool:
-    return node.task == "core.noop" and node.id.endswith("[*]")
-
-
 def _traits(node: Node, spec: TaskSpec | None, members: Mapping[str, set[str]],
             *, show_after: bool = True) -> Text:
     text = Text()
@@ -121,7 +118,7 @@ def render_plan(dag: Dag, *, catalog: Mapping[str, TaskSpec] | None = None,
     header = Text()
     if cluster:
         header.append(f"cluster: {cluster}   ", style="dim")
-    real = sum(1 for n in dag.nodes if not _is_barrier(n))
+    real = sum(1 for n in dag.nodes if not is_barrier(n))
     header.append(f"{real} steps", style="dim")
     if dag.params:
         header.append("   params:", style="dim")
@@ -141,7 +138,7 @@ def render_plan(dag: Dag, *, catalog: Mapping[str, TaskSpec] | None = None,
             by_group.setdefault(n.group, []).append(n)
 
     for node in dag.nodes:
-        if node.id in drawn or _is_barrier(node):
+        if node.id in drawn or is_barrier(node):
             continue  # a barrier between fan-outs: its dependents already say "after: x[*]"
         parent = tree
         if node.cleanup:

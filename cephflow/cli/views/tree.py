@@ -6,7 +6,8 @@ is one line of counters that expands only its running and failed members, an inc
 is a subtree that collapses to its counters once done, a failed step shows the first lines of
 its error and where to read the rest, a waiting approval gate shows the command to type. It never takes more lines than it is given:
 rows that do not fit are dropped by priority (finished steps first, then the far future,
-never a failure before anything else) and each gap becomes one summary line.
+never a failure before anything else) and each gap becomes one summary line. The compiler's
+barrier nodes (``drain[*]``) are left out, as the plan leaves them out.
 
 The rows are planned as light records first and turned into rich ``Text`` only when kept,
 so a 10,000-node workflow costs one pass over its nodes per frame.
@@ -30,6 +31,7 @@ from cephflow.cli.views.style import (
     workflow_style,
 )
 from cephflow.engine.state import NodeSnapshot, NodeState, WorkflowSnapshot
+from cephflow.runbook.barrier import is_barrier
 
 APPROVAL_TASK = "core.approval"
 ERROR_LINES = 2
@@ -203,7 +205,8 @@ class WorkflowTree:
 
     def _plan(self, width: int) -> list[_Row]:
         rows: list[_Row] = []
-        self._plan_items(rows, _items(self.snapshot.nodes.values()), "", "", width)
+        steps = (n for n in self.snapshot.nodes.values() if not is_barrier(n))
+        self._plan_items(rows, _items(steps), "", "", width)
         for position, row in enumerate(rows):
             row.order = position if row.priority == _P_DONE else -position
         return rows
