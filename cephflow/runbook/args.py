@@ -13,23 +13,10 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from cephflow.runbook.catalog import ParamSpec
+from cephflow.runbook.messages import EXPECTED, shown
 from cephflow.runbook.suggest import did_you_mean
 
 _ADAPTERS: dict[Any, TypeAdapter[Any] | None] = {}
-
-_EXPECT = {
-    "string_type": "expected text",
-    "int_type": "expected an integer",
-    "int_parsing": "expected an integer",
-    "int_from_float": "expected an integer",
-    "float_type": "expected a number",
-    "float_parsing": "expected a number",
-    "bool_type": "expected true or false",
-    "bool_parsing": "expected true or false",
-    "list_type": "expected a list",
-    "dict_type": "expected a mapping",
-}
-
 
 def _adapter(annotation: Any) -> TypeAdapter[Any] | None:
     try:
@@ -69,10 +56,8 @@ def check_value(spec: ParamSpec, value: Any) -> Any:
     except ValidationError as exc:
         err = exc.errors()[0]
         where = "".join(f"[{p}]" for p in err["loc"])
-        expected = _EXPECT.get(err["type"], err["msg"])
-        got = repr(value) if not where else repr(err.get("input"))
-        if len(got) > 40:
-            got = got[:37] + "..."
+        expected = EXPECTED.get(err["type"], err["msg"])
+        got = shown(value if not where else err.get("input"))
         raise ValueError(f"argument {spec.name!r}{where}: {expected}, got {got}") from None
     if spec.secret:
         return value

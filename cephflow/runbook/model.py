@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cephflow.errors import Problem
 from cephflow.runbook import types
+from cephflow.runbook.messages import EXPECTED, shown
 from cephflow.runbook.suggest import did_you_mean
 from cephflow.runbook.yamlpos import Doc
 
@@ -215,29 +216,8 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     return None
 
 
-_TYPE_MESSAGES = {
-    "string_type": "expected text",
-    "int_type": "expected an integer",
-    "int_parsing": "expected an integer",
-    "int_from_float": "expected an integer",
-    "float_type": "expected a number",
-    "float_parsing": "expected a number",
-    "bool_type": "expected true or false",
-    "bool_parsing": "expected true or false",
-    "list_type": "expected a list",
-    "dict_type": "expected a mapping",
-    "model_type": "expected a mapping",
-    "model_attributes_type": "expected a mapping",
-}
-
-
 _BOUNDS = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
            "less_than": "<"}
-
-
-def _describe(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def problems_from(exc: ValidationError, doc: Doc, prefix: tuple[Any, ...] = ()) -> list[Problem]:
@@ -270,13 +250,13 @@ def problems_from(exc: ValidationError, doc: Doc, prefix: tuple[Any, ...] = ()) 
             label = f"{name!r}" if isinstance(name, str) else f"item {name}"
             bound = next(iter(err.get("ctx", {}).values()), "?")
             problems.append(doc.problem(loc, f"{label}: must be {_BOUNDS[kind]} {bound}, "
-                                             f"got {_describe(err['input'])}"))
+                                             f"got {shown(err['input'])}"))
         elif kind == "too_short" and loc == ("steps",):
             problems.append(doc.problem(loc, "a runbook needs at least one step"))
-        elif kind in _TYPE_MESSAGES:
+        elif kind in EXPECTED:
             label = f"{name!r}" if isinstance(name, str) else f"item {name}"
             problems.append(
-                doc.problem(loc, f"{label}: {_TYPE_MESSAGES[kind]}, got {_describe(err['input'])}")
+                doc.problem(loc, f"{label}: {EXPECTED[kind]}, got {shown(err['input'])}")
             )
         else:
             label = f"{name!r}" if isinstance(name, str) else f"item {name}"
