@@ -17,10 +17,9 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
 
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
-
 from cephflow.errors import DeliveryInDoubt, DeliveryRefused, NotifyError
 from cephflow.notify.message import Message
+from cephflow.notify.retry import Tries
 from cephflow.settings import SmtpSettings
 
 
@@ -125,21 +124,13 @@ def send_email(settings: SmtpSettings, message: Message, recipients: Sequence[st
         )
     mime = build_email(settings, message, recipients)
     where = f"{settings.host}:{settings.port}"
-    attempts = 0
+    tries = Tries(attempts=settings.attempts, backoff=settings.backoff, transient=_transient)
     try:
-        for attempt in Retrying(
-            stop=stop_after_attempt(max(1, settings.attempts)),
-            wait=wait_exponential(multiplier=settings.backoff, max=10),
-            retry=retry_if_exception(_transient),
-            reraise=True,
-        ):
-            with attempt:
-                attempts = attempt.retry_state.attempt_number
-                answer = _send_once(settings, mime, recipients)
+        answer = tries.run(lambda: _send_once(settings, mime, recipients))
     except _InDoubt as exc:
         raise DeliveryInDoubt(f"email via {where}: {exc}; not sent again") from exc
     except (smtplib.SMTPException, OSError) as exc:
-        summary = f"email via {where} failed after {attempts} tries: {_describe(exc)}"
+        summary = f"email via {where} failed after {tries.count} tries: {_describe(exc)}"
         if _transient(exc):
             raise NotifyError(summary) from exc
         raise DeliveryRefused(summary) from exc
@@ -148,6 +139,6 @@ def send_email(settings: SmtpSettings, message: Message, recipients: Sequence[st
         "server": where,
         "recipients": recipients,
         "message_id": mime["Message-ID"],
-        "attempts": attempts,
+        "attempts": tries.count,
         "answer": answer,
     }

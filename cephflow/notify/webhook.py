@@ -13,10 +13,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from cephflow.errors import DeliveryInDoubt, DeliveryRefused, NotifyError
 from cephflow.notify.message import Message
+from cephflow.notify.retry import Tries
 from cephflow.settings import WebhookSettings
 
 
@@ -110,18 +110,10 @@ def send_webhook(settings: WebhookSettings, message: Message) -> dict[str, Any]:
     if settings.token is not None:
         headers["Authorization"] = f"Bearer {settings.token.get_secret_value()}"
     verify: Any = str(settings.ca_file) if settings.ca_file else True
-    attempts = 0
+    tries = Tries(attempts=settings.attempts, backoff=settings.backoff, transient=_transient)
     try:
         with httpx.Client(timeout=settings.timeout, verify=verify) as client:
-            for attempt in Retrying(
-                stop=stop_after_attempt(max(1, settings.attempts)),
-                wait=wait_exponential(multiplier=settings.backoff, max=10),
-                retry=retry_if_exception(_transient),
-                reraise=True,
-            ):
-                with attempt:
-                    attempts = attempt.retry_state.attempt_number
-                    status = _post_once(client, url, payload(settings, message), headers)
+            status = tries.run(lambda: _post_once(client, url, payload(settings, message), headers))
     except _InDoubt as exc:
         raise DeliveryInDoubt(f"webhook {where}: answer lost ({exc}); not sent again") from None
     except _Refused as exc:
@@ -129,9 +121,9 @@ def send_webhook(settings: WebhookSettings, message: Message) -> dict[str, Any]:
     except (_Busy, httpx.HTTPError) as exc:
         # ``from None``: httpx's own messages may quote the URL, and the URL is the secret.
         raise NotifyError(
-            f"webhook {where} failed after {attempts} tries: {type(exc).__name__}: {_safe(exc, url)}"
+            f"webhook {where} failed after {tries.count} tries: {type(exc).__name__}: {_safe(exc, url)}"
         ) from None
-    return {"channel": "webhook", "server": where, "http_status": status, "attempts": attempts}
+    return {"channel": "webhook", "server": where, "http_status": status, "attempts": tries.count}
 
 
 def _safe(exc: BaseException, url: str) -> str:
