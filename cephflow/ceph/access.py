@@ -19,19 +19,25 @@ _CLIENTS: dict[str, CephClient] = {}
 _LOCK = threading.Lock()
 
 
+def ssh_transport(host: str, ceph: CephSettings) -> SshTransport:
+    """An SSH connection to ``host`` as the settings say: the admin host and every OSD host
+    are reached with the same user, key, known_hosts and timeouts."""
+    return SshTransport(
+        host,
+        port=ceph.ssh_port,
+        user=ceph.ssh_user,
+        key_file=ceph.ssh_key,
+        known_hosts=ceph.known_hosts,
+        auto_add_host_keys=ceph.ssh_auto_add_host_keys,
+        connect_timeout=ceph.connect_timeout,
+        command_timeout=ceph.command_timeout,
+    )
+
+
 def admin_transport(ceph: CephSettings) -> Transport:
     """Where ``ceph`` commands run: locally, or on ``ssh_host`` over SSH."""
     if ceph.ssh_host:
-        return SshTransport(
-            ceph.ssh_host,
-            port=ceph.ssh_port,
-            user=ceph.ssh_user,
-            key_file=ceph.ssh_key,
-            known_hosts=ceph.known_hosts,
-            auto_add_host_keys=ceph.ssh_auto_add_host_keys,
-            connect_timeout=ceph.connect_timeout,
-            command_timeout=ceph.command_timeout,
-        )
+        return ssh_transport(ceph.ssh_host, ceph)
     return LocalTransport(timeout=ceph.command_timeout)
 
 

@@ -6,10 +6,11 @@ admin host); commands are argv lists, e.g. ``systemctl stop ceph-osd@12``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
+from cephflow.ceph.access import ssh_transport
 from cephflow.ceph.hosts.base import DeviceInfo
-from cephflow.ceph.ssh import SshTransport
 from cephflow.ceph.transport import Transport
 from cephflow.errors import CephError
 from cephflow.settings import CephSettings
@@ -26,19 +27,7 @@ class SystemdHosts:
 
     @classmethod
     def from_settings(cls, ceph: CephSettings) -> SystemdHosts:
-        def make(host: str) -> Transport:
-            return SshTransport(
-                host,
-                port=ceph.ssh_port,
-                user=ceph.ssh_user,
-                key_file=ceph.ssh_key,
-                known_hosts=ceph.known_hosts,
-                auto_add_host_keys=ceph.ssh_auto_add_host_keys,
-                connect_timeout=ceph.connect_timeout,
-                command_timeout=ceph.command_timeout,
-            )
-
-        return cls(make)
+        return cls(functools.partial(ssh_transport, ceph=ceph))
 
     def _on(self, host: str) -> Transport:
         if host not in self._transports:
