@@ -1,0 +1,109 @@
+"""Audit of the Ceph issue's plan promise on a real lab: `cephflow plan replace-disk --host lab-b`
+shows the OSD ids, weights and devices the cluster has, and a bad ``--host`` is a clean error.
+
+The lab is started and stopped with `cephflow lab up|down` in a private state directory, as an
+operator would; the truth is read with the plain `ceph` CLI, not through cephflow's own client.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.redis_server import NAMESPACE
+from tests.fixtures.services import require_binary
+
+pytestmark = [pytest.mark.ceph, pytest.mark.slow]
+
+CEPHFLOW = str(Path(sys.executable).with_name("cephflow"))
+REPO = Path(__file__).resolve().parents[2]
+
+
+class LabCli:
+    """The `cephflow` CLI pointed at a lab of its own (state dir), and `ceph` at the same lab."""
+
+    def __init__(self, state: Path):
+        self.state = state
+        self.env = {k: v for k, v in os.environ.items()
+                    if not k.startswith("CEPHFLOW_") and k != "CEPHFLOW_LAB"}
+        self.env.update(CEPHFLOW_STATE_DIR=str(state), CEPHFLOW_CONFIG=str(state / "none.toml"),
+                        COLUMNS="250", NO_COLOR="1")
+
+    def run(self, *argv: str, timeout: float = 120, **extra: str):
+        return subprocess.run([CEPHFLOW, *argv], env=dict(self.env, **extra), cwd=REPO,
+                              capture_output=True, text=True, timeout=timeout)
+
+    def ceph(self, *argv: str):
+        conf = self.state / "lab" / "cluster" / "ceph.conf"
+        done = subprocess.run(["ceph", "-c", str(conf), *argv, "-f", "json"],
+                              capture_output=True, text=True, timeout=60, check=True)
+        return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    for binary in ("ceph-mon", "ceph-osd", "ceph-mgr", "ceph"):
+        require_binary(binary)
+    cli = LabCli(tmp_path_factory.mktemp("auditlab") / "state")
+    up = cli.run("lab", "up", timeout=180)
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        yield cli
+    finally:
+        cli.run("services", "stop")
+        down = cli.run("lab", "down", timeout=120)
+        assert down.returncode == 0, down.stderr
+
+
+def host_osds(tree: dict, host: str) -> dict[int, float]:
+    nodes = {n["id"]: n for n in tree["nodes"]}
+    [bucket] = [n for n in tree["nodes"] if n["type"] == "host" and n["name"] == host]
+    return {i: nodes[i]["crush_weight"] for i in bucket["children"]}
+
+
+def test_plan_replace_disk_on_a_host_shows_its_osd_ids_weights_and_devices(lab):
+    osds = host_osds(lab.ceph("osd", "tree"), "lab-b")
+    assert len(osds) == 2
+    planned = lab.run("plan", "replace-disk", "--host", "lab-b", "--json")
+    assert planned.returncode == 0, planned.stderr
+    nodes = {n["id"]: n for n in json.loads(planned.stdout)["nodes"]}
+    for osd, weight in osds.items():
+        assert nodes[f"drain[osd.{osd}]"]["args"]["target"] == 0.0
+        assert nodes[f"fill[osd.{osd}]"]["args"]["target"] == pytest.approx(weight)
+        tell = nodes[f"tell-dc[osd.{osd}]"]["args"]
+        assert tell["host"] == "lab-b" and tell["osd"] == osd
+        assert tell["device"].endswith(f"/ceph-{osd}") and tell["serial"]
+        assert nodes[f"zap[osd.{osd}]"]["args"]["device"] == tell["device"]
+    assert not [n for n in nodes if n.startswith("drain[") and int(n[10:-1]) not in osds]
+
+    shown = lab.run("plan", "replace-disk", "--host", "lab-b")  # the tree an operator reads
+    assert shown.returncode == 0, shown.stderr
+    for osd, weight in osds.items():
+        assert f"[osd.{osd}]" in shown.stdout
+        assert f"target={weight!r}" in shown.stdout
+        assert f'device="{nodes[f"tell-dc[osd.{osd}]"]["args"]["device"]}"' in shown.stdout
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["replace-disk", "--host", "lab-z"],
+     "no CRUSH host named 'lab-z' (hosts: lab-a, lab-b, lab-c)"),
+    (["replace-disk", "--host", "lab-b", "--device", "/dev/nope"],
+     "no OSD of lab-b sits on /dev/nope"),
+    (["drain-host", "--host", "lab-b;reboot"],
+     "no CRUSH host named 'lab-b;reboot' (hosts: lab-a, lab-b, lab-c)"),
+])
+def test_a_bad_host_param_is_a_clean_error_and_run_submits_nothing(lab, redis_server, redis_url,
+                                                                   argv, message):
+    planned = lab.run("plan", *argv)
+    assert planned.returncode == 2
+    assert f"runbooks/{argv[0]}.yaml:" in planned.stderr and message in planned.stderr
+    assert "Traceback" not in planned.stdout + planned.stderr
+    ran = lab.run("run", *argv, CEPHFLOW_REDIS_URL=redis_url, CEPHFLOW_NAMESPACE=NAMESPACE)
+    assert ran.returncode == 2 and message in ran.stderr
+    assert "submitted" not in ran.stdout
+    assert redis_server.client().keys(f"{NAMESPACE}:*") == []
