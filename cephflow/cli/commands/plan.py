@@ -47,13 +47,12 @@ def show_plan(dag: Any, *, as_json: bool, full: bool) -> None:
                                 cluster=get_settings().cluster_name))
 
 
-def compile_for_cli(name: str, given: dict[str, Any]):
-    """Find, check and compile runbook ``name`` with the params from the command line."""
-    from cephflow.runbook.compiler import Compiler
-
-    load_tasks()
-    compiler = Compiler(search_path=cli_params.search_path())
-    return compiler.compile(compiler.load(name, strict=False), given)
+def runbook_argument() -> Any:
+    """The RUNBOOK argument of ``plan`` and ``run``: a name or a file, completed by name."""
+    return typer.Argument(
+        None, metavar="RUNBOOK", help="A runbook name or a path to a YAML file.",
+        autocompletion=cli_params.complete_runbook_names, show_default=False,
+    )
 
 
 def runbook_entry(ctx: typer.Context, name: str | None, *, command: str,
@@ -97,10 +96,7 @@ PLAN_OPTIONS = [
 
 def plan(
     ctx: typer.Context,
-    name: str = typer.Argument(
-        None, metavar="RUNBOOK", help="A runbook name or a path to a YAML file.",
-        autocompletion=cli_params.complete_runbook_names, show_default=False,
-    ),
+    name: str = runbook_argument(),
 ) -> None:
     """Compile RUNBOOK with its params (--param value ...) and show the plan; submits nothing.
 

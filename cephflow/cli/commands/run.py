@@ -12,7 +12,7 @@ from typing import Any
 import typer
 
 from cephflow.cli import params as cli_params
-from cephflow.cli.commands.plan import PASS_THROUGH, runbook_entry, show_plan
+from cephflow.cli.commands.plan import PASS_THROUGH, runbook_argument, runbook_entry, show_plan
 
 RUN_OPTIONS = [
     cli_params.CommonOption("dry-run", "Compile and show the plan; submit nothing."),
@@ -33,10 +33,7 @@ def _output(options: dict[str, Any]) -> str:
 
 def run(
     ctx: typer.Context,
-    name: str = typer.Argument(
-        None, metavar="RUNBOOK", help="A runbook name or a path to a YAML file.",
-        autocompletion=cli_params.complete_runbook_names, show_default=False,
-    ),
+    name: str = runbook_argument(),
 ) -> None:
     """Compile RUNBOOK with its params, submit it and follow it live (--dry-run: plan only).
 
