@@ -10,9 +10,9 @@ import time
 from cephflow.ceph.access import client_for
 from cephflow.ceph.client import CephClient
 from cephflow.ceph.hosts import HostOps, hosts_for
-from cephflow.ceph.models import PgList
+from cephflow.ceph.models import OsdState, PgList
 from cephflow.engine.context import StepContext
-from cephflow.errors import CephError
+from cephflow.errors import CephError, StepFailed
 
 WEIGHT_EPSILON = 1.0 / 65536 * 1.5
 """CRUSH weights are 16.16 fixed point: values closer than this are the same weight."""
@@ -34,6 +34,14 @@ def host_of(client: CephClient, osd: int, host: str | None = None) -> str:
     if not found:
         raise CephError(f"osd.{osd} is not under any CRUSH host")
     return found
+
+
+def existing_osd(client: CephClient, osd: int) -> OsdState:
+    """``osd``'s entry in the OSD map; StepFailed when there is none (a typo, or purged)."""
+    state = client.osd_dump().osds.get(osd)
+    if state is None:
+        raise StepFailed(f"osd.{osd} does not exist")
+    return state
 
 
 def same_weight(a: float, b: float) -> bool:

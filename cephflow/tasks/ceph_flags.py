@@ -11,7 +11,7 @@ from cephflow.ceph.client import CLUSTER_FLAGS
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
 from cephflow.errors import StepFailed
-from cephflow.tasks.ceph_common import ceph
+from cephflow.tasks.ceph_common import ceph, existing_osd
 
 
 def _flag_key(flag: str) -> str:
@@ -55,9 +55,7 @@ def unset_flag(ctx: StepContext, *, flag: str = "noout", only_ours: bool = True)
 def add_noout(ctx: StepContext, *, osd: int) -> dict:
     """Set ``noout`` on one OSD only (the cluster flag stays as it is)."""
     client = ceph(ctx)
-    state = client.osd_dump().osds.get(osd)
-    if state is None:
-        raise StepFailed(f"osd.{osd} does not exist")
+    state = existing_osd(client, osd)
     if state.noout and not ctx.fact(f"noout.osd.{osd}"):
         ctx.progress(f"osd.{osd} already had noout (not by this workflow)")
         return {"osd": osd, "ours": False}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
 from cephflow.errors import CephError, CommandFailed, StepFailed, UnsafeOperation
-from cephflow.tasks.ceph_common import ceph, host_of, hosts, settled
+from cephflow.tasks.ceph_common import ceph, existing_osd, host_of, hosts, settled
 
 
 @task("ceph.stop_osd", destructive=True, poll=True)
@@ -78,9 +78,7 @@ def _require_safe(client, osd: int, action: str) -> None:
 def destroy_osd(ctx: StepContext, *, osd: int) -> dict:
     """Destroy an OSD but keep its id and CRUSH place for the replacement disk."""
     client = ceph(ctx)
-    state = client.osd_dump().osds.get(osd)
-    if state is None:
-        raise StepFailed(f"osd.{osd} does not exist")
+    state = existing_osd(client, osd)
     if state.destroyed:
         ctx.progress(f"osd.{osd} already destroyed")
         return {"osd": osd, "destroyed": True}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
 from cephflow.errors import StepFailed
-from cephflow.tasks.ceph_common import ceph, pct, same_weight, settled
+from cephflow.tasks.ceph_common import ceph, existing_osd, pct, same_weight, settled
 
 
 def _next_weight(current: float, target: float, increment: float) -> float:
@@ -97,9 +97,7 @@ def reweight(
 def mark_out(ctx: StepContext, *, osd: int) -> dict:
     """Mark an OSD out (its data moves elsewhere); an OSD already out stays out."""
     client = ceph(ctx)
-    state = client.osd_dump().osds.get(osd)
-    if state is None:
-        raise StepFailed(f"osd.{osd} does not exist")
+    state = existing_osd(client, osd)
     if state.in_:
         client.mark_out(osd)
         ctx.progress(f"osd.{osd} marked out")
@@ -110,9 +108,7 @@ def mark_out(ctx: StepContext, *, osd: int) -> dict:
 def mark_in(ctx: StepContext, *, osd: int) -> dict:
     """Mark an OSD in; an OSD already in stays in."""
     client = ceph(ctx)
-    state = client.osd_dump().osds.get(osd)
-    if state is None:
-        raise StepFailed(f"osd.{osd} does not exist")
+    state = existing_osd(client, osd)
     if not state.in_:
         client.mark_in(osd)
         ctx.progress(f"osd.{osd} marked in")
