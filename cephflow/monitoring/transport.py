@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from cephflow.errors import MonitoringError
+from cephflow.tries import Tries
 
 
 class _Busy(Exception):
@@ -34,22 +34,19 @@ def call(
     ``label`` names the system and the operation in errors ("alertmanager http://h:9093:
     create silence"). A 4xx other than those in ``ok_statuses`` is an error at once.
     """
-    tries = 0
+
+    def once() -> httpx.Response:
+        response = client.request(method, url, **kwargs)
+        if response.status_code == 429 or response.status_code >= 500:
+            raise _Busy(f"HTTP {response.status_code}: {reason(response)}")
+        return response
+
+    tries = Tries(attempts=attempts, backoff=backoff, transient=_transient)
     try:
-        for attempt in Retrying(
-            stop=stop_after_attempt(max(1, attempts)),
-            wait=wait_exponential(multiplier=backoff, max=10),
-            retry=retry_if_exception(_transient),
-            reraise=True,
-        ):
-            with attempt:
-                tries = attempt.retry_state.attempt_number
-                response = client.request(method, url, **kwargs)
-                if response.status_code == 429 or response.status_code >= 500:
-                    raise _Busy(f"HTTP {response.status_code}: {reason(response)}")
+        response = tries.run(once)
     except (_Busy, httpx.HTTPError) as exc:
         raise MonitoringError(
-            f"{label} failed after {tries} tries: {type(exc).__name__}: {exc}"
+            f"{label} failed after {tries.count} tries: {type(exc).__name__}: {exc}"
         ) from exc
     if response.status_code >= 400 and response.status_code not in ok_statuses:
         raise MonitoringError(f"{label} refused: HTTP {response.status_code}: {reason(response)}")

@@ -19,8 +19,8 @@ from typing import Any
 
 from cephflow.errors import DeliveryInDoubt, DeliveryRefused, NotifyError
 from cephflow.notify.message import Message
-from cephflow.notify.retry import Tries
 from cephflow.settings import SmtpSettings
+from cephflow.tries import Tries
 
 
 class _InDoubt(Exception):

@@ -16,8 +16,8 @@ import httpx
 
 from cephflow.errors import DeliveryInDoubt, DeliveryRefused, NotifyError
 from cephflow.notify.message import Message
-from cephflow.notify.retry import Tries
 from cephflow.settings import WebhookSettings
+from cephflow.tries import Tries
 
 
 class _Busy(Exception):

@@ -1,9 +1,9 @@
-"""The retry policy every channel delivers with, and the count of tries its receipt reports.
+"""The retry policy of every call cephflow makes to a server of the operators' (not Ceph's).
 
-Email and webhook try ``attempts`` times in all, waiting ``backoff`` x 2^n seconds (at most
-10 s) between tries, and only after a failure their ``transient`` predicate calls worth
-another try; anything else is raised at once. Both name the number of tries in the receipt
-or in the error, so ``Tries`` counts them even when the last one raises.
+Email, webhooks and the monitoring systems try ``attempts`` times in all, waiting ``backoff``
+x 2^n seconds (at most 10 s) between tries, and only after a failure their ``transient``
+predicate calls worth another try; anything else is raised at once. Each names the number of
+tries in its receipt or its error, so ``Tries`` counts them even when the last one raises.
 """
 
 from __future__ import annotations
