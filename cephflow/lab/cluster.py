@@ -81,6 +81,8 @@ class LabCluster:
             )
         except subprocess.TimeoutExpired as exc:
             raise LabError(f"labctl {args[0]} took longer than {timeout}s") from exc
+        except OSError as exc:  # labctl.sh missing, not executable, or no /bin/sh
+            raise LabError(f"labctl {args[0]}: cannot run {LABCTL}: {exc.strerror or exc}") from exc
 
     def start(self) -> LabState:
         """Bring up a fresh cluster (wipes any previous one in the same directory)."""
