@@ -154,3 +154,27 @@ def test_services_never_prints_the_redis_password(tmp_path):
                            timeout=60)
     assert shown.returncode == 0
     assert "hunter2-audit" not in shown.stdout + shown.stderr
+
+
+def test_the_atomic_lock_check_refuses_a_submit_that_raced_past_the_precheck(client, redis_url,
+                                                                             tmp_path,
+                                                                             monkeypatch):
+    """Two submits can both pass the client's early look at the locks; the start script must
+    still refuse the second one atomically and leave nothing of it behind."""
+    from cephflow.errors import LockHeld
+
+    load_all()
+    book = tmp_path / "locked.yaml"
+    book.write_text("name: locked\nlocks: [host-x]\nsteps:\n  - id: a\n    task: core.sleep\n"
+                    "    with: {seconds: 30}\n")
+    dag = compile_runbook(book)
+    holder = client.submit(dag)
+    monkeypatch.setattr(WorkflowClient, "_precheck_locks", lambda *a, **k: None)
+    with pytest.raises(LockHeld) as refused:
+        client.submit(dag)
+    assert refused.value.holder == holder
+    assert [w.id for w in client.list_workflows(10)] == [holder]
+    assert client.redis.get(f"{NAMESPACE}:lock:host-x") == holder
+    leftovers = [k for k in client.redis.keys(f"{NAMESPACE}:wf:*") if holder not in k]
+    assert leftovers == []
+    client.cancel(holder)
