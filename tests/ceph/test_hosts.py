@@ -68,3 +68,17 @@ def test_cephadm_backend_uses_the_orchestrator():
         ("orch", "osd", "rm", "4", "--replace"),
     ]
     assert rec.calls[0][:3] == ("ceph", "-c", "/etc/ceph/ceph.conf")
+
+
+@pytest.mark.parametrize("device", ["--osd-id", "-f", "/dev/sdk --destroy", ""])
+def test_a_device_that_would_be_read_as_an_option_wipes_nothing(device):
+    rec = Recorder()
+    systemd = SystemdHosts(lambda host: rec)
+    cephadm = CephadmHosts(CephClient(CliBackend(rec, conf="/etc/ceph/ceph.conf")))
+    for call in (lambda: systemd.zap("osd-a", 3, device or " "),
+                 lambda: systemd.create_osd("osd-a", device or " ", 3),
+                 lambda: cephadm.zap("osd-a", 3, device or " "),
+                 lambda: cephadm.create_osd("osd-a", device or " ", 3)):
+        with pytest.raises(CephError, match="osd-a: .* is not a device path"):
+            call()
+    assert rec.calls == []

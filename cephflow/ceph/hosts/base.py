@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
+from cephflow.errors import CephError
+
 
 @dataclass(frozen=True)
 class DeviceInfo:
@@ -19,6 +21,18 @@ class DeviceInfo:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def device_word(host: str, device: str) -> str:
+    """``device`` as one argument of a disk command; CephError for a value that is not one.
+
+    Devices reach ``ceph-volume`` and ``ceph orch`` as argv words, never through a shell; a
+    word that starts with ``-`` would still be read as an option there (``--osd-id 3``
+    instead of a disk), and these commands wipe disks.
+    """
+    if not device or device.startswith("-") or any(c.isspace() or c == "\0" for c in device):
+        raise CephError(f"{host}: {device!r} is not a device path")
+    return device
 
 
 class HostOps(Protocol):

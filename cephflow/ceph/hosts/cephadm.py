@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cephflow.ceph.client import CephClient
 from cephflow.ceph.command import cmd
-from cephflow.ceph.hosts.base import DeviceInfo
+from cephflow.ceph.hosts.base import DeviceInfo, device_word
 from cephflow.errors import CephError
 
 
@@ -34,6 +34,7 @@ class CephadmHosts:
     def zap(self, host: str, osd: int, device: str | None) -> None:
         if not device:
             raise CephError(f"zapping osd.{osd} on {host} needs its device")
+        device = device_word(host, device)
         self.client.change(cmd("orch device zap", host, device, "--force", hostname=host,
                                path=device, force=True, readonly=False, json_output=False))
 
@@ -41,6 +42,7 @@ class CephadmHosts:
         """``ceph orch daemon add osd HOST:DEV``: re-uses an id left by ``orch osd rm --replace``."""
         if not device:
             raise CephError(f"creating an OSD on {host} needs a device")
+        device = device_word(host, device)
         before = set(self.client.osd_dump().osds)
         self.client.change(cmd("orch daemon add osd", f"{host}:{device}",
                                svc_arg=f"{host}:{device}", readonly=False, json_output=False))

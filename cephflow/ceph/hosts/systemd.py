@@ -10,7 +10,7 @@ import functools
 from collections.abc import Callable
 
 from cephflow.ceph.access import ssh_transport
-from cephflow.ceph.hosts.base import DeviceInfo
+from cephflow.ceph.hosts.base import DeviceInfo, device_word
 from cephflow.ceph.transport import Transport
 from cephflow.errors import CephError
 from cephflow.settings import CephSettings
@@ -46,19 +46,20 @@ class SystemdHosts:
 
     def zap(self, host: str, osd: int, device: str | None) -> None:
         argv = ["ceph-volume", "lvm", "zap", "--destroy"]
-        argv += [device] if device else ["--osd-id", str(osd)]
+        argv += [device_word(host, device)] if device else ["--osd-id", str(osd)]
         self._on(host).run(argv).check()
 
     def create_osd(self, host: str, device: str | None, osd: int | None) -> int:
         if not device:
             raise CephError(f"creating an OSD on {host} needs a device")
-        argv = ["ceph-volume", "lvm", "create", "--data", device]
+        argv = ["ceph-volume", "lvm", "create", "--data", device_word(host, device)]
         if osd is not None:
             argv += ["--osd-id", str(osd)]
         self._on(host).run(argv).check()
         if osd is not None:
             return osd
-        listing = self._on(host).run(["ceph-volume", "lvm", "list", device, "--format", "json"])
+        listing = self._on(host).run(["ceph-volume", "lvm", "list", device_word(host, device),
+                                      "--format", "json"])
         for osd_id in listing.check().json():
             return int(osd_id)
         raise CephError(f"ceph-volume created no OSD on {host}:{device}")
