@@ -84,7 +84,10 @@ class RadosBackend:
                     import rados
                 except ImportError as exc:
                     raise TransportError("the rados Python binding is not installed") from exc
-                handle = rados.Rados(conffile=self.conf)
+                try:
+                    handle = rados.Rados(conffile=self.conf)
+                except rados.Error as exc:
+                    raise TransportError(f"librados cannot read {self.conf}: {exc}") from exc
                 try:
                     handle.connect(timeout=int(max(self.connect_timeout, 1)))
                 except rados.Error as exc:

@@ -90,3 +90,13 @@ def test_unreachable_host_is_retried_then_reported(tmp_path):
                              connect_timeout=1, connect_attempts=2, allow_agent=False)
     with pytest.raises(TransportError, match="after 2 tries"):
         transport.run(["true"])
+
+
+def test_librados_with_an_unreadable_conf_is_a_transport_error(tmp_path):
+    pytest.importorskip("rados")
+    from cephflow.ceph.backends import RadosBackend
+    from cephflow.ceph.command import cmd
+
+    backend = RadosBackend(conf=tmp_path / "missing.conf", connect_timeout=1)
+    with pytest.raises(TransportError, match=r"librados cannot read .*missing\.conf"):
+        backend.execute(cmd("status"))
