@@ -1,0 +1,58 @@
+"""Audit of dependency order with a slow parent: a node must not start before its LAST parent
+ended. Instant tasks cannot show this (the last parent usually ends before the child is picked
+up anyway); one parent that sleeps makes a child released one parent early run visibly early.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from cephflow.engine.client import WorkflowClient
+from cephflow.engine.state import WorkflowState
+from cephflow.runbook.dag import Dag, Node
+from cephflow.settings import Settings
+from tests.fixtures.redis_server import NAMESPACE
+
+pytestmark = pytest.mark.services
+
+
+@pytest.fixture
+def client(redis_url, celery_worker) -> WorkflowClient:
+    engine = WorkflowClient(Settings(redis_url=redis_url, namespace=NAMESPACE))
+    yield engine
+    engine.close()
+
+
+def node(id: str, after: list[str] | None = None, seconds: float | None = None) -> Node:
+    if seconds is None:
+        return Node(id=id, step=id.split("[")[0], task="test.record", after=after or [])
+    return Node(id=id, step=id.split("[")[0], task="test.sleep", args={"seconds": seconds},
+                after=after or [])
+
+
+def ended_order(client: WorkflowClient, wf: str) -> list[str]:
+    return client.redis.lrange(f"{NAMESPACE}:test:{wf}:order", 0, -1)
+
+
+def check(client: WorkflowClient, dag: Dag) -> None:
+    wf = client.submit(dag)
+    assert client.wait(wf, timeout=60) is WorkflowState.SUCCEEDED
+    order = ended_order(client, wf)
+    assert sorted(order) == sorted(n.id for n in dag.nodes)  # each once
+    snap = client.snapshot(wf)
+    for n in dag.nodes:
+        for dep in n.after:
+            assert order.index(dep) < order.index(n.id), (dep, n.id, order)
+            assert snap.nodes[n.id].started_at >= snap.nodes[dep].ended_at, (dep, n.id)
+
+
+def test_diamond_child_waits_for_its_slow_parent(client):
+    check(client, Dag(runbook="audit", source="tests", nodes=[
+        node("a"), node("b", ["a"]), node("c", ["a"], seconds=1.0), node("d", ["b", "c"])]))
+
+
+def test_stage_join_waits_for_its_slowest_member(client):
+    """Two stages of 4 (the size from which the engine counts down through one join)."""
+    first = [node(f"s1[{i}]", ["start"], seconds=1.0 if i == 0 else None) for i in range(4)]
+    second = [node(f"s2[{i}]", [n.id for n in first]) for i in range(4)]
+    check(client, Dag(runbook="audit", source="tests", nodes=[node("start"), *first, *second]))
