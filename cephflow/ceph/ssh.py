@@ -3,13 +3,14 @@
 Host keys are checked against a known_hosts file and an unknown key is refused by default
 (``RejectPolicy``): cephflow never trusts a host on first use unless told to. Authentication
 is by key file or SSH agent. Connecting is retried with tenacity when the failure is
-transient (refused, reset, timed out); a wrong host key or a rejected login is permanent and
-fails at once. A command is sent as ``shlex.join(argv)`` so the remote shell sees exactly the
-argument list cephflow built.
+transient (refused, reset, timed out); a wrong host key, a rejected login or a missing key
+file is permanent and fails at once. A command is sent as ``shlex.join(argv)`` so the remote
+shell sees exactly the argument list cephflow built.
 """
 
 from __future__ import annotations
 
+import os
 import shlex
 import socket
 import threading
@@ -25,7 +26,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from cephflow.ceph.transport import CommandResult
+from cephflow.ceph.transport import CommandResult, permanent
 from cephflow.errors import HostKeyError, TransportError
 
 _TRANSIENT = (
@@ -104,9 +105,7 @@ class SshTransport:
             ) from exc
         except paramiko.AuthenticationException as exc:
             client.close()
-            refused = TransportError(f"SSH login to {self.where} was refused: {exc}")
-            refused.transient = False  # type: ignore[attr-defined]
-            raise refused from exc
+            raise permanent(f"SSH login to {self.where} was refused: {exc}") from exc
         except _TRANSIENT as exc:
             client.close()
             raise _Transient(exc) from exc
@@ -124,6 +123,10 @@ class SshTransport:
         return client
 
     def _connect(self) -> paramiko.SSHClient:
+        if self.key_file is not None and not os.access(self.key_file, os.R_OK):
+            # paramiko's own error would be an OSError, retried as if the network had failed
+            raise permanent(f"SSH key file {self.key_file} for {self.where} is missing or "
+                            "unreadable")
         attempt = retry(
             retry=retry_if_exception_type(_Transient),
             stop=stop_after_attempt(self.connect_attempts),

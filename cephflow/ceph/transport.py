@@ -17,6 +17,17 @@ from typing import Any, Protocol
 from cephflow.errors import CephError, CommandFailed, TransportError
 
 
+def permanent(message: str) -> TransportError:
+    """A TransportError that no retry can mend (refused login, missing key or binary).
+
+    ``CephClient`` retries reads on transport failures; it reads ``transient`` to leave these
+    alone and fail at once.
+    """
+    error = TransportError(message)
+    error.transient = False  # type: ignore[attr-defined]
+    return error
+
+
 @dataclass(frozen=True)
 class CommandResult:
     """What a command printed and how it exited."""
@@ -77,9 +88,7 @@ class LocalTransport:
                 check=False,
             )
         except FileNotFoundError as exc:
-            missing = TransportError(f"{argv[0]}: command not found")
-            missing.transient = False  # type: ignore[attr-defined]
-            raise missing from exc
+            raise permanent(f"{argv[0]}: command not found") from exc
         except subprocess.TimeoutExpired as exc:
             raise TransportError(
                 f"{' '.join(argv)}: no answer within {timeout or self.timeout:g}s"

@@ -82,6 +82,14 @@ def test_rejected_login_is_permanent(sshd, tmp_path):
         sshd.transport(key_file=stranger).run(["true"])
 
 
+def test_a_missing_key_file_is_permanent_and_named(sshd, tmp_path):
+    missing = tmp_path / "no_such_key"
+    with pytest.raises(TransportError, match=r"SSH key file .*no_such_key") as caught:
+        sshd.transport(key_file=missing).run(["true"])
+    assert getattr(caught.value, "transient", True) is False
+    assert "tries" not in str(caught.value)  # refused at once, not retried as a network blip
+
+
 def test_unreachable_host_is_retried_then_reported(tmp_path):
     from cephflow.ceph.ssh import SshTransport
     from tests.fixtures.services import free_port
