@@ -120,7 +120,7 @@ def test_a_follower_attaching_half_way_ends_like_one_from_the_start(client):
 
     def essentials(snapshot):
         return (snapshot.state, snapshot.ended_at, snapshot.last_event_id, {
-            n.id: (n.state, n.attempt, n.started_at, n.ended_at, n.detail)
+            n.id: (n.state, n.attempt, n.started_at, n.ended_at, n.detail, n.error)
             for n in snapshot.nodes.values()})
 
     assert essentials(early.snapshot) == essentials(late.snapshot) == essentials(truth)

@@ -11,7 +11,7 @@ if redis.call('HGET', K_TOKEN, node) ~= tok or redis.call('HGET', K_STATE, node)
     return {'stale'}
 end
 local sends = {}
-set_state(node, outcome, {'error', err, 'attempt', redis.call('HGET', K_ATTEMPT, node)})
+set_state(node, outcome, {'error', err or false, 'attempt', redis.call('HGET', K_ATTEMPT, node)})
 count_end(node)
 if err then redis.call('HSET', K_ERROR, node, err) end
 if ARGV[8] ~= '' then redis.call('HSET', K_RESULT, node, ARGV[8]) end
