@@ -186,6 +186,8 @@ class WorkflowSummary(BaseModel):
     failed_node: str | None = None
     error: str | None = None
     nodes: int = 0
+    ended_nodes: int = 0
+    """Nodes that ended (succeeded, failed, skipped or cancelled), from the engine's counters."""
     params: dict[str, Any] = Field(default_factory=dict)
 
 

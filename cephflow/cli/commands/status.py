@@ -20,24 +20,6 @@ from cephflow.cli.views.workflow_list import WorkflowList
 from cephflow.engine.state import NodeState, WorkflowSnapshot
 
 
-def _progress(client, ids: list[str]) -> dict[str, int]:
-    """Nodes that ended, per workflow: its node count less the open counters the engine keeps.
-
-    One pipelined HMGET per listed workflow (never a read of the nodes); this reads the
-    engine's meta hash directly until ``WorkflowSummary`` carries the count itself.
-    """
-    from cephflow.engine import keys
-
-    pipe = client.redis.pipeline(transaction=False)
-    for wf in ids:
-        pipe.hmget(keys.WorkflowKeys(client.ns, wf).meta, ["nodes", "open_main", "open_cleanup"])
-    result: dict[str, int] = {}
-    for wf, (nodes, open_main, open_cleanup) in zip(ids, pipe.execute(), strict=True):
-        if nodes is not None:
-            result[wf] = max(int(nodes) - int(open_main or 0) - int(open_cleanup or 0), 0)
-    return result
-
-
 def find_node(snapshot: WorkflowSnapshot, name: str) -> str:
     """A node id from an exact id, or a step name, fan-out label or id prefix naming one node.
 
@@ -84,7 +66,7 @@ def status(
         if as_json:
             out.out("[" + ",".join(s.model_dump_json() for s in summaries) + "]", highlight=False)
         else:
-            ended = _progress(client, [s.id for s in summaries])
+            ended = {s.id: s.ended_nodes for s in summaries}
             out.print(WorkflowList(summaries, ended=ended, now=time.time()))
         return
     full_id = client.resolve_id(workflow_id)
