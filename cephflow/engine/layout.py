@@ -92,6 +92,8 @@ def plan_writes(dag: Dag) -> tuple[list[str], Writes]:
         for name in ("group", "label"):
             if getattr(n, name) is not None:
                 spec[name] = getattr(n, name)
+        if n.redo_on_resume:
+            spec["redo_on_resume"] = True
         if n.cleanup:
             spec["cleanup"] = True
             spec["after"] = n.after

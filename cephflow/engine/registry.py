@@ -19,11 +19,14 @@ IMPLEMENTATIONS: dict[str, Callable[..., Any]] = {}
 """Task name -> function(ctx, **args)."""
 
 
-def task(name: str, *, destructive: bool = False, poll: bool = False) -> Callable[[F], F]:
+def task(name: str, *, destructive: bool = False, poll: bool = False,
+         redo_on_resume: bool = False) -> Callable[[F], F]:
     """Declare ``fn(ctx, **args)`` as the task ``name``.
 
     ``destructive`` tasks are marked in plans; ``poll`` tasks wait by calling
     ``ctx.not_yet()`` and are re-scheduled until they return or time out.
+    ``redo_on_resume`` tasks set up what a ``finally`` step undoes (a silence, ``noout``):
+    ``resume`` runs a succeeded one again before the steps after it that are re-run.
     """
 
     def decorate(fn: F) -> F:
@@ -34,6 +37,7 @@ def task(name: str, *, destructive: bool = False, poll: bool = False) -> Callabl
                 description=(inspect.getdoc(fn) or "").split("\n")[0],
                 destructive=destructive,
                 poll=poll,
+                redo_on_resume=redo_on_resume,
             )
         )
         IMPLEMENTATIONS[name] = fn

@@ -41,6 +41,9 @@ class TaskSpec:
     destructive: bool = False
     poll: bool = False
     """A waiting task: checks once and is re-scheduled until it succeeds or its timeout passes."""
+    redo_on_resume: bool = False
+    """Sets up something a ``finally`` step undoes (a silence, ``noout``): on resume, a
+    succeeded node of it runs again when a step after it is re-run."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -64,6 +64,9 @@ class Node(BaseModel):
     """The fan-out item's label (``osd.41``), shown by views."""
     secret_args: list[str] = Field(default_factory=list)
     """Names of ``args`` that hold a secret: the engine passes them, views show ``REDACTED``."""
+    redo_on_resume: bool = False
+    """Its task sets up what a ``finally`` node undoes: ``resume`` runs it again (when it
+    succeeded) before any node after it that is re-run."""
 
 
 class Group(BaseModel):

@@ -288,7 +288,8 @@ class Unit:
             raise Failed
         fields.setdefault("group", None)
         fields.setdefault("label", None)
-        return Node.model_construct(task=spec.name, args=args, secret_args=secret_args, **fields)
+        return Node.model_construct(task=spec.name, args=args, secret_args=secret_args,
+                                    redo_on_resume=spec.redo_on_resume, **fields)
 
     @property
     def secrets(self) -> set[str]:

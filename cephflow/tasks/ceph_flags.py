@@ -18,7 +18,7 @@ def _flag_key(flag: str) -> str:
     return f"flag.{flag}"
 
 
-@task("ceph.set_flag")
+@task("ceph.set_flag", redo_on_resume=True)
 def set_flag(ctx: StepContext, *, flag: str = "noout") -> dict:
     """Set a cluster flag (``noout``, ``norebalance``...) and remember that this workflow did."""
     if flag not in CLUSTER_FLAGS:
@@ -51,7 +51,7 @@ def unset_flag(ctx: StepContext, *, flag: str = "noout", only_ours: bool = True)
     return {"flag": flag, "cleared": True}
 
 
-@task("ceph.add_noout")
+@task("ceph.add_noout", redo_on_resume=True)
 def add_noout(ctx: StepContext, *, osd: int) -> dict:
     """Set ``noout`` on one OSD only (the cluster flag stays as it is)."""
     client = ceph(ctx)

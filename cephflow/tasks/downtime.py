@@ -43,7 +43,7 @@ def _extra(ctx: StepContext, record: dict[str, Any]) -> dict[str, Any]:
             "host": record.get("host"), "marker": record["marker"]}
 
 
-@task("downtime.set")
+@task("downtime.set", redo_on_resume=True)
 def downtime_set(
     ctx: StepContext,
     *,

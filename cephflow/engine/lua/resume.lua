@@ -1,5 +1,6 @@
 -- resume: re-run a failed or cancelled workflow from its failed and cancelled nodes; nodes
--- that succeeded (or were skipped) are kept; the finally nodes run again at the end.
+-- that succeeded (or were skipped) are kept, except redo_on_resume ones that a re-run node
+-- comes after (what they set up, the finally nodes undid); the finally nodes run again.
 -- KEYS: the workflow keys (see _common.lua).
 -- ARGV: 1 wf, 2 now, 3 lease, 4 user
 -- Returns {'invalid', state}, {'held', lock, holder} or {'ok', node1, token1, ...}.
@@ -12,6 +13,8 @@ for _, name in ipairs(locks) do
     if holder and holder ~= WF then return {'held', name, holder} end
 end
 for _, name in ipairs(locks) do redis.call('SET', K_LOCK .. name, WF) end
+-- running again: its keys no longer expire (finish sets the retention anew)
+for _, k in ipairs(workflow_keys()) do redis.call('PERSIST', k) end
 
 local states = redis.call('HGETALL', K_STATE)
 local done = {}
@@ -35,6 +38,30 @@ local function parents_of(node)
     if not id then return {} end
     if not lists[id] then lists[id] = cjson.decode(redis.call('HGET', K_EDGES, id)) end
     return lists[id]
+end
+-- A succeeded redo_on_resume node (a silence, noout: undone by the finally steps) that a
+-- re-run node comes after runs again too, before it. Found by walking up from the re-run
+-- nodes, each ancestor once; skipped when the workflow has no such node.
+local redo = {}
+for _, id in ipairs(cjson.decode(redis.call('HGET', K_META, 'redo') or '[]')) do redo[id] = true end
+if next(redo) ~= nil then
+    local stack, seen = {}, {}
+    for _, node in ipairs(reset) do
+        if not is_cleanup(node) then table.insert(stack, node) end
+    end
+    while #stack > 0 do
+        for _, p in ipairs(parents_of(table.remove(stack))) do
+            if not seen[p] then
+                seen[p] = true
+                if redo[p] and done[p] and redis.call('HGET', K_STATE, p) == 'succeeded' then
+                    done[p] = nil
+                    open_main = open_main + 1
+                    table.insert(reset, p)
+                end
+                table.insert(stack, p)
+            end
+        end
+    end
 end
 local join_open = {}
 for _, j in ipairs(redis.call('HKEYS', K_JOINS)) do
