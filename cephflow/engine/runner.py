@@ -27,7 +27,7 @@ from cephflow.engine.connection import redis_client
 from cephflow.engine.context import NotYet, StepContext
 from cephflow.engine.registry import IMPLEMENTATIONS
 from cephflow.engine.scripts import Transitions
-from cephflow.errors import EngineError, StepFailed
+from cephflow.errors import ConfigError, EngineError, StepFailed
 from cephflow.runbook.catalog import CATALOG
 from cephflow.runbook.dag import RetryPolicy
 from cephflow.settings import Settings, get_settings
@@ -52,6 +52,14 @@ class Engine:
         self.backend = RedisContextBackend(self.client, self.transitions, self.ns)
         self.current: tuple[str, str, float] | None = None
         self._heartbeat: threading.Thread | None = None
+        self._per_runbook: dict[str, Settings] = {}
+
+    def settings_for(self, runbook: str) -> Settings:
+        """The settings a step of ``runbook`` sees: its ``runbook_overrides`` merged in."""
+        found = self._per_runbook.get(runbook)
+        if found is None:
+            found = self._per_runbook[runbook] = self.settings.for_runbook(runbook)
+        return found
 
     def heartbeat(self) -> None:
         """Keep the lease of the node this process runs fresh (a long task is not 'lost')."""
@@ -145,7 +153,7 @@ def _run(engine: Engine, wf: str, node: str, token: str) -> None:
     if claim.status != "run":
         dispatch.send(engine.app, wf, claim.sends, client=engine.client)
         return
-    attempt_s, started_s, spec_json, params_json = claim.detail
+    attempt_s, started_s, spec_json, params_json, runbook = claim.detail
     spec = json.loads(spec_json)
     attempt, started = int(attempt_s), float(started_s)
     timeout = spec.get("timeout")
@@ -160,10 +168,15 @@ def _run(engine: Engine, wf: str, node: str, token: str) -> None:
         return
     task_spec = CATALOG.get(task_name)
     poll = bool(task_spec and task_spec.poll)
+    try:
+        settings = engine.settings_for(runbook)
+    except ConfigError as exc:
+        _finish(engine, wf, node, token, "failed", str(exc))
+        return
     ctx = StepContext(
         workflow_id=wf, node_id=node, backend=engine.backend, attempt=attempt,
         started_at=started, deadline=deadline, params=json.loads(params_json),
-        settings=engine.settings,
+        settings=settings,
     )
     if deadline is not None and not poll and time.time() >= deadline:
         _finish(engine, wf, node, token, "failed", f"timed out after {timeout:g}s")

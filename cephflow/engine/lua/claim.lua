@@ -3,7 +3,7 @@
 -- ARGV: 1 wf, 2 now, 3 lease, 4 node, 5 token
 -- Returns {'unknown'} (no such workflow/node), {'stale'} (token outdated or node not
 -- runnable: a duplicate or redelivered message), {'cancelled', node, token, ...} (the workflow
--- stopped; sends follow) or {'run', attempt, started_at, spec JSON, params JSON}.
+-- stopped; sends follow) or {'run', attempt, started_at, spec JSON, params JSON, runbook}.
 local node, tok = ARGV[4], ARGV[5]
 if redis.call('EXISTS', K_META) == 0 then return {'unknown'} end
 local s = redis.call('HGET', K_STATE, node)
@@ -29,5 +29,6 @@ if not started then
     redis.call('HSET', K_STARTED, node, started)
 end
 lease(node, LEASE)
-return {'run', attempt, started, redis.call('HGET', K_SPEC, node),
-        redis.call('HGET', K_META, 'params') or '{}'}
+local meta = redis.call('HMGET', K_META, 'params', 'runbook')
+return {'run', attempt, started, redis.call('HGET', K_SPEC, node), meta[1] or '{}',
+        meta[2] or ''}
