@@ -183,7 +183,10 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
     runbook_overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    """Per-runbook overrides of the sections above, keyed by runbook name."""
+    """Per-runbook overrides of the sections above, keyed by runbook name (``for_runbook``)."""
+    retention_days: float = 30.0
+    """A finished workflow's state and events expire this long after it ends; its audit
+    record (who, when, runbook, params, outcome) is kept for good."""
 
     @classmethod
     def settings_customise_sources(
@@ -207,9 +210,48 @@ class Settings(BaseSettings):
 
         return apply_lab_state(self)
 
+    def for_runbook(self, runbook: str) -> Settings:
+        """These settings with ``runbook_overrides[runbook]`` merged in (self when none).
+
+        A section (``smtp: {sender: ...}``) is merged key by key into the configured one, so
+        an override names only what differs; a plain field is replaced. Raises ConfigError.
+        """
+        overrides = self.runbook_overrides.get(runbook)
+        if not overrides:
+            return self
+        from pydantic import TypeAdapter, ValidationError
+
+        from cephflow.errors import ConfigError
+
+        fields = type(self).model_fields
+        update: dict[str, Any] = {}
+        for name, value in overrides.items():
+            if name not in fields or name == "runbook_overrides":
+                raise ConfigError(f"runbook_overrides.{runbook}: no setting {name!r}")
+            current = getattr(self, name)
+            try:
+                if isinstance(current, BaseModel) and isinstance(value, dict):
+                    merged = _deep_merge(current.model_dump(), value)
+                    update[name] = type(current).model_validate(merged)
+                else:
+                    update[name] = TypeAdapter(fields[name].annotation).validate_python(value)
+            except ValidationError as exc:
+                raise ConfigError(f"runbook_overrides.{runbook}.{name}: {exc}") from exc
+        return self.model_copy(update=update)
+
     def runbook_search_path(self) -> list[Path]:
         """Directories searched for a runbook name, in order."""
         return [SHIPPED_RUNBOOKS, *self.runbook_dirs]
+
+
+def _deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 @lru_cache(maxsize=1)

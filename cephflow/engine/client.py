@@ -45,6 +45,10 @@ BATCH = 2000
 """Fields per HSET and commands per pipeline flush when writing a DAG."""
 
 
+APPROVAL_TASK = "core.approval"
+"""The only task whose nodes ``approve`` and ``reject`` decide."""
+
+
 def current_user() -> str:
     """The OS user running this process (recorded as who submitted or decided)."""
     return getpass.getuser()
@@ -107,6 +111,8 @@ class WorkflowClient:
             "open_main": writes.open_main, "open_cleanup": writes.open_cleanup,
             "cleanup_roots": json.dumps(writes.cleanup_roots), "seq": 0,
             "nodes": len(dag.nodes),
+            "retention": int(self.settings.retention_days * 86_400_000),
+            "redo": json.dumps([n.id for n in dag.nodes if n.redo_on_resume and not n.cleanup]),
         }
         audit = {
             "workflow": wf, "user": user, "host": socket.gethostname(), "submitted_at": repr(now),
@@ -270,24 +276,35 @@ class WorkflowClient:
         """The most recently submitted workflows, newest first."""
         ids = call(lambda: self.redis.zrevrange(keys.workflows(self.ns), 0, limit - 1))
         fields = ["runbook", "state", "submitted_at", "submitted_by", "ended_at", "failed_node",
-                  "error", "nodes", "params"]
+                  "error", "nodes", "params", "open_main", "open_cleanup"]
         pipe = self.redis.pipeline(transaction=False)
         for wf in ids:
             pipe.hmget(self._keys(wf).meta, fields)
         rows = call(pipe.execute) if ids else []
         result = []
+        expired = []
         for wf, row in zip(ids, rows, strict=True):
             if row[1] is None:
+                expired.append(wf)  # its retention passed: only the audit record is left
                 continue
             data = dict(zip(fields, row, strict=True))
+            # the engine keeps open counters, never a count of ended nodes: derive it
+            nodes = int(data["nodes"] or 0)
+            still_open = int(data["open_main"] or 0) + int(data["open_cleanup"] or 0)
             result.append(WorkflowSummary(
                 id=wf, runbook=data["runbook"] or "",
                 state=WorkflowState("running" if data["state"] == "submitting" else data["state"]),
                 submitted_at=float(data["submitted_at"] or 0),
                 submitted_by=data["submitted_by"] or "", ended_at=_float(data["ended_at"]),
                 failed_node=data["failed_node"], error=data["error"],
-                nodes=int(data["nodes"] or 0), params=json.loads(data["params"] or "{}"),
+                nodes=nodes, ended_nodes=max(nodes - still_open, 0),
+                params=json.loads(data["params"] or "{}"),
             ))
+        if expired:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.zrem(keys.workflows(self.ns), *expired)
+            pipe.zrem(keys.workflow_ids(self.ns), *expired)
+            call(pipe.execute)
         return result
 
     def audit(self, wf: str) -> dict[str, str]:
@@ -330,19 +347,34 @@ class WorkflowClient:
         return decided
 
     def _gate_nodes(self, wf: str, target: str) -> list[tuple[str, dict[str, Any]]]:
+        """The approval gates ``target`` names: only nodes whose task is ``core.approval``.
+
+        ``target`` is a gate's node id, or a step name: the open gates of that step. A step
+        with an ``approval:`` shorthand shares its name with the gate the compiler put before
+        it (``approve-<step>``); the step's own node is never decided, only its gate.
+        """
         wk = self._keys(wf)
         if not call(lambda: self.redis.exists(wk.meta)):
             raise WorkflowNotFound(f"no workflow {wf!r}")
         raw = call(lambda: self.redis.hget(wk.spec, target))
         if raw is not None:
-            return [(target, json.loads(raw).get("args", {}))]
+            spec = json.loads(raw)
+            if spec.get("task") == APPROVAL_TASK:
+                return [(target, spec.get("args", {}))]
         snap = self.snapshot(wf)
         found = [(n.id, n.args) for n in snap.nodes.values()
-                 if n.step == target and not n.state.terminal]
+                 if n.step == target and n.task == APPROVAL_TASK and not n.state.terminal]
         if not found:
-            steps = sorted({n.step for n in snap.nodes.values() if n.task == "core.approval"})
-            hint = f" (approval steps: {', '.join(steps)})" if steps else ""
-            raise InvalidTransition(f"workflow {wf} has no open step or node {target!r}{hint}")
+            gates = [n for n in snap.nodes.values() if n.task == APPROVAL_TASK]
+            open_gates = sorted({n.step for n in gates if not n.state.terminal})
+            if open_gates:
+                hint = f"; open approval steps: {', '.join(open_gates)}"
+            elif gates:
+                hint = "; its approval steps have all ended"
+            else:
+                hint = "; it has no approval steps"
+            raise InvalidTransition(
+                f"workflow {wf}: {target!r} names no open approval gate{hint}")
         return found
 
     def cancel(self, wf: str, user: str | None = None) -> None:

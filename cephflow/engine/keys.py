@@ -2,8 +2,14 @@
 
 All keys start with the settings' ``namespace`` so several installations can share one Redis.
 Per-workflow keys hang under ``<ns>:wf:<id>``; the Lua scripts receive them as ``KEYS`` in the
-order of ``WorkflowKeys.script_keys()`` and never build a key themselves, except the two
-documented prefixes (per-group ready lists, locks) which they extend with a group or lock name.
+order of ``WorkflowKeys.script_keys()`` and never build a key themselves, except the three
+documented prefixes (per-group ready lists, locks, node memos) which they extend with a group,
+lock or node name.
+
+When a workflow ends, every key under ``<ns>:wf:<id>`` expires after the retention it was
+submitted with (meta field ``retention``, ms; ``Settings.retention_days``); the audit record,
+the lock keys and the two indexes are not workflow keys and stay (the client drops index
+entries whose workflow has expired when it lists them).
 
     <ns>:workflows            zset   workflow id -> submitted_at (listing, newest first)
     <ns>:workflow-ids         zset   workflow id, score 0 (prefix lookup with ZRANGEBYLEX)
@@ -124,11 +130,13 @@ class WorkflowKeys:
     join_of = property(lambda self: self._k("join-of"))
     resent = property(lambda self: self._k("resent"))
 
+    memo_prefix = property(lambda self: self._k("memo:"))
+
     def gready(self, group: str) -> str:
         return f"{self.gready_prefix}{group}"
 
     def memo(self, node: str) -> str:
-        return self._k(f"memo:{node}")
+        return f"{self.memo_prefix}{node}"
 
     def script_keys(self) -> list[str]:
         """KEYS for every engine script, in the order ``lua/_common.lua`` names them."""
@@ -139,5 +147,5 @@ class WorkflowKeys:
             self.events, leases(self.ns), lock_prefix(self.ns), audit(self.ns, self.wf),
             self.parents, self.order, self.result, self.facts, self.detail,
             workflows(self.ns), workflow_ids(self.ns), self.joins, self.join_of,
-            self.resent,
+            self.resent, self.once, self.memo_prefix,
         ]

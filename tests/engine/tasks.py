@@ -7,6 +7,7 @@ in the order their bodies ended).
 
 from __future__ import annotations
 
+import json
 import time
 
 from cephflow.engine.connection import call
@@ -98,3 +99,20 @@ def approval(ctx: StepContext, *, approvers: list[str] | None = None,
         raise StepFailed(f"rejected by {decision['by']}: {decision.get('reason') or ''}")
     _record(ctx)
     return decision
+
+
+@task("test.setup", redo_on_resume=True)
+def setup(ctx: StepContext) -> None:
+    """Set something up that a finally step undoes (run again on resume)."""
+    _record(ctx)
+
+
+@task("test.settings")
+def settings(ctx: StepContext) -> dict:
+    """Record the SMTP sender and poll countdown this step's settings give."""
+    client = ctx.backend.client  # type: ignore[attr-defined]
+    seen = {"sender": ctx.settings.smtp.sender, "poll_countdown": ctx.settings.poll_countdown,
+            "smtp_host": ctx.settings.smtp.host}
+    call(lambda: client.hset(_key(ctx, "settings"), ctx.node_id, json.dumps(seen)))
+    _record(ctx)
+    return seen

@@ -108,3 +108,59 @@ def test_audit_and_listing(client, celery_worker):
     [summary] = client.list_workflows(10)
     assert (summary.id, summary.state, summary.nodes) == (wf, WorkflowState.SUCCEEDED, 1)
     assert client.resolve_id(wf[:4]) == wf
+
+
+def shorthand_gate() -> object:
+    """What the compiler makes of ``approval:`` on step ``drain``: a gate, then the step."""
+    return dag(
+        node("approve-drain", step="drain", task="core.approval",
+             args={"approvers": [], "notify": False, "downtimes": []}),
+        node("drain", task="test.wait_fact", args={"key": "go"}, after=["approve-drain"]),
+        node("other", task="test.wait_fact", args={"key": "go"}),
+    )
+
+
+def test_a_step_name_decides_only_its_gate_never_the_step_behind_it(client, celery_worker):
+    wf = client.submit(shorthand_gate(), user="tester")
+    assert client.approve(wf, "drain", user="tester") == ["approve-drain"]
+    wait_until(lambda: client.snapshot(wf).nodes["drain"].state is NodeState.RUNNING,
+               timeout=20, what="the step behind the gate to start")
+    assert client.get_fact(wf, "approval:drain") is None
+    client.set_fact(wf, "go", True)
+    assert client.wait(wf, timeout=30) is WorkflowState.SUCCEEDED
+    assert runs(client, wf) == {"drain": 1, "other": 1}
+
+
+def test_deciding_what_is_no_approval_gate_is_refused_clearly(client, celery_worker):
+    wf = client.submit(shorthand_gate(), user="tester")
+    for target in ("other", "nope"):
+        with pytest.raises(InvalidTransition) as refused:
+            client.reject(wf, target, user="tester", reason="no")
+        assert f"{target!r} names no open approval gate" in str(refused.value)
+        assert "open approval steps: drain" in str(refused.value)
+    assert client.get_fact(wf, "approval:other") is None
+    assert client.approve(wf, "approve-drain", user="tester") == ["approve-drain"]
+    wait_until(lambda: client.snapshot(wf).nodes["approve-drain"].state is NodeState.SUCCEEDED,
+               timeout=20, what="the gate to pass")
+    with pytest.raises(InvalidTransition, match="its approval steps have all ended"):
+        client.approve(wf, "drain", user="tester")
+    client.cancel(wf, user="tester")
+    assert client.wait(wf, timeout=20) is WorkflowState.CANCELLED
+
+
+def test_listing_counts_ended_nodes(client, celery_worker):
+    failed = client.submit(dag(node("a"), node("b", task="test.fail", after=["a"]),
+                               node("c", after=["b"]), node("fin", cleanup=True)), user="t")
+    assert client.wait(failed, timeout=20) is WorkflowState.FAILED
+    running = client.submit(dag(node("x"), node("w", task="test.wait_fact", args={"key": "go"},
+                                                after=["x"]), node("fin", cleanup=True)),
+                            user="t")
+    wait_until(lambda: client.snapshot(running).nodes["x"].state is NodeState.SUCCEEDED,
+               timeout=20, what="x to end")
+    counts = {s.id: (s.state, s.nodes, s.ended_nodes) for s in client.list_workflows(10)}
+    assert counts == {failed: (WorkflowState.FAILED, 4, 4),
+                      running: (WorkflowState.RUNNING, 3, 1)}
+    client.cancel(running, user="t")
+    assert client.wait(running, timeout=20) is WorkflowState.CANCELLED
+    [summary] = [s for s in client.list_workflows(10) if s.id == running]
+    assert summary.ended_nodes == 3

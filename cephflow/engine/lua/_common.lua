@@ -21,6 +21,8 @@
 --  30 joins     hash   join id -> 1: invisible nodes that count down a shared dependency set
 --  31 join-of   hash   node -> the join it waits for
 --  32 resent    hash   node -> times the reconciler re-sent it since it was last claimed
+--  33 once      set    "<node>|<key>" markers of StepContext.once
+--  34 memo:     prefix of per-node memo hashes (key = prefix .. node)
 --
 -- ARGV (common head): 1 workflow id, 2 now (epoch seconds), 3 lease seconds.
 -- Script-specific arguments start at ARGV[4].
@@ -32,20 +34,23 @@ local K_ATTEMPT, K_STARTED, K_ENDED, K_ERROR = KEYS[15], KEYS[16], KEYS[17], KEY
 local K_EVENTS, K_LEASES, K_LOCK, K_AUDIT = KEYS[19], KEYS[20], KEYS[21], KEYS[22]
 local K_PARENTS, K_ORDER, K_RESULT, K_FACTS = KEYS[23], KEYS[24], KEYS[25], KEYS[26]
 local K_DETAIL, K_WORKFLOWS, K_IDS = KEYS[27], KEYS[28], KEYS[29]
-local K_JOINS, K_JOIN_OF, K_RESENT = KEYS[30], KEYS[31], KEYS[32]
+local K_JOINS, K_JOIN_OF, K_RESENT, K_ONCE, K_MEMO = KEYS[30], KEYS[31], KEYS[32], KEYS[33],
+    KEYS[34]
 
 local WF = ARGV[1]
 local NOW = tonumber(ARGV[2])
 local LEASE = tonumber(ARGV[3])
 
--- Append one event; fields is a flat list of name, value pairs (nil values skipped).
+-- Append one event; fields is a flat list of name, value pairs (nil or false values skipped).
+-- The pairs are walked up to table.maxn, not #fields: a nil value leaves a hole in the list,
+-- and # may stop at the hole or past it, pairing the following name with the wrong slot.
 local function event(etype, node, fields)
     local args = {K_EVENTS, '*', 'ts', tostring(NOW), 'type', etype}
     if node then
         table.insert(args, 'node'); table.insert(args, node)
     end
     if fields then
-        for i = 1, #fields, 2 do
+        for i = 1, table.maxn(fields), 2 do
             if fields[i + 1] ~= nil and fields[i + 1] ~= false then
                 table.insert(args, fields[i]); table.insert(args, tostring(fields[i + 1]))
             end
@@ -76,13 +81,14 @@ local function accepting(node)
     return wf_state() == 'running'
 end
 
+-- fields: name, value pairs as for event(); a nil value keeps its slot (never shifts the pairs).
 local function set_state(node, state, fields)
     redis.call('HSET', K_STATE, node, state)
-    event('node_state', node, fields and (function()
-        local f = {'state', state}
-        for i = 1, #fields do table.insert(f, fields[i]) end
-        return f
-    end)() or {'state', state})
+    local f = {'state', state}
+    if fields then
+        for i = 1, table.maxn(fields) do f[i + 2] = fields[i] end
+    end
+    event('node_state', node, f)
 end
 
 -- A node reached a terminal state: count it down in its part (main or cleanup).
@@ -207,6 +213,26 @@ local function release_locks()
     end
 end
 
+-- Every key of this workflow's own (not the audit, locks, indexes or the shared leases).
+local function workflow_keys()
+    local ks = {K_META, K_SPEC, K_STATE, K_DEPS, K_CHILDREN, K_EDGES, K_CLEANUP, K_SKIP, K_GROUP,
+                K_GLIMIT, K_GACTIVE, K_TOKEN, K_WAITING, K_ATTEMPT, K_STARTED, K_ENDED, K_ERROR,
+                K_EVENTS, K_PARENTS, K_ORDER, K_RESULT, K_FACTS, K_DETAIL, K_JOINS, K_JOIN_OF,
+                K_RESENT, K_ONCE}
+    for _, g in ipairs(redis.call('HKEYS', K_GLIMIT)) do table.insert(ks, K_GREADY .. g) end
+    for _, node in ipairs(redis.call('HKEYS', K_STATE)) do table.insert(ks, K_MEMO .. node) end
+    return ks
+end
+
+-- An ended workflow's keys expire after its retention (meta 'retention', ms; none: kept).
+-- Once per workflow, O(nodes): memo hashes are per node.
+local function expire_workflow()
+    local ms = tonumber(redis.call('HGET', K_META, 'retention') or '')
+    if not ms or ms <= 0 then return end
+    ms = math.max(math.floor(ms), 1)
+    for _, k in ipairs(workflow_keys()) do redis.call('PEXPIRE', k, ms) end
+end
+
 local function finish()
     local st = wf_state()
     local final = 'succeeded'
@@ -223,6 +249,7 @@ local function finish()
     redis.call('HSET', K_AUDIT, 'outcome', final, 'ended_at', tostring(NOW))
     if failed_node then redis.call('HSET', K_AUDIT, 'failed_node', failed_node) end
     if err then redis.call('HSET', K_AUDIT, 'error', err) end
+    expire_workflow()
 end
 
 -- After any end: main part over -> start the finally nodes; those over -> finish.
