@@ -1,0 +1,92 @@
+"""``ceph pg ls``: every PG with its state, and what a change has (not yet) moved."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class PgState:
+    """One PG of ``ceph pg ls -f json``."""
+
+    pgid: str
+    state: str
+    reported_epoch: int
+    up: tuple[int, ...]
+    acting: tuple[int, ...]
+    object_copies: int = 0
+    misplaced: int = 0
+    degraded: int = 0
+
+    @property
+    def clean(self) -> bool:
+        return self.state == "active+clean"
+
+
+@dataclass(frozen=True)
+class PgList:
+    """``ceph pg ls -f json``: every PG with its state and the epoch its primary reported at."""
+
+    pgs: tuple[PgState, ...]
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | list[Any]) -> PgList:
+        stats = data.get("pg_stats", []) if isinstance(data, Mapping) else data
+        return cls(
+            tuple(
+                PgState(
+                    pgid=p["pgid"],
+                    state=p["state"],
+                    reported_epoch=int(p.get("reported_epoch", 0)),
+                    up=tuple(p.get("up", ())),
+                    acting=tuple(p.get("acting", ())),
+                    object_copies=int((p.get("stat_sum") or {}).get("num_object_copies", 0)),
+                    misplaced=int((p.get("stat_sum") or {}).get("num_objects_misplaced", 0)),
+                    degraded=int((p.get("stat_sum") or {}).get("num_objects_degraded", 0)),
+                )
+                for p in stats
+            )
+        )
+
+    @property
+    def misplaced_ratio(self) -> float:
+        """Misplaced object copies over all copies (what ``ceph status`` shows, but fresh)."""
+        copies = sum(p.object_copies for p in self.pgs)
+        return sum(p.misplaced for p in self.pgs) / copies if copies else 0.0
+
+    @property
+    def degraded_ratio(self) -> float:
+        copies = sum(p.object_copies for p in self.pgs)
+        return sum(p.degraded for p in self.pgs) / copies if copies else 0.0
+
+    def not_clean(self) -> list[PgState]:
+        return [p for p in self.pgs if not p.clean]
+
+    def stale_before(self, epoch: int) -> list[PgState]:
+        """PGs whose last report predates ``epoch``: their state says nothing about the change."""
+        return [p for p in self.pgs if p.reported_epoch < epoch]
+
+    @property
+    def max_reported_epoch(self) -> int:
+        """The newest osdmap epoch any PG reported at.
+
+        A PG re-reports only when something about it changes, so after a change at epoch E
+        the PGs it moved report at E or later while untouched PGs keep older epochs: once any
+        PG reported at E, the PG states reflect the change.
+        """
+        return max((p.reported_epoch for p in self.pgs), default=0)
+
+    def reflects(self, epoch: int) -> bool:
+        """Some PG has reported at ``epoch`` or later (the change has reached the PG stats)."""
+        return self.max_reported_epoch >= epoch
+
+    def on_osd(self, osd: int) -> list[PgState]:
+        return [p for p in self.pgs if osd in p.up or osd in p.acting]
+
+    def by_state(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for p in self.pgs:
+            counts[p.state] = counts.get(p.state, 0) + 1
+        return counts
