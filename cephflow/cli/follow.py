@@ -25,6 +25,7 @@ from cephflow.cli import console as cli_console
 from cephflow.cli.views.event_line import attach_line, event_line, outcome_line
 from cephflow.cli.views.live import LiveView
 from cephflow.engine.state import Event, WorkflowSnapshot, WorkflowState
+from cephflow.hints import status_command
 
 OUTPUTS = ("live", "plain", "json", "quiet")
 EXIT_DETACHED = 130
@@ -126,7 +127,7 @@ def follow(
         state = f" ({follower.snapshot.state.value})" if follower is not None else ""
         out.print(
             f"detached: workflow {wf_id} keeps running{state}; "
-            f"re-attach with: cephflow status {wf_id}",
+            f"re-attach with: {status_command(wf_id)}",
             highlight=False,
             soft_wrap=True,
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from cephflow.cli import console as c
+from cephflow.hints import status_command
 from cephflow.runbook.dag import Dag
 from cephflow.settings import get_settings
 
@@ -42,7 +43,7 @@ def launch(dag: Dag, *, detach: bool, output: str) -> int:
                         highlight=False, soft_wrap=True)
     if detach:
         if output not in ("json", "quiet"):
-            c.console.print(f"follow it with: cephflow status {wf}", highlight=False)
+            c.console.print(f"follow it with: {status_command(wf)}", highlight=False)
         return 0
     return follow_workflow(client, wf, output=output)
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import grp
 import pwd
-import shlex
 import time
 from typing import Any
 
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
 from cephflow.errors import StepFailed
+from cephflow.hints import approve_command, reject_command
 from cephflow.notify.channels import configured_channels
 from cephflow.notify.message import Message
 from cephflow.tasks.downtime import keep_alive
@@ -33,15 +33,6 @@ APPROVAL_FACT = "approval:{node_id}"
 def approval_fact_key(node_id: str) -> str:
     """The workflow fact that ``cephflow approve/reject`` writes for the gate ``node_id``."""
     return APPROVAL_FACT.format(node_id=node_id)
-
-
-def approve_command(workflow_id: str, node_id: str) -> str:
-    """The command an approver types (quoted so a fan-out id like ``gate[osd.4]`` survives)."""
-    return f"cephflow approve {shlex.quote(workflow_id)} {shlex.quote(node_id)}"
-
-
-def reject_command(workflow_id: str, node_id: str) -> str:
-    return f"cephflow reject {shlex.quote(workflow_id)} {shlex.quote(node_id)}"
 
 
 def _groups_of(user: str) -> set[str]:

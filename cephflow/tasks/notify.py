@@ -176,7 +176,7 @@ def notify_dc(
     for name in given:  # the built-in text asks for each; unknown ones stay None
         facts.setdefault(name, None)
     if confirm is None and confirm_step:
-        from cephflow.tasks.approval import approve_command  # approval imports this module
+        from cephflow.hints import approve_command
 
         confirm = f"When done, run: {approve_command(ctx.workflow_id, confirm_step)}"
     facts["confirm"] = confirm or "Reply to this message when done."

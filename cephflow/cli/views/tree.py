@@ -15,7 +15,6 @@ so a 10,000-node workflow costs one pass over its nodes per frame.
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -31,6 +30,7 @@ from cephflow.cli.views.style import (
     workflow_style,
 )
 from cephflow.engine.state import NodeSnapshot, NodeState, WorkflowSnapshot
+from cephflow.hints import approve_command, status_command
 from cephflow.runbook.barrier import is_barrier
 
 APPROVAL_TASK = "core.approval"
@@ -284,10 +284,10 @@ class WorkflowTree:
             if cut:
                 more = len(lines) - len(shown)
                 lead = f"… {more} more line{'s' if more != 1 else ''}: " if more else "… full error: "
-                command = f"cephflow status {self.snapshot.id} --step {shlex.quote(node.id)}"
+                command = status_command(self.snapshot.id, node.id)
                 rows.append(_Row(indent, "hint", _P_HINT, 0, text=lead + command))
         elif node.state is NodeState.RUNNING and node.task == APPROVAL_TASK:
-            command = f"cephflow approve {self.snapshot.id} {shlex.quote(node.id)}"
+            command = approve_command(self.snapshot.id, node.id)
             detail = node.detail or ""
             # the gate may say it itself, in a line wide enough to read it whole
             if command not in detail or len(cont) + len(name) + len(detail) + 16 > width:
