@@ -1,7 +1,7 @@
 """Sandboxed templating of runbook values.
 
 Every text value holding ``{{`` or ``{%`` is a jinja2 template, rendered in a
-``SandboxedEnvironment`` with ``StrictUndefined``: an undefined name is an error (never an
+sandbox (``cephflow.sandbox``) with ``StrictUndefined``: an undefined name is an error (never an
 empty string) and Python internals (``__class__``, ``__globals__``, ``mro``) are out of reach.
 
 A value that is exactly one expression, ``"{{ osds }}"``, keeps the expression's native type
@@ -17,9 +17,10 @@ from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta
 from jinja2.runtime import Undefined
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2.sandbox import SecurityError
 
 from cephflow.runbook.suggest import did_you_mean
+from cephflow.sandbox import Sandbox
 
 _NATIVE = re.compile(r"\A\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*\Z", re.S)
 
@@ -39,32 +40,11 @@ def is_template(value: Any) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
-MAX_SIZE = 100_000
-"""Longest text or list a template may build with ``*``, and largest power ``**`` may give."""
-
-
-class _Sandbox(SandboxedEnvironment):
-    """The jinja2 sandbox, also refusing ``*`` and ``**`` that would exhaust memory."""
-
-    intercepted_binops = frozenset(["*", "**"])
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "*":
-            for seq, count in ((left, right), (right, left)):
-                if isinstance(seq, str | list | tuple) and isinstance(count, int) \
-                        and len(seq) * count > MAX_SIZE:
-                    raise SecurityError(f"'*' would build more than {MAX_SIZE} items")
-        if operator == "**" and isinstance(left, int | float) and isinstance(right, int | float):
-            if abs(right) > 64 and abs(left) > 1:
-                raise SecurityError("'**' with an exponent above 64 is not allowed")
-        return super().call_binop(context, operator, left, right)
-
-
 class Templates:
     """The sandboxed environment and a cache of compiled templates."""
 
     def __init__(self) -> None:
-        self.env = _Sandbox(
+        self.env = Sandbox(
             undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
         )
         self._compiled: dict[str, Callable[[Mapping[str, Any]], Any]] = {}
