@@ -56,3 +56,23 @@ def test_stage_join_waits_for_its_slowest_member(client):
     first = [node(f"s1[{i}]", ["start"], seconds=1.0 if i == 0 else None) for i in range(4)]
     second = [node(f"s2[{i}]", [n.id for n in first]) for i in range(4)]
     check(client, Dag(runbook="audit", source="tests", nodes=[node("start"), *first, *second]))
+
+
+def test_retries_wait_their_growing_backoff(client):
+    """A retry that ignored its backoff would still succeed; the gaps between tries show it."""
+    from cephflow.engine.state import EventType
+    from cephflow.runbook.dag import RetryPolicy
+
+    flaky = Node(id="f", step="f", task="test.flaky", args={"succeed_on": 3},
+                 retry=RetryPolicy(attempts=3, backoff=0.8, factor=2))
+    wf = client.submit(Dag(runbook="audit", source="tests", nodes=[flaky]))
+    assert client.wait(wf, timeout=30) is WorkflowState.SUCCEEDED
+    events = client.events(wf, "0-0", count=1000)
+    retries = [e for e in events if e.type is EventType.NODE_RETRY]
+    assert [e.attempt for e in retries] == [2, 3]
+    [done] = [e for e in events
+              if e.type is EventType.NODE_STATE and e.node == "f" and e.state == "succeeded"]
+    # each try is instant, so a retry event to the next try's end is the wait before that try
+    first, second = retries[1].ts - retries[0].ts, done.ts - retries[1].ts
+    assert first >= 0.8 * 0.9, first
+    assert second >= 1.6 * 0.9, second
