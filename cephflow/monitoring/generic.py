@@ -13,19 +13,19 @@ from typing import Any
 
 import httpx
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment
 
 from cephflow.errors import MonitoringError
 from cephflow.monitoring.transport import call
+from cephflow.sandbox import Sandbox
 from cephflow.settings import HttpDowntimeSettings
 
-_ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+_ENV = Sandbox(undefined=jinja2.StrictUndefined, autoescape=False)
 
 
 def _render(source: str, variables: dict[str, Any], what: str) -> str:
     try:
         return _ENV.from_string(source).render(**variables)
-    except jinja2.TemplateError as exc:
+    except Exception as exc:  # noqa: BLE001 - the template's own arithmetic too: never crash
         raise MonitoringError(f"http downtime: {what}: {type(exc).__name__}: {exc}") from exc
 
 
