@@ -121,7 +121,8 @@ def send_webhook(settings: WebhookSettings, message: Message) -> dict[str, Any]:
     except (_Busy, httpx.HTTPError) as exc:
         # ``from None``: httpx's own messages may quote the URL, and the URL is the secret.
         raise NotifyError(
-            f"webhook {where} failed after {tries.count} tries: {type(exc).__name__}: {_safe(exc, url)}"
+            f"webhook {where} failed after {tries.count} tries: "
+            f"{type(exc).__name__}: {_safe(exc, url)}"
         ) from None
     return {"channel": "webhook", "server": where, "http_status": status, "attempts": tries.count}
 

@@ -196,7 +196,8 @@ def test_the_compilers_barrier_between_two_fanouts_is_not_a_step_of_the_tree_or_
         node("drain[*]", "core.noop", after=["drain[osd.0]", "drain[osd.1]"], state="succeeded",
              started=4, ended=4),
         *[node(f"wait[osd.{i}]", "ceph.wait_healthy", group="wait", label=f"osd.{i}",
-               after=["drain[*]"], state=s, started=4) for i, s in enumerate(["running", "queued"])],
+               after=["drain[*]"], state=s, started=4)
+          for i, s in enumerate(["running", "queued"])],
         node("report", after=["wait[osd.0]", "wait[osd.1]"]),
     ]
     snap = workflow(nodes)
