@@ -11,6 +11,7 @@ from typing import Any
 
 from cephflow.cli import console as c
 from cephflow.hints import status_command
+from cephflow.runbook.barrier import step_count
 from cephflow.runbook.dag import Dag
 from cephflow.settings import get_settings
 
@@ -39,7 +40,7 @@ def launch(dag: Dag, *, detach: bool, output: str) -> int:
     elif output == "quiet":
         c.console.out(wf, highlight=False)
     else:
-        c.console.print(f"workflow {wf} submitted ({dag.runbook}, {len(dag.nodes)} steps)",
+        c.console.print(f"workflow {wf} submitted ({dag.runbook}, {step_count(dag.nodes)} steps)",
                         highlight=False, soft_wrap=True)
     if detach:
         if output not in ("json", "quiet"):

@@ -50,3 +50,13 @@ def test_large_fan_outs_are_cut_unless_all(tmp_path):
     assert "… and 20 more (--all shows every node, --json the whole DAG)" in short
     full = render(dag, full=True)
     assert "[29] message=\"m29\"" in full and "more" not in full
+
+
+def test_the_step_count_leaves_the_barrier_out_as_the_plan_does():
+    from cephflow.runbook.barrier import is_barrier, step_count
+
+    dag = compiled()
+    barriers = [n.id for n in dag.nodes if is_barrier(n)]
+    assert barriers == ["drain[*]", "zap[*]"]
+    assert step_count(dag.nodes) == len(dag.nodes) - 2
+    assert f"{step_count(dag.nodes)} steps" in render(dag.redacted())

@@ -17,7 +17,7 @@ from rich.console import Group as RenderGroup
 from rich.text import Text
 from rich.tree import Tree
 
-from cephflow.runbook.barrier import is_barrier
+from cephflow.runbook.barrier import is_barrier, step_count
 from cephflow.runbook.catalog import TaskSpec
 from cephflow.runbook.dag import Dag, Node
 
@@ -118,8 +118,7 @@ def render_plan(dag: Dag, *, catalog: Mapping[str, TaskSpec] | None = None,
     header = Text()
     if cluster:
         header.append(f"cluster: {cluster}   ", style="dim")
-    real = sum(1 for n in dag.nodes if not is_barrier(n))
-    header.append(f"{real} steps", style="dim")
+    header.append(f"{step_count(dag.nodes)} steps", style="dim")
     if dag.params:
         header.append("   params:", style="dim")
         for key, value in dag.params.items():
