@@ -107,3 +107,73 @@ def test_a_bad_host_param_is_a_clean_error_and_run_submits_nothing(lab, redis_se
     assert ran.returncode == 2 and message in ran.stderr
     assert "submitted" not in ran.stdout
     assert redis_server.client().keys(f"{NAMESPACE}:*") == []
+
+
+def test_each_replace_step_run_twice_is_safe(lab, monkeypatch):
+    """Issue 7: every domain task is idempotent. Each step of a disk replacement runs twice,
+    the second time on a fresh context (no memo: a redelivered message on another worker);
+    the second run succeeds, changes nothing more, and the data survives."""
+    import hashlib
+
+    import rados
+
+    from cephflow.ceph.access import build_client, forget_clients
+    from cephflow.settings import Settings, get_settings
+    from cephflow.tasks import ceph_discover, ceph_flags, ceph_osd, ceph_wait, ceph_weight
+    from tests.ceph.support import Runner
+
+    monkeypatch.setenv("CEPHFLOW_STATE_DIR", str(lab.state))
+    get_settings.cache_clear()
+    forget_clients()
+    settings = Settings()
+    assert settings.lab
+    client = build_client(settings.ceph)
+    conf = str(settings.ceph.conf)
+    with rados.Rados(conffile=conf) as cluster, cluster.open_ioctx("labpool") as io:
+        sums = {}
+        for i in range(20):
+            data = os.urandom(4096)
+            io.write_full(f"audit-{i}", data)
+            sums[f"audit-{i}"] = hashlib.sha256(data).hexdigest()
+
+    # two runners of one workflow with separate memories: the second remembers nothing
+    first, second = Runner(settings, workflow="wf-a"), Runner(settings, workflow="wf-a")
+    osd, info = 5, first.once(ceph_discover.osd_facts, "facts", osd=5)
+    second.once(ceph_discover.osd_facts, "facts", osd=osd)
+    try:
+        for runner in (first, second):
+            runner.once(ceph_flags.set_flag, "noout", flag="noout")
+        for runner in (first, second):
+            runner.poll(ceph_weight.reweight, "drain", osd=osd, target=0.0, steps=1)
+        first.poll(ceph_wait.wait_healthy, "drained")
+        for runner in (first, second):
+            runner.once(ceph_weight.mark_out, "out", osd=osd)
+        first.poll(ceph_wait.wait_safe_to_destroy, "safe", osds=[osd])
+        for runner in (first, second):
+            runner.poll(ceph_osd.stop_osd, "stop", osd=osd)
+        epoch = client.epoch()
+        for runner in (first, second):
+            runner.once(ceph_osd.destroy_osd, "destroy", osd=osd)
+        assert client.osd_dump().osds[osd].destroyed
+        for runner in (first, second):
+            runner.once(ceph_osd.zap, "zap", osd=osd)
+        for runner in (first, second):
+            assert runner.poll(ceph_osd.create_osd, "create", host=info["host"], osd=osd)["osd"] \
+                == osd
+        assert set(client.osd_dump().osds) == {0, 1, 2, 3, 4, 5}  # no second new OSD
+        assert client.epoch() > epoch
+        for runner in (first, second):
+            runner.poll(ceph_weight.reweight, "fill", osd=osd, target=info["weight"], steps=1)
+        for runner in (first, second):
+            runner.once(ceph_weight.mark_in, "in", osd=osd)
+    finally:
+        first.once(ceph_flags.unset_flag, "unset", flag="noout")
+        if "noout" in client.osd_dump().flags:
+            client.unset_flag("noout")
+    first.poll(ceph_wait.wait_healthy, "healthy")
+    dump = client.osd_dump()
+    assert dump.osds[osd].up and dump.osds[osd].in_ and not dump.osds[osd].destroyed
+    assert client.osd_tree().osds[osd].crush_weight == pytest.approx(info["weight"])
+    with rados.Rados(conffile=conf) as cluster, cluster.open_ioctx("labpool") as io:
+        assert {n: hashlib.sha256(io.read(n, length=1 << 20)).hexdigest() for n in sums} == sums
+    forget_clients()
