@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from cephflow.engine.client import WorkflowClient
+from cephflow.engine.state import WorkflowState
 from cephflow.runbook.compiler import compile_runbook
 from cephflow.settings import Settings
 from cephflow.tasks import load_all
@@ -178,3 +179,23 @@ def test_the_atomic_lock_check_refuses_a_submit_that_raced_past_the_precheck(cli
     leftovers = [k for k in client.redis.keys(f"{NAMESPACE}:wf:*") if holder not in k]
     assert leftovers == []
     client.cancel(holder)
+
+
+def test_resume_from_the_cli_reruns_only_the_failed_step_and_follows_to_0(client, celery_worker,
+                                                                         redis_url):
+    from cephflow.runbook.dag import Dag, Node
+
+    nodes = [Node(id="first", step="first", task="test.record"),
+             Node(id="flaky", step="flaky", task="test.fail", after=["first"],
+                  args={"fixed_by": "fixed", "message": "disk on fire"}),
+             Node(id="last", step="last", task="test.record", after=["flaky"])]
+    wf = client.submit(Dag(runbook="audit", source="tests", nodes=nodes))
+    assert client.wait(wf, timeout=30) is WorkflowState.FAILED
+    failed = cephflow(["status", wf[:8]], redis_url)
+    assert failed.returncode == 1 and "disk on fire" in failed.stdout
+    client.set_fact(wf, "fixed", True)
+    resumed = cephflow(["resume", wf[:8]], redis_url)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "succeeded" in resumed.stdout.splitlines()[-1]
+    runs = client.redis.hgetall(f"{NAMESPACE}:test:{wf}:runs")
+    assert runs == {"first": "1", "flaky": "1", "last": "1"}  # first was not run again
