@@ -76,3 +76,29 @@ def test_retries_wait_their_growing_backoff(client):
     first, second = retries[1].ts - retries[0].ts, done.ts - retries[1].ts
     assert first >= 0.8 * 0.9, first
     assert second >= 1.6 * 0.9, second
+
+
+def test_a_message_with_a_wrong_token_does_not_run_a_step_waiting_out_its_backoff(client):
+    """A stray or duplicate message for a node waiting for its retry must be dropped: run, it
+    would start the next try before the backoff has passed."""
+    from cephflow.engine import dispatch
+    from cephflow.engine.state import EventType
+    from cephflow.runbook.dag import RetryPolicy
+    from tests.fixtures.services import wait_until
+
+    flaky = Node(id="f", step="f", task="test.flaky", args={"succeed_on": 2},
+                 retry=RetryPolicy(attempts=2, backoff=2.0, factor=1))
+    wf = client.submit(Dag(runbook="audit", source="tests", nodes=[flaky]))
+
+    def retry_event():
+        return [e for e in client.events(wf, "0-0", count=1000)
+                if e.type is EventType.NODE_RETRY]
+
+    wait_until(retry_event, timeout=30, what="the first try failed")
+    dispatch.send(client.app, wf, [("f", "not-the-token")], countdown=0)
+    assert client.wait(wf, timeout=30) is WorkflowState.SUCCEEDED
+    [retry] = retry_event()
+    [done] = [e for e in client.events(wf, "0-0", count=1000)
+              if e.type is EventType.NODE_STATE and e.node == "f" and e.state == "succeeded"]
+    assert done.ts - retry.ts >= 2.0 * 0.9
+    assert client.redis.lrange(f"{NAMESPACE}:test:{wf}:tries", 0, -1) == ["f:1", "f:2"]
