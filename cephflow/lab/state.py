@@ -58,7 +58,7 @@ def read_state(state_dir: Path) -> LabState | None:
     path = state_file(state_dir)
     try:
         return LabState.from_json(path.read_text())
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, TypeError):  # missing or damaged: no lab
         return None
 
 

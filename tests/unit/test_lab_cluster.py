@@ -20,3 +20,14 @@ def test_a_labctl_that_cannot_run_is_a_lab_error_naming_it(tmp_path, monkeypatch
         LabCluster(tmp_path / "lab").status()
     assert isinstance(caught.value, CephflowError)
     assert isinstance(caught.value.__cause__, OSError)
+
+
+@pytest.mark.parametrize("text", ["[]", '{"dir": "/x", "conf": null, "port_base": 1, "pool": "p", '
+                                  '"started_at": 0}', '{"port_base": null}', "not json"])
+def test_a_damaged_lab_state_file_reads_as_no_lab(tmp_path, text):
+    from cephflow.lab.state import read_state, state_file
+
+    path = state_file(tmp_path)
+    path.parent.mkdir(parents=True)
+    path.write_text(text)
+    assert read_state(tmp_path) is None
