@@ -148,7 +148,7 @@ def test_deciding_what_is_no_approval_gate_is_refused_clearly(client, celery_wor
     assert client.wait(wf, timeout=20) is WorkflowState.CANCELLED
 
 
-def test_listing_counts_ended_nodes(client, celery_worker):
+def test_listing_counts_ended_nodes(client, celery_worker, redis_url):
     failed = client.submit(dag(node("a"), node("b", task="test.fail", after=["a"]),
                                node("c", after=["b"]), node("fin", cleanup=True)), user="t")
     assert client.wait(failed, timeout=20) is WorkflowState.FAILED
@@ -164,3 +164,8 @@ def test_listing_counts_ended_nodes(client, celery_worker):
     assert client.wait(running, timeout=20) is WorkflowState.CANCELLED
     [summary] = [s for s in client.list_workflows(10) if s.id == running]
     assert summary.ended_nodes == 3
+    listed = cli(redis_url, "status")
+    assert listed.returncode == 0, listed.stderr
+    rows = {line.split()[0]: line.split()[-1] for line in listed.stdout.splitlines()
+            if line.strip() and line.split()[0] in (failed[:8], running[:8])}
+    assert rows == {failed[:8]: "4/4", running[:8]: "3/3"}, listed.stdout
