@@ -6,6 +6,7 @@ import typer
 from rich.table import Table
 
 from cephflow.cli import console as c
+from cephflow.cli.views.style import safe_url
 from cephflow.settings import get_settings
 
 services_app = typer.Typer(help="The embedded Redis and local worker (no redis_url configured).",
@@ -21,7 +22,7 @@ def show(ctx: typer.Context) -> None:
 
     settings = get_settings()
     if settings.redis_url:
-        c.console.print(f"using the configured Redis ({settings.redis_url}); "
+        c.console.print(f"using the configured Redis ({safe_url(settings.redis_url)}); "
                         "workers are the operator's", highlight=False)
         return
     table = Table("service", "pid", "state", "detail", box=None)
