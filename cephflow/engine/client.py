@@ -7,9 +7,9 @@ hashes (``snapshot``) and every transition in a stream (``events``).
 
 from __future__ import annotations
 
-import getpass
 import grp
 import json
+import os
 import pwd
 import secrets
 import socket
@@ -38,7 +38,7 @@ from cephflow.errors import (
     LockHeld,
     WorkflowNotFound,
 )
-from cephflow.runbook.dag import Dag
+from cephflow.runbook.dag import REDACTED, Dag
 from cephflow.settings import Settings, get_settings
 
 BATCH = 2000
@@ -50,8 +50,19 @@ APPROVAL_TASK = "core.approval"
 
 
 def current_user() -> str:
-    """The OS user running this process (recorded as who submitted or decided)."""
-    return getpass.getuser()
+    """The OS user running this process (recorded as who submitted or decided).
+
+    Read from the effective uid, not ``getpass.getuser()``: that trusts ``$USER`` and
+    ``$LOGNAME``, so anyone could approve a gate as someone else by setting them.
+    """
+    return pwd.getpwuid(os.geteuid()).pw_name
+
+
+def _shown_args(spec: dict[str, Any]) -> dict[str, Any]:
+    """A node's arguments as views may show them: its secret ones replaced by ``REDACTED``."""
+    args = spec.get("args", {})
+    secret = set(spec.get("secret_args") or ())
+    return {k: REDACTED if k in secret else v for k, v in args.items()} if secret else args
 
 
 def new_workflow_id() -> str:
@@ -227,7 +238,8 @@ class WorkflowClient:
                 state=NodeState(state.get(node_id, "pending")),
                 attempt=int(attempt.get(node_id, 0)),
                 started_at=_float(started.get(node_id)), ended_at=_float(ended.get(node_id)),
-                detail=detail.get(node_id), error=error.get(node_id), args=s.get("args", {}),
+                detail=detail.get(node_id), error=error.get(node_id),
+                args=_shown_args(s),
             )
         wf_state = meta.get("state", "running")
         return WorkflowSnapshot(

@@ -94,6 +94,8 @@ def plan_writes(dag: Dag) -> tuple[list[str], Writes]:
                 spec[name] = getattr(n, name)
         if n.redo_on_resume:
             spec["redo_on_resume"] = True
+        if n.secret_args:
+            spec["secret_args"] = n.secret_args
         if n.cleanup:
             spec["cleanup"] = True
             spec["after"] = n.after

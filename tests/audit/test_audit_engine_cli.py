@@ -146,8 +146,6 @@ def test_cephflow_worker_runs_workflows_on_its_own(own_redis, tmp_path):
         log.close()
 
 
-@pytest.mark.xfail(strict=True, reason="GAP: `cephflow services` prints settings.redis_url "
-                   "verbatim, password included (cli/commands/services.py)")
 def test_services_never_prints_the_redis_password(tmp_path):
     env = dict(os.environ, CEPHFLOW_REDIS_URL="redis://:hunter2-audit@127.0.0.1:1/0",
                CEPHFLOW_STATE_DIR=str(tmp_path / "state"))

@@ -65,8 +65,6 @@ def test_plan_listing_and_followed_lines_hide_a_secret_param(finished, redis_url
         assert SECRET not in out, argv
 
 
-@pytest.mark.xfail(strict=True, reason="GAP: `cephflow status ID --json` and `status ID --step S` "
-                   "print a node's secret arguments in clear (snapshot args ignore secret_args)")
 def test_status_json_and_step_hide_a_secret_argument(finished, redis_url):
     wf, _ = finished
     for argv in (["status", wf, "--json"], ["status", wf, "--step", "a"]):
