@@ -74,7 +74,8 @@ class Compiler:
             raise RunbookError(problems)
         values, errors = resolve_params(loaded.decl, dict(params or {}))
         if errors:
-            raise ParamError(f"{loaded.decl.name}: " + "; ".join(errors))
+            raise ParamError("\n".join(_param_problem(loaded, name, message)
+                                       for name, message in errors))
         self.secrets = set()
         unit = Unit(loaded, values, self, "", (), False)
         self.secrets |= unit.part.secrets
@@ -94,6 +95,13 @@ class Compiler:
             runbook=loaded.decl.name, source=loaded.file, description=loaded.decl.description,
             params=shown, discovered=part.discovered, locks=locks, groups=part.groups, nodes=nodes,
         )
+
+
+def _param_problem(loaded: library.Loaded, name: str, message: str) -> str:
+    """A bad param value, pointed at the param's declaration (or ``params:`` if undeclared)."""
+    where = ("params", name) if name in loaded.decl.params else ("params",)
+    line, column = loaded.doc.where(where, key=True)
+    return f"{loaded.file}:{line}:{column}: {message} (given on the command line)"
 
 
 def _duplicate_ids(nodes: list[Node], loaded: library.Loaded) -> list[Problem]:

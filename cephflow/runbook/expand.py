@@ -304,7 +304,7 @@ class Unit:
         other = self.compiler.scope.load(target)
         given = self.render((*path, "with"), step.with_, ctx, what)
         values, errors = resolve_params(other.decl, given)
-        for message in errors:
+        for _, message in errors:
             self.add((*path, "with"), f"{what}: include {step.include!r}: {message}")
         if errors:
             raise Failed

@@ -14,21 +14,24 @@ from cephflow.runbook.model import RunbookDecl
 from cephflow.runbook.suggest import did_you_mean
 
 
-def resolve_params(decl: RunbookDecl, given: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """Declared params with ``given`` values (coerced) or defaults; messages for what is wrong."""
+def resolve_params(
+    decl: RunbookDecl, given: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """Declared params with ``given`` values (coerced) or defaults; what is wrong, as
+    ``(param name, message)`` pairs so callers can point at the param's declaration."""
     values: dict[str, Any] = {}
-    errors: list[str] = []
+    errors: list[tuple[str, str]] = []
     for name in given:
         if name not in decl.params:
             hint = did_you_mean(name, decl.params)
-            errors.append(f"unknown param {name!r}" + (f" ({hint})" if hint else ""))
+            errors.append((name, f"unknown param {name!r}" + (f" ({hint})" if hint else "")))
     for name, p in decl.params.items():
         raw = given.get(name)
         if raw is None:
             raw = p.default
         if raw is None:
             if p.is_required:
-                errors.append(f"missing param {name!r}" + (f": {p.help}" if p.help else ""))
+                errors.append((name, f"missing param {name!r}" + (f": {p.help}" if p.help else "")))
             else:
                 values[name] = [] if p.ptype.is_list else None
             continue
@@ -36,16 +39,16 @@ def resolve_params(decl: RunbookDecl, given: Mapping[str, Any]) -> tuple[dict[st
             value = types.coerce(p.ptype, raw)
         except ValueError as exc:
             if p.secret:  # never echo a secret, not even a mistyped one
-                errors.append(f"param {name!r}: not a valid {p.type} (value hidden: secret)")
+                errors.append((name, f"param {name!r}: not a valid {p.type} (value hidden: secret)"))
             else:
-                errors.append(f"param {name!r}: {exc}")
+                errors.append((name, f"param {name!r}: {exc}"))
             continue
         if p.choices:
             allowed = [types.coerce(types.ParamType(p.ptype.scalar), c) for c in p.choices]
             for v in value if p.ptype.is_list else [value]:
                 if v not in allowed:
                     shown = "the value given" if p.secret else repr(v)
-                    errors.append(f"param {name!r}: {shown} is not one of "
-                                  + ", ".join(repr(a) for a in allowed))
+                    errors.append((name, f"param {name!r}: {shown} is not one of "
+                                   + ", ".join(repr(a) for a in allowed)))
         values[name] = value
     return values, errors

@@ -131,7 +131,8 @@ def test_params_from_options_repetition_flags_and_env(cli, knobs):
 def test_bad_param_value_exits_2_without_traceback(cli):
     result = cli("plan", "demo", "--items", "many")
     assert result.exit_code == 2
-    assert "param 'items': expected an integer, got 'many'" in result.stderr
+    assert ("runbooks/demo.yaml:6:3: param 'items': expected an integer, got 'many'"
+            in result.stderr)
     assert "Traceback" not in result.output
 
 
