@@ -95,3 +95,25 @@ def test_example_runbook_plan_matches_golden(monkeypatch):
     compiler = Compiler(catalog=support.catalog(), lookups=support.lookups(), search_path=[])
     dag = compiler.compile(compiler.load(support.EXAMPLES / "full.yaml"), {"host": "node2"})
     _check(support.GOLDEN / "example-full.json", _pretty(dag.redacted().to_json()))
+
+
+def test_runbooks_that_touch_one_host_take_the_same_lock(monkeypatch):
+    """reweight of one OSD, replace-disk of it and drain-host of its host exclude each other."""
+    from cephflow import tasks
+
+    tasks.load_all()
+    monkeypatch.chdir(support.REPO)
+    answers = _optional_json(support.GOLDEN / "replace-disk.lookups.json", {})
+    host = answers["ceph.device_osds"][0]["host"]
+    answers["ceph.host_osds"] = answers["ceph.device_osds"]
+    compiler = Compiler(catalog=CATALOG, lookups=_fixed_lookups(answers),
+                        search_path=[SHIPPED_RUNBOOKS])
+    osd = answers["ceph.device_osds"][0]["id"]
+    locks = {
+        name: set(compiler.compile(compiler.load(name), params).locks)
+        for name, params in (("reweight", {"osd": osd, "target": 0.5}),
+                             ("replace-disk", {"osd": osd}),
+                             ("drain-host", {"host": host}))
+    }
+    shared = set.intersection(*locks.values())
+    assert shared == {f"host:{host}"}, locks
