@@ -202,8 +202,15 @@ local function stop_forward()
             end
         end
     end
+    -- held main members were cancelled above; held finally members must still run
     local groups = redis.call('HKEYS', K_GLIMIT)
-    for _, g in ipairs(groups) do redis.call('DEL', K_GREADY .. g) end
+    for _, g in ipairs(groups) do
+        local held = redis.call('LRANGE', K_GREADY .. g, 0, -1)
+        redis.call('DEL', K_GREADY .. g)
+        for _, n in ipairs(held) do
+            if is_cleanup(n) then redis.call('RPUSH', K_GREADY .. g, n) end
+        end
+    end
 end
 
 local function release_locks()
