@@ -9,19 +9,35 @@ from __future__ import annotations
 import pytest
 
 from cephflow.engine import keys
+from cephflow.engine.client import WorkflowClient
 from cephflow.engine.state import WorkflowState
+from cephflow.settings import Settings
 from tests.engine.conftest import dag, node
+from tests.fixtures.celery_worker import LEASE_SECONDS
 from tests.fixtures.redis_server import NAMESPACE
 
 pytestmark = pytest.mark.services
+QUIET = f"{NAMESPACE}-review"
+"""A namespace no test worker consumes (its queue is named after it): the test is the worker."""
+
+
+@pytest.fixture
+def client(redis_url) -> WorkflowClient:
+    settings = Settings(redis_url=redis_url, namespace=QUIET, lease_seconds=LEASE_SECONDS)
+    c = WorkflowClient(settings)
+    yield c
+    names = list(c.redis.scan_iter(match=f"{QUIET}*", count=5000))
+    if names:
+        c.redis.delete(*names)
+    c.close()
 
 
 def token(client, wf: str, node_id: str) -> str:
-    return client.redis.hget(keys.WorkflowKeys(NAMESPACE, wf).token, node_id)
+    return client.redis.hget(keys.WorkflowKeys(client.ns, wf).token, node_id)
 
 
 def states(client, wf: str) -> dict[str, str]:
-    return client.redis.hgetall(keys.WorkflowKeys(NAMESPACE, wf).state)
+    return client.redis.hgetall(keys.WorkflowKeys(client.ns, wf).state)
 
 
 def run(client, wf: str, node_id: str, outcome: str = "succeeded") -> list[tuple[str, str]]:
@@ -51,4 +67,50 @@ def test_cancel_during_finally_keeps_held_finally_members(client):
     assert client.state(wf) is WorkflowState.CANCELLED
     assert states(client, wf) == {"a": "succeeded", "f[0]": "succeeded", "f[1]": "succeeded",
                                   "f[2]": "succeeded"}
+
+
+def _claim(client, wf: str, node_id: str) -> None:
+    assert client.transitions.claim(wf, node_id, token(client, wf, node_id)).status == "run"
+
+
+@pytest.mark.parametrize("stop", ["fail", "cancel"])
+def test_a_finally_gate_can_be_decided_after_a_failure_or_cancel(client, stop):
+    # the finally part runs after a failure or a cancel: its approval gate must be decidable
+    # then, or it waits out its timeout (or forever) and the workflow never ends
+    d = dag(node("a"),
+            node("g", task="core.approval", cleanup=True,
+                 args={"approvers": [], "notify": False, "downtimes": []}))
+    wf = client.submit(d, user="tester")
+    if stop == "fail":
+        run(client, wf, "a", "failed")
+        assert client.state(wf) is WorkflowState.FAILING
+    else:
+        _claim(client, wf, "a")
+        client.cancel(wf, user="tester")
+        tok = token(client, wf, "a")
+        assert client.transitions.complete(wf, "a", tok, "succeeded").status == "ok"
+        assert client.state(wf) is WorkflowState.CANCELLING
+    _claim(client, wf, "g")
+    assert client.approve(wf, "g", user="tester") == ["g"]
+    assert client.get_fact(wf, "approval:g")["decision"] == "approved"
+
+
+def test_no_decision_on_a_main_gate_once_the_workflow_stops_or_ends(client):
+    from cephflow.errors import InvalidTransition
+
+    d = dag(node("a"), node("g", task="core.approval", after=["a"],
+                            args={"approvers": [], "notify": False, "downtimes": []}),
+            node("b"))
+    wf = client.submit(d, user="tester")
+    _claim(client, wf, "b")
+    run(client, wf, "a", "failed")
+    assert client.state(wf) is WorkflowState.FAILING
+    with pytest.raises(InvalidTransition):
+        client.approve(wf, "g", user="tester")
+    tok = token(client, wf, "b")
+    assert client.transitions.complete(wf, "b", tok, "succeeded").status == "ok"
+    assert client.state(wf) is WorkflowState.FAILED
+    with pytest.raises(InvalidTransition):
+        client.approve(wf, "g", user="tester")
+    assert client.get_fact(wf, "approval:g") is None
 
