@@ -114,3 +114,23 @@ def test_no_decision_on_a_main_gate_once_the_workflow_stops_or_ends(client):
         client.approve(wf, "g", user="tester")
     assert client.get_fact(wf, "approval:g") is None
 
+
+def test_start_run_again_after_a_lost_reply_queues_nothing_twice(client):
+    # connection.call retries a script whose reply was lost: a second start of a started
+    # workflow must not queue its roots again (a limited group would count them twice and
+    # run a member twice) but only repeat the messages of the roots still queued
+    d = dag(node("r[0]", step="r", group="r"), node("r[1]", step="r", group="r"),
+            node("end", after=["r[0]", "r[1]"]), groups={"r": 1})
+    wf = client.submit(d, user="tester")
+    first = token(client, wf, "r[0]")
+    again = client.transitions.start(wf, [], ["r[0]", "r[1]"], 0.0)
+    assert again.status == "ok"
+    assert again.sends == [("r[0]", first)]
+    assert [n for n, _ in run(client, wf, "r[0]")] == ["r[1]"]
+    assert [n for n, _ in run(client, wf, "r[1]")] == ["end"]
+    assert run(client, wf, "end") == []
+    assert client.state(wf) is WorkflowState.SUCCEEDED
+    assert set(states(client, wf).values()) == {"succeeded"}
+    queued = [e.node for e in client.events(wf, "0-0", count=1000) if e.state == "queued"]
+    assert sorted(queued) == ["end", "r[0]", "r[1]"]
+

@@ -4,6 +4,18 @@
 --       6 submitted_at
 -- Returns {'held', lock, holder} when a lock is held by another workflow (nothing changed),
 -- else {'ok', node1, token1, node2, token2, ...}: the messages the caller must send.
+local roots = cjson.decode(ARGV[5])
+if wf_state() ~= 'submitting' then
+    -- run again (a retry after a lost reply): the roots are queued already; repeat the
+    -- messages of those still queued (their token lets one copy run), queue nothing twice
+    local out = {'ok'}
+    for _, root in ipairs(roots) do
+        if redis.call('HGET', K_STATE, root) == 'queued' then
+            table.insert(out, root); table.insert(out, redis.call('HGET', K_TOKEN, root))
+        end
+    end
+    return out
+end
 local locks = cjson.decode(ARGV[4])
 for _, name in ipairs(locks) do
     local holder = redis.call('GET', K_LOCK .. name)
@@ -16,7 +28,7 @@ redis.call('ZADD', K_IDS, 0, WF)
 redis.call('HSET', K_AUDIT, 'outcome', 'running')
 event('workflow_submitted', nil, {'state', 'running'})
 local sends = {}
-for _, root in ipairs(cjson.decode(ARGV[5])) do make_ready(root, sends) end
+for _, root in ipairs(roots) do make_ready(root, sends) end
 advance(sends)
 local out = {'ok'}
 for _, v in ipairs(sends) do table.insert(out, v) end
