@@ -157,6 +157,9 @@ class WorkflowSnapshot(BaseModel):
             if node.state in (NodeState.QUEUED, NodeState.PENDING):
                 node.ended_at = None
                 node.error = None
+            if node.state is NodeState.PENDING:  # reset by a resume: its last run is history
+                node.started_at = node.detail = None
+                node.attempt = event.attempt or 0
         elif event.type is EventType.NODE_PROGRESS:
             node.detail = event.detail
         elif event.type is EventType.NODE_RETRY:

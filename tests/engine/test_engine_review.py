@@ -134,3 +134,23 @@ def test_start_run_again_after_a_lost_reply_queues_nothing_twice(client):
     queued = [e.node for e in client.events(wf, "0-0", count=1000) if e.state == "queued"]
     assert sorted(queued) == ["end", "r[0]", "r[1]"]
 
+
+def test_a_follower_folding_events_across_a_resume_agrees_with_a_fresh_snapshot(client):
+    # a follower that attached before the resume folds the reset into the node it shows:
+    # the previous run's start, try number and progress line must not survive it
+    wf = client.submit(dag(node("a")), user="tester")
+    _claim(client, wf, "a")
+    client.transitions.progress(wf, "a", "half way", {})
+    tok = token(client, wf, "a")
+    assert client.transitions.complete(wf, "a", tok, "failed", "boom").status == "ok"
+    assert client.state(wf) is WorkflowState.FAILED
+    follower = client.snapshot(wf)
+    assert follower.nodes["a"].started_at is not None
+    client.resume(wf, user="tester")
+    for event in client.events(wf, follower.last_event_id, count=1000):
+        follower.apply(event)
+    fresh = client.snapshot(wf)
+    assert fresh.nodes["a"].state.value == "queued"
+    for field in ("state", "started_at", "ended_at", "attempt", "detail", "error"):
+        assert getattr(follower.nodes["a"], field) == getattr(fresh.nodes["a"], field), field
+
