@@ -75,8 +75,11 @@ class Engine:
                     continue
                 member = keys.lease_member(current[0], current[1])
                 try:
+                    # gt: a beat racing the run's end never cuts short the lease its
+                    # reschedule set (countdown + lease), which would re-send it early
                     self.client.zadd(keys.leases(self.ns),
-                                     {member: time.time() + self.settings.lease_seconds}, xx=True)
+                                     {member: time.time() + self.settings.lease_seconds},
+                                     xx=True, gt=True)
                 except Exception as exc:  # noqa: BLE001 - a missed beat only risks a re-send
                     log.warning("lease heartbeat failed: %s", exc)
 

@@ -6,6 +6,8 @@ scripts itself, in the exact interleaving that matters, so every race is determi
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from cephflow.engine import keys
@@ -15,6 +17,7 @@ from cephflow.settings import Settings
 from tests.engine.conftest import dag, node
 from tests.fixtures.celery_worker import LEASE_SECONDS
 from tests.fixtures.redis_server import NAMESPACE
+from tests.fixtures.services import wait_until
 
 pytestmark = pytest.mark.services
 QUIET = f"{NAMESPACE}-review"
@@ -154,3 +157,31 @@ def test_a_follower_folding_events_across_a_resume_agrees_with_a_fresh_snapshot(
     for field in ("state", "started_at", "ended_at", "attempt", "detail", "error"):
         assert getattr(follower.nodes["a"], field) == getattr(fresh.nodes["a"], field), field
 
+
+def test_a_late_heartbeat_never_shortens_a_lease(client, redis_url):
+    # the beat read the run as current just before it ended and rescheduled its node with a
+    # long countdown (lease = countdown + lease): renewing now must not cut that lease short,
+    # or the reconciler re-sends the node and it runs before its countdown
+    from cephflow.engine.runner import Engine
+
+    settings = Settings(redis_url=redis_url, namespace=QUIET, lease_seconds=0.6)
+    engine = Engine(client.app, settings, redis_url)
+    beats: list[dict] = []
+    zadd = engine.client.zadd
+
+    def spy(*args, **kwargs):
+        result = zadd(*args, **kwargs)
+        beats.append(args[1])
+        return result
+
+    engine.client.zadd = spy
+    member = keys.lease_member("wf1", "n")
+    later = time.time() + 600
+    client.redis.zadd(keys.leases(QUIET), {member: later})
+    engine.current = ("wf1", "n", time.time() - 60)
+    engine.heartbeat()
+    try:
+        wait_until(lambda: beats, timeout=10, what="a heartbeat")
+    finally:
+        engine.current = None
+    assert client.redis.zscore(keys.leases(QUIET), member) == later
