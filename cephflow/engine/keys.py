@@ -27,6 +27,8 @@ entries whose workflow has expired when it lists them).
     <ns>:wf:<id>:joins        hash   join id -> 1 (invisible nodes counting down a shared set)
     <ns>:wf:<id>:join-of      hash   node -> the join it waits for (instead of its parents)
     <ns>:wf:<id>:resent       hash   node -> times the reconciler re-sent it since its claim
+    <ns>:wf:<id>:relay        hash   node -> 1: a kept node that passes a re-run redo node's
+                                     end on to what comes after it (set by resume)
     <ns>:wf:<id>:cleanup      hash   node -> 1 for every ``finally`` node
     <ns>:wf:<id>:skip         hash   node -> 1 for every node whose ``when`` was false
     <ns>:wf:<id>:group        hash   node -> its fan-out group (members of limited groups only)
@@ -129,6 +131,7 @@ class WorkflowKeys:
     joins = property(lambda self: self._k("joins"))
     join_of = property(lambda self: self._k("join-of"))
     resent = property(lambda self: self._k("resent"))
+    relay = property(lambda self: self._k("relay"))
 
     memo_prefix = property(lambda self: self._k("memo:"))
 
@@ -147,5 +150,5 @@ class WorkflowKeys:
             self.events, leases(self.ns), lock_prefix(self.ns), audit(self.ns, self.wf),
             self.parents, self.order, self.result, self.facts, self.detail,
             workflows(self.ns), workflow_ids(self.ns), self.joins, self.join_of,
-            self.resent, self.once, self.memo_prefix,
+            self.resent, self.once, self.memo_prefix, self.relay,
         ]

@@ -185,3 +185,52 @@ def test_a_late_heartbeat_never_shortens_a_lease(client, redis_url):
     finally:
         engine.current = None
     assert client.redis.zscore(keys.leases(QUIET), member) == later
+
+
+def test_resume_runs_a_redo_node_before_a_re_run_node_that_comes_after_it_indirectly(client):
+    # set (redo_on_resume) -> drain -> restart: restart failed, the finally step undid set.
+    # resume runs set again; restart comes after set (through drain, which is kept) and
+    # must wait for it, not start alongside it
+    d = dag(node("set", redo_on_resume=True), node("drain", after=["set"]),
+            node("restart", after=["drain"]), node("clear", cleanup=True))
+    wf = client.submit(d, user="tester")
+    run(client, wf, "set")
+    run(client, wf, "drain")
+    run(client, wf, "restart", "failed")
+    run(client, wf, "clear")
+    assert client.state(wf) is WorkflowState.FAILED
+    resumed = client.transitions.resume(wf, "tester")
+    assert [n for n, _ in resumed.sends] == ["set"]
+    assert [n for n, _ in run(client, wf, "set")] == ["restart"]
+    run(client, wf, "restart")
+    run(client, wf, "clear")
+    assert client.state(wf) is WorkflowState.SUCCEEDED
+    assert states(client, wf)["drain"] == "succeeded"
+
+
+def test_resume_relays_a_redo_node_through_kept_nodes_and_a_join(client):
+    # set -> d[0..3] -> (a join) -> r[0..3]; r[0] failed. The re-run of r[0] waits for set
+    # through the kept d[*] and the join; the kept r[1..3] do not run again
+    d = dag(node("set", redo_on_resume=True),
+            *[node(f"d[{i}]", step="d", after=["set"]) for i in range(4)],
+            *[node(f"r[{i}]", step="r", after=[f"d[{k}]" for k in range(4)])
+              for i in range(4)],
+            node("clear", cleanup=True))
+    wf = client.submit(d, user="tester")
+    run(client, wf, "set")
+    for i in range(4):
+        run(client, wf, f"d[{i}]")
+    for i in range(4):
+        _claim(client, wf, f"r[{i}]")
+    for i in range(4):
+        tok = token(client, wf, f"r[{i}]")
+        outcome = "failed" if i == 0 else "succeeded"
+        assert client.transitions.complete(wf, f"r[{i}]", tok, outcome, "boom").status == "ok"
+    run(client, wf, "clear")
+    assert client.state(wf) is WorkflowState.FAILED
+    assert [n for n, _ in client.transitions.resume(wf, "tester").sends] == ["set"]
+    assert [n for n, _ in run(client, wf, "set")] == ["r[0]"]
+    run(client, wf, "r[0]")
+    run(client, wf, "clear")
+    assert client.state(wf) is WorkflowState.SUCCEEDED
+    assert set(states(client, wf).values()) == {"succeeded"}

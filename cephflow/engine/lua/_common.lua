@@ -23,6 +23,7 @@
 --  32 resent    hash   node -> times the reconciler re-sent it since it was last claimed
 --  33 once      set    "<node>|<key>" markers of StepContext.once
 --  34 memo:     prefix of per-node memo hashes (key = prefix .. node)
+--  35 relay     hash   node -> 1: a kept node that passes a re-run redo node's end on (resume)
 --
 -- ARGV (common head): 1 workflow id, 2 now (epoch seconds), 3 lease seconds.
 -- Script-specific arguments start at ARGV[4].
@@ -36,6 +37,7 @@ local K_PARENTS, K_ORDER, K_RESULT, K_FACTS = KEYS[23], KEYS[24], KEYS[25], KEYS
 local K_DETAIL, K_WORKFLOWS, K_IDS = KEYS[27], KEYS[28], KEYS[29]
 local K_JOINS, K_JOIN_OF, K_RESENT, K_ONCE, K_MEMO = KEYS[30], KEYS[31], KEYS[32], KEYS[33],
     KEYS[34]
+local K_RELAY = KEYS[35]
 
 local WF = ARGV[1]
 local NOW = tonumber(ARGV[2])
@@ -159,6 +161,8 @@ release_children = function(node, stack)
                 release_children(child, stack)  -- a join: its whole set ended
             elseif redis.call('HGET', K_STATE, child) == 'pending' then
                 table.insert(stack, child)
+            elseif redis.call('HDEL', K_RELAY, child) == 1 then
+                release_children(child, stack)  -- kept by a resume: passes the end on
             end
         end
     end
@@ -225,7 +229,7 @@ local function workflow_keys()
     local ks = {K_META, K_SPEC, K_STATE, K_DEPS, K_CHILDREN, K_EDGES, K_CLEANUP, K_SKIP, K_GROUP,
                 K_GLIMIT, K_GACTIVE, K_TOKEN, K_WAITING, K_ATTEMPT, K_STARTED, K_ENDED, K_ERROR,
                 K_EVENTS, K_PARENTS, K_ORDER, K_RESULT, K_FACTS, K_DETAIL, K_JOINS, K_JOIN_OF,
-                K_RESENT, K_ONCE}
+                K_RESENT, K_ONCE, K_RELAY}
     for _, g in ipairs(redis.call('HKEYS', K_GLIMIT)) do table.insert(ks, K_GREADY .. g) end
     for _, node in ipairs(redis.call('HKEYS', K_STATE)) do table.insert(ks, K_MEMO .. node) end
     return ks

@@ -44,8 +44,10 @@ end
 -- nodes, each ancestor once; skipped when the workflow has no such node.
 local redo = {}
 for _, id in ipairs(cjson.decode(redis.call('HGET', K_META, 'redo') or '[]')) do redo[id] = true end
+redis.call('DEL', K_RELAY)
+local relay = {}
 if next(redo) ~= nil then
-    local stack, seen = {}, {}
+    local stack, seen, redone = {}, {}, {}
     for _, node in ipairs(reset) do
         if not is_cleanup(node) then table.insert(stack, node) end
     end
@@ -57,11 +59,35 @@ if next(redo) ~= nil then
                     done[p] = nil
                     open_main = open_main + 1
                     table.insert(reset, p)
+                    table.insert(redone, p)
                 end
                 table.insert(stack, p)
             end
         end
     end
+    -- Kept nodes between a redone node and a re-run node (set -> drain -> restart: drain)
+    -- do not run again but relay the redone node's end, so the re-run node waits for it.
+    local down, visited = redone, {}
+    while #down > 0 do
+        local id = redis.call('HGET', K_CHILDREN, table.remove(down))
+        local kids = {}
+        if id then
+            if not lists[id] then lists[id] = cjson.decode(redis.call('HGET', K_EDGES, id)) end
+            kids = lists[id]
+        end
+        for _, c in ipairs(kids) do
+            if not visited[c] then
+                visited[c] = true
+                if redis.call('HEXISTS', K_JOINS, c) == 1 then
+                    table.insert(down, c)
+                elseif done[c] and seen[c] then
+                    relay[c] = true
+                    table.insert(down, c)
+                end
+            end
+        end
+    end
+    for c in pairs(relay) do done[c] = nil end
 end
 local join_open = {}
 for _, j in ipairs(redis.call('HKEYS', K_JOINS)) do
@@ -71,6 +97,19 @@ for _, j in ipairs(redis.call('HKEYS', K_JOINS)) do
     end
     redis.call('HSET', K_DEPS, j, remaining)
     join_open[j] = remaining > 0
+end
+for c in pairs(relay) do
+    local remaining = 0
+    local j = redis.call('HGET', K_JOIN_OF, c)
+    if j then
+        if join_open[j] then remaining = 1 end
+    else
+        for _, p in ipairs(parents_of(c)) do
+            if not done[p] then remaining = remaining + 1 end
+        end
+    end
+    redis.call('HSET', K_DEPS, c, remaining)
+    redis.call('HSET', K_RELAY, c, 1)
 end
 local ready = {}
 for _, node in ipairs(reset) do
