@@ -234,3 +234,20 @@ def test_resume_relays_a_redo_node_through_kept_nodes_and_a_join(client):
     run(client, wf, "clear")
     assert client.state(wf) is WorkflowState.SUCCEEDED
     assert set(states(client, wf).values()) == {"succeeded"}
+
+
+def test_resume_starts_the_reconciler_backoff_of_a_re_run_node_afresh(client):
+    # a node re-sent many times while no worker ran, then cancelled: after resume its first
+    # re-send must wait one doubled lease again, not the backoff of its old message
+    wf = client.submit(dag(node("a")), user="tester")
+    leases, member = keys.leases(QUIET), keys.lease_member(wf, "a")
+    for _ in range(4):
+        client.redis.zadd(leases, {member: 0})
+        assert client.transitions.relet(wf, "a").status == "send"
+    client.cancel(wf, user="tester")
+    assert client.state(wf) is WorkflowState.CANCELLED
+    client.resume(wf, user="tester")
+    client.redis.zadd(leases, {member: 0})
+    before = time.time()
+    assert client.transitions.relet(wf, "a").status == "send"
+    assert client.redis.zscore(leases, member) - before <= 2 * LEASE_SECONDS + 1

@@ -124,7 +124,8 @@ for _, node in ipairs(reset) do
     end
     redis.call('HSET', K_DEPS, node, remaining)
     redis.call('HSET', K_STATE, node, 'pending')
-    for _, k in ipairs({K_ATTEMPT, K_STARTED, K_ENDED, K_ERROR, K_WAITING, K_TOKEN, K_DETAIL}) do
+    for _, k in ipairs({K_ATTEMPT, K_STARTED, K_ENDED, K_ERROR, K_WAITING, K_TOKEN, K_DETAIL,
+                         K_RESENT}) do
         redis.call('HDEL', k, node)
     end
     event('node_state', node, {'state', 'pending'})
