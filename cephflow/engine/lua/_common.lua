@@ -281,6 +281,17 @@ local function advance(sends)
     end
 end
 
+-- A message for a node its stopped workflow no longer accepts: cancel the node, let the
+-- workflow move on (its finally part may start) and return {'cancelled', node, token, ...}.
+local function refuse_stopped(node)
+    local sends = {}
+    cancel_node(node, true)
+    advance(sends)
+    local out = {'cancelled'}
+    for _, v in ipairs(sends) do table.insert(out, v) end
+    return out
+end
+
 -- The workflow leaves `running` for `failing` or `cancelling`.
 local function stop_workflow(new_state, node, err)
     redis.call('HSET', K_META, 'state', new_state)

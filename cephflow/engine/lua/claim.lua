@@ -11,14 +11,7 @@ if not s then return {'unknown'} end
 if redis.call('HGET', K_TOKEN, node) ~= tok then return {'stale'} end
 local waiting = is_waiting(node)
 if not (s == 'queued' or (s == 'running' and waiting)) then return {'stale'} end
-if not accepting(node) then
-    local sends = {}
-    cancel_node(node, true)
-    advance(sends)
-    local out = {'cancelled'}
-    for _, v in ipairs(sends) do table.insert(out, v) end
-    return out
-end
+if not accepting(node) then return refuse_stopped(node) end
 redis.call('HDEL', K_WAITING, node)
 redis.call('HDEL', K_RESENT, node)
 local attempt = redis.call('HGET', K_ATTEMPT, node) or '1'

@@ -9,14 +9,7 @@ if redis.call('HGET', K_TOKEN, node) ~= tok or redis.call('HGET', K_STATE, node)
         or is_waiting(node) then
     return {'stale'}
 end
-if not accepting(node) then
-    local sends = {}
-    cancel_node(node, true)
-    advance(sends)
-    local out = {'cancelled'}
-    for _, v in ipairs(sends) do table.insert(out, v) end
-    return out
-end
+if not accepting(node) then return refuse_stopped(node) end
 local new = new_token()
 redis.call('HSET', K_TOKEN, node, new)
 redis.call('HSET', K_WAITING, node, '1')
