@@ -13,7 +13,6 @@ import getpass
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -27,7 +26,7 @@ from cephflow.runbook.compiler import compile_runbook
 from cephflow.settings import Settings
 from cephflow.tasks import load_all
 from tests.fixtures.redis_server import NAMESPACE
-from tests.fixtures.services import wait_until
+from tests.fixtures.services import stop_process, wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
@@ -137,12 +136,7 @@ def test_cephflow_worker_runs_workflows_on_its_own(own_redis, tmp_path):
         assert done.returncode == 0, done.stdout + done.stderr
         assert "succeeded" in done.stdout.splitlines()[-1]
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait()
+        stop_process(worker, group=True, grace=20)
         log.close()
 
 
