@@ -15,8 +15,6 @@ from cephflow.runbook.barrier import step_count
 from cephflow.runbook.dag import Dag
 from cephflow.settings import get_settings
 
-EXIT_CODES = {"succeeded": 0, "failed": 1, "cancelled": 4}
-
 
 def engine_client(*, services: bool = True) -> Any:
     """The engine's client for the configured Redis, embedded services started if needed."""
@@ -50,23 +48,7 @@ def launch(dag: Dag, *, detach: bool, output: str) -> int:
 
 
 def follow_workflow(client: Any, wf: str, *, output: str) -> int:
-    """Follow with the live follower when it is there, else with plain lines."""
-    try:
-        from cephflow.cli.follow import follow
-    except ImportError:
-        return plain_follow(client, wf)
+    """Follow ``wf`` to its end (live tree, plain or JSON lines); returns the exit status."""
+    from cephflow.cli.follow import follow
+
     return follow(client, wf, output=output)
-
-
-def plain_follow(client: Any, wf: str) -> int:
-    """A minimal follower: one line per event until the workflow ends."""
-    snapshot = client.snapshot(wf)
-    last = snapshot.last_event_id
-    while not snapshot.state.terminal:
-        for event in client.events(wf, last, 1000, 1000):
-            snapshot.apply(event)
-            last = event.id
-            what = event.state or event.detail or event.error or ""
-            c.console.print(f"{event.type.value} {event.node or ''} {what}".strip(),
-                            highlight=False, soft_wrap=True)
-    return EXIT_CODES.get(snapshot.state.value, 1)
