@@ -7,7 +7,6 @@ hashes (``snapshot``) and every transition in a stream (``events``).
 
 from __future__ import annotations
 
-import grp
 import json
 import os
 import pwd
@@ -20,6 +19,7 @@ import redis
 
 from cephflow.engine import dispatch, keys
 from cephflow.engine.app import make_app, resolve_redis_url
+from cephflow.engine.approvals import APPROVAL_TASK, may_approve
 from cephflow.engine.connection import call, redis_client
 from cephflow.engine.layout import plan_writes
 from cephflow.engine.scripts import Outcome, Transitions
@@ -45,7 +45,6 @@ BATCH = 2000
 """Fields per HSET and commands per pipeline flush when writing a DAG."""
 
 
-APPROVAL_TASK = "core.approval"
 """The only task whose nodes ``approve`` and ``reject`` decide."""
 
 
@@ -412,32 +411,11 @@ class WorkflowClient:
 
 
 def _check_approver(approvers: Any, user: str, node_id: str) -> None:
-    """Only the listed users (or members of the listed ``@group``s) may decide a gate."""
-    if not approvers:
-        return
-    if isinstance(approvers, str):
-        approvers = [approvers]
-    for entry in approvers:
-        entry = str(entry)
-        if entry == user:
-            return
-        if entry.startswith("@") and _in_group(user, entry[1:]):
-            return
-    raise InvalidTransition(
-        f"{user} may not decide {node_id}: its approvers are {', '.join(map(str, approvers))}")
-
-
-def _in_group(user: str, group: str) -> bool:
-    try:
-        info = grp.getgrnam(group)
-    except KeyError:
-        return False
-    if user in info.gr_mem:
-        return True
-    try:
-        return pwd.getpwnam(user).pw_gid == info.gr_gid
-    except KeyError:
-        return False
+    """Refuse a decision by someone the gate does not list (rule: ``approvals.may_approve``)."""
+    if not may_approve(user, approvers):
+        listed = [approvers] if isinstance(approvers, str) else list(map(str, approvers))
+        raise InvalidTransition(f"{user} may not decide {node_id}: its approvers are "
+                                f"{', '.join(listed)}")
 
 
 def _float(value: str | None) -> float | None:

@@ -8,16 +8,16 @@ approve and the exact command to type. It then checks the workflow fact
 
 Who may decide is named in the step's ``approvers`` argument (OS user names, ``@group``
 for the members of a Unix group); the engine checks it in ``approve``/``reject`` (the same
-rule as ``may_approve`` below), and the gate checks it again before it obeys a decision.
+rule, ``cephflow.engine.approvals.may_approve``), and the gate checks it again before it
+obeys a decision.
 """
 
 from __future__ import annotations
 
-import grp
-import pwd
 import time
 from typing import Any
 
+from cephflow.engine.approvals import may_approve
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
 from cephflow.errors import StepFailed
@@ -33,29 +33,6 @@ APPROVAL_FACT = "approval:{node_id}"
 def approval_fact_key(node_id: str) -> str:
     """The workflow fact that ``cephflow approve/reject`` writes for the gate ``node_id``."""
     return APPROVAL_FACT.format(node_id=node_id)
-
-
-def _groups_of(user: str) -> set[str]:
-    """Names of the Unix groups ``user`` belongs to (primary group included)."""
-    names = {g.gr_name for g in grp.getgrall() if user in g.gr_mem}
-    try:
-        names.add(grp.getgrgid(pwd.getpwnam(user).pw_gid).gr_name)
-    except KeyError:
-        pass
-    return names
-
-
-def may_approve(user: str, approvers: list[str] | None) -> bool:
-    """True when ``user`` may decide a gate whose approvers are ``approvers``.
-
-    An empty list lets anyone decide. Entries are OS user names or ``@group``.
-    """
-    if not approvers:
-        return True
-    if user in approvers:
-        return True
-    wanted = {a[1:] for a in approvers if a.startswith("@")}
-    return bool(wanted and wanted & _groups_of(user))
 
 
 def _announce(
