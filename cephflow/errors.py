@@ -2,6 +2,7 @@
 
     CephflowError                      root of everything cephflow raises on purpose
     ├── ConfigError                    settings or config file are invalid
+    │   └── ClusterMismatch            Ceph commands and host operations name two clusters
     ├── RunbookError                   a runbook cannot be loaded or compiled (carries Problems)
     ├── RunbookNotFound                no runbook has that name, or the file does not exist
     ├── ParamError                     a runbook parameter given on the command line is invalid
@@ -42,6 +43,10 @@ class ConfigError(CephflowError):
     """Raised when the settings or the config file are invalid."""
 
     exit_code = 2
+
+
+class ClusterMismatch(ConfigError):
+    """Raised when the configured Ceph and the host backend belong to different clusters."""
 
 
 @dataclass(frozen=True, order=True)

@@ -6,9 +6,44 @@ Where a binary is missing they skip on a developer's machine but fail in CI (``C
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+
 import pytest
 
 pytest_plugins: list[str] = ["tests.fixtures.redis_server", "tests.fixtures.celery_worker"]
+
+_SESSION_HOME: str | None = None
+
+
+def pytest_configure(config) -> None:
+    """Before any fixture starts a process: a HOME, state dir and config of the session's own.
+
+    Session-scoped fixtures (workers, labs, CLI runs) start before the per-test settings below
+    apply; they inherit this environment, so nothing the suite starts reads or writes the
+    user's HOME, ``~/.local/state/cephflow`` (a running ``make demo`` lab) or config, and no
+    ``CEPHFLOW_*``/``CEPH_CONF`` of the user's shell leaks in.
+    """
+    global _SESSION_HOME
+    _SESSION_HOME = tempfile.mkdtemp(prefix="cephflow-tests-home-")
+    for name in list(os.environ):
+        if name.startswith("CEPHFLOW_") or name == "CEPH_CONF":
+            del os.environ[name]
+    os.environ.update(
+        HOME=_SESSION_HOME,
+        XDG_STATE_HOME=os.path.join(_SESSION_HOME, ".local", "state"),
+        XDG_CONFIG_HOME=os.path.join(_SESSION_HOME, ".config"),
+        XDG_CACHE_HOME=os.path.join(_SESSION_HOME, ".cache"),
+        XDG_DATA_HOME=os.path.join(_SESSION_HOME, ".local", "share"),
+        CEPHFLOW_STATE_DIR=os.path.join(_SESSION_HOME, "state"),
+        CEPHFLOW_CONFIG=os.path.join(_SESSION_HOME, "config.toml"),
+    )
+
+
+def pytest_unconfigure(config) -> None:
+    if _SESSION_HOME:
+        shutil.rmtree(_SESSION_HOME, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cephflow.ceph.identity import check_one_cluster
 from cephflow.cli import console as c
 from cephflow.hints import status_command
 from cephflow.runbook.barrier import step_count
@@ -31,6 +32,7 @@ def engine_client(*, services: bool = True) -> Any:
 
 def launch(dag: Dag, *, detach: bool, output: str) -> int:
     """Submit ``dag``, print its id, and unless ``detach`` follow it; returns the exit status."""
+    check_one_cluster(get_settings().ceph)
     client = engine_client()
     wf = client.submit(dag)
     if output == "json":

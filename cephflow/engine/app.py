@@ -15,6 +15,7 @@ from celery import Celery, signals
 
 from cephflow.engine import dispatch, transport
 from cephflow.engine.connection import broker_url
+from cephflow.errors import CephflowError
 from cephflow.settings import Settings, get_settings
 
 log = logging.getLogger("cephflow.engine")
@@ -75,9 +76,20 @@ _reconciler: Any = None
 
 @signals.worker_init.connect
 def _load_tasks(**_: Any) -> None:
+    """Load the task modules, then run their worker checks: a failed check stops the worker
+    before it takes a message (SystemExit: Celery's signal dispatch logs and swallows
+    ordinary exceptions)."""
+    from cephflow.engine.registry import WORKER_CHECKS
     from cephflow.engine.runner import load_task_modules
 
     load_task_modules()
+    settings = get_settings()
+    for check in WORKER_CHECKS:
+        try:
+            check(settings)
+        except CephflowError as exc:
+            log.critical("cephflow worker refuses to start: %s", exc)
+            raise SystemExit(2) from exc
 
 
 @signals.worker_ready.connect

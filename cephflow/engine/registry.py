@@ -18,6 +18,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 IMPLEMENTATIONS: dict[str, Callable[..., Any]] = {}
 """Task name -> function(ctx, **args)."""
 
+WORKER_CHECKS: list[Callable[[Any], None]] = []
+"""Checks a worker runs on its settings once its task modules are loaded (``worker_check``)."""
+
 
 def task(name: str, *, destructive: bool = False, poll: bool = False,
          redo_on_resume: bool = False) -> Callable[[F], F]:
@@ -44,3 +47,13 @@ def task(name: str, *, destructive: bool = False, poll: bool = False,
         return fn
 
     return decorate
+
+
+def worker_check(fn: F) -> F:
+    """Declare ``fn(settings)`` a check every worker passes before it takes a message.
+
+    Task modules declare what their tasks need of the configuration (e.g. that Ceph commands
+    and host operations reach one cluster); a check raises a ``CephflowError`` to refuse.
+    """
+    WORKER_CHECKS.append(fn)
+    return fn

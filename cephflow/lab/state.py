@@ -3,7 +3,7 @@
 ``cephflow lab up`` writes ``<state_dir>/lab/lab.json`` (the lab's ceph.conf, directory and
 ports); ``cephflow lab down`` removes it. ``Settings`` reads it (``apply_lab_state``) so every
 command, worker and task sees the lab with ``lab = True`` and the ``lab`` host backend, unless
-a cluster was configured explicitly (``ceph.conf`` set): explicit configuration always wins.
+a cluster was configured explicitly: explicit configuration always wins, field by field.
 """
 
 from __future__ import annotations
@@ -74,16 +74,36 @@ def clear_state(state_dir: Path) -> None:
     state_file(state_dir).unlink(missing_ok=True)
 
 
+CLUSTER_FIELDS = ("conf", "lab_dir", "hosts_backend", "ssh_host")
+"""The ``ceph`` settings that say which cluster cephflow acts on."""
+
+
 def apply_lab_state(settings: Settings) -> Settings:
-    """Point ``settings`` at the running lab, unless a cluster is configured explicitly."""
-    if settings.ceph.conf is not None and not settings.ceph.lab_dir:
-        return settings
+    """Point ``settings`` at the running lab where nothing explicit says otherwise.
+
+    Explicit configuration always wins, field by field: a setting given by an environment
+    variable, the config file or the caller is never changed. And the lab is one cluster: when
+    an explicit setting names another one (another ``ceph.conf`` or lab directory, another
+    host backend, an SSH admin host), the state file is not applied at all, so Ceph commands
+    and host operations can never be split between the lab and another cluster.
+    """
     state = read_state(settings.state_dir)
     if state is None:
         return settings
-    if settings.ceph.conf is None:
-        settings.ceph.conf = state.conf
-    settings.ceph.lab_dir = state.dir
-    settings.ceph.hosts_backend = "lab"
-    settings.lab = True
+    ceph = settings.ceph
+    wanted = {"conf": state.conf, "lab_dir": state.dir, "hosts_backend": "lab", "ssh_host": None}
+    explicit = {name for name in CLUSTER_FIELDS if name in ceph.model_fields_set}
+    if any(not _same(getattr(ceph, name), wanted[name]) for name in explicit):
+        return settings
+    for name in CLUSTER_FIELDS:
+        if name not in explicit:
+            setattr(ceph, name, wanted[name])
+    if "lab" not in settings.model_fields_set:
+        settings.lab = True
     return settings
+
+
+def _same(given: object, lab: object) -> bool:
+    if isinstance(given, Path | str) and isinstance(lab, Path):
+        return Path(given).resolve() == lab.resolve()
+    return given == lab

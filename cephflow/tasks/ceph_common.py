@@ -10,12 +10,21 @@ import time
 from cephflow.ceph.access import client_for
 from cephflow.ceph.client import CephClient
 from cephflow.ceph.hosts import HostOps, hosts_for
+from cephflow.ceph.identity import check_one_cluster
 from cephflow.ceph.models import OsdState, PgList
 from cephflow.engine.context import StepContext
+from cephflow.engine.registry import worker_check
 from cephflow.errors import CephError, StepFailed
+from cephflow.settings import Settings
 
 WEIGHT_EPSILON = 1.0 / 65536 * 1.5
 """CRUSH weights are 16.16 fixed point: values closer than this are the same weight."""
+
+
+@worker_check
+def one_cluster(settings: Settings) -> None:
+    """A worker whose Ceph commands and host operations name two clusters does not start."""
+    check_one_cluster(settings.ceph)
 
 
 def ceph(ctx: StepContext) -> CephClient:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from cephflow.ceph.hosts.base import DeviceInfo, HostOps
+from cephflow.ceph.identity import check_one_cluster
 from cephflow.errors import ConfigError
 from cephflow.settings import Settings
 
@@ -23,6 +24,7 @@ def hosts_for(settings: Settings) -> HostOps:
 
         if not settings.ceph.lab_dir:
             raise ConfigError("hosts_backend = lab but no lab is up (cephflow lab up)")
+        check_one_cluster(settings.ceph)
         return LabHosts(settings.ceph.lab_dir, client_for(settings))
     if kind == "cephadm":
         from cephflow.ceph.hosts.cephadm import CephadmHosts

@@ -8,6 +8,7 @@ import os
 
 import typer
 
+from cephflow.ceph.identity import check_one_cluster
 from cephflow.cli import console as c
 from cephflow.settings import get_settings
 
@@ -23,6 +24,7 @@ def worker(
     from cephflow.engine import embedded
 
     settings = get_settings()
+    check_one_cluster(settings.ceph)  # a ClusterMismatch is reported by main, exit 2
     if not settings.redis_url:
         embedded.start_redis(settings)
     url = settings.redis_url or embedded.redis_url(settings)
