@@ -15,6 +15,8 @@ import pytest
 pytest_plugins: list[str] = ["tests.fixtures.redis_server", "tests.fixtures.celery_worker"]
 
 _SESSION_HOME: str | None = None
+TEST_SWITCHES = {"CEPHFLOW_REGEN_GOLDEN"}
+"""Variables that steer the suite itself, not cephflow's settings: kept."""
 
 
 def pytest_configure(config) -> None:
@@ -28,7 +30,7 @@ def pytest_configure(config) -> None:
     global _SESSION_HOME
     _SESSION_HOME = tempfile.mkdtemp(prefix="cephflow-tests-home-")
     for name in list(os.environ):
-        if name.startswith("CEPHFLOW_") or name == "CEPH_CONF":
+        if (name.startswith("CEPHFLOW_") and name not in TEST_SWITCHES) or name == "CEPH_CONF":
             del os.environ[name]
     os.environ.update(
         HOME=_SESSION_HOME,

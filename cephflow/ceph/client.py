@@ -186,6 +186,14 @@ class CephClient:
         self.change(cmd("osd crush reweight", item, repr(weight), name=item,
                         weight=float(weight), readonly=False, json_output=False))
 
+    def set_device_class(self, osd: int, device_class: str) -> None:
+        """Give ``osd`` the CRUSH device class ``device_class`` (replacing the one it has)."""
+        self.change(cmd("osd crush rm-device-class", f"osd.{osd}", ids=[f"osd.{osd}"],
+                        readonly=False, json_output=False))
+        self.change(cmd("osd crush set-device-class", device_class, f"osd.{osd}",
+                        **{"class": device_class}, ids=[f"osd.{osd}"], readonly=False,
+                        json_output=False))
+
     def mark_out(self, osd: int) -> None:
         self.change(cmd("osd out", str(osd), ids=[str(osd)], readonly=False, json_output=False))
 

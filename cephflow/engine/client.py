@@ -21,6 +21,7 @@ from cephflow.engine import dispatch, keys
 from cephflow.engine.app import make_app, resolve_redis_url
 from cephflow.engine.approvals import APPROVAL_TASK, may_approve
 from cephflow.engine.connection import call, redis_client
+from cephflow.engine.context import LEFT_PREFIX
 from cephflow.engine.layout import plan_writes
 from cephflow.engine.scripts import Outcome, Transitions
 from cephflow.engine.state import (
@@ -331,6 +332,12 @@ class WorkflowClient:
     def set_fact(self, wf: str, key: str, value: Any) -> None:
         text = json.dumps(value, sort_keys=True, default=str)
         call(lambda: self.redis.hset(self._keys(wf).facts, key, text))
+
+    def left_changes(self, wf: str) -> list[str]:
+        """What the workflow's steps changed and no cleanup undoes (``StepContext.leave``)."""
+        facts = call(lambda: self.redis.hgetall(self._keys(wf).facts))
+        return sorted(change for key, raw in facts.items() if key.startswith(LEFT_PREFIX)
+                      and (change := json.loads(raw)))
 
     # -- decisions and control ------------------------------------------------------------------
 

@@ -54,6 +54,10 @@ class ContextBackend(Protocol):
     def set_node_memo(self, workflow_id: str, node_id: str, key: str, value: Any) -> None: ...
 
 
+LEFT_PREFIX = "left."
+"""Fact keys of ``StepContext.leave``: changes a stopped workflow leaves as they are."""
+
+
 @dataclass
 class StepContext:
     """A task's handle on its workflow: progress, facts, once-only markers, deadline."""
@@ -89,6 +93,14 @@ class StepContext:
     def set_fact(self, key: str, value: Any) -> None:
         """Keep a JSON-able value for later steps (and for ``cephflow status``)."""
         self.backend.set_fact(self.workflow_id, key, value)
+
+    def leave(self, key: str, change: str | None) -> None:
+        """Record a change this step made that no cleanup undoes (``None``: undone again).
+
+        ``cephflow cancel`` lists them, so an operator knows what a stopped workflow left
+        behind (a weight half-way, an OSD out) and that ``resume`` continues from there.
+        """
+        self.backend.set_fact(self.workflow_id, LEFT_PREFIX + key, change)
 
     def once(self, key: str) -> bool:
         """True exactly once per (workflow, node, key), however often the task runs.

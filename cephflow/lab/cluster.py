@@ -116,6 +116,34 @@ class LabCluster:
         return proc.stdout
 
 
+def fail_disk(state_dir: Path, host: str, osd: int | None = None, *,
+              timeout: float = 120.0) -> int:
+    """Make a lab disk fail as a dead disk does: SIGKILL one OSD daemon of ``host`` (``osd``,
+    or its first one up) and wait until Ceph marks it down. Returns the OSD's id."""
+    from cephflow.ceph.access import build_client
+    from cephflow.settings import CephSettings
+
+    state = read_state(state_dir)
+    if state is None:
+        raise LabError("no lab is up (cephflow lab up)")
+    client = build_client(CephSettings(conf=state.conf, backend="cli"))
+    tree = client.osd_tree()
+    if host not in tree.hosts:
+        raise LabError(f"the lab has no host {host!r} (hosts: {', '.join(sorted(tree.hosts))})")
+    candidates = [o.id for o in tree.osds_of(host) if o.up and (osd is None or o.id == osd)]
+    if not candidates:
+        raise LabError(f"no running OSD {'osd.' + str(osd) if osd is not None else ''} "
+                       f"on {host} to fail".replace("  ", " "))
+    victim = candidates[0]
+    LabCluster(state.dir, port_base=state.port_base, pool=state.pool).labctl("kill-osd", str(victim))
+    deadline = time.monotonic() + timeout
+    while client.osd_dump().osds[victim].up:
+        if time.monotonic() > deadline:
+            raise LabError(f"osd.{victim} was killed but Ceph did not mark it down in {timeout:g}s")
+        time.sleep(0.5)  # polling Ceph's view, not synchronising with a process of ours
+    return victim
+
+
 def lab_dir(state_dir: Path) -> Path:
     return lab_root(state_dir) / "cluster"
 

@@ -7,11 +7,13 @@ record the same facts at run time (``ctx.set_fact``) for later steps and for the
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from cephflow.ceph.access import client_for
 from cephflow.ceph.client import CephClient
 from cephflow.ceph.hosts import HostOps, hosts_for
+from cephflow.ceph.models import Health, OsdDump, OsdTree
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
 from cephflow.errors import CephError, StepFailed
@@ -39,6 +41,7 @@ def osd_info(client: CephClient, host_ops: HostOps, osd: int) -> dict[str, Any]:
         "path": None,
         "model": None,
         "serial": None,
+        "db": None,
     }
     try:
         meta = client.osd_metadata(osd)
@@ -46,11 +49,33 @@ def osd_info(client: CephClient, host_ops: HostOps, osd: int) -> dict[str, Any]:
         meta = None
     if meta is not None and meta.devices:
         info.update(device=meta.device, path=meta.device_path, model=meta.model, serial=meta.serial)
-    else:
-        extra = host_ops.device_info(host, osd)
-        if extra is not None:
-            info.update(device=extra.device, path=extra.path, model=extra.model, serial=extra.serial)
+    extra = host_ops.device_info(host, osd)
+    if extra is not None:  # what the host knows and Ceph does not (the DB volume, lab slots)
+        for key in ("device", "path", "model", "serial"):
+            info[key] = info[key] or getattr(extra, key)
+        info["db"] = extra.db
     return info
+
+
+DEVICE_HEALTH_CHECKS = ("DEVICE_HEALTH", "DEVICE_HEALTH_IN_USE", "DEVICE_HEALTH_TOOMANY")
+_OSD_NAME = re.compile(r"\bosd\.(\d+)\b")
+
+
+def failing_osds(tree: OsdTree, dump: OsdDump, health: Health) -> dict[int, str]:
+    """OSDs whose disk has failed or is failing, with why: down, destroyed, or named by a
+    device health warning (Ceph's devicehealth module predicts the disk will fail)."""
+    found: dict[int, str] = {}
+    for code in DEVICE_HEALTH_CHECKS:
+        check = health.checks.get(code)
+        for line in check.details if check else ():
+            for osd in _OSD_NAME.findall(line):
+                found[int(osd)] = f"{code}: {line.strip()}"
+    for osd, state in dump.osds.items():
+        if state.destroyed:
+            found[osd] = "destroyed"
+        elif not state.up:
+            found[osd] = "down" + ("" if state.in_ else " and out")
+    return {o: why for o, why in found.items() if o in tree.osds or o in dump.osds}
 
 
 def host_osds(client: CephClient, host_ops: HostOps, host: str) -> list[dict[str, Any]]:
@@ -76,6 +101,56 @@ def lookup_osd_info(osd: int) -> dict[str, Any]:
     """Host, weight, device, model and serial of one OSD."""
     settings = _settings()
     return osd_info(client_for(settings), hosts_for(settings), int(osd))
+
+
+def replace_targets(client: CephClient, host_ops: HostOps, *, host: str = "",
+                    device: str | None = None, osd: int | None = None,
+                    all_failed: bool = False) -> list[dict[str, Any]]:
+    """The OSDs ``replace-disk`` replaces, each with ``failed`` (why) or None.
+
+    ``osd``: that OSD (``host``, if given too, must be where it lives). ``host`` and
+    ``device``: every OSD on that device. ``host`` alone: the failed disk of that host, all
+    OSDs sharing its device; none is an error that says what was checked, several need
+    ``all_failed``.
+    """
+    tree, dump, health = client.osd_tree(), client.osd_dump(), client.health()
+    failing = failing_osds(tree, dump, health)
+    if osd is not None:
+        info = osd_info(client, host_ops, int(osd))
+        if host and info["host"] != host:
+            raise CephError(f"osd.{osd} is on {info['host'] or 'no CRUSH host'}, not {host}: "
+                            "--osd and --host must name the same disk")
+        return [{**info, "failed": failing.get(int(osd))}]
+    if not host:
+        raise CephError("give an OSD id (--osd), or a host (--host, and --device for one disk)")
+    osds = [{**o, "failed": failing.get(o["id"])} for o in host_osds(client, host_ops, host)]
+    if device:
+        found = [o for o in osds if device in (o["device"], o["path"])]
+        if not found:
+            raise CephError(f"no OSD of {host} sits on {device}")
+        return found
+    failed = [o for o in osds if o["failed"]]
+    if not failed:
+        checked = ", ".join(f"osd.{o['id']} ({o['status']})" for o in osds) or "no OSDs"
+        raise CephError(
+            f"no failed disk on {host}: checked {checked} for down, destroyed and device "
+            f"health warnings; name a disk with --osd ID or --device DEV")
+    disks = {o["device"] or o["name"] for o in failed}
+    if len(disks) > 1 and not all_failed:
+        listed = ", ".join(f"osd.{o['id']} ({o['failed']})" for o in failed)
+        raise CephError(f"{host} has {len(disks)} failed disks ({listed}): replace one with "
+                        "--osd ID, or all of them with --all-failed")
+    return [o for o in osds if (o["device"] or o["name"]) in disks]
+
+
+@lookup("ceph.replace_targets")
+def lookup_replace_targets(host: str = "", device: str | None = None, osd: int | None = None,
+                           all_failed: bool = False) -> list[dict[str, Any]]:
+    """What replace-disk replaces: ``--osd``, the OSDs on ``--host``'s ``--device``, or the
+    failed disk(s) of ``--host``."""
+    settings = _settings()
+    return replace_targets(client_for(settings), hosts_for(settings), host=host, device=device,
+                           osd=osd, all_failed=all_failed)
 
 
 @lookup("ceph.device_osds")

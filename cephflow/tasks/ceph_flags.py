@@ -79,9 +79,14 @@ def rm_noout(ctx: StepContext, *, osd: int, only_ours: bool = True) -> dict:
     return {"osd": osd, "cleared": True}
 
 
+ACCEPTED_FLAGS = "flags.accepted"
+"""Fact: the operator's flags a run started with ``--force`` knowingly went on under."""
+
+
 def our_flag_checks(ctx: StepContext) -> list[str]:
-    """Health checks caused by flags this workflow holds (tolerated while it waits)."""
+    """Health checks caused by flags this workflow holds, or that its operator accepted with
+    ``--force`` (tolerated while it waits: a wait for them to go would never end)."""
     checks = []
-    if any(ctx.fact(_flag_key(f)) for f in CLUSTER_FLAGS):
+    if any(ctx.fact(_flag_key(f)) for f in CLUSTER_FLAGS) or ctx.fact(ACCEPTED_FLAGS):
         checks.append("OSDMAP_FLAGS")
     return checks

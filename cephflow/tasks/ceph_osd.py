@@ -39,6 +39,7 @@ def stop_osd(ctx: StepContext, *, osd: int, host: str | None = None, settle: flo
     if not answer.ok:
         raise UnsafeOperation(f"Ceph says osd.{osd} is not ok to stop: {answer.explanation}")
     ops.stop_osd(host, osd)
+    ctx.leave(f"osd.{osd}.stopped", f"osd.{osd} daemon on {host} stopped")
     ctx.progress(f"osd.{osd} on {host} stopped")
     return {"osd": osd, "host": host, "running": False}
 
@@ -52,6 +53,7 @@ def start_osd(ctx: StepContext, *, osd: int, host: str | None = None) -> dict:
     if not ops.osd_running(host, osd):
         ops.start_osd(host, osd)
         ctx.progress(f"osd.{osd} on {host} started")
+    ctx.leave(f"osd.{osd}.stopped", None)
     return {"osd": osd, "host": host, "running": True}
 
 
@@ -84,6 +86,7 @@ def destroy_osd(ctx: StepContext, *, osd: int) -> dict:
         return {"osd": osd, "destroyed": True}
     _require_safe(client, osd, "destroyed")
     _change(lambda: client.destroy(osd))
+    ctx.leave(f"osd.{osd}.destroyed", f"osd.{osd} destroyed (its id is kept for a new disk)")
     ctx.progress(f"osd.{osd} destroyed (id kept for the replacement)")
     return {"osd": osd, "destroyed": True}
 
@@ -99,6 +102,7 @@ def purge_osd(ctx: StepContext, *, osd: int) -> dict:
     if not state.destroyed:
         _require_safe(client, osd, "purged")
     _change(lambda: client.purge(osd))
+    ctx.leave(f"osd.{osd}.destroyed", f"osd.{osd} purged")
     ctx.progress(f"osd.{osd} purged")
     return {"osd": osd, "purged": True}
 
@@ -114,14 +118,17 @@ def _change(fn) -> None:
 
 
 @task("ceph.zap", destructive=True)
-def zap(ctx: StepContext, *, osd: int, host: str | None = None, device: str | None = None) -> dict:
-    """Wipe the disk of a destroyed (or purged) OSD whose daemon is stopped."""
+def zap(ctx: StepContext, *, osd: int, host: str | None = None, device: str | None = None,
+        db: str | None = None) -> dict:
+    """Wipe the disk of a destroyed (or purged) OSD whose daemon is stopped (and its DB/WAL
+    volume ``db``, which is kept for the replacement)."""
     if ctx.memo.get("zapped"):
         return {"osd": osd, "zapped": True}
     client = ceph(ctx)
     facts = ctx.fact(f"osd.{osd}") or {}
     host = host or facts.get("host")
     device = device or facts.get("device")
+    db = db or facts.get("db")
     if not host:
         raise StepFailed(f"zap osd.{osd}: host unknown (run ceph.osd_facts first)")
     state = client.osd_dump().osds.get(osd)
@@ -130,7 +137,7 @@ def zap(ctx: StepContext, *, osd: int, host: str | None = None, device: str | No
     ops = hosts(ctx)
     if ops.osd_running(host, osd):
         raise UnsafeOperation(f"osd.{osd} still runs on {host}: refusing to wipe its disk")
-    ops.zap(host, osd, device)
+    ops.zap(host, osd, device, db)
     ctx.remember("zapped", True)
     ctx.progress(f"{host}:{device or f'osd.{osd}'} zapped")
     return {"osd": osd, "zapped": True}
@@ -138,9 +145,14 @@ def zap(ctx: StepContext, *, osd: int, host: str | None = None, device: str | No
 
 @task("ceph.create_osd", destructive=True)
 def create_osd(
-    ctx: StepContext, *, host: str, osd: int | None = None, device: str | None = None
+    ctx: StepContext, *, host: str, osd: int | None = None, device: str | None = None,
+    db: str | None = None, device_class: str | None = None,
 ) -> dict:
-    """Create an OSD on ``host`` (re-using id ``osd`` when given) and wait for it to be up."""
+    """Create an OSD on ``host`` (re-using id ``osd`` when given) and wait for it to be up.
+
+    ``db``: the DB/WAL volume the old OSD had; ``device_class``: the CRUSH class it had
+    (an operator's ``ssd``/``nvme``/custom class is restored, not left to auto-detection).
+    """
     client = ceph(ctx)
     created = ctx.memo.get("created")
     want = osd if osd is not None else created
@@ -149,19 +161,32 @@ def create_osd(
         if state is not None and not state.destroyed and (state.up or created is not None):
             if not state.up:
                 ctx.not_yet(f"osd.{want} created, waiting for it to come up", countdown=1.0)
+            _restore_class(ctx, client, int(want), device_class)
+            for change in ("destroyed", "stopped", "out"):
+                ctx.leave(f"osd.{want}.{change}", None)
             ctx.progress(f"osd.{want} up on {host}")
             return {"osd": int(want), "host": host}
         if osd is not None and state is not None and not state.destroyed:
             raise UnsafeOperation(f"osd.{osd} exists and is not destroyed: cannot re-use its id")
-    device = device or (ctx.fact(f"osd.{osd}") or {}).get("device") if osd is not None else device
+    known = (ctx.fact(f"osd.{osd}") or {}) if osd is not None else {}
+    device, db = device or known.get("device"), db or known.get("db")
     try:
-        new = hosts(ctx).create_osd(host, device, osd)
+        new = hosts(ctx).create_osd(host, device, osd, db)
     except CephError as exc:
         raise StepFailed(f"creating an OSD on {host}: {exc}") from exc
     ctx.remember("created", new)
     ctx.progress(f"osd.{new} created on {host}")
     ctx.not_yet(f"osd.{new} created, waiting for it to come up", countdown=1.0)
     raise AssertionError("unreachable")
+
+
+def _restore_class(ctx: StepContext, client, osd: int, device_class: str | None) -> None:
+    if not device_class:
+        return
+    node = client.osd_tree().osds.get(osd)
+    if node is not None and node.device_class != device_class:
+        client.set_device_class(osd, device_class)
+        ctx.progress(f"osd.{osd} device class {node.device_class or 'none'} → {device_class}")
 
 
 @task("ceph.remove_host", destructive=True)

@@ -69,9 +69,11 @@ def host_osds(tree: dict, host: str) -> dict[int, float]:
 def test_plan_replace_disk_on_a_host_shows_its_osd_ids_weights_and_devices(lab):
     osds = host_osds(lab.ceph("osd", "tree"), "lab-b")
     assert len(osds) == 2
-    planned = lab.run("plan", "replace-disk", "--host", "lab-b", "--json")
-    assert planned.returncode == 0, planned.stderr
-    nodes = {n["id"]: n for n in json.loads(planned.stdout)["nodes"]}
+    nodes = {}
+    for osd in osds:  # a healthy host has no failed disk: each disk named by its OSD
+        planned = lab.run("plan", "replace-disk", "--host", "lab-b", "--osd", str(osd), "--json")
+        assert planned.returncode == 0, planned.stderr
+        nodes.update({n["id"]: n for n in json.loads(planned.stdout)["nodes"]})
     for osd, weight in osds.items():
         assert nodes[f"drain[osd.{osd}]"]["args"]["target"] == 0.0
         assert nodes[f"fill[osd.{osd}]"]["args"]["target"] == pytest.approx(weight)
@@ -81,9 +83,9 @@ def test_plan_replace_disk_on_a_host_shows_its_osd_ids_weights_and_devices(lab):
         assert nodes[f"zap[osd.{osd}]"]["args"]["device"] == tell["device"]
     assert not [n for n in nodes if n.startswith("drain[") and int(n[10:-1]) not in osds]
 
-    shown = lab.run("plan", "replace-disk", "--host", "lab-b")  # the tree an operator reads
-    assert shown.returncode == 0, shown.stderr
-    for osd, weight in osds.items():
+    for osd, weight in osds.items():  # the tree an operator reads
+        shown = lab.run("plan", "replace-disk", "--host", "lab-b", "--osd", str(osd))
+        assert shown.returncode == 0, shown.stderr
         assert f"[osd.{osd}]" in shown.stdout
         assert f"target={weight!r}" in shown.stdout
         assert f'device="{nodes[f"tell-dc[osd.{osd}]"]["args"]["device"]}"' in shown.stdout

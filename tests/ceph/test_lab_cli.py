@@ -47,14 +47,21 @@ def test_lab_up_points_cephflow_at_it_and_down_stops_every_daemon(tmp_path, monk
         assert "mon.a" in status.stdout and "osd.5" in status.stdout
         assert "health: HEALTH_OK" in status.stdout
 
-        # a plan asks the lab which OSDs live on the host
+        # a healthy host has no failed disk: the plan says so and what it checked
+        healthy = cephflow("plan", "replace-disk", "--host", "lab-b")
+        assert healthy.returncode == 2 and "no failed disk on lab-b" in healthy.stderr
+
+        # the README's demo: a disk of lab-b dies, the plan finds it (and only it) ...
+        failed = cephflow("lab", "fail-disk", "--host", "lab-b", "--osd", "3", timeout=180)
+        assert failed.returncode == 0, failed.stderr
+        assert "osd.3 on lab-b is dead" in failed.stdout
         plan = cephflow("plan", "replace-disk", "--host", "lab-b")
         assert plan.returncode == 0, plan.stdout + plan.stderr
-        assert "[osd.2]" in plan.stdout and "[osd.3]" in plan.stdout
+        assert "[osd.3]" in plan.stdout and "[osd.2]" not in plan.stdout
         assert "target=0.00048828125" in plan.stdout
 
-        # the README's demo: replace-disk on the lab, the swap confirmed by the demo itself
-        demo = cephflow("lab", "demo", "--osd", "3", "--steps", "2", timeout=300)
+        # ... and replace-disk --host lab-b replaces it, the swap confirmed by the demo itself
+        demo = cephflow("lab", "demo", "--host", "lab-b", "--steps", "2", timeout=300)
         assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr
         assert "confirming disk-replaced as the DC technicians would" in demo.stdout
         assert "succeeded" in demo.stdout.splitlines()[-1]

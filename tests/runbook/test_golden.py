@@ -104,6 +104,7 @@ def test_runbooks_that_touch_one_host_take_the_same_lock(monkeypatch):
     tasks.load_all()
     monkeypatch.chdir(support.REPO)
     answers = _optional_json(support.GOLDEN / "replace-disk.lookups.json", {})
+    answers["ceph.device_osds"] = answers["ceph.replace_targets"]
     host = answers["ceph.device_osds"][0]["host"]
     answers["ceph.host_osds"] = answers["ceph.device_osds"]
     compiler = Compiler(catalog=CATALOG, lookups=_fixed_lookups(answers),

@@ -18,6 +18,8 @@ class DeviceInfo:
     path: str | None = None
     model: str | None = None
     serial: str | None = None
+    db: str | None = None
+    """The OSD's separate DB/WAL volume (``vg/lv`` or a partition), when it has one."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -49,11 +51,14 @@ class HostOps(Protocol):
     def osd_running(self, host: str, osd: int) -> bool:
         """Whether the OSD's daemon runs on its host."""
 
-    def zap(self, host: str, osd: int, device: str | None) -> None:
-        """Wipe the OSD's device so it can be re-used (the daemon must be stopped)."""
+    def zap(self, host: str, osd: int, device: str | None, db: str | None = None) -> None:
+        """Wipe the OSD's device so it can be re-used (the daemon must be stopped); a DB/WAL
+        volume ``db`` is wiped but kept, for the replacement to use again."""
 
-    def create_osd(self, host: str, device: str | None, osd: int | None) -> int:
-        """Create an OSD on ``device``, re-using id ``osd`` when given; returns its id."""
+    def create_osd(self, host: str, device: str | None, osd: int | None,
+                   db: str | None = None) -> int:
+        """Create an OSD on ``device`` (with its DB/WAL on ``db``), re-using id ``osd`` when
+        given; returns its id."""
 
     def device_info(self, host: str, osd: int) -> DeviceInfo | None:
         """Facts about the OSD's disk the host knows and Ceph does not, or None."""

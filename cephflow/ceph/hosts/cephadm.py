@@ -31,14 +31,17 @@ class CephadmHosts:
         )
         return any(d.get("status_desc") == "running" for d in daemons)
 
-    def zap(self, host: str, osd: int, device: str | None) -> None:
+    def zap(self, host: str, osd: int, device: str | None, db: str | None = None) -> None:
+        """The data device; a DB volume is left to the orchestrator's OSD spec, which
+        re-creates the OSD with its DB where the spec says."""
         if not device:
             raise CephError(f"zapping osd.{osd} on {host} needs its device")
         device = device_word(host, device)
         self.client.change(cmd("orch device zap", host, device, "--force", hostname=host,
                                path=device, force=True, readonly=False, json_output=False))
 
-    def create_osd(self, host: str, device: str | None, osd: int | None) -> int:
+    def create_osd(self, host: str, device: str | None, osd: int | None,
+                   db: str | None = None) -> int:
         """``ceph orch daemon add osd HOST:DEV``: re-uses an id left by ``orch osd rm --replace``."""
         if not device:
             raise CephError(f"creating an OSD on {host} needs a device")

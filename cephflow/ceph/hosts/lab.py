@@ -44,10 +44,11 @@ class LabHosts:
             return False
         return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
-    def zap(self, host: str, osd: int, device: str | None) -> None:
+    def zap(self, host: str, osd: int, device: str | None, db: str | None = None) -> None:
         self._labctl("zap", str(osd))
 
-    def create_osd(self, host: str, device: str | None, osd: int | None) -> int:
+    def create_osd(self, host: str, device: str | None, osd: int | None,
+                   db: str | None = None) -> int:
         out = self._labctl("add-osd", host, *([str(osd)] if osd is not None else []))
         digits = out.strip().splitlines()[-1].strip() if out.strip() else ""
         if not digits.isdigit():

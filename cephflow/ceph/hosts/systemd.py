@@ -44,15 +44,22 @@ class SystemdHosts:
         result = self._on(host).run(["systemctl", "is-active", "--quiet", f"ceph-osd@{osd}"])
         return result.status == 0
 
-    def zap(self, host: str, osd: int, device: str | None) -> None:
+    def zap(self, host: str, osd: int, device: str | None, db: str | None = None) -> None:
+        """The data device with ``--destroy`` (the new disk may carry old LVs); the DB volume
+        without it: its LV stays for the replacement, as ``ceph-volume`` re-uses it."""
         argv = ["ceph-volume", "lvm", "zap", "--destroy"]
         argv += [device_word(host, device)] if device else ["--osd-id", str(osd)]
         self._on(host).run(argv).check()
+        if db:
+            self._on(host).run(["ceph-volume", "lvm", "zap", device_word(host, db)]).check()
 
-    def create_osd(self, host: str, device: str | None, osd: int | None) -> int:
+    def create_osd(self, host: str, device: str | None, osd: int | None,
+                   db: str | None = None) -> int:
         if not device:
             raise CephError(f"creating an OSD on {host} needs a device")
         argv = ["ceph-volume", "lvm", "create", "--data", device_word(host, device)]
+        if db:
+            argv += ["--block.db", device_word(host, db)]
         if osd is not None:
             argv += ["--osd-id", str(osd)]
         self._on(host).run(argv).check()
@@ -65,4 +72,17 @@ class SystemdHosts:
         raise CephError(f"ceph-volume created no OSD on {host}:{device}")
 
     def device_info(self, host: str, osd: int) -> DeviceInfo | None:
-        return None
+        """The OSD's volumes as ``ceph-volume lvm list`` reads them from the LV tags: the DB
+        volume's tags survive a dead data disk, so its replacement gets the same DB."""
+        result = self._on(host).run(["ceph-volume", "lvm", "list", "--format", "json"])
+        if not result.ok:
+            return None
+        volumes = (result.json() or {}).get(str(osd)) or []
+        data = next((v for v in volumes if v.get("type") == "block"), None)
+        db = next((v for v in volumes if v.get("type") == "db"), None)
+        if data is None and db is None:
+            return None
+        devices = (data or {}).get("devices") or []
+        return DeviceInfo(host=host, osd=osd, device=devices[0] if devices else None,
+                          db=(f"{db['vg_name']}/{db['lv_name']}" if db and db.get("vg_name")
+                              else (db or {}).get("lv_path")))

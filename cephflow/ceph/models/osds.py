@@ -155,6 +155,9 @@ class OsdDump:
     flags: frozenset[str]
     osds: dict[int, OsdState]
     pools: dict[str, Pool]
+    nearfull_ratio: float = 0.85
+    backfillfull_ratio: float = 0.90
+    full_ratio: float = 0.95
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> OsdDump:
@@ -182,7 +185,12 @@ class OsdDump:
             )
             for p in data.get("pools", ())
         }
-        return cls(epoch=int(data.get("epoch", 0)), flags=frozenset(flags), osds=osds, pools=pools)
+        return cls(
+            epoch=int(data.get("epoch", 0)), flags=frozenset(flags), osds=osds, pools=pools,
+            nearfull_ratio=float(data.get("nearfull_ratio", 0.85)),
+            backfillfull_ratio=float(data.get("backfillfull_ratio", 0.90)),
+            full_ratio=float(data.get("full_ratio", 0.95)),
+        )
 
     def exists(self, osd: int) -> bool:
         return osd in self.osds

@@ -19,6 +19,8 @@ class PgState:
     object_copies: int = 0
     misplaced: int = 0
     degraded: int = 0
+    bytes: int = 0
+    """Bytes of one copy of the PG's objects (``stat_sum.num_bytes``)."""
 
     @property
     def clean(self) -> bool:
@@ -45,6 +47,7 @@ class PgList:
                     object_copies=int((p.get("stat_sum") or {}).get("num_object_copies", 0)),
                     misplaced=int((p.get("stat_sum") or {}).get("num_objects_misplaced", 0)),
                     degraded=int((p.get("stat_sum") or {}).get("num_objects_degraded", 0)),
+                    bytes=int((p.get("stat_sum") or {}).get("num_bytes", 0)),
                 )
                 for p in stats
             )

@@ -51,6 +51,12 @@ def cancel(workflow_id: str = ID_ARG) -> None:
     wf = client.resolve_id(workflow_id)
     client.cancel(wf)
     c.console.print(f"workflow {wf} cancelling; its finally steps run next", highlight=False)
+    left = client.left_changes(wf)
+    if left:
+        c.console.print("left as they are (cancel does not undo them; `cephflow resume "
+                        f"{wf}` continues from there):", highlight=False, soft_wrap=True)
+        for change in left:
+            c.console.print(f"  {change}", highlight=False, markup=False, soft_wrap=True)
 
 
 def resume(

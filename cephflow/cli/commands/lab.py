@@ -108,9 +108,24 @@ def _confirm_when_asked(settings, wf: str, gate: str, *, timeout: float) -> None
         client.close()
 
 
+@lab_app.command("fail-disk")
+def fail_disk(
+    host: str = typer.Option("lab-b", help="The lab host whose disk dies."),
+    osd: int = typer.Option(None, help="The OSD whose disk dies (default: the host's first up)."),
+) -> None:
+    """Kill one OSD daemon of a lab host, as a dead disk would, and wait until it is down."""
+    from cephflow.cli import console as c
+    from cephflow.lab.cluster import fail_disk as kill
+
+    victim = kill(get_settings().state_dir, host, osd)
+    c.console.print(f"osd.{victim} on {host} is dead (daemon killed, marked down by Ceph)",
+                    highlight=False)
+
+
 @lab_app.command("demo")
 def demo(
-    osd: int = typer.Option(None, help="The lab OSD whose disk is replaced (default: one of lab-b)."),
+    host: str = typer.Option("lab-b", help="The lab host whose failed disk is replaced."),
+    osd: int = typer.Option(None, help="Replace this OSD's disk instead (failed or not)."),
     auto_approve: bool = typer.Option(
         True, "--auto-approve/--no-auto-approve",
         help="Confirm the disk swap automatically (refused on a cluster that is not a lab).",
@@ -120,7 +135,6 @@ def demo(
     """Bring the lab up if needed and run replace-disk on it, followed live to the end."""
     import threading
 
-    from cephflow.ceph.access import client_for
     from cephflow.cli import console as c
     from cephflow.cli.launch import engine_client, follow_workflow
     from cephflow.errors import ConfigError
@@ -140,16 +154,16 @@ def demo(
     settings = get_settings()
     if auto_approve and not settings.lab:
         raise ConfigError("--auto-approve is refused: the configured cluster is not a lab")
-    if osd is None:
-        osd = client_for(settings).osd_tree().osds_of("lab-b")[0].id
     load_all()
     monitoring = bool(settings.alertmanager.urls or settings.http_downtime.set_url)
     messaging = bool(settings.smtp.host or settings.webhook.url)
-    dag = compile_runbook("replace-disk", {"osd": osd, "downtime": monitoring,
+    target = {"osd": osd} if osd is not None else {"host": host}
+    dag = compile_runbook("replace-disk", {**target, "downtime": monitoring,
                                            "notify": messaging, "steps": steps})
     client = engine_client()
     wf = client.submit(dag)
-    c.console.print(f"workflow {wf} submitted (replace-disk osd.{osd} on the lab)",
+    shown = ", ".join(o["name"] for o in dag.discovered["osds"])
+    c.console.print(f"workflow {wf} submitted (replace-disk {shown} on the lab)",
                     highlight=False)
     if auto_approve:
         threading.Thread(target=_confirm_when_asked, args=(settings, wf, "disk-replaced"),
