@@ -149,12 +149,18 @@ class Pool:
 
 @dataclass(frozen=True)
 class OsdDump:
-    """``ceph osd dump -f json``: the osdmap epoch, cluster flags, OSD states and pools."""
+    """``ceph osd dump -f json``: the osdmap epoch, cluster flags, OSD states and pools.
+
+    ``pg_temp`` is the osdmap's own list of remapped PGs (pgid -> the OSDs serving it while
+    backfill runs). It is as fresh as the epoch, unlike the PG stats, so a PG listed here
+    that the stats do not show as remapped means the stats have not caught up yet.
+    """
 
     epoch: int
     flags: frozenset[str]
     osds: dict[int, OsdState]
     pools: dict[str, Pool]
+    pg_temp: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> OsdDump:
@@ -182,7 +188,9 @@ class OsdDump:
             )
             for p in data.get("pools", ())
         }
-        return cls(epoch=int(data.get("epoch", 0)), flags=frozenset(flags), osds=osds, pools=pools)
+        pg_temp = {t["pgid"]: tuple(t.get("osds", ())) for t in data.get("pg_temp") or ()}
+        return cls(epoch=int(data.get("epoch", 0)), flags=frozenset(flags), osds=osds, pools=pools,
+                   pg_temp=pg_temp)
 
     def exists(self, osd: int) -> bool:
         return osd in self.osds
