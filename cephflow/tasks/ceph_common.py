@@ -11,7 +11,7 @@ from cephflow.ceph.access import client_for
 from cephflow.ceph.client import CephClient
 from cephflow.ceph.hosts import HostOps, hosts_for
 from cephflow.ceph.identity import check_one_cluster
-from cephflow.ceph.models import OsdState, PgList
+from cephflow.ceph.models import OsdDump, OsdState, PgList
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import worker_check
 from cephflow.errors import CephError, StepFailed
@@ -61,13 +61,21 @@ def pct(ratio: float) -> str:
     return f"{ratio * 100:.1f}%"
 
 
-def settled(ctx: StepContext, pgs: PgList, since: int, settle: float) -> bool:
+def settled(ctx: StepContext, pgs: PgList, since: int, settle: float, dump: OsdDump | None = None) -> bool:
     """Whether the PG stats can be trusted to show the change made at osdmap epoch ``since``.
 
-    True once some PG reported at ``since`` or later (the change reached the stats), or when
-    the stats have looked the same for ``settle`` seconds (a change that moved no PG, e.g. a
+    Never while a PG is peering, activating or unknown (such a PG reports 0 misplaced until
+    it has peered), nor while the osdmap (``dump``, read now when not given) remaps a PG that
+    the stats do not show as remapped: both mean the stats have not caught up. Then true
+    once some PG reported at ``since`` or later (the change reached the stats), or when the
+    stats have looked the same for ``settle`` seconds (a change that moved no PG, e.g. a
     flag). Uses the node memo ``quiet_since``; callers reset it when they see movement.
     """
+    if dump is None:
+        dump = ceph(ctx).osd_dump()
+    if pgs.unsettled(dump.pg_temp):
+        ctx.remember("quiet_since", None)
+        return False
     if pgs.reflects(since):
         return True
     first = ctx.memo.get("quiet_since")

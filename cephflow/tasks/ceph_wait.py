@@ -2,19 +2,23 @@
 
 "Healthy" is judged against the osdmap epoch at which the wait began (the epoch of the change
 it waits for): ``ceph status`` lags changes by ~2 s and would otherwise report the old,
-clean state. Every PG must have reported at that epoch or later and be active+clean, and no
-health check may remain except the tolerated ones (e.g. OSDMAP_FLAGS while our noout is set).
+clean state. The PG stats must show that epoch (see ``ceph_common.settled``), every PG be
+active+clean, and no health check remain except the tolerated ones (e.g. OSDMAP_FLAGS while
+our noout is set). While waiting it names the cause (``cephflow.ceph.waiting``): a flag set
+by someone else, PGs backfill_toofull on an OSD, PGs peering, health checks by code.
 """
 
 from __future__ import annotations
 
 import time
 
+from cephflow.ceph.waiting import why_not_healthy
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
 from cephflow.errors import CephError, StepFailed, UnsafeOperation
 from cephflow.tasks.ceph_common import ceph, settled
 from cephflow.tasks.ceph_flags import our_flag_checks
+from cephflow.tasks.ceph_why import our_flags
 
 
 @task("ceph.wait_healthy", poll=True)
@@ -28,23 +32,16 @@ def wait_healthy(
         since = client.epoch()
         ctx.remember("epoch", since)
     allowed = set(tolerate or ()) | set(our_flag_checks(ctx))
+    dump = client.osd_dump()
     pgs = client.pg_ls()
     health = client.health()
-    blocking = health.blocking(allowed)
-    dirty = pgs.not_clean()
-    if dirty or blocking:
+    why = why_not_healthy(pgs, dump, health, ours=our_flags(ctx), tolerated=allowed)
+    if why:
         ctx.remember("quiet_since", None)
-    stale = not dirty and not blocking and not settled(ctx, pgs, since, settle)
-    if stale or dirty or blocking:
-        parts = []
-        if dirty:
-            states = ", ".join(f"{n} {s}" for s, n in sorted(pgs.by_state().items()) if s != "active+clean")
-            parts.append(states)
-        if stale:
-            parts.append(f"PG stats do not show epoch {since} yet")
-        if blocking:
-            parts.append("; ".join(c.code for c in blocking))
-        ctx.not_yet("waiting: " + " | ".join(parts), countdown=1.0)
+    elif not settled(ctx, pgs, since, settle, dump):
+        ctx.not_yet(f"waiting: PG stats do not show epoch {since} yet", countdown=1.0)
+    if why:
+        ctx.not_yet(f"waiting: {why}", countdown=1.0)
     tolerated = sorted(set(health.checks) & allowed)
     ctx.progress(
         f"healthy at epoch {since}: {len(pgs.pgs)} PGs active+clean"

@@ -8,10 +8,12 @@ cluster has, not from the start, and running the task again at the target does n
 
 from __future__ import annotations
 
+from cephflow.ceph.waiting import why_not_moving_on
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
 from cephflow.errors import StepFailed
-from cephflow.tasks.ceph_common import ceph, existing_osd, pct, same_weight, settled
+from cephflow.tasks.ceph_common import ceph, existing_osd, same_weight, settled
+from cephflow.tasks.ceph_why import our_flags
 
 
 def _next_weight(current: float, target: float, increment: float) -> float:
@@ -33,9 +35,12 @@ def reweight(
 ) -> dict:
     """Move the CRUSH weight of an OSD (or each OSD of a host) to ``target`` in gentle steps.
 
-    ``steps`` splits the way from the starting weight to the target; between steps it waits
-    until misplaced objects are under ``max_misplaced`` (a ratio: 0.01 is 1 %) and the PG
-    stats show the step (or have been quiet for ``settle`` seconds).
+    ``steps`` splits the way from the starting weight to the target. Before each step, and
+    before reporting done, it waits until Ceph has finished peering for the previous step
+    (no PG peering/activating/unknown, every PG the osdmap remaps shown remapped in the
+    stats, the stats at the step's epoch or quiet for ``settle`` seconds) and misplaced
+    objects are at most ``max_misplaced`` (a ratio: 0.01 is 1 %). The wait says why: a
+    movement flag set by someone else, PGs backfill_toofull, PGs peering.
     """
     if (osd is None) == (host is None):
         raise StepFailed("give exactly one of osd or host")
@@ -60,21 +65,24 @@ def reweight(
         start = {str(i): w for i, w in weights.items()}
         ctx.remember("start", start)
 
-    # Wait for the data movement of the previous step (or of whatever was going on).
+    # Wait for the data movement of the previous step (or of whatever was going on): the
+    # stats must show it (nothing peering, the osdmap's remapped PGs in the stats) and
+    # misplaced objects must be under the cap. Also before reporting done.
+    dump = client.osd_dump()
     pgs = client.pg_ls()
     since = int(memo.get("epoch") or 0)
     if since:
         # the epoch was noted before the change; a step that died before changing
         # anything must not wait for an epoch that never comes
-        since = min(since, client.epoch())
-    ratio = pgs.misplaced_ratio
-    unseen = bool(since) and not settled(ctx, pgs, since, settle)
-    if unseen or ratio > max_misplaced:
-        if ratio > max_misplaced:
-            ctx.remember("quiet_since", None)
+        since = min(since, dump.epoch)
+    why = why_not_moving_on(pgs, dump, ours=our_flags(ctx), max_misplaced=max_misplaced)
+    if why:
+        ctx.remember("quiet_since", None)
+    unseen = bool(since) and not why and not settled(ctx, pgs, since, settle, dump)
+    if why or unseen:
         shown = ", ".join(f"{w:.5f}" for w in weights.values())
-        why = f"{pct(ratio)} misplaced" if ratio > max_misplaced else "change not yet reported"
-        ctx.not_yet(f"{what} weight {shown}, {why}", countdown=1.0)
+        detail = str(why) if why else f"PG stats do not show epoch {since} yet"
+        ctx.not_yet(f"{what} weight {shown}: {detail}", countdown=1.0)
 
     pending = {i: w for i, w in weights.items() if not same_weight(w, target)}
     if not pending:

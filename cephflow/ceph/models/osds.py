@@ -149,7 +149,12 @@ class Pool:
 
 @dataclass(frozen=True)
 class OsdDump:
-    """``ceph osd dump -f json``: the osdmap epoch, cluster flags, OSD states and pools."""
+    """``ceph osd dump -f json``: the osdmap epoch, cluster flags, OSD states and pools.
+
+    ``pg_temp`` is the osdmap's own list of remapped PGs (pgid -> the OSDs serving it while
+    backfill runs). It is as fresh as the epoch, unlike the PG stats, so a PG listed here
+    that the stats do not show as remapped means the stats have not caught up yet.
+    """
 
     epoch: int
     flags: frozenset[str]
@@ -158,6 +163,7 @@ class OsdDump:
     nearfull_ratio: float = 0.85
     backfillfull_ratio: float = 0.90
     full_ratio: float = 0.95
+    pg_temp: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> OsdDump:
@@ -185,11 +191,13 @@ class OsdDump:
             )
             for p in data.get("pools", ())
         }
+        pg_temp = {t["pgid"]: tuple(t.get("osds", ())) for t in data.get("pg_temp") or ()}
         return cls(
             epoch=int(data.get("epoch", 0)), flags=frozenset(flags), osds=osds, pools=pools,
             nearfull_ratio=float(data.get("nearfull_ratio", 0.85)),
             backfillfull_ratio=float(data.get("backfillfull_ratio", 0.90)),
             full_ratio=float(data.get("full_ratio", 0.95)),
+            pg_temp=pg_temp,
         )
 
     def exists(self, osd: int) -> bool:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+TRANSIENT = frozenset({"peering", "activating", "unknown", "creating"})
+"""State words of a PG whose stats are not final yet: a PG still peering reports 0 misplaced."""
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,31 @@ class PgState:
     @property
     def clean(self) -> bool:
         return self.state == "active+clean"
+
+    @property
+    def words(self) -> frozenset[str]:
+        """``"active+remapped+backfill_wait"`` -> {active, remapped, backfill_wait}."""
+        return frozenset(self.state.split("+"))
+
+    @property
+    def transient(self) -> bool:
+        """Peering, activating, unknown or being created: its counts will still change."""
+        return bool(self.words & TRANSIENT)
+
+    @property
+    def active(self) -> bool:
+        """Serving I/O, by stats that are not stale."""
+        return "active" in self.words and "stale" not in self.words
+
+    @property
+    def remapped(self) -> bool:
+        """The stats know that the PG is served by other OSDs than CRUSH wants (up != acting)."""
+        return self.up != self.acting
+
+    @property
+    def backfill_targets(self) -> tuple[int, ...]:
+        """OSDs the PG is moving to: in its up set, not (yet) in its acting set."""
+        return tuple(o for o in self.up if o >= 0 and o not in self.acting)
 
 
 @dataclass(frozen=True)
@@ -76,14 +104,32 @@ class PgList:
         """The newest osdmap epoch any PG reported at.
 
         A PG re-reports only when something about it changes, so after a change at epoch E
-        the PGs it moved report at E or later while untouched PGs keep older epochs: once any
-        PG reported at E, the PG states reflect the change.
+        the PGs it moved report at E or later while untouched PGs keep older epochs. One PG
+        at E says the change has reached the stats, not that they show all of it: PGs still
+        peering report 0 misplaced, and others may not have reported yet (see ``unsettled``).
         """
         return max((p.reported_epoch for p in self.pgs), default=0)
 
     def reflects(self, epoch: int) -> bool:
-        """Some PG has reported at ``epoch`` or later (the change has reached the PG stats)."""
+        """Some PG has reported at ``epoch`` or later (the change has begun to reach the stats)."""
         return self.max_reported_epoch >= epoch
+
+    def unsettled(self, pg_temp: Iterable[str] = ()) -> list[PgState | str]:
+        """What keeps these stats from showing the cluster as it is now.
+
+        PGs in a transient state (their misplaced count is not known yet), and pgids the
+        osdmap remaps (``pg_temp``, fresh) that the stats do not show as remapped (stale, or
+        not reported at all). Empty once the stats and the osdmap agree.
+        """
+        by_id = {p.pgid: p for p in self.pgs}
+        out: list[PgState | str] = [p for p in self.pgs if p.transient]
+        for pgid in pg_temp:
+            pg = by_id.get(pgid)
+            if pg is None:
+                out.append(pgid)
+            elif not pg.transient and not pg.remapped:
+                out.append(pg)
+        return out
 
     def on_osd(self, osd: int) -> list[PgState]:
         return [p for p in self.pgs if osd in p.up or osd in p.acting]
