@@ -86,11 +86,15 @@ def step_batch(ctx: StepContext, client: CephClient, *, host: str, targets: dict
 
 
 def pick_batch(client: CephClient, left: list[int], limit: int) -> tuple[list[int], str]:
-    """The next OSDs to drain together: what ``ok-to-stop FIRST --max N`` allows, at most ``limit``."""
+    """The next OSDs to drain together: what ``ok-to-stop FIRST --max N`` allows, at most ``limit``.
+
+    An empty batch when Ceph says even FIRST is not ok to stop (PGs still peering after
+    another change, a PG short of copies): then the drain waits and asks again.
+    """
     first = left[0]
     answer = client.ok_to_stop([first], max=max(1, min(limit, len(left))))
     if not answer.ok:
-        return [first], f"ok-to-stop says no for osd.{first} ({answer.explanation or 'no reason'})"
+        return [], f"ok-to-stop says no for osd.{first}: {answer.explanation or 'no reason given'}"
     batch = [first] + [i for i in answer.osds if i in left and i != first]
     batch = sorted(batch[: max(1, limit)])
     return batch, f"ok-to-stop --max {min(limit, len(left))} allows {len(answer.osds)}"
@@ -112,7 +116,8 @@ def drain_host(
     of the OSD's host siblings that may stop together; those are stopped after the drain),
     with N = ``max_batch`` or, when 0, the ``max_osd_draining`` setting (10, like cephadm's
     ``max_osd_draining_count``). The next batch starts once the previous one is at 0 and the
-    data moved (misplaced under ``max_misplaced``).
+    data moved (misplaced under ``max_misplaced``). While Ceph says not even the first OSD
+    left is ok to stop, the drain waits and asks again (the purge needs that answer anyway).
     """
     limit = max_batch or ctx.settings.max_osd_draining
     client = ceph(ctx)
@@ -134,6 +139,8 @@ def drain_host(
         return {"host": host, "osds": [o.id for o in tree.osds_of(host)],
                 "batches": ctx.memo.get("batches") or []}
     batch, why = pick_batch(client, left, limit)
+    if not batch:
+        ctx.not_yet(f"{host}: waiting for Ceph to allow a batch ({why})", countdown=2.0)
     ctx.remember("batch", batch)
     ctx.remember("batches", [*(ctx.memo.get("batches") or []), batch])
     ctx.progress(f"{host}: draining {', '.join(f'osd.{i}' for i in batch)} together ({why})",

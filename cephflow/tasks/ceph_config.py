@@ -12,6 +12,7 @@ that own values (``ceph.config_set``, ``ceph.create_osd_at_zero``) run one at a 
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from cephflow.ceph.client import CephClient
@@ -20,6 +21,8 @@ from cephflow.engine.registry import task
 from cephflow.tasks.ceph_common import ceph
 
 OWNED = "config.owned"
+HOLD_SECONDS = 600.0
+"""How long ``config_restore`` keeps a value an OSD still needs when it first joins CRUSH."""
 
 
 def _key(who: str, option: str) -> str:
@@ -43,13 +46,19 @@ def _same(a: str | None, b: str | None) -> bool:
         return a == b
 
 
-def own_config(ctx: StepContext, client: CephClient, who: str, option: str, value: str) -> dict:
-    """Set ``who option value``, recording first what was there so it can be put back."""
+def own_config(ctx: StepContext, client: CephClient, who: str, option: str, value: str,
+               *, until_in_crush: int | None = None) -> dict:
+    """Set ``who option value``, recording first what was there so it can be put back.
+
+    ``until_in_crush``: the value is read by that OSD when it first joins CRUSH, so
+    ``ceph.config_restore`` keeps it until the OSD is in CRUSH (or gone, or HOLD_SECONDS).
+    """
     key = _key(who, option)
     record = ctx.fact(key)
     if not record or record.get("restored"):
         record = {"who": who, "option": option, "value": str(value), "restored": False,
-                  "before": explicit_value(client, who, option)}
+                  "before": explicit_value(client, who, option), "at": time.time(),
+                  "until_in_crush": until_in_crush}
         ctx.set_fact(key, record)
         owned = list(ctx.fact(OWNED) or [])
         if key not in owned:
@@ -91,9 +100,22 @@ def config_set(ctx: StepContext, *, who: str, option: str, value: str) -> dict:
     return {"who": who, "option": option, "value": str(value), "before": record["before"]}
 
 
-@task("ceph.config_restore")
+def _still_needed(client: CephClient, record: dict) -> bool:
+    """Whether an OSD that reads the value when it first joins CRUSH has not joined yet."""
+    osd = record.get("until_in_crush")
+    if osd is None or time.time() - float(record.get("at", 0)) > HOLD_SECONDS:
+        return False
+    return osd in client.osd_dump().osds and osd not in client.osd_tree().osds
+
+
+@task("ceph.config_restore", poll=True)
 def config_restore(ctx: StepContext, *, who: str | None = None, option: str | None = None) -> dict:
-    """Put back config values this workflow set (one ``who``/``option``, or all; for ``finally``)."""
+    """Put back config values this workflow set (one ``who``/``option``, or all; for ``finally``).
+
+    A new OSD's ``osd_crush_initial_weight`` is kept until that OSD is in CRUSH: put back
+    earlier (a cancel right after the create), the daemon could still start with the
+    operator's value and move data at once.
+    """
     client = ceph(ctx)
     keys = list(ctx.fact(OWNED) or [])
     done = []
@@ -101,6 +123,9 @@ def config_restore(ctx: StepContext, *, who: str | None = None, option: str | No
         record = ctx.fact(key) or {}
         if not record or (who and record["who"] != who) or (option and record["option"] != option):
             continue
+        if not record.get("restored") and _still_needed(client, record):
+            ctx.not_yet(f"osd.{record['until_in_crush']} not yet in CRUSH: keeping "
+                        f"{record['who']} {record['option']} until it is", countdown=1.0)
         if restore_config(ctx, client, record["who"], record["option"])["restored"]:
             done.append(f"{record['who']} {record['option']}")
     if not done:

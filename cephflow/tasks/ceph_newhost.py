@@ -100,7 +100,7 @@ def create_osd_at_zero(ctx: StepContext, *, host: str, device: str | None = None
     osd = int(osd)
     who = f"osd.{osd}"
     if not memo.get("creating"):
-        own_config(ctx, client, who, INITIAL_WEIGHT, "0")
+        own_config(ctx, client, who, INITIAL_WEIGHT, "0", until_in_crush=osd)
         ctx.remember("creating", True)
     state = client.osd_dump().osds.get(osd)
     if state is None or state.destroyed:
