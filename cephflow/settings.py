@@ -176,6 +176,9 @@ class Settings(BaseSettings):
     """Shown in the header of plans and the live tree."""
     lab: bool = False
     """True when the configured cluster is a throwaway lab cluster (enables auto-approve)."""
+    max_osd_draining: int = 10
+    """At most this many OSDs of a host drain together (``ceph.drain_host``; like cephadm's
+    ``max_osd_draining_count``); Ceph's ``ok-to-stop --max`` may allow fewer."""
 
     ceph: CephSettings = Field(default_factory=CephSettings)
     alertmanager: AlertmanagerSettings = Field(default_factory=AlertmanagerSettings)

@@ -118,6 +118,15 @@ class CephClient:
     def pg_ls(self) -> PgList:
         return PgList.from_json(self.query(cmd("pg ls", target="mgr")))
 
+    def osd_metadata_all(self) -> list[dict[str, Any]]:
+        """``ceph osd metadata``: one mapping per OSD that reported (``id``, ``hostname``...)."""
+        return list(self.query(cmd("osd metadata")))
+
+    def config_dump(self) -> list[dict[str, Any]]:
+        """``ceph config dump``: every value in the mon config DB (``section``, ``name``,
+        ``value``, ``mask``)."""
+        return list(self.query(cmd("config dump")))
+
     def crush_rules(self) -> dict[int, CrushRule]:
         rules = [CrushRule.from_json(r) for r in self.query(cmd("osd crush rule dump"))]
         return {r.id: r for r in rules}
@@ -135,11 +144,20 @@ class CephClient:
             )
         return ids
 
-    def ok_to_stop(self, osds: Iterable[int]) -> OkToStop:
-        """Whether stopping these OSDs keeps every PG available (rc 16 means "no", not an error)."""
+    def ok_to_stop(self, osds: Iterable[int], max: int | None = None) -> OkToStop:  # noqa: A002
+        """Whether stopping these OSDs keeps every PG available (rc 16 means "no", not an error).
+
+        With ``max``, Ceph answers with the largest set (up to ``max`` OSDs) containing the
+        given ones, grown with their siblings under the same CRUSH host, that is ok to stop.
+        """
         ids = self._require_osds(osds)
+        extra: dict[str, Any] = {}
+        words = [str(i) for i in ids]
+        if max is not None:
+            extra["max"] = int(max)
+            words += ["--max", str(int(max))]
         result = self.run(
-            cmd("osd ok-to-stop", *map(str, ids), target="mgr", ids=[str(i) for i in ids])
+            cmd("osd ok-to-stop", *words, target="mgr", ids=[str(i) for i in ids], **extra)
         )
         if result.status not in (0, errno.EBUSY) or not result.stdout.strip():
             result.check()
@@ -192,6 +210,20 @@ class CephClient:
                         readonly=False, json_output=False))
         self.change(cmd("osd crush set-device-class", device_class, f"osd.{osd}",
                         **{"class": device_class}, ids=[f"osd.{osd}"], readonly=False,
+                        json_output=False))
+
+    def crush_reweight_subtree(self, bucket: str, weight: float) -> None:
+        """Set the CRUSH weight of every OSD under ``bucket`` in one osdmap change."""
+        weight = round(float(weight) * 65536) / 65536
+        self.change(cmd("osd crush reweight-subtree", bucket, repr(weight), name=bucket,
+                        weight=float(weight), readonly=False, json_output=False))
+
+    def config_set(self, who: str, option: str, value: str) -> None:
+        self.change(cmd("config set", who, option, str(value), who=who, name=option,
+                        value=str(value), readonly=False, json_output=False))
+
+    def config_rm(self, who: str, option: str) -> None:
+        self.change(cmd("config rm", who, option, who=who, name=option, readonly=False,
                         json_output=False))
 
     def mark_out(self, osd: int) -> None:

@@ -215,24 +215,3 @@ def add_host(ctx: StepContext, *, host: str, root: str = "default") -> dict:
         client.crush_add_host(host, root)
         ctx.progress(f"{host} added to CRUSH under {root}")
     return {"host": host}
-
-
-@task("ceph.config_set")
-def config_set(ctx: StepContext, *, who: str, option: str, value: str) -> dict:
-    """``ceph config set WHO OPTION VALUE`` (e.g. osd_crush_initial_weight 0 for new OSDs)."""
-    from cephflow.ceph.command import cmd
-
-    ceph(ctx).change(cmd("config set", who, option, str(value), who=who, name=option,
-                         value=str(value), readonly=False, json_output=False))
-    ctx.progress(f"config {who} {option} = {value}")
-    return {"who": who, "option": option, "value": str(value)}
-
-
-@task("ceph.config_rm")
-def config_rm(ctx: StepContext, *, who: str, option: str) -> dict:
-    """``ceph config rm WHO OPTION`` (idempotent)."""
-    from cephflow.ceph.command import cmd
-
-    ceph(ctx).change(cmd("config rm", who, option, who=who, name=option, readonly=False,
-                         json_output=False))
-    return {"who": who, "option": option}

@@ -2,13 +2,16 @@
 from a real Redis, acting on the real lab cluster (and a real Alertmanager for downtimes).
 
 Order matters and is kept: replace-disk, drain-host refused, reweight with a killed worker,
-then drain-host on size-2 pools followed by add-host, which brings the lab back to 6 OSDs.
+then drain-host on size-2 pools followed by add-host, which brings the lab back to 6 OSDs;
+then add-host refused for an existing host, and add-host of a fourth host cancelled (and
+drained again).
 """
 
 from __future__ import annotations
 
 import os
 import pwd
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +20,8 @@ import pytest
 
 from cephflow.engine.client import WorkflowClient
 from cephflow.engine.state import EventType, WorkflowState
+from cephflow.errors import RunbookError
+from cephflow.runbook.catalog import LOOKUPS, LookupSpec
 from cephflow.runbook.compiler import compile_runbook
 from cephflow.settings import Settings, get_settings
 from cephflow.tasks import load_all
@@ -135,7 +140,7 @@ def test_drain_host_on_a_size_3_pool_is_refused_before_anything_stops(flow, ceph
     snap = flow.client.snapshot(wf)
     assert snap.failed_node == "check"
     assert "pool labpool keeps 3 copies on distinct hosts but only 2 would remain" in snap.error
-    for node in ("drain[osd.2]", "stop[osd.2]", "purge[osd.3]", "remove-host"):
+    for node in ("drain", "stop[osd.2]", "purge[osd.3]", "remove-host"):
         assert snap.nodes[node].state.value != "succeeded" and snap.nodes[node].attempt == 0
     # the cleanup ran: the silence is lifted
     assert snap.nodes["unsilence"].state.value == "succeeded"
@@ -172,38 +177,158 @@ def test_reweight_continues_from_the_clusters_weight_after_a_worker_is_killed(fl
     assert client.osd_tree().osds[3].crush_weight == pytest.approx(FULL)
 
 
+def _set_pools(client, size: str, min_size: str) -> list[str]:
+    from cephflow.ceph.command import cmd
+
+    pools = list(client.osd_dump().pools)
+    for pool in pools:
+        for key, value in (("size", size), ("min_size", min_size)):
+            client.change(cmd("osd pool set", pool, key, value, pool=pool, var=key, val=value,
+                              readonly=False, json_output=False))
+    return pools
+
+
+class UpSetWatch:
+    """Samples every PG's up set while a workflow runs; notes each PG that gains one of
+    ``osds`` it did not hold at the start (data landing on an OSD that drains)."""
+
+    def __init__(self, client, osds: set[int]):
+        self.client, self.osds = client, osds
+        self.start = {p.pgid: set(p.up) for p in client.pg_ls().pgs}
+        self.gained: dict[str, set[int]] = {}
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for pg in self.client.pg_ls().pgs:
+                extra = (set(pg.up) & self.osds) - self.start.get(pg.pgid, set())
+                if extra:
+                    self.gained.setdefault(pg.pgid, set()).update(extra)
+            self.samples += 1
+            self._stop.wait(0.2)
+
+    def __enter__(self) -> UpSetWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+
+def _operator_config(client) -> list[dict]:
+    return sorted((e for e in client.config_dump()), key=lambda e: (e["section"], e["name"],
+                                                                     e.get("mask", "")))
+
+
 def test_drain_host_on_size_2_pools_then_add_it_back(flow, ceph_lab):
     from cephflow.ceph.command import cmd
 
     client = ceph_lab.client()
     sums = ceph_lab.write_objects("dh", 60)
-    pools = list(client.osd_dump().pools)
-    for pool in pools:
-        for key, value in (("size", "2"), ("min_size", "1")):
-            client.change(cmd("osd pool set", pool, key, value, pool=pool, var=key, val=value,
-                              readonly=False, json_output=False))
+    _set_pools(client, "2", "1")
+    # the operator's own initial weight for new OSDs: add-host must leave it as it is
+    client.change(cmd("config set", "osd", "osd_crush_initial_weight", "0.5", who="osd",
+                      name="osd_crush_initial_weight", value="0.5", readonly=False,
+                      json_output=False))
     try:
-        wf = flow.submit("drain-host", host="lab-c", concurrency=2, downtime=False, steps=2)
-        assert flow.client.wait(wf, timeout=240) is WorkflowState.SUCCEEDED, \
-            flow.client.snapshot(wf).error
+        ceph_lab.cluster.labctl("wait-clean", "120", timeout=150)
+        config = _operator_config(client)
+        with UpSetWatch(client, {4, 5}) as watch:
+            wf = flow.submit("drain-host", host="lab-c", downtime=False, steps=2)
+            assert flow.client.wait(wf, timeout=240) is WorkflowState.SUCCEEDED, \
+                flow.client.snapshot(wf).error
+        # both OSDs of lab-c drained as one batch (ok-to-stop --max), and no PG ever gained
+        # osd.4 or osd.5: nothing landed on a sibling that drained next
+        drained = flow.progress(wf, "drain")
+        assert any("draining osd.4, osd.5 together" in p for p in drained), drained
+        assert watch.samples > 5 and watch.gained == {}, (watch.samples, watch.gained)
         tree = client.osd_tree()
         assert "lab-c" not in tree.hosts and 4 not in tree.osds and 5 not in tree.osds
         assert set(client.osd_dump().osds) == {0, 1, 2, 3}
         assert ceph_lab.read_checksums(sums) == sums
 
-        add = flow.submit("add-host", host="lab-c", devices=["disk0", "disk1"], weight=FULL,
-                          steps=2)
+        # no --weight: the new OSDs end at their size in TiB (512 MiB memstore = FULL)
+        add = flow.submit("add-host", host="lab-c", devices=["disk0", "disk1"], steps=2)
         assert flow.client.wait(add, timeout=240) is WorkflowState.SUCCEEDED, \
             flow.client.snapshot(add).error
         tree = client.osd_tree()
         assert [o.crush_weight for o in tree.osds_of("lab-c")] == [pytest.approx(FULL)] * 2
-        # the new OSDs came in at weight 0 and were weighted up in steps
-        assert len([p for p in flow.progress(add, "fill") if "→" in p]) >= 4
+        # the new OSDs came in at weight 0 (not the operator's 0.5) and were weighted up in steps
+        assert len([p for p in flow.progress(add, "fill") if "→ 0.00024" in p]) == 2
+        assert _operator_config(client) == config
     finally:
-        for pool in pools:
-            for key, value in (("size", "3"), ("min_size", "2")):
-                client.change(cmd("osd pool set", pool, key, value, pool=pool, var=key,
-                                  val=value, readonly=False, json_output=False))
+        client.change(cmd("config rm", "osd", "osd_crush_initial_weight", who="osd",
+                          name="osd_crush_initial_weight", readonly=False, json_output=False))
+        _set_pools(client, "3", "2")
     ceph_lab.cluster.labctl("wait-clean", "120", timeout=150)
     assert client.health().ok
     assert ceph_lab.read_checksums(sums) == sums
+
+
+def test_add_host_of_an_existing_host_is_refused_with_nothing_changed(flow, ceph_lab):
+    client = ceph_lab.client()
+    epoch, config = client.epoch(), _operator_config(client)
+    weights = {i: o.crush_weight for i, o in client.osd_tree().osds.items()}
+    # at plan time: the lookup refuses, nothing is submitted
+    with pytest.raises(RunbookError) as refused:
+        compile_runbook("add-host", {"host": "lab-a", "devices": ["disk9"]})
+    assert "lab-a is not a new host: CRUSH host lab-a holds osd.0 weight" in str(refused.value)
+    # at run time (the host got OSDs between plan and run): the first step refuses
+    load_all()
+    stale = {**LOOKUPS, "ceph.new_host": LookupSpec(
+        name="ceph.new_host", fn=lambda host: {"host": host, "bucket": False},
+        params=LOOKUPS["ceph.new_host"].params)}
+    dag = compile_runbook("add-host", {"host": "lab-a", "devices": ["disk9"]}, lookups=stale)
+    wf = flow.client.submit(dag, user=ME)
+    assert flow.client.wait(wf, timeout=120) is WorkflowState.FAILED
+    snap = flow.client.snapshot(wf)
+    assert snap.failed_node == "check"
+    assert "lab-a is not a new host: CRUSH host lab-a holds osd.0 weight" in snap.error
+    assert all(snap.nodes[n].attempt == 0 for n in ("bucket", "create[disk9]", "fill"))
+    assert client.epoch() == epoch
+    assert _operator_config(client) == config
+    assert {i: o.crush_weight for i, o in client.osd_tree().osds.items()} == weights
+
+
+def test_add_host_cancelled_leaves_the_operators_initial_weight(flow, ceph_lab):
+    from cephflow.ceph.command import cmd
+
+    client = ceph_lab.client()
+    client.change(cmd("config set", "osd", "osd_crush_initial_weight", "0.5", who="osd",
+                      name="osd_crush_initial_weight", value="0.5", readonly=False,
+                      json_output=False))
+    try:
+        config = _operator_config(client)
+        wf = flow.submit("add-host", host="lab-d", devices=["disk0"], steps=4)
+        wait_until(lambda: flow.client.get_fact(wf, "config.owned"), timeout=120,
+                   interval=0.05, what="add-host to set the new OSD's initial weight")
+        flow.client.cancel(wf, user=ME)
+        assert flow.client.wait(wf, timeout=120) is WorkflowState.CANCELLED
+        assert flow.client.snapshot(wf).nodes["restore-config"].state.value == "succeeded"
+        assert _operator_config(client) == config
+        # the OSD created before the cancel joined CRUSH at 0, not at the operator's 0.5
+        (key,) = flow.client.get_fact(wf, "config.owned")
+        osd = int(key.split(".")[2])
+        tree = wait_until(lambda: (t := client.osd_tree()).host_of(osd) == "lab-d" and t,
+                          timeout=60, what=f"osd.{osd} in CRUSH under lab-d")
+        assert tree.osds[osd].crush_weight == 0.0
+    finally:
+        client.change(cmd("config rm", "osd", "osd_crush_initial_weight", who="osd",
+                          name="osd_crush_initial_weight", readonly=False, json_output=False))
+        # leave the lab as found: lab-d out again
+        new = set(client.osd_dump().osds) - {0, 1, 2, 3, 4, 5}
+        wait_until(lambda: all(client.osd_tree().host_of(i) == "lab-d" for i in new),
+                   timeout=60, what="the new OSDs in CRUSH")
+        tree = client.osd_tree()
+        if tree.osds_of("lab-d"):
+            back = flow.submit("drain-host", host="lab-d", downtime=False, steps=1)
+            assert flow.client.wait(back, timeout=240) is WorkflowState.SUCCEEDED, \
+                flow.client.snapshot(back).error
+        elif "lab-d" in tree.hosts:
+            client.crush_remove("lab-d")
+    assert set(client.osd_dump().osds) == {0, 1, 2, 3, 4, 5}
+    ceph_lab.cluster.labctl("wait-clean", "120", timeout=150)
+    assert client.health().ok
