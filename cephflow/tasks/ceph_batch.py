@@ -9,8 +9,9 @@ host. When a batch is every OSD of the host at one weight, each step is a single
 the others; otherwise the batch's OSDs are changed one after another within the step.
 
 Both tasks are waiting tasks that keep no position of their own beyond the current batch:
-each check reads the weights from the cluster, waits while misplaced objects are above
-``max_misplaced``, then moves one step (``steps`` splits the way from the batch's starting
+each check reads the weights from the cluster, waits until the last step has settled under
+``max_misplaced`` (``ceph_pace.await_settled``, the rule ``ceph.reweight`` uses), then moves
+one step (``steps`` splits the way from the batch's starting
 weights to the targets).
 """
 
@@ -22,16 +23,11 @@ from cephflow.ceph.client import CephClient
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
 from cephflow.errors import StepFailed
-from cephflow.tasks.ceph_common import ceph, pct, same_weight, settled
+from cephflow.tasks.ceph_common import ceph, same_weight
+from cephflow.tasks.ceph_pace import await_settled, next_weight, weight_changed
 
 TIB_KB = 1 << 30
 """KiB in a TiB: a CRUSH weight is the device's size in TiB."""
-
-
-def _next_weight(current: float, target: float, increment: float) -> float:
-    if current > target:
-        return max(target, current - increment)
-    return min(target, current + increment)
 
 
 def step_batch(ctx: StepContext, client: CephClient, *, host: str, targets: dict[int, float],
@@ -51,17 +47,8 @@ def step_batch(ctx: StepContext, client: CephClient, *, host: str, targets: dict
         start = {str(i): start.get(str(i), w) for i, w in weights.items()}
         ctx.remember("start", start)
 
-    pgs = client.pg_ls()
-    since = int(ctx.memo.get("epoch") or 0)
-    if since:
-        since = min(since, client.epoch())  # a step that died before changing anything
-    ratio = pgs.misplaced_ratio
-    if (since and not settled(ctx, pgs, since, settle)) or ratio > max_misplaced:
-        if ratio > max_misplaced:
-            ctx.remember("quiet_since", None)
-        shown = ", ".join(f"osd.{i} {w:.5f}" for i, w in weights.items())
-        why = f"{pct(ratio)} misplaced" if ratio > max_misplaced else "change not yet reported"
-        ctx.not_yet(f"{host}: {shown}, {why}", countdown=1.0)
+    await_settled(ctx, client, what=host, weights=weights, max_misplaced=max_misplaced,
+                  settle=settle)
 
     pending = {i: w for i, w in weights.items() if not same_weight(w, targets[i])}
     if not pending:
@@ -70,7 +57,7 @@ def step_batch(ctx: StepContext, client: CephClient, *, host: str, targets: dict
     for i, current in pending.items():
         begin = float(start[str(i)])
         increment = max(abs(begin - targets[i]) / max(steps, 1), 1.0 / 65536)
-        new[i] = _next_weight(current, targets[i], increment)
+        new[i] = next_weight(current, targets[i], increment)
     whole_host = {o.id for o in tree.osds_of(host)} == set(new)
     one_change = whole_host and len({round(w * 65536) for w in new.values()}) == 1
     ctx.remember("epoch", client.epoch() + (1 if one_change else len(new)))
@@ -81,7 +68,7 @@ def step_batch(ctx: StepContext, client: CephClient, *, host: str, targets: dict
         for i, weight in new.items():
             client.crush_reweight(f"osd.{i}", weight)
     for i, weight in new.items():
-        ctx.progress(f"osd.{i} weight {pending[i]:.5f} → {weight:.5f}", osd=i, weight=weight)
+        weight_changed(ctx, i, pending[i], weight, float(start[str(i)]))
     ctx.not_yet(f"{host}: {', '.join(f'osd.{i}' for i in new)} stepped", countdown=1.0)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 
+from cephflow.ceph.prechecks import ClusterView, failure_domain_problems
 from cephflow.ceph.waiting import why_not_healthy
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
@@ -135,34 +136,18 @@ def check_drain(ctx: StepContext, *, host: str | None = None, osds: list[int] | 
     """Before draining: can every pool keep its full size without these OSDs? Fail if not.
 
     Counts, per pool, the failure-domain buckets (hosts for the usual rule) that keep weight
-    once the OSDs are drained, and refuses when fewer remain than the pool's size.
+    once the OSDs are drained (``prechecks.failure_domain_problems``, the rule the
+    prechecks use), and refuses when fewer remain than the pool's size.
     """
     client = ceph(ctx)
-    tree = client.osd_tree()
+    view = ClusterView.read(client)
     if host is not None:
-        if host not in tree.hosts:
+        if host not in view.tree.hosts:
             raise StepFailed(f"no CRUSH host named {host!r}")
-        leaving = {o.id for o in tree.osds_of(host)}
+        leaving = {o.id for o in view.tree.osds_of(host)}
     else:
         leaving = set(osds or ())
-    rules = client.crush_rules()
-    problems = []
-    for pool in client.osd_dump().pools.values():
-        rule = rules.get(pool.crush_rule)
-        if rule is None or rule.failure_domain not in ("host", "osd"):
-            continue
-        if rule.failure_domain == "host":
-            remaining = [
-                h for h, bucket in tree.hosts.items()
-                if any(tree.osds[i].crush_weight > 0 for i in bucket.osds if i not in leaving and i in tree.osds)
-            ]
-        else:
-            remaining = [o for o in tree.osds.values() if o.id not in leaving and o.crush_weight > 0]
-        if len(remaining) < pool.size:
-            problems.append(
-                f"pool {pool.name} keeps {pool.size} copies on distinct {rule.failure_domain}s "
-                f"but only {len(remaining)} would remain"
-            )
+    problems = failure_domain_problems(view, leaving)
     what = host or _names(sorted(leaving))
     if problems:
         raise UnsafeOperation(f"draining {what} is not possible: " + "; ".join(problems))

@@ -8,18 +8,11 @@ cluster has, not from the start, and running the task again at the target does n
 
 from __future__ import annotations
 
-from cephflow.ceph.waiting import why_not_moving_on
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
 from cephflow.errors import StepFailed
-from cephflow.tasks.ceph_common import ceph, existing_osd, same_weight, settled
-from cephflow.tasks.ceph_why import our_flags
-
-
-def _next_weight(current: float, target: float, increment: float) -> float:
-    if current > target:
-        return max(target, current - increment)
-    return min(target, current + increment)
+from cephflow.tasks.ceph_common import ceph, existing_osd, same_weight
+from cephflow.tasks.ceph_pace import await_settled, next_weight, weight_changed
 
 
 @task("ceph.reweight", destructive=True, poll=True)
@@ -65,24 +58,10 @@ def reweight(
         start = {str(i): w for i, w in weights.items()}
         ctx.remember("start", start)
 
-    # Wait for the data movement of the previous step (or of whatever was going on): the
-    # stats must show it (nothing peering, the osdmap's remapped PGs in the stats) and
-    # misplaced objects must be under the cap. Also before reporting done.
-    dump = client.osd_dump()
-    pgs = client.pg_ls()
-    since = int(memo.get("epoch") or 0)
-    if since:
-        # the epoch was noted before the change; a step that died before changing
-        # anything must not wait for an epoch that never comes
-        since = min(since, dump.epoch)
-    why = why_not_moving_on(pgs, dump, ours=our_flags(ctx), max_misplaced=max_misplaced)
-    if why:
-        ctx.remember("quiet_since", None)
-    unseen = bool(since) and not why and not settled(ctx, pgs, since, settle, dump)
-    if why or unseen:
-        shown = ", ".join(f"{w:.5f}" for w in weights.values())
-        detail = str(why) if why else f"PG stats do not show epoch {since} yet"
-        ctx.not_yet(f"{what} weight {shown}: {detail}", countdown=1.0)
+    # Wait for the data movement of the previous step (or of whatever was going on); also
+    # before reporting done.
+    await_settled(ctx, client, what=what, weights=weights, max_misplaced=max_misplaced,
+                  settle=settle)
 
     pending = {i: w for i, w in weights.items() if not same_weight(w, target)}
     if not pending:
@@ -94,9 +73,9 @@ def reweight(
     for i, current in pending.items():
         begin = float(start.get(str(i), current))
         increment = max(abs(begin - target) / max(steps, 1), 1.0 / 65536)
-        new = _next_weight(current, target, increment)
+        new = next_weight(current, target, increment)
         client.crush_reweight(f"osd.{i}", new)
-        ctx.progress(f"osd.{i} weight {current:.5f} → {new:.5f}", osd=i, weight=new)
+        weight_changed(ctx, i, current, new, begin)
     ctx.not_yet(f"{what} stepped towards {target:.5f}", countdown=1.0)
     raise AssertionError("unreachable")
 
@@ -109,6 +88,7 @@ def mark_out(ctx: StepContext, *, osd: int) -> dict:
     if state.in_:
         client.mark_out(osd)
         ctx.progress(f"osd.{osd} marked out")
+    ctx.leave(f"osd.{osd}.out", f"osd.{osd} marked out")
     return {"osd": osd, "in": False, "epoch": client.epoch()}
 
 
@@ -120,4 +100,5 @@ def mark_in(ctx: StepContext, *, osd: int) -> dict:
     if not state.in_:
         client.mark_in(osd)
         ctx.progress(f"osd.{osd} marked in")
+    ctx.leave(f"osd.{osd}.out", None)
     return {"osd": osd, "in": True}

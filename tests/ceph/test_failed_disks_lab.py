@@ -78,7 +78,7 @@ def test_an_operators_flag_refuses_before_anything_changes(ceph_lab, healthy_aft
     _ceph(ceph_lab, "osd", "set", "noout")
     try:
         before = _picture(ceph_lab)
-        for runbook, params in (("replace-disk", {"osd": 1}),
+        for runbook, params in (("replace-disk", {"osd": 1}), ("drain-host", {"host": "lab-a"}),
                                 ("reweight", {"osd": 1, "target": 0.0002})):
             message = _refused(runbook, **params)
             assert "noout set by someone else" in message, runbook

@@ -132,21 +132,25 @@ def test_replace_disk_end_to_end(flow, ceph_lab, alertmanager):  # noqa: F811
     assert len([p for p in flow.progress(wf, "fill[osd.1]") if "→" in p]) >= 3
 
 
-def test_drain_host_on_a_size_3_pool_is_refused_before_anything_stops(flow, ceph_lab, alertmanager):  # noqa: F811
+def test_drain_host_on_a_size_3_pool_is_refused_before_anything_changes(flow, ceph_lab, alertmanager):  # noqa: F811
     client = ceph_lab.client()
     epoch = client.epoch()
-    wf = flow.submit("drain-host", host="lab-b")
+    # at plan time: nothing is submitted
+    load_all()
+    with pytest.raises(RunbookError) as refused:
+        compile_runbook("drain-host", {"host": "lab-b"})
+    assert "pool labpool keeps 3 copies on distinct hosts but only 2 would remain" in str(refused.value)
+    # at run time (a plan made when it still fitted): the first step refuses, before the silence
+    stale = {**LOOKUPS, "ceph.precheck": LookupSpec(
+        name="ceph.precheck", fn=lambda **_: [], params=LOOKUPS["ceph.precheck"].params)}
+    wf = flow.client.submit(compile_runbook("drain-host", {"host": "lab-b"}, lookups=stale), user=ME)
     assert flow.client.wait(wf, timeout=120) is WorkflowState.FAILED
     snap = flow.client.snapshot(wf)
-    assert snap.failed_node == "check"
+    assert snap.failed_node == "precheck"
     assert "pool labpool keeps 3 copies on distinct hosts but only 2 would remain" in snap.error
-    for node in ("drain", "stop[osd.2]", "purge[osd.3]", "remove-host"):
+    for node in ("silence", "drain", "stop[osd.2]", "purge[osd.3]", "remove-host"):
         assert snap.nodes[node].state.value != "succeeded" and snap.nodes[node].attempt == 0
-    # the cleanup ran: the silence is lifted
-    assert snap.nodes["unsilence"].state.value == "succeeded"
-    record = flow.client.get_fact(wf, "downtime:default")
-    assert record["cleared"] and record["cleared_handles"]
-    assert alertmanager.state(record["cleared_handles"][0]["id"]) == "expired"
+    assert flow.client.get_fact(wf, "downtime:default") is None  # no silence was ever set
     # nothing changed on the cluster
     assert client.epoch() == epoch
     assert all(o.up for o in client.osd_dump().osds.values())
