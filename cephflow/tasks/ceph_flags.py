@@ -83,10 +83,15 @@ ACCEPTED_FLAGS = "flags.accepted"
 """Fact: the operator's flags a run started with ``--force`` knowingly went on under."""
 
 
+def our_flags(ctx: StepContext) -> frozenset[str]:
+    """The cluster flags this workflow set and still holds (fact ``flag.<name>`` is True)."""
+    return frozenset(f for f in CLUSTER_FLAGS if ctx.fact(_flag_key(f)))
+
+
 def our_flag_checks(ctx: StepContext) -> list[str]:
     """Health checks caused by flags this workflow holds, or that its operator accepted with
     ``--force`` (tolerated while it waits: a wait for them to go would never end)."""
     checks = []
-    if any(ctx.fact(_flag_key(f)) for f in CLUSTER_FLAGS) or ctx.fact(ACCEPTED_FLAGS):
+    if our_flags(ctx) or ctx.fact(ACCEPTED_FLAGS):
         checks.append("OSDMAP_FLAGS")
     return checks

@@ -11,7 +11,7 @@ from cephflow.ceph.client import CephClient
 from cephflow.ceph.waiting import why_not_moving_on
 from cephflow.engine.context import StepContext
 from cephflow.tasks.ceph_common import settled
-from cephflow.tasks.ceph_why import our_flags
+from cephflow.tasks.ceph_flags import our_flags
 
 
 def next_weight(current: float, target: float, increment: float) -> float:

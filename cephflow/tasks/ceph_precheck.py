@@ -10,7 +10,7 @@ right before the first change, because a plan made at 09:00 may run at 14:00. Bo
 from __future__ import annotations
 
 from cephflow.ceph.access import client_for
-from cephflow.ceph.client import CLUSTER_FLAGS, CephClient
+from cephflow.ceph.client import CephClient
 from cephflow.ceph.prechecks import (
     OPERATOR_FLAGS,
     ClusterView,
@@ -26,7 +26,7 @@ from cephflow.runbook.catalog import lookup
 from cephflow.settings import get_settings
 from cephflow.tasks.ceph_common import ceph
 from cephflow.tasks.ceph_discover import failing_osds
-from cephflow.tasks.ceph_flags import ACCEPTED_FLAGS
+from cephflow.tasks.ceph_flags import ACCEPTED_FLAGS, our_flags
 
 
 def check(client: CephClient, osds: list[int], *, leaving: bool, force: bool,
@@ -65,7 +65,7 @@ def lookup_precheck(osds: list[int], leaving: bool = True, force: bool = False) 
 def precheck(ctx: StepContext, *, osds: list[int], leaving: bool = True, force: bool = False,
              planned: list[str] | None = None) -> dict:
     """Check again, right before the first change, what the plan checked (``planned``)."""
-    own = {f for f in CLUSTER_FLAGS if ctx.fact(f"flag.{f}")}
+    own = set(our_flags(ctx))
     findings, refused = check(ceph(ctx), osds, leaving=leaving, force=force, own_flags=own)
     if refused:
         raise UnsafeOperation(_refusal(refused, force))

@@ -18,8 +18,7 @@ from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
 from cephflow.errors import CephError, StepFailed, UnsafeOperation
 from cephflow.tasks.ceph_common import ceph, settled
-from cephflow.tasks.ceph_flags import our_flag_checks
-from cephflow.tasks.ceph_why import our_flags
+from cephflow.tasks.ceph_flags import our_flag_checks, our_flags
 
 
 @task("ceph.wait_healthy", poll=True)

@@ -48,6 +48,40 @@ def test_systemd_backend_commands_per_host():
         ops.create_osd("osd-a", None, 3)
 
 
+LVM_LIST = """{
+ "12": [
+  {"type": "db", "lv_path": "/dev/ceph-db-0/osd-db-12", "vg_name": "ceph-db-0",
+   "lv_name": "osd-db-12", "devices": ["/dev/nvme0n1"], "tags": {"ceph.osd_id": "12"}}
+ ],
+ "13": [
+  {"type": "block", "lv_path": "/dev/ceph-b13/osd-block-13", "vg_name": "ceph-b13",
+   "lv_name": "osd-block-13", "devices": ["/dev/sdd"], "tags": {"ceph.osd_id": "13"}},
+  {"type": "db", "lv_path": "/dev/ceph-db-0/osd-db-13", "vg_name": "ceph-db-0",
+   "lv_name": "osd-db-13", "devices": ["/dev/nvme0n1"], "tags": {"ceph.osd_id": "13"}}
+ ]
+}"""
+
+
+def test_systemd_finds_the_db_volume_of_a_dead_disk_and_re_uses_it():
+    """osd.12's data disk is dead (no block LV listed any more); its DB LV's tags remain."""
+    rec = Recorder({("ceph-volume", "lvm", "list", "--format", "json"): (0, LVM_LIST)})
+    ops = SystemdHosts(lambda host: rec)
+    dead = ops.device_info("osd-a", 12)
+    assert dead is not None and dead.db == "ceph-db-0/osd-db-12" and dead.device is None
+    alive = ops.device_info("osd-a", 13)
+    assert alive.device == "/dev/sdd" and alive.db == "ceph-db-0/osd-db-13"
+    assert ops.device_info("osd-a", 99) is None
+    slot = "/dev/disk/by-path/pci-0000:3b:00.0-sas-phy12-lun-0"
+    ops.zap("osd-a", 12, slot, "ceph-db-0/osd-db-12")
+    assert ops.create_osd("osd-a", slot, 12, "ceph-db-0/osd-db-12") == 12
+    assert rec.calls[-3:] == [
+        ("ceph-volume", "lvm", "zap", "--destroy", slot),
+        ("ceph-volume", "lvm", "zap", "ceph-db-0/osd-db-12"),  # wiped, its LV kept
+        ("ceph-volume", "lvm", "create", "--data", slot, "--block.db", "ceph-db-0/osd-db-12",
+         "--osd-id", "12"),
+    ]
+
+
 def test_systemd_failures_carry_the_command():
     ops = SystemdHosts(lambda host: Recorder({("systemctl", "stop", "ceph-osd@1"): (5, "")}))
     with pytest.raises(CommandFailed) as info:
