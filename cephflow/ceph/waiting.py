@@ -84,6 +84,12 @@ def inactive_reasons(pgs: PgList) -> list[str]:
     return [f"{_pgs(n)} {state} (inactive)" for state, n in sorted(counts.items())]
 
 
+def down_reasons(dump: OsdDump) -> list[str]:
+    """"osd.4 down and in: ..." for each OSD that is down but still in (not destroyed)."""
+    down = sorted(i for i, s in dump.osds.items() if not s.up and s.in_ and not s.destroyed)
+    return [f"osd.{i} down and in: its PGs are degraded and recover first" for i in down]
+
+
 def health_reasons(health: Health, tolerated: Iterable[str], explained: Iterable[str] = ()) -> list[str]:
     """Blocking health checks by code and summary, less those already said in other words."""
     skip = set(explained)
@@ -111,13 +117,13 @@ def why_not_moving_on(
 
     Blocking: PGs whose stats are not final (peering, or remapped by the osdmap but not yet
     in the stats), inactive PGs, misplaced objects above ``max_misplaced``. Context: what
-    keeps the data from moving (a movement flag, full targets).
+    keeps the data from moving (a movement flag, full targets, an OSD down).
     """
     blocking = unsettled_reasons(pgs, dump) + inactive_reasons(pgs)
     ratio = pgs.misplaced_ratio
     if ratio > max_misplaced:
         blocking.append(f"{_pct(ratio)} misplaced (at most {_pct(max_misplaced)} before a step)")
-    context = flag_reasons(dump, ours, MOVEMENT_FLAGS) + toofull_reasons(pgs)
+    context = flag_reasons(dump, ours, MOVEMENT_FLAGS) + toofull_reasons(pgs) + down_reasons(dump)
     return Why(tuple(blocking), tuple(context))
 
 

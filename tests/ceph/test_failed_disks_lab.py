@@ -17,7 +17,7 @@ from cephflow.engine.state import WorkflowState
 from cephflow.errors import RunbookError
 from cephflow.runbook.compiler import compile_runbook
 from cephflow.tasks import load_all
-from tests.ceph.test_runbooks_lab import FULL, ME, _lab_settings, flow  # noqa: F401
+from tests.ceph.test_runbooks_lab import FULL, ME, _lab_settings, _set_pools, flow  # noqa: F401
 from tests.fixtures.alertmanager import alertmanager  # noqa: F401
 from tests.fixtures.services import wait_until
 
@@ -121,7 +121,7 @@ def _replace(flow, lab, **params) -> str:  # noqa: F811
                      **params)
     wait_until(lambda: flow.client.snapshot(wf).nodes["disk-replaced"].attempt >= 1
                or flow.client.snapshot(wf).state.terminal,
-               timeout=180, what="the swap confirmation gate to open")
+               timeout=180, what=_where(flow, wf, "the swap confirmation gate to open"))
     snap = flow.client.snapshot(wf)
     assert snap.nodes["disk-replaced"].attempt >= 1, snap.error
     assert "noout" not in lab.client().osd_dump().flags  # no cluster-wide noout held
@@ -129,6 +129,19 @@ def _replace(flow, lab, **params) -> str:  # noqa: F811
     assert flow.client.wait(wf, timeout=240) is WorkflowState.SUCCEEDED, \
         flow.client.snapshot(wf).error
     return wf
+
+
+class _where:  # noqa: N801 - rendered lazily, when a wait times out
+    """Where a workflow stands, for a timeout's message: its unfinished steps and details."""
+
+    def __init__(self, flow, wf, what: str):  # noqa: F811
+        self.flow, self.wf, self.what = flow, wf, what
+
+    def __str__(self) -> str:
+        nodes = self.flow.client.snapshot(self.wf).nodes
+        return self.what + " (" + "; ".join(
+            f"{n} {v.state.value}: {v.detail}" for n, v in nodes.items()
+            if v.state.value in ("running", "queued", "failed")) + ")"
 
 
 def _whole(lab, osds, sums) -> None:
@@ -166,10 +179,20 @@ def test_two_dead_disks_on_one_host_need_all_failed(flow, ceph_lab):  # noqa: F8
         _kill(ceph_lab, osd)
     message = _refused("replace-disk", host=host)
     assert f"{host} has 2 failed disks" in message and "--all-failed" in message
-    wf = _replace(flow, ceph_lab, host=host, all_failed=True)
-    assert sorted(n for n in flow.client.snapshot(wf).nodes if n.startswith("create[")) \
-        == [f"create[osd.{o}]" for o in pair]
-    _whole(ceph_lab, pair, sums)
+    # the whole host is gone: size-3 pools on 3 hosts cannot rebuild the copies elsewhere
+    message = _refused("replace-disk", host=host, all_failed=True, force=True)
+    assert "keeps 3 copies on distinct hosts but only 2 would remain" in message
+    client = ceph_lab.client()
+    _set_pools(client, "2", "1")
+    try:
+        wf = _replace(flow, ceph_lab, host=host, all_failed=True)
+        assert sorted(n for n in flow.client.snapshot(wf).nodes
+                      if n.startswith("create[") and n != "create[*]") \
+            == [f"create[osd.{o}]" for o in pair]
+        _whole(ceph_lab, pair, sums)
+    finally:
+        _set_pools(client, "3", "2")
+        ceph_lab.cluster.labctl("wait-clean", "120", timeout=180)
 
 
 def test_an_osd_dying_during_a_replacement_is_named_and_nothing_is_lost(flow, ceph_lab):  # noqa: F811
@@ -179,9 +202,13 @@ def test_an_osd_dying_during_a_replacement_is_named_and_nothing_is_lost(flow, ce
                timeout=180, what="the swap confirmation gate to open")
     _kill(ceph_lab, 4)  # another disk dies while osd.1 is away
     flow.client.approve(wf, "disk-replaced", user=ME)
-    wait_until(lambda: "osd.4" in (flow.client.snapshot(wf).nodes["healthy"].detail or "")
-               or "OSD_DOWN" in (flow.client.snapshot(wf).nodes["healthy"].detail or ""),
-               timeout=240, what="the last health wait to name the other dead OSD")
+
+    def named() -> bool:
+        return any("osd.4 down" in (v.detail or "") or "OSD_DOWN" in (v.detail or "")
+                   for v in flow.client.snapshot(wf).nodes.values()
+                   if v.state.value == "running")
+
+    wait_until(named, timeout=240, what=_where(flow, wf, "a wait to name the dead osd.4"))
     assert not flow.client.snapshot(wf).state.terminal  # it waits, it does not call it healthy
     ceph_lab.cluster.labctl("start-osd", "4")
     assert flow.client.wait(wf, timeout=240) is WorkflowState.SUCCEEDED
