@@ -16,7 +16,8 @@
     ├── CephError                      talking to the cluster failed
     │   ├── CommandFailed              a command ran and exited non-zero (argv, status, stderr)
     │   ├── TransportError             the command could not be run (SSH down, binary missing)
-    │   │   └── HostKeyError           the SSH host key is unknown or does not match
+    │   │   ├── HostKeyError           the SSH host key is unknown or does not match
+    │   │   └── NoAnswer               no answer within the command's deadline (mgr or mon down)
     │   └── UnsafeOperation            Ceph said an operation is not safe right now
     ├── MonitoringError                a monitoring backend (Alertmanager, HTTP) failed
     └── NotifyError                    a message could not be delivered
@@ -150,6 +151,17 @@ class CommandFailed(CephError):
 
 class TransportError(CephError):
     """Raised when a command could not be run at all (SSH unreachable, binary missing, timeout)."""
+
+
+class NoAnswer(TransportError):
+    """Raised when a command got no answer within its deadline: ``who`` did not answer."""
+
+    transient = False  # a silence as long as a deadline is no blip: a read is not tried again
+
+    def __init__(self, message: str, *, who: str = "Ceph", waited: float = 0.0):
+        super().__init__(message)
+        self.who = who
+        self.waited = waited
 
 
 class HostKeyError(TransportError):

@@ -56,9 +56,11 @@ def build_client(ceph: CephSettings) -> CephClient:
     if ceph.backend == "librados":
         if not (local and ceph.conf):
             raise ConfigError("ceph.backend = librados needs a local ceph.conf (ceph.conf)")
-        reader = RadosBackend(conf=ceph.conf, connect_timeout=ceph.connect_timeout)
+        reader = RadosBackend(conf=ceph.conf, connect_timeout=ceph.connect_timeout,
+                              command_timeout=ceph.command_timeout)
     elif ceph.backend == "auto" and local and ceph.conf and rados_available():
-        reader = RadosBackend(conf=ceph.conf, connect_timeout=ceph.connect_timeout)
+        reader = RadosBackend(conf=ceph.conf, connect_timeout=ceph.connect_timeout,
+                              command_timeout=ceph.command_timeout)
     return CephClient(writer, reader, timeout=ceph.command_timeout)
 
 

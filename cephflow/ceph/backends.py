@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from cephflow.ceph.command import CephCommand
 from cephflow.ceph.transport import CommandResult, Transport
-from cephflow.errors import TransportError
+from cephflow.errors import NoAnswer, TransportError
 
 
 class Backend(Protocol):
@@ -71,9 +71,11 @@ class RadosBackend:
 
     name = "librados"
 
-    def __init__(self, *, conf: Path | str, connect_timeout: float = 10.0):
+    def __init__(self, *, conf: Path | str, connect_timeout: float = 10.0,
+                 command_timeout: float = 120.0):
         self.conf = str(conf)
         self.connect_timeout = connect_timeout
+        self.command_timeout = command_timeout
         self._handle: Any = None
         self._lock = threading.Lock()
 
@@ -97,24 +99,53 @@ class RadosBackend:
             return self._handle
 
     def execute(self, command: CephCommand, *, timeout: float | None = None) -> CommandResult:
+        """Send the command on the handle, under a watchdog.
+
+        librados' ``mgr_command`` ignores its ``timeout``: with the mgr down a call blocks
+        until a mgr is back. So the call runs in a thread of its own; past ``timeout`` (or
+        ``command_timeout``) the handle is dropped (the stuck call keeps it until it returns)
+        and ``NoAnswer`` names who did not answer. The next call connects afresh.
+        """
         import rados
 
         cluster = self._cluster()
         body = json.dumps(command.to_json())
         inbuf = (command.inbuf or "").encode()
+        deadline = float(timeout or self.command_timeout)
+        send = cluster.mgr_command if command.target == "mgr" else cluster.mon_command
+        answer: dict[str, Any] = {}
+
+        def call() -> None:
+            try:
+                answer["value"] = send(body, inbuf, timeout=int(max(deadline, 1)))
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
+                answer["error"] = exc
+
         started = time.monotonic()
-        try:
-            if command.target == "mgr":
-                ret, out, outs = cluster.mgr_command(body, inbuf, timeout=int(timeout or 0))
-            else:
-                ret, out, outs = cluster.mon_command(body, inbuf, timeout=int(timeout or 0))
-        except rados.Error as exc:
+        worker = threading.Thread(target=call, name="cephflow-librados", daemon=True)
+        worker.start()
+        worker.join(deadline)
+        if worker.is_alive():
+            self._abandon(cluster)
+            raise NoAnswer(f"librados {command.target} command {command.prefix!r}: no answer "
+                           f"within {deadline:g}s", who=command.target, waited=deadline)
+        error = answer.get("error")
+        if isinstance(error, rados.Error):
             self.close()
-            raise TransportError(f"librados {command.prefix}: {exc}") from exc
+            raise TransportError(f"librados {command.prefix}: {error}") from error
+        if error is not None:
+            raise error
+        ret, out, outs = answer["value"]
         argv = ("librados", command.target, body)
         return CommandResult(
             argv, -ret, out.decode(errors="replace"), outs, time.monotonic() - started
         )
+
+    def _abandon(self, handle: Any) -> None:
+        """Forget ``handle`` without shutting it down: a call still blocks on it."""
+        with self._lock:
+            if self._handle is handle:
+                self._handle = None
 
     def close(self) -> None:
         with self._lock:

@@ -12,9 +12,10 @@ import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
-from cephflow.errors import CephError, CommandFailed, TransportError
+from cephflow.errors import CephError, CommandFailed, NoAnswer, TransportError
 
 
 def permanent(message: str) -> TransportError:
@@ -90,8 +91,9 @@ class LocalTransport:
         except FileNotFoundError as exc:
             raise permanent(f"{argv[0]}: command not found") from exc
         except subprocess.TimeoutExpired as exc:
-            raise TransportError(
-                f"{' '.join(argv)}: no answer within {timeout or self.timeout:g}s"
+            raise NoAnswer(
+                f"{' '.join(argv)}: no answer within {timeout or self.timeout:g}s",
+                who=Path(argv[0]).name, waited=float(timeout or self.timeout),
             ) from exc
         except OSError as exc:
             raise TransportError(f"{argv[0]}: cannot run: {exc}") from exc

@@ -32,7 +32,7 @@ log() { echo "labctl: $(date +%T) $*" >&2; }
 
 cmd=${1:-}
 DIR=${2:-}
-[ -n "$cmd" ] && [ -n "$DIR" ] || die "usage: labctl.sh start|stop|status|add-osd|start-osd|stop-osd|kill-osd|zap|wait-clean DIR [...]"
+[ -n "$cmd" ] && [ -n "$DIR" ] || die "usage: labctl.sh start|stop|status|add-osd|start-osd|stop-osd|kill-osd|kill-mgr|start-mgr|zap|wait-clean DIR [...]"
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
 CONF=$DIR/ceph.conf
@@ -308,6 +308,10 @@ case "$cmd" in
         [ -n "${3:-}" ] || die "start-osd DIR ID"
         alive "$RUN/osd.$3.pid" || launch "osd.$3" ceph-osd -c "$CONF" -i "$3" ;;
     stop-osd) [ -n "${3:-}" ] || die "stop-osd DIR ID"; terminate "osd.$3" ;;
+    kill-mgr)
+        if alive "$RUN/mgr.x.pid"; then kill -KILL "$(cat "$RUN/mgr.x.pid")"; fi
+        rm -f "$RUN/mgr.x.pid" ;;
+    start-mgr) alive "$RUN/mgr.x.pid" || launch mgr.x ceph-mgr -c "$CONF" -i x ;;
     kill-osd)
         [ -n "${3:-}" ] || die "kill-osd DIR ID"
         if alive "$RUN/osd.$3.pid"; then kill -KILL "$(cat "$RUN/osd.$3.pid")"; fi

@@ -23,7 +23,7 @@ from cephflow.ceph.client import CephClient
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
 from cephflow.errors import StepFailed
-from cephflow.tasks.ceph_common import ceph, same_weight
+from cephflow.tasks.ceph_common import ceph, same_weight, through_outages
 from cephflow.tasks.ceph_pace import await_settled, next_weight, weight_changed
 
 TIB_KB = 1 << 30
@@ -88,6 +88,7 @@ def pick_batch(client: CephClient, left: list[int], limit: int) -> tuple[list[in
 
 
 @task("ceph.drain_host", destructive=True, poll=True)
+@through_outages
 def drain_host(
     ctx: StepContext,
     *,
@@ -138,6 +139,7 @@ def drain_host(
 
 
 @task("ceph.fill_host", destructive=True, poll=True)
+@through_outages
 def fill_host(
     ctx: StepContext,
     *,

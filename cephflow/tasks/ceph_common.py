@@ -5,17 +5,22 @@ Holds no tasks itself. Kept beside them so every task reaches the cluster the sa
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from cephflow.ceph.access import client_for
 from cephflow.ceph.client import CephClient
 from cephflow.ceph.hosts import HostOps, hosts_for
 from cephflow.ceph.identity import check_one_cluster
 from cephflow.ceph.models import OsdDump, OsdState, PgList
-from cephflow.engine.context import StepContext
+from cephflow.engine.context import NotYet, StepContext
 from cephflow.engine.registry import worker_check
-from cephflow.errors import CephError, StepFailed
+from cephflow.errors import CephError, StepFailed, TransportError
 from cephflow.settings import Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 WEIGHT_EPSILON = 1.0 / 65536 * 1.5
 """CRUSH weights are 16.16 fixed point: values closer than this are the same weight."""
@@ -84,3 +89,38 @@ def settled(ctx: StepContext, pgs: PgList, since: int, settle: float, dump: OsdD
         ctx.remember("quiet_since", now)
         return settle <= 0
     return now - float(first) >= settle
+
+
+def through_outages(fn: F) -> F:
+    """A waiting Ceph task waits through an outage of what it asks, and says so.
+
+    A read that cannot be run (``TransportError``: the mgr or mon gives no answer, SSH to the
+    admin host is down) does not fail the step: the check ends with "mgr unreachable for
+    95 s: ..." and runs again, until the step's own deadline. Since when is kept in the
+    node memo ``unreachable_since`` and forgotten at the first check that gets through.
+    """
+
+    @functools.wraps(fn)
+    def check(ctx: StepContext, **args: Any) -> Any:
+        try:
+            result = fn(ctx, **args)
+        except NotYet:
+            _reached(ctx)
+            raise
+        except TransportError as exc:
+            now = time.time()
+            first = ctx.memo.get("unreachable_since")
+            if first is None:
+                first = now - float(getattr(exc, "waited", 0.0))
+                ctx.remember("unreachable_since", first)
+            who = getattr(exc, "who", "Ceph")
+            ctx.not_yet(f"{who} unreachable for {now - float(first):.0f} s: {exc}", countdown=2.0)
+        _reached(ctx)
+        return result
+
+    return check  # type: ignore[return-value]
+
+
+def _reached(ctx: StepContext) -> None:
+    if ctx.memo.get("unreachable_since") is not None:
+        ctx.remember("unreachable_since", None)

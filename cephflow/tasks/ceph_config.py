@@ -18,7 +18,7 @@ from typing import Any
 from cephflow.ceph.client import CephClient
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
-from cephflow.tasks.ceph_common import ceph
+from cephflow.tasks.ceph_common import ceph, through_outages
 
 OWNED = "config.owned"
 HOLD_SECONDS = 600.0
@@ -109,6 +109,7 @@ def _still_needed(client: CephClient, record: dict) -> bool:
 
 
 @task("ceph.config_restore", poll=True)
+@through_outages
 def config_restore(ctx: StepContext, *, who: str | None = None, option: str | None = None) -> dict:
     """Put back config values this workflow set (one ``who``/``option``, or all; for ``finally``).
 

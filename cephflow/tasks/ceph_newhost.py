@@ -18,7 +18,7 @@ from cephflow.engine.registry import task
 from cephflow.errors import CephError, StepFailed
 from cephflow.runbook.catalog import lookup
 from cephflow.settings import get_settings
-from cephflow.tasks.ceph_common import ceph, hosts, same_weight
+from cephflow.tasks.ceph_common import ceph, hosts, same_weight, through_outages
 from cephflow.tasks.ceph_config import own_config, restore_config
 
 INITIAL_WEIGHT = "osd_crush_initial_weight"
@@ -69,6 +69,7 @@ def check_new_host(ctx: StepContext, *, host: str) -> dict:
 
 
 @task("ceph.create_osd_at_zero", destructive=True, poll=True)
+@through_outages
 def create_osd_at_zero(ctx: StepContext, *, host: str, device: str | None = None) -> dict:
     """Create an OSD on ``host`` that enters CRUSH at weight 0: nothing moves until it is weighted.
 

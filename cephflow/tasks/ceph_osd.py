@@ -11,10 +11,18 @@ from __future__ import annotations
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
 from cephflow.errors import CephError, CommandFailed, StepFailed, UnsafeOperation
-from cephflow.tasks.ceph_common import ceph, existing_osd, host_of, hosts, settled
+from cephflow.tasks.ceph_common import (
+    ceph,
+    existing_osd,
+    host_of,
+    hosts,
+    settled,
+    through_outages,
+)
 
 
 @task("ceph.stop_osd", destructive=True, poll=True)
+@through_outages
 def stop_osd(ctx: StepContext, *, osd: int, host: str | None = None, settle: float = 3.0) -> dict:
     """Stop an OSD's daemon, after Ceph said it is ok to stop.
 

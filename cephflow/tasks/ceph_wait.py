@@ -16,12 +16,13 @@ from cephflow.ceph.prechecks import ClusterView, failure_domain_problems
 from cephflow.ceph.waiting import why_not_healthy
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
-from cephflow.errors import CephError, StepFailed, UnsafeOperation
-from cephflow.tasks.ceph_common import ceph, settled
+from cephflow.errors import CephError, StepFailed, TransportError, UnsafeOperation
+from cephflow.tasks.ceph_common import ceph, settled, through_outages
 from cephflow.tasks.ceph_flags import our_flag_checks, our_flags
 
 
 @task("ceph.wait_healthy", poll=True)
+@through_outages
 def wait_healthy(
     ctx: StepContext, *, tolerate: list[str] | None = None, settle: float = 3.0
 ) -> dict:
@@ -88,6 +89,7 @@ def drain_blockers(client, osds: list[int]) -> list[str]:
 
 
 @task("ceph.wait_safe_to_destroy", poll=True)
+@through_outages
 def wait_safe_to_destroy(
     ctx: StepContext, *, osds: list[int], settle: float = 3.0
 ) -> dict:
@@ -100,6 +102,8 @@ def wait_safe_to_destroy(
     client = ceph(ctx)
     try:
         answer = client.safe_to_destroy(osds)
+    except TransportError:
+        raise  # an outage: waited through (through_outages), not a failure
     except CephError as exc:
         raise StepFailed(str(exc)) from exc
     if answer.is_safe(osds):

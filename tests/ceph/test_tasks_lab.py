@@ -185,3 +185,24 @@ def test_replace_an_osd_keeps_its_id_and_the_data(run, ceph_lab):
     assert ceph_lab.read_checksums(sums) == sums
     # the new disk has a new serial; the recorded facts keep the old one for the technicians
     assert run.once(ceph_discover.osd_facts, "facts", osd=1) == info
+
+
+def test_a_wait_waits_through_a_mgr_outage_and_names_it(ceph_lab):
+    """librados' mgr_command ignores its timeout: the watchdog cuts the call off, and the wait
+    says "mgr unreachable for N s" instead of freezing or failing; it ends once the mgr is back."""
+    from cephflow.ceph.access import client_for
+
+    settings = ceph_lab.settings(ceph={"command_timeout": 3.0})
+    run = Runner(settings)
+    assert client_for(settings).reader.name == "librados"  # the binding that ignores timeouts
+    ceph_lab.cluster.labctl("kill-mgr")
+    try:
+        with pytest.raises(NotYet) as waiting:
+            run.once(ceph_wait.wait_healthy, "h")
+        assert "mgr unreachable for" in waiting.value.detail
+        assert "no answer within 3s" in waiting.value.detail
+    finally:
+        ceph_lab.cluster.labctl("start-mgr")
+    result = run.poll(ceph_wait.wait_healthy, "h", timeout=120)
+    assert result["status"] == "HEALTH_OK"
+    assert run.ctx("h").memo.get("unreachable_since") is None  # forgotten once through
