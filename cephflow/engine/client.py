@@ -241,6 +241,7 @@ class WorkflowClient:
                 detail=detail.get(node_id), error=error.get(node_id),
                 args=_shown_args(s),
             )
+        self._queued_since(wf, nodes)
         wf_state = meta.get("state", "running")
         return WorkflowSnapshot(
             id=wf, runbook=meta.get("runbook", ""), params=json.loads(meta.get("params", "{}")),
@@ -332,6 +333,18 @@ class WorkflowClient:
     def set_fact(self, wf: str, key: str, value: Any) -> None:
         text = json.dumps(value, sort_keys=True, default=str)
         call(lambda: self.redis.hset(self._keys(wf).facts, key, text))
+
+    def _queued_since(self, wf: str, nodes: dict[str, NodeSnapshot]) -> None:
+        """Fill ``queued_since`` of the queued nodes from their leases (set at dispatch, and
+        renewed only by a worker's reconciler: with no worker running it is the dispatch)."""
+        queued = [n for n in nodes.values() if n.state is NodeState.QUEUED]
+        if not queued:
+            return
+        members = [keys.lease_member(wf, n.id) for n in queued]
+        scores = call(lambda: self.redis.zmscore(keys.leases(self.ns), members), what="leases")
+        for node, score in zip(queued, scores, strict=True):
+            if score is not None:
+                node.queued_since = float(score) - self.settings.lease_seconds
 
     def left_changes(self, wf: str) -> list[str]:
         """What the workflow's steps changed and no cleanup undoes (``StepContext.leave``)."""

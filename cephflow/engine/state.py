@@ -102,6 +102,8 @@ class NodeSnapshot(BaseModel):
     """The latest progress line."""
     error: str | None = None
     args: dict[str, Any] = Field(default_factory=dict)
+    queued_since: float | None = None
+    """While queued and not yet taken by a worker: since when (its dispatch)."""
 
 
 class WorkflowSnapshot(BaseModel):
@@ -148,6 +150,7 @@ class WorkflowSnapshot(BaseModel):
             node.state = NodeState(event.state)
             if event.attempt is not None:
                 node.attempt = event.attempt
+            node.queued_since = event.ts if node.state is NodeState.QUEUED else None
             if node.state is NodeState.RUNNING and node.started_at is None:
                 node.started_at = event.ts
             if node.state.terminal:

@@ -224,3 +224,14 @@ def test_a_barriers_events_print_no_line():
     assert event_line(ended, snap) is None
     ended.node = "report"
     assert str(event_line(ended, snap)) == "2027-01-15T08:00:04Z  report  succeeded  1.0s"
+
+
+def test_a_step_no_worker_takes_says_so_once_it_has_waited_a_lease():
+    waiting = node("healthy", "ceph.wait_healthy", state="queued")
+    waiting.queued_since = T0 + 5
+    snap = workflow([node("silence", state="succeeded", started=0, ended=1), waiting])
+    assert "no worker has run this step for 95 s (is a worker running?)" in render(
+        WorkflowTree(snap, now=T0 + 100))
+    assert "no worker" not in render(WorkflowTree(snap, now=T0 + 30))  # a moment is normal
+    waiting.state = NodeState.RUNNING
+    assert "no worker" not in render(WorkflowTree(snap, now=T0 + 100))

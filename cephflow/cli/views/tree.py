@@ -99,6 +99,18 @@ def group_counters(members: list[NodeSnapshot]) -> str:
     return "  ".join(parts)
 
 
+NO_WORKER_AFTER = 60.0
+"""Seconds a node may sit queued before the tree says no worker has taken it."""
+
+
+def no_worker_for(node: NodeSnapshot, now: float) -> float | None:
+    """How long a queued node has waited for a worker, once that is past NO_WORKER_AFTER."""
+    if node.state is not NodeState.QUEUED or node.queued_since is None:
+        return None
+    waited = now - node.queued_since
+    return waited if waited >= NO_WORKER_AFTER else None
+
+
 def node_elapsed(node: NodeSnapshot, now: float) -> float | None:
     if node.started_at is None:
         return None
@@ -398,6 +410,10 @@ class WorkflowTree:
             text.append(f"  try {node.attempt}", style="yellow")
         if node.detail:
             text.append("  " + node.detail, style="" if node.state in _ACTIVE else "dim")
+        stalled = no_worker_for(node, self.now)
+        if stalled is not None:
+            text.append(f"  no worker has run this step for {stalled:.0f} s (is a worker "
+                        "running?)", style="yellow")
         return text
 
     @staticmethod
