@@ -119,7 +119,8 @@ class LabCluster:
 def fail_disk(state_dir: Path, host: str, osd: int | None = None, *,
               timeout: float = 120.0) -> int:
     """Make a lab disk fail as a dead disk does: SIGKILL one OSD daemon of ``host`` (``osd``,
-    or its first one up) and wait until Ceph marks it down. Returns the OSD's id."""
+    or its first one up) and wait until Ceph marks it down and its PGs are active again (a
+    plan made during the few seconds of peering would see PGs inactive). Returns its id."""
     from cephflow.ceph.access import build_client
     from cephflow.settings import CephSettings
 
@@ -137,11 +138,18 @@ def fail_disk(state_dir: Path, host: str, osd: int | None = None, *,
     victim = candidates[0]
     LabCluster(state.dir, port_base=state.port_base, pool=state.pool).labctl("kill-osd", str(victim))
     deadline = time.monotonic() + timeout
-    while client.osd_dump().osds[victim].up:
+    while client.osd_dump().osds[victim].up or not _all_active(client):
         if time.monotonic() > deadline:
-            raise LabError(f"osd.{victim} was killed but Ceph did not mark it down in {timeout:g}s")
+            raise LabError(f"osd.{victim} was killed but Ceph did not mark it down and "
+                           f"re-peer its PGs in {timeout:g}s")
         time.sleep(0.5)  # polling Ceph's view, not synchronising with a process of ours
     return victim
+
+
+def _all_active(client) -> bool:
+    """Every PG active again (peering after a death is over): what an operator sees settle."""
+    return all(p.state.startswith("active") and "peering" not in p.state
+               for p in client.pg_ls().pgs)
 
 
 def lab_dir(state_dir: Path) -> Path:

@@ -45,9 +45,11 @@ def _picture(lab) -> dict:
 
 
 def _kill(lab, osd: int) -> None:
+    """A dead disk, as ``cephflow lab fail-disk`` makes one: down, and its PGs re-peered."""
     lab.cluster.labctl("kill-osd", str(osd))
-    wait_until(lambda: not lab.client().osd_dump().osds[osd].up, timeout=60,
-               what=f"osd.{osd} marked down")
+    wait_until(lambda: not lab.client().osd_dump().osds[osd].up and all(
+        p.state.startswith("active") and "peering" not in p.state for p in lab.client().pg_ls().pgs),
+        timeout=60, what=f"osd.{osd} marked down and its PGs active again")
 
 
 @pytest.fixture
