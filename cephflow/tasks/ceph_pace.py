@@ -39,9 +39,10 @@ def await_settled(ctx: StepContext, client: CephClient, *, what: str,
         ctx.remember("quiet_since", None)
     unseen = bool(since) and not why and not settled(ctx, pgs, since, settle, dump)
     if why or unseen:
-        shown = ", ".join(f"osd.{i} {w:.5f}" for i, w in weights.items())
+        shown = ", ".join(f"osd.{i} weight {w:.5f}" for i, w in weights.items())
+        where = shown if [what] == [f"osd.{i}" for i in weights] else f"{what}: {shown}"
         detail = str(why) if why else f"PG stats do not show epoch {since} yet"
-        ctx.not_yet(f"{what}: {shown}: {detail}", countdown=1.0)
+        ctx.not_yet(f"{where}: {detail}", countdown=1.0)
 
 
 def weight_changed(ctx: StepContext, osd: int, old: float, new: float, begin: float) -> None:
