@@ -16,7 +16,6 @@ step (the cluster may have changed in between).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -32,8 +31,6 @@ EXPLAINED_BY_FAILED_OSDS = frozenset({
     "DEVICE_HEALTH_IN_USE", "DEVICE_HEALTH_TOOMANY", "SLOW_OPS",
 })
 """Health checks a failed target OSD explains (its daemon died, its PGs lost a copy)."""
-
-_OSD_NAME = re.compile(r"\bosd\.(\d+)\b")
 
 
 @dataclass(frozen=True)
@@ -117,8 +114,7 @@ def _health(view: ClusterView, work: Work) -> Finding:
 
 def _only_about(check, work: Work) -> bool:
     """A check whose detail names OSDs names only the target OSDs (no detail: trust it)."""
-    named = {int(m) for line in check.details for m in _OSD_NAME.findall(line)}
-    return named <= work.failed
+    return check.osds <= work.failed
 
 
 def _flags(view: ClusterView, work: Work) -> Finding:

@@ -7,13 +7,12 @@ record the same facts at run time (``ctx.set_fact``) for later steps and for the
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from cephflow.ceph.access import client_for
 from cephflow.ceph.client import CephClient
 from cephflow.ceph.hosts import HostOps, hosts_for
-from cephflow.ceph.models import Health, OsdDump, OsdTree
+from cephflow.ceph.models import Health, OsdDump, OsdTree, osds_named
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
 from cephflow.errors import CephError, StepFailed
@@ -58,7 +57,6 @@ def osd_info(client: CephClient, host_ops: HostOps, osd: int) -> dict[str, Any]:
 
 
 DEVICE_HEALTH_CHECKS = ("DEVICE_HEALTH", "DEVICE_HEALTH_IN_USE", "DEVICE_HEALTH_TOOMANY")
-_OSD_NAME = re.compile(r"\bosd\.(\d+)\b")
 
 
 def failing_osds(tree: OsdTree, dump: OsdDump, health: Health) -> dict[int, str]:
@@ -68,8 +66,8 @@ def failing_osds(tree: OsdTree, dump: OsdDump, health: Health) -> dict[int, str]
     for code in DEVICE_HEALTH_CHECKS:
         check = health.checks.get(code)
         for line in check.details if check else ():
-            for osd in _OSD_NAME.findall(line):
-                found[int(osd)] = f"{code}: {line.strip()}"
+            for osd in osds_named(line):
+                found[osd] = f"{code}: {line.strip()}"
     for osd, state in dump.osds.items():
         if state.destroyed:
             found[osd] = "destroyed"

@@ -15,6 +15,7 @@ from cephflow.ceph.models.health import (
     Health,
     HealthCheck,
     PgSummary,
+    osds_named,
 )
 from cephflow.ceph.models.osds import (
     OsdDump,
@@ -29,5 +30,5 @@ from cephflow.ceph.models.pgs import PgList, PgState
 __all__ = [
     "HEALTH_ORDER", "ClusterStatus", "CrushHost", "CrushRule", "Health", "HealthCheck",
     "OkToStop", "OsdDump", "OsdMetadata", "OsdNode", "OsdState", "OsdTree", "OsdUsage",
-    "PgList", "PgState", "PgSummary", "Pool", "SafeToDestroy", "parse_osd_df",
+    "PgList", "PgState", "PgSummary", "Pool", "SafeToDestroy", "osds_named", "parse_osd_df",
 ]

@@ -5,11 +5,20 @@ The PG summary here comes from the pgmap, which lags; ``pgs.PgList`` is the fres
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 HEALTH_ORDER = {"HEALTH_OK": 0, "HEALTH_WARN": 1, "HEALTH_ERR": 2}
+
+
+_OSD_NAME = re.compile(r"\bosd\.(\d+)\b")
+
+
+def osds_named(text: str) -> frozenset[int]:
+    """The OSD ids a line of Ceph's text names (``osd.5 (root=default,host=c) is down``)."""
+    return frozenset(int(m) for m in _OSD_NAME.findall(text))
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,11 @@ class HealthCheck:
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
+
+    @property
+    def osds(self) -> frozenset[int]:
+        """The OSDs its detail lines name (``osd.5 ... is down``, ``... (osd.12) ...``)."""
+        return frozenset().union(*(osds_named(line) for line in self.details))
 
 
 @dataclass(frozen=True)
