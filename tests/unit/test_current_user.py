@@ -3,7 +3,7 @@
 import os
 import pwd
 
-from cephflow.engine.client import current_user
+from cephflow.engine.control import current_user
 
 
 def test_current_user_ignores_user_and_logname(monkeypatch):

@@ -1,0 +1,194 @@
+"""``WorkflowControl``: everything that changes a workflow (submit, decide, cancel, resume, facts).
+
+Submit writes a DAG once, in pipelined batches, then one script takes the workflow's locks
+and queues its roots; it never builds a Celery canvas. Every other change is one Lua
+transition whose queued nodes are then sent. Who acted is always the OS user of this
+process unless the caller names one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import secrets
+import socket
+import time
+from typing import Any
+
+from cephflow.engine import gates, keys
+from cephflow.engine.connection import call
+from cephflow.engine.layout import Writes, plan_writes
+from cephflow.engine.reader import WorkflowReader
+from cephflow.engine.scripts import Outcome
+from cephflow.errors import InvalidTransition, LockHeld, WorkflowNotFound
+from cephflow.runbook.dag import Dag
+
+BATCH = 2000
+"""Fields per HSET and commands per pipeline flush when writing a DAG."""
+
+
+def current_user() -> str:
+    """The OS user running this process (recorded as who submitted or decided).
+
+    Read from the effective uid, not ``getpass.getuser()``: that trusts ``$USER`` and
+    ``$LOGNAME``, so anyone could approve a gate as someone else by setting them.
+    """
+    return pwd.getpwuid(os.geteuid()).pw_name
+
+
+def new_workflow_id() -> str:
+    return secrets.token_hex(6)
+
+
+class WorkflowControl(WorkflowReader):
+    """Change workflows in one Redis.
+
+    It extends the reader because a change starts from what is there: a decision first
+    reads which gates a name means.
+    """
+
+    # -- submit -------------------------------------------------------------------------------
+
+    def submit(self, dag: Dag, *, user: str | None = None) -> str:
+        """Store ``dag`` as a new workflow, take its locks and queue its roots; returns its id.
+
+        Raises LockHeld (nothing is left behind) when another workflow holds a lock.
+        """
+        user = user or current_user()
+        wf = new_workflow_id()
+        self._precheck_locks(dag, wf, user)
+        roots, writes = plan_writes(dag)
+        now = time.time()
+        meta = {
+            "runbook": dag.runbook, "source": dag.source, "description": dag.description,
+            "params": _params_text(dag),
+            "locks": json.dumps(dag.locks), "submitted_at": repr(now), "submitted_by": user,
+            "cluster": self.settings.cluster_name, "state": "submitting", "phase": "main",
+            "groups": json.dumps({g.id: g.concurrency for g in dag.groups.values()}),
+            "open_main": writes.open_main, "open_cleanup": writes.open_cleanup,
+            "cleanup_roots": json.dumps(writes.cleanup_roots), "seq": 0,
+            "nodes": len(dag.nodes),
+            "retention": int(self.settings.retention_days * 86_400_000),
+            "redo": json.dumps([n.id for n in dag.nodes if n.redo_on_resume and not n.cleanup]),
+        }
+        audit = {
+            "workflow": wf, "user": user, "host": socket.gethostname(), "submitted_at": repr(now),
+            "runbook": dag.runbook, "source": dag.source, "params": meta["params"],
+            "outcome": "submitting",
+        }
+        call(lambda: self._write(wf, dag, meta, audit, writes), what="submit")
+        started = self.transitions.start(wf, dag.locks, roots, now)
+        if started.status == "held":
+            lock, holder = started.detail
+            self._discard(wf)
+            self._refused(wf, dag, user, lock, holder)
+            raise LockHeld(lock, holder)
+        self.send(wf, started)
+        return wf
+
+    def _write(self, wf: str, dag: Dag, meta: dict[str, Any], audit: dict[str, str],
+               writes: Writes) -> None:
+        """Write the workflow's meta, audit record, node hashes and order in batches."""
+        wk = self.workflow_keys(wf)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hset(wk.meta, mapping=meta)
+        pipe.hset(keys.audit(self.ns, wf), mapping=audit)
+        count = 2
+        for key, mapping in writes.hashes(wk):
+            items = list(mapping.items())
+            for i in range(0, len(items), BATCH):
+                pipe.hset(key, mapping=dict(items[i:i + BATCH]))
+                count += 1
+                if count >= 50:
+                    pipe.execute()
+                    count = 0
+        order = [n.id for n in dag.nodes]
+        for i in range(0, len(order), BATCH):
+            pipe.rpush(wk.order, *order[i:i + BATCH])
+        pipe.execute()
+
+    def _precheck_locks(self, dag: Dag, wf: str, user: str) -> None:
+        """Refuse early (before writing anything) when a lock is visibly held."""
+        if not dag.locks:
+            return
+        holders = call(lambda: self.redis.mget([keys.lock(self.ns, n) for n in dag.locks]))
+        for name, holder in zip(dag.locks, holders, strict=True):
+            if holder:
+                self._refused(wf, dag, user, name, holder)
+                raise LockHeld(name, holder)
+
+    def _refused(self, wf: str, dag: Dag, user: str, lock: str, holder: str) -> None:
+        record = {
+            "workflow": wf, "user": user, "host": socket.gethostname(),
+            "submitted_at": repr(time.time()), "runbook": dag.runbook,
+            "params": _params_text(dag),
+            "outcome": f"refused: lock {lock} held by {holder}",
+        }
+        call(lambda: self.redis.hset(keys.audit(self.ns, wf), mapping=record))
+
+    def _discard(self, wf: str) -> None:
+        wk = self.workflow_keys(wf)
+        names = [k for k in wk.script_keys() if k.startswith(wk.base)] + [wk.order]
+        call(lambda: self.redis.delete(*names))
+
+    # -- facts and decisions --------------------------------------------------------------------
+
+    def set_fact(self, wf: str, key: str, value: Any) -> None:
+        text = json.dumps(value, sort_keys=True, default=str)
+        call(lambda: self.redis.hset(self.workflow_keys(wf).facts, key, text))
+
+    def approve(self, wf: str, node_or_step: str, user: str | None = None) -> list[str]:
+        """Approve the gate(s) ``node_or_step``; returns the node ids decided."""
+        return self._decide(wf, node_or_step, user or current_user(), "approved", None)
+
+    def reject(self, wf: str, node_or_step: str, user: str | None = None,
+               reason: str = "") -> list[str]:
+        """Reject the gate(s) ``node_or_step`` (the approval step then fails with the reason)."""
+        return self._decide(wf, node_or_step, user or current_user(), "rejected", reason)
+
+    def _decide(self, wf: str, target: str, user: str, decision: str,
+                reason: str | None) -> list[str]:
+        nodes = gates.gate_nodes(self, wf, target)
+        decided = []
+        for node_id, args in nodes:
+            gates.check_approver(args.get("approvers"), user, node_id)
+            record = {"decision": decision, "by": user, "at": time.time(), "reason": reason}
+            line = f"{decision} by {user}" + (f": {reason}" if reason else "")
+            out = self.transitions.decide(wf, node_id, record, line)
+            if out.status != "ok":
+                raise InvalidTransition(f"cannot {decision[:-1]} {node_id}: {out.detail[0]}")
+            decided.append(node_id)
+        return decided
+
+    # -- stop and go again ----------------------------------------------------------------------
+
+    def cancel(self, wf: str, user: str | None = None) -> None:
+        """Stop forward progress: running steps finish, then the finally steps run."""
+        out = self.transitions.cancel(wf, user or current_user())
+        _refuse_unknown(wf, out)
+        if out.status == "invalid":
+            raise InvalidTransition(f"workflow {wf} has already ended ({out.detail[0]})")
+        self.send(wf, out)
+
+    def resume(self, wf: str, user: str | None = None) -> None:
+        """Re-run a failed or cancelled workflow from its failed and cancelled steps."""
+        out = self.transitions.resume(wf, user or current_user())
+        _refuse_unknown(wf, out)
+        if out.status == "invalid":
+            raise InvalidTransition(
+                f"workflow {wf} is {out.detail[0]}: only failed or cancelled workflows resume")
+        if out.status == "held":
+            raise LockHeld(out.detail[0], out.detail[1])
+        self.send(wf, out)
+
+
+def _params_text(dag: Dag) -> str:
+    """The parameters as stored in the meta and the audit record (sorted JSON)."""
+    return json.dumps(dag.params, sort_keys=True, default=str)
+
+
+def _refuse_unknown(wf: str, out: Outcome) -> None:
+    """WorkflowNotFound when a transition found no workflow ``wf``."""
+    if out.status == "invalid" and out.detail[0] == "unknown":
+        raise WorkflowNotFound(f"no workflow {wf!r}")

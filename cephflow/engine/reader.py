@@ -1,0 +1,216 @@
+"""``WorkflowReader``: the engine's read model (find, snapshot, list, follow, wait, audit).
+
+Reading is cheap and changes nothing: state lives in hashes (``snapshot``, ``state``,
+``list_workflows``) and every transition in a stream (``events``, ``wait``). A snapshot is
+read in one transaction, so it is consistent with the last event it names and a follower
+can go on from there.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from cephflow.engine import keys
+from cephflow.engine.binding import EngineBinding
+from cephflow.engine.connection import call
+from cephflow.engine.context import LEFT_PREFIX
+from cephflow.engine.state import (
+    Event,
+    EventType,
+    NodeSnapshot,
+    NodeState,
+    WorkflowSnapshot,
+    WorkflowState,
+    WorkflowSummary,
+)
+from cephflow.errors import AmbiguousWorkflowId, WorkflowNotFound
+from cephflow.runbook.dag import REDACTED
+
+
+class WorkflowReader(EngineBinding):
+    """Read workflows from one Redis; nothing here changes them."""
+
+    def resolve_id(self, prefix: str) -> str:
+        """The workflow id that ``prefix`` starts; WorkflowNotFound / AmbiguousWorkflowId."""
+        prefix = prefix.strip()
+        if not prefix:
+            raise WorkflowNotFound("no workflow id given")
+        if call(lambda: self.redis.exists(self.workflow_keys(prefix).meta)):
+            return prefix
+        found = call(lambda: self.redis.zrangebylex(
+            keys.workflow_ids(self.ns), f"[{prefix}", f"[{prefix}\x7f", start=0, num=2))
+        if not found:
+            raise WorkflowNotFound(f"no workflow matches {prefix!r}")
+        if len(found) > 1:
+            raise AmbiguousWorkflowId(f"{prefix!r} matches several workflows: "
+                                      f"{', '.join(found)}, ...")
+        return found[0]
+
+    def snapshot(self, wf: str) -> WorkflowSnapshot:
+        """The workflow's state, consistent with ``last_event_id`` (read in one transaction)."""
+        wk = self.workflow_keys(wf)
+
+        def read() -> list[Any]:
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.hgetall(wk.meta)
+            pipe.lrange(wk.order, 0, -1)
+            for key in (wk.spec, wk.state, wk.attempt, wk.started, wk.ended, wk.error,
+                        wk.detail, wk.parents, wk.edges):
+                pipe.hgetall(key)
+            pipe.xrevrange(wk.events, count=1)
+            return pipe.execute()
+
+        (meta, order, spec, state, attempt, started, ended, error, detail, parents, edges,
+         last) = call(read, what="snapshot")
+        if not meta:
+            raise WorkflowNotFound(f"no workflow {wf!r}")
+        lists: dict[str, list[str]] = {}
+
+        def edge_list(list_id: str | None) -> list[str]:
+            if not list_id:
+                return []
+            if list_id not in lists:
+                lists[list_id] = json.loads(edges[list_id])
+            return lists[list_id]
+
+        nodes: dict[str, NodeSnapshot] = {}
+        for node_id in order:
+            s = json.loads(spec[node_id])
+            nodes[node_id] = NodeSnapshot(
+                id=node_id, step=s["step"], task=s["task"],
+                after=s.get("after") or edge_list(parents.get(node_id)),
+                group=s.get("group"), label=s.get("label"), cleanup=s.get("cleanup", False),
+                state=NodeState(state.get(node_id, "pending")),
+                attempt=int(attempt.get(node_id, 0)),
+                started_at=_float(started.get(node_id)), ended_at=_float(ended.get(node_id)),
+                detail=detail.get(node_id), error=error.get(node_id),
+                args=_shown_args(s),
+            )
+        self._queued_since(wf, nodes)
+        wf_state = meta.get("state", "running")
+        return WorkflowSnapshot(
+            id=wf, runbook=meta.get("runbook", ""), params=json.loads(meta.get("params", "{}")),
+            state=WorkflowState("running" if wf_state == "submitting" else wf_state),
+            submitted_at=float(meta.get("submitted_at", 0)),
+            submitted_by=meta.get("submitted_by", ""), ended_at=_float(meta.get("ended_at")),
+            failed_node=meta.get("failed_node"), error=meta.get("error"),
+            cluster=meta.get("cluster"), groups=json.loads(meta.get("groups", "{}")),
+            nodes=nodes, last_event_id=last[0][0] if last else "0-0",
+        )
+
+    def _queued_since(self, wf: str, nodes: dict[str, NodeSnapshot]) -> None:
+        """Fill ``queued_since`` of the queued nodes from their leases (set at dispatch, and
+        renewed only by a worker's reconciler: with no worker running it is the dispatch)."""
+        queued = [n for n in nodes.values() if n.state is NodeState.QUEUED]
+        if not queued:
+            return
+        members = [keys.lease_member(wf, n.id) for n in queued]
+        scores = call(lambda: self.redis.zmscore(keys.leases(self.ns), members), what="leases")
+        for node, score in zip(queued, scores, strict=True):
+            if score is not None:
+                node.queued_since = float(score) - self.settings.lease_seconds
+
+    def state(self, wf: str) -> WorkflowState:
+        """Just the workflow's state (one HGET)."""
+        value = call(lambda: self.redis.hget(self.workflow_keys(wf).meta, "state"))
+        if value is None:
+            raise WorkflowNotFound(f"no workflow {wf!r}")
+        return WorkflowState("running" if value == "submitting" else value)
+
+    def events(self, wf: str, after_id: str = "0-0", block_ms: int | None = None,
+               count: int = 500) -> list[Event]:
+        """Events after ``after_id``; waits up to ``block_ms`` when there are none yet."""
+        key = self.workflow_keys(wf).events
+        reply = call(lambda: self.redis.xread({key: after_id}, count=count, block=block_ms),
+                     what="events")
+        if not reply:
+            return []
+        return [_event(entry_id, fields) for entry_id, fields in reply[0][1]]
+
+    def wait(self, wf: str, timeout: float | None = None) -> WorkflowState:
+        """Block until the workflow ends (or ``timeout`` passes); returns its state."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        newest = call(lambda: self.redis.xrevrange(self.workflow_keys(wf).events, count=1))
+        last = newest[0][0] if newest else "0-0"
+        while True:
+            state = self.state(wf)
+            if state.terminal:
+                return state
+            if deadline is not None and time.monotonic() >= deadline:
+                return state
+            events = self.events(wf, last, block_ms=500, count=1000)
+            if events:
+                last = events[-1].id
+
+    def list_workflows(self, limit: int = 20) -> list[WorkflowSummary]:
+        """The most recently submitted workflows, newest first."""
+        ids = call(lambda: self.redis.zrevrange(keys.workflows(self.ns), 0, limit - 1))
+        fields = ["runbook", "state", "submitted_at", "submitted_by", "ended_at", "failed_node",
+                  "error", "nodes", "params", "open_main", "open_cleanup"]
+        pipe = self.redis.pipeline(transaction=False)
+        for wf in ids:
+            pipe.hmget(self.workflow_keys(wf).meta, fields)
+        rows = call(pipe.execute) if ids else []
+        result = []
+        expired = []
+        for wf, row in zip(ids, rows, strict=True):
+            if row[1] is None:
+                expired.append(wf)  # its retention passed: only the audit record is left
+                continue
+            data = dict(zip(fields, row, strict=True))
+            # the engine keeps open counters, never a count of ended nodes: derive it
+            nodes = int(data["nodes"] or 0)
+            still_open = int(data["open_main"] or 0) + int(data["open_cleanup"] or 0)
+            result.append(WorkflowSummary(
+                id=wf, runbook=data["runbook"] or "",
+                state=WorkflowState("running" if data["state"] == "submitting" else data["state"]),
+                submitted_at=float(data["submitted_at"] or 0),
+                submitted_by=data["submitted_by"] or "", ended_at=_float(data["ended_at"]),
+                failed_node=data["failed_node"], error=data["error"],
+                nodes=nodes, ended_nodes=max(nodes - still_open, 0),
+                params=json.loads(data["params"] or "{}"),
+            ))
+        if expired:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.zrem(keys.workflows(self.ns), *expired)
+            pipe.zrem(keys.workflow_ids(self.ns), *expired)
+            call(pipe.execute)
+        return result
+
+    def audit(self, wf: str) -> dict[str, str]:
+        """The audit record: who, when, runbook, params, outcome (also for refused submits)."""
+        return call(lambda: self.redis.hgetall(keys.audit(self.ns, wf)))
+
+    def get_fact(self, wf: str, key: str, default: Any = None) -> Any:
+        raw = call(lambda: self.redis.hget(self.workflow_keys(wf).facts, key))
+        return default if raw is None else json.loads(raw)
+
+    def left_changes(self, wf: str) -> list[str]:
+        """What the workflow's steps changed and no cleanup undoes (``StepContext.leave``)."""
+        facts = call(lambda: self.redis.hgetall(self.workflow_keys(wf).facts))
+        return sorted(change for key, raw in facts.items() if key.startswith(LEFT_PREFIX)
+                      and (change := json.loads(raw)))
+
+
+def _shown_args(spec: dict[str, Any]) -> dict[str, Any]:
+    """A node's arguments as views may show them: its secret ones replaced by ``REDACTED``."""
+    args = spec.get("args", {})
+    secret = set(spec.get("secret_args") or ())
+    return {k: REDACTED if k in secret else v for k, v in args.items()} if secret else args
+
+
+def _float(value: str | None) -> float | None:
+    return None if value in (None, "") else float(value)
+
+
+def _event(entry_id: str, fields: dict[str, str]) -> Event:
+    """One stream entry as an ``Event`` (the stream holds text; ``data`` is JSON)."""
+    return Event(
+        id=entry_id, ts=float(fields.get("ts", 0)), type=EventType(fields["type"]),
+        node=fields.get("node"), state=fields.get("state"), detail=fields.get("detail"),
+        error=fields.get("error"),
+        attempt=int(fields["attempt"]) if fields.get("attempt") else None,
+        data=json.loads(fields["data"]) if fields.get("data") else {},
+    )
