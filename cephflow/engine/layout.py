@@ -15,7 +15,7 @@ from typing import Any
 from cephflow.engine import keys
 from cephflow.engine.state import NodeState
 from cephflow.errors import EngineError
-from cephflow.runbook.dag import Dag
+from cephflow.runbook.dag import Dag, Node
 
 JOIN_MIN = 4
 """A dependency set this large, shared by this many nodes, is counted down through a join."""
@@ -69,71 +69,111 @@ def plan_writes(dag: Dag) -> tuple[list[str], Writes]:
     the concatenation of those sets, shared too: a chain of 100 fan-outs of 100 stores a few
     hundred lists, not a million edges, and the client never holds the edges twice.
     """
+    cleanup = _check_edges(dag)
+    limited = {g.id: g.concurrency for g in dag.groups.values() if g.concurrency}
     w = Writes()
+    waiters = _Waiters()
+    roots = [n.id for n in dag.nodes if _lay_out_node(w, waiters, n, cleanup, limited)]
+    targets = _join_targets(w, waiters)
+    _link_children(w, waiters, targets)
+    for g, limit in limited.items():
+        w.glimit[g] = int(limit)
+        w.gactive[g] = 0
+    return roots, w
+
+
+def _check_edges(dag: Dag) -> set[str]:
+    """Refuse duplicate ids and edges to unknown or finally nodes; returns the finally ids."""
     cleanup = {n.id for n in dag.nodes if n.cleanup}
     ids = {n.id for n in dag.nodes}
     if len(ids) != len(dag.nodes):
         raise EngineError("the DAG has duplicate node ids")
-    limited = {g.id: g.concurrency for g in dag.groups.values() if g.concurrency}
-    by_deps: dict[tuple[str, ...], int] = {}
-    members: list[list[str]] = []
-    parent_lists: list[str] = []
-    roots: list[str] = []
     for n in dag.nodes:
         for dep in n.after:
             if dep not in ids:
                 raise EngineError(f"node {n.id!r} waits for unknown node {dep!r}")
             if dep in cleanup and not n.cleanup:
                 raise EngineError(f"node {n.id!r} waits for the finally node {dep!r}")
-        # a finally node waits only for other finally nodes; the whole main part before it
-        deps = tuple(d for d in n.after if d in cleanup) if n.cleanup else tuple(n.after)
-        spec: dict[str, Any] = {"step": n.step, "task": n.task, "args": n.args,
-                                "retry": n.retry.model_dump(), "timeout": n.timeout}
-        for name in ("group", "label"):
-            if getattr(n, name) is not None:
-                spec[name] = getattr(n, name)
-        if n.redo_on_resume:
-            spec["redo_on_resume"] = True
-        if n.secret_args:
-            spec["secret_args"] = n.secret_args
-        if n.cleanup:
-            spec["cleanup"] = True
-            spec["after"] = n.after
-            w.cleanup[n.id] = 1
-            w.open_cleanup += 1
-            if not deps:
-                w.cleanup_roots.append(n.id)
-        else:
-            w.open_main += 1
-            if not deps:
-                roots.append(n.id)
-        w.spec[n.id] = json.dumps(spec, sort_keys=True, default=str)
-        w.state[n.id] = NodeState.PENDING.value
-        w.deps[n.id] = len(deps)
-        if deps:
-            index = by_deps.get(deps)
-            if index is None:
-                index = by_deps[deps] = len(members)
-                members.append([])
-                parent_lists.append(w.edge_list(list(deps)))
-            members[index].append(n.id)
-            w.parents[n.id] = parent_lists[index]
-        if n.skip:
-            w.skip[n.id] = 1
-        if n.group in limited:
-            w.group[n.id] = n.group
-    sets_of: dict[str, list[int]] = {}
+    return cleanup
+
+
+class _Waiters:
+    """The distinct dependency sets in the order first met: who waits for each, and the
+    stored list of its nodes (index ``i`` of ``members`` and ``lists`` is set ``i``)."""
+
+    def __init__(self) -> None:
+        self.index: dict[tuple[str, ...], int] = {}
+        self.members: list[list[str]] = []
+        self.lists: list[str] = []
+
+    def add(self, w: Writes, deps: tuple[str, ...], node_id: str) -> str:
+        """Record that ``node_id`` waits for ``deps``; returns the id of their stored list."""
+        index = self.index.get(deps)
+        if index is None:
+            index = self.index[deps] = len(self.members)
+            self.members.append([])
+            self.lists.append(w.edge_list(list(deps)))
+        self.members[index].append(node_id)
+        return self.lists[index]
+
+
+def _node_spec(n: Node) -> dict[str, Any]:
+    """What a worker needs to run the node (and views to show it), as stored in ``spec``."""
+    spec: dict[str, Any] = {"step": n.step, "task": n.task, "args": n.args,
+                            "retry": n.retry.model_dump(), "timeout": n.timeout}
+    for name in ("group", "label"):
+        if getattr(n, name) is not None:
+            spec[name] = getattr(n, name)
+    if n.redo_on_resume:
+        spec["redo_on_resume"] = True
+    if n.secret_args:
+        spec["secret_args"] = n.secret_args
+    if n.cleanup:
+        spec["cleanup"] = True
+        spec["after"] = n.after
+    return spec
+
+
+def _lay_out_node(w: Writes, waiters: _Waiters, n: Node, cleanup: set[str],
+                  limited: dict[str, int]) -> bool:
+    """Write one node's spec, state, counter and parents; True when it is a main root."""
+    # a finally node waits only for other finally nodes; the whole main part before it
+    deps = tuple(d for d in n.after if d in cleanup) if n.cleanup else tuple(n.after)
+    root = False
+    if n.cleanup:
+        w.cleanup[n.id] = 1
+        w.open_cleanup += 1
+        if not deps:
+            w.cleanup_roots.append(n.id)
+    else:
+        w.open_main += 1
+        root = not deps
+    w.spec[n.id] = json.dumps(_node_spec(n), sort_keys=True, default=str)
+    w.state[n.id] = NodeState.PENDING.value
+    w.deps[n.id] = len(deps)
+    if deps:
+        w.parents[n.id] = waiters.add(w, deps, n.id)
+    if n.skip:
+        w.skip[n.id] = 1
+    if n.group in limited:
+        w.group[n.id] = n.group
+    return root
+
+
+def _join_targets(w: Writes, waiters: _Waiters) -> list[list[str]]:
+    """What each dependency set's nodes notify when they end: the waiting nodes, or one join.
+
+    Where many nodes wait for the same many nodes, an invisible join counts the set down
+    and its members wait for the join alone.
+    """
     targets: list[list[str]] = []
-    for deps, index in by_deps.items():
-        for dep in deps:
-            sets_of.setdefault(dep, []).append(index)
-        group = members[index]
+    for deps, index in waiters.index.items():
+        group = waiters.members[index]
         if len(deps) >= JOIN_MIN and len(group) >= JOIN_MIN:
-            # many nodes wait for the same many nodes: count down one join, not every edge
             join = f"{JOIN_PREFIX}{index}"
             w.joins[join] = 1
             w.deps[join] = len(deps)
-            w.parents[join] = parent_lists[index]
+            w.parents[join] = waiters.lists[index]
             w.children[join] = w.edge_list(group)
             for member in group:
                 w.deps[member] = 1
@@ -141,6 +181,16 @@ def plan_writes(dag: Dag) -> tuple[list[str], Writes]:
             targets.append([join])
         else:
             targets.append(group)
+    return targets
+
+
+def _link_children(w: Writes, waiters: _Waiters, targets: list[list[str]]) -> None:
+    """Give every awaited node its children list: the targets of the sets it is in, shared
+    by every node that is in the same sets."""
+    sets_of: dict[str, list[int]] = {}
+    for deps, index in waiters.index.items():
+        for dep in deps:
+            sets_of.setdefault(dep, []).append(index)
     shared: dict[tuple[int, ...], str] = {}
     for node_id, indexes in sets_of.items():
         key = tuple(indexes)
@@ -150,7 +200,3 @@ def plan_writes(dag: Dag) -> tuple[list[str], Writes]:
                 kid for i in indexes for kid in targets[i]]
             list_id = shared[key] = w.edge_list(kids)
         w.children[node_id] = list_id
-    for g, limit in limited.items():
-        w.glimit[g] = int(limit)
-        w.gactive[g] = 0
-    return roots, w
