@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from cephflow.errors import Problem
 from cephflow.runbook import args as argcheck
@@ -40,6 +40,10 @@ class Part:
     locks: list[str] = field(default_factory=list)
     discovered: dict[str, Any] = field(default_factory=dict)
     secrets: set[str] = field(default_factory=set)
+
+    def nodes_of(self, cleanup: bool) -> list[Node]:
+        """Where a node goes: the ``finally`` part or the main part."""
+        return self.cleanup if cleanup else self.nodes
 
 
 class Unit:
@@ -162,85 +166,79 @@ class Unit:
             after=list(ids), retry=RetryPolicy(), timeout=None, cleanup=cleanup, skip=False,
             group=None, label=None, secret_args=[],
         )
-        (self.part.cleanup if cleanup else self.part.nodes).append(node)
+        self.part.nodes_of(cleanup).append(node)
         return node.id
 
     # -- a task step ---------------------------------------------------------------------
     def task(self, path: tuple[Any, ...], step: StepDecl, ctx: dict[str, Any],
              deps: list[str], cleanup: bool) -> list[str]:
+        """The step's nodes (after its approval gate, if it has one); returns their ids."""
         spec: TaskSpec = self.compiler.scope.catalog[step.task]  # type: ignore[index]
-        step_id = self.prefix + step.id
-        what = f"step {step.id!r}"
-        out = self.part.cleanup if cleanup else self.part.nodes
-        retry = RetryPolicy(attempts=step.retry.attempts, backoff=step.retry.backoff,
-                            factor=step.retry.factor, max_backoff=step.retry.max_backoff) \
-            if step.retry else RetryPolicy()
-        timeout = self.duration((*path, "timeout"), step.timeout, ctx, what)
+        what = _what(step)
+        out = self.part.nodes_of(cleanup)
+        shared = _NodeFields(
+            step=self.prefix + step.id, retry=_retry_policy(step),
+            timeout=self.duration((*path, "timeout"), step.timeout, ctx, what), cleanup=cleanup,
+        )
         skip_step = self.skip_all
         if step.foreach is None and not skip_step:
             skip_step = not self.truth((*path, "when"), step.when, ctx, what)
         elif step.when is False:
             skip_step = True
-
         if step.approval is not None and step.approval is not False:
-            gate_args, gate_timeout = approval_args(step, self.decl.name)
-            gate_spec = self.compiler.scope.catalog[APPROVAL_TASK]
-            rendered = self.render((*path, "approval"), gate_args, ctx, f"{what}: approval")
-            gate = self.node(
-                (*path, "approval"), gate_spec, f"{what}: approval", rendered,
-                id=f"{self.prefix}approve-{step.id}", step=step_id, after=deps, retry=RetryPolicy(),
-                timeout=self.duration((*path, "approval", "timeout"), gate_timeout, ctx, what),
-                cleanup=cleanup, skip=skip_step,
-            )
+            gate = self.gate(path, step, ctx, deps, cleanup=cleanup, skip=skip_step)
             out.append(gate)
             deps = [gate.id]
+        if step.foreach is not None:
+            return self.fan_out(path, step, spec, ctx, deps, skip=skip_step, shared=shared)
+        rendered = self.render((*path, "with"), step.with_, ctx, what)
+        node = self.node((*path, "with"), spec, what, rendered, id=shared["step"], after=deps,
+                         skip=skip_step, **shared)
+        out.append(node)
+        return [node.id]
 
-        if step.foreach is None:
-            rendered = self.render((*path, "with"), step.with_, ctx, what)
-            node = self.node((*path, "with"), spec, what, rendered, id=step_id, step=step_id,
-                             after=deps, retry=retry, timeout=timeout, cleanup=cleanup,
-                             skip=skip_step)
-            out.append(node)
-            return [node.id]
+    def gate(self, path: tuple[Any, ...], step: StepDecl, ctx: dict[str, Any],
+             deps: list[str], *, cleanup: bool, skip: bool) -> Node:
+        """The approval gate the ``approval:`` shorthand puts before the step."""
+        what = _what(step)
+        gate_args, gate_timeout = approval_args(step, self.decl.name)
+        gate_spec = self.compiler.scope.catalog[APPROVAL_TASK]
+        rendered = self.render((*path, "approval"), gate_args, ctx, f"{what}: approval")
+        return self.node(
+            (*path, "approval"), gate_spec, f"{what}: approval", rendered,
+            id=f"{self.prefix}approve-{step.id}", step=self.prefix + step.id, after=deps,
+            retry=RetryPolicy(),
+            timeout=self.duration((*path, "approval", "timeout"), gate_timeout, ctx, what),
+            cleanup=cleanup, skip=skip,
+        )
 
+    def fan_out(self, path: tuple[Any, ...], step: StepDecl, spec: TaskSpec,
+                ctx: dict[str, Any], deps: list[str], *, skip: bool,
+                shared: _NodeFields) -> list[str]:
+        """One node per ``foreach`` item, labelled, in one group; returns their ids (or
+        ``deps`` when there are no items, so that what waits for the step waits for those)."""
+        what = _what(step)
+        step_id = shared["step"]
         items = self.render((*path, "foreach"), step.foreach, ctx, what)
         if not isinstance(items, list):
             self.add((*path, "foreach"), f"{what}: foreach gave {type(items).__name__} "
                      f"{_short(items)}, not a list")
             raise Failed
-        concurrency = step.concurrency
-        if isinstance(concurrency, str):
-            concurrency = self.render((*path, "concurrency"), concurrency, ctx, what)
-            try:
-                concurrency = types.coerce(types.ParamType("int"), concurrency)
-                if concurrency < 1:
-                    raise ValueError(f"expected a whole number >= 1, got {concurrency!r}")
-            except ValueError as exc:
-                self.add((*path, "concurrency"), f"{what}: concurrency: {exc}")
-                raise Failed from exc
+        concurrency = self.concurrency(path, step, ctx, what)
+        out = self.part.nodes_of(shared["cleanup"])
         ids: list[str] = []
         seen: dict[str, int] = {}
         failed = False
         for n, item in enumerate(items):
             ictx = {**ctx, step.as_: item}
             try:
-                if step.label is not None:
-                    label = str(self.render((*path, "label"), step.label, ictx, what))
-                else:
-                    label = str(item) if isinstance(item, str | int | float | bool) else str(n)
-                if label in seen:
-                    self.add((*path, "label" if step.label else "foreach"),
-                             f"{what}: items {seen[label]} and {n} both have the label {label!r}"
-                             + ("" if step.label else "; set 'label' to tell them apart"))
-                    raise Failed
-                seen[label] = n
+                label = self.label(path, step, ictx, item, n, seen)
                 where = f"{what} [{label}]"
-                skip = skip_step or not self.truth((*path, "when"), step.when, ictx, where)
+                item_skip = skip or not self.truth((*path, "when"), step.when, ictx, where)
                 rendered = self.render((*path, "with"), step.with_, ictx, where)
                 node = self.node((*path, "with"), spec, where, rendered,
-                                 id=f"{step_id}[{label}]", step=step_id, after=list(deps), retry=retry,
-                                 timeout=timeout, cleanup=cleanup, skip=skip,
-                                 group=step_id, label=label)
+                                 id=f"{step_id}[{label}]", after=list(deps), skip=item_skip,
+                                 group=step_id, label=label, **shared)
             except Failed:
                 failed = True
                 if len(self.problems) > 50:
@@ -253,6 +251,38 @@ class Unit:
         if ids:
             self.part.groups[step_id] = Group(id=step_id, concurrency=concurrency)
         return ids or deps
+
+    def concurrency(self, path: tuple[Any, ...], step: StepDecl, ctx: Mapping[str, Any],
+                    what: str) -> int | None:
+        """The fan-out's limit: as written, or rendered and checked when it is a template."""
+        concurrency = step.concurrency
+        if isinstance(concurrency, str):
+            concurrency = self.render((*path, "concurrency"), concurrency, ctx, what)
+            try:
+                concurrency = types.coerce(types.ParamType("int"), concurrency)
+                if concurrency < 1:
+                    raise ValueError(f"expected a whole number >= 1, got {concurrency!r}")
+            except ValueError as exc:
+                self.add((*path, "concurrency"), f"{what}: concurrency: {exc}")
+                raise Failed from exc
+        return concurrency
+
+    def label(self, path: tuple[Any, ...], step: StepDecl, ictx: Mapping[str, Any], item: Any,
+              n: int, seen: dict[str, int]) -> str:
+        """Item ``n``'s label (its ``label:`` rendered, else the item or its index), refused
+        when an earlier item of ``seen`` has it already."""
+        what = _what(step)
+        if step.label is not None:
+            label = str(self.render((*path, "label"), step.label, ictx, what))
+        else:
+            label = str(item) if isinstance(item, str | int | float | bool) else str(n)
+        if label in seen:
+            self.add((*path, "label" if step.label else "foreach"),
+                     f"{what}: items {seen[label]} and {n} both have the label {label!r}"
+                     + ("" if step.label else "; set 'label' to tell them apart"))
+            raise Failed
+        seen[label] = n
+        return label
 
     def duration(self, path: tuple[Any, ...], value: Any, ctx: Mapping[str, Any], what: str):
         if value is None:
@@ -298,7 +328,7 @@ class Unit:
     # -- an include ------------------------------------------------------------------------
     def include(self, path: tuple[Any, ...], step: StepDecl, ctx: dict[str, Any],
                 deps: list[str], cleanup: bool) -> list[str]:
-        what = f"step {step.id!r}"
+        what = _what(step)
         target = library.find(step.include or "", self.compiler.scope.search_path,
                               relative_to=self.loaded.path.parent)
         other = self.compiler.scope.load(target)
@@ -333,6 +363,27 @@ class Unit:
         self.part.discovered.update(part.discovered)
         sinks = [n.id for n in part.nodes if n.id not in waited]
         return sinks or deps
+
+
+class _NodeFields(TypedDict):
+    """The fields every node of one task step shares (its gate aside)."""
+
+    step: str
+    retry: RetryPolicy
+    timeout: float | None
+    cleanup: bool
+
+
+def _what(step: StepDecl) -> str:
+    """How problems name the step."""
+    return f"step {step.id!r}"
+
+
+def _retry_policy(step: StepDecl) -> RetryPolicy:
+    if step.retry is None:
+        return RetryPolicy()
+    return RetryPolicy(attempts=step.retry.attempts, backoff=step.retry.backoff,
+                       factor=step.retry.factor, max_backoff=step.retry.max_backoff)
 
 
 class Failed(Exception):
