@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -179,16 +179,26 @@ class StepDecl(_Model):
         return self
 
 
-class RunbookDecl(_Model):
-    """A whole runbook file."""
+ParamT = TypeVar("ParamT")
+DiscoverT = TypeVar("DiscoverT")
+StepT = TypeVar("StepT")
+
+
+class _RunbookKeys(_Model, Generic[ParamT, DiscoverT, StepT]):
+    """The top-level keys of a runbook file, declared once for both models that use them:
+    ``RunbookDecl`` (each entry its own model) and ``_Shell`` (entries left unchecked)."""
 
     name: str
     description: str = ""
-    params: dict[str, ParamDecl] = Field(default_factory=dict)
-    discover: dict[str, DiscoverDecl] = Field(default_factory=dict)
+    params: dict[str, ParamT] = Field(default_factory=dict)
+    discover: dict[str, DiscoverT] = Field(default_factory=dict)
     locks: list[str] = Field(default_factory=list)
-    steps: list[StepDecl] = Field(min_length=1)
-    finally_: list[StepDecl] = Field(default_factory=list, alias="finally")
+    steps: list[StepT] = Field(min_length=1)
+    finally_: list[StepT] = Field(default_factory=list, alias="finally")
+
+
+class RunbookDecl(_RunbookKeys[ParamDecl, DiscoverDecl, StepDecl]):
+    """A whole runbook file."""
 
 
 _FIELDS: dict[type[BaseModel], list[str]] = {}
@@ -275,16 +285,8 @@ def _step_id(doc: Doc, loc: tuple[Any, ...]) -> str | None:
     return None
 
 
-class _Shell(_Model):
+class _Shell(_RunbookKeys[Any, Any, Any]):
     """The top level alone: its keys and the shapes of its sections, not their entries."""
-
-    name: str
-    description: str = ""
-    params: dict[str, Any] = Field(default_factory=dict)
-    discover: dict[str, Any] = Field(default_factory=dict)
-    locks: list[str] = Field(default_factory=list)
-    steps: list[Any] = Field(min_length=1)
-    finally_: list[Any] = Field(default_factory=list, alias="finally")
 
 
 @dataclass
