@@ -15,7 +15,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from cephflow.errors import Problem
 from cephflow.runbook import types
@@ -83,6 +91,19 @@ class RetryDecl(_Model):
         return types.parse_duration(value)
 
 
+_SHAPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "when": ((bool, str), "must be a condition (text) or true/false"),
+    "foreach": ((str, list), "must be a list or a template giving one"),
+    "approval": ((bool, str, dict), "must be true, a message, or a mapping of arguments"),
+}
+"""Step keys that take a few kinds of value: the kinds, and what a wrong one is told."""
+
+
+def _rendered_later(value: Any) -> bool:
+    """None, or a template: the compiler checks it once rendered, not the model."""
+    return value is None or (isinstance(value, str) and "{" in value)
+
+
 class StepDecl(_Model):
     """One entry of ``steps:`` or ``finally:``: a task to run, or another runbook to include."""
 
@@ -130,39 +151,26 @@ class StepDecl(_Model):
     @field_validator("timeout")
     @classmethod
     def _timeout(cls, value: Any) -> Any:
-        if value is None or (isinstance(value, str) and "{" in value):
+        if _rendered_later(value):
             return value
         return types.parse_duration(value)
 
     @field_validator("concurrency")
     @classmethod
     def _concurrency(cls, value: Any) -> Any:
-        if value is None or (isinstance(value, str) and "{" in value):
+        if _rendered_later(value):
             return value
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"must be a whole number >= 1, got {value!r}")
         return value
 
-    @field_validator("when")
+    @field_validator(*_SHAPES)
     @classmethod
-    def _when(cls, value: Any) -> Any:
-        if value is None or isinstance(value, bool | str):
+    def _shape(cls, value: Any, info: ValidationInfo) -> Any:
+        kinds, wanted = _SHAPES[info.field_name]
+        if value is None or isinstance(value, kinds):
             return value
-        raise ValueError(f"must be a condition (text) or true/false, got {value!r}")
-
-    @field_validator("foreach")
-    @classmethod
-    def _foreach(cls, value: Any) -> Any:
-        if value is None or isinstance(value, str | list):
-            return value
-        raise ValueError(f"must be a list or a template giving one, got {value!r}")
-
-    @field_validator("approval")
-    @classmethod
-    def _approval(cls, value: Any) -> Any:
-        if value is None or isinstance(value, bool | str | dict):
-            return value
-        raise ValueError(f"must be true, a message, or a mapping of arguments, got {value!r}")
+        raise ValueError(f"{wanted}, got {value!r}")
 
     @model_validator(mode="after")
     def _task_or_include(self) -> StepDecl:
