@@ -8,10 +8,10 @@ the same connection (``engine/binding.py``). Code that only reads can take a
 
 from __future__ import annotations
 
-from cephflow.engine.control import WorkflowControl, current_user, new_workflow_id
+from cephflow.engine.control import WorkflowControl, current_user
 from cephflow.engine.reader import WorkflowReader
 
-__all__ = ["WorkflowClient", "current_user", "new_workflow_id"]
+__all__ = ["WorkflowClient", "current_user"]
 
 
 class WorkflowClient(WorkflowControl, WorkflowReader):
