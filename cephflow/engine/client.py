@@ -19,7 +19,7 @@ import redis
 
 from cephflow.engine import dispatch, keys
 from cephflow.engine.app import make_app, resolve_redis_url
-from cephflow.engine.approvals import APPROVAL_TASK, may_approve
+from cephflow.engine.approvals import may_approve
 from cephflow.engine.connection import call, redis_client
 from cephflow.engine.context import LEFT_PREFIX
 from cephflow.engine.layout import plan_writes
@@ -41,6 +41,7 @@ from cephflow.errors import (
 )
 from cephflow.runbook.dag import REDACTED, Dag
 from cephflow.settings import Settings, get_settings
+from cephflow.task_names import APPROVAL_TASK
 
 BATCH = 2000
 """Fields per HSET and commands per pipeline flush when writing a DAG."""
