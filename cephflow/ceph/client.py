@@ -8,7 +8,7 @@ here once, so tasks cannot forget them:
   client checks existence first and raises.
 - ``safe-to-destroy -f json`` exits 0 when NOT safe: the answer is parsed, never the status.
 - ``ceph status`` lags a change by ~2 s: waits compare PG reports with the change's osdmap
-  epoch (``cephflow.tasks.ceph_common.settled``).
+  epoch (``cephflow.tasks.ceph.common.settled``).
 """
 
 from __future__ import annotations

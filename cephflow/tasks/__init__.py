@@ -11,7 +11,7 @@ import pkgutil
 
 
 def load_all() -> None:
-    """Import every module of this package (idempotent)."""
-    for info in pkgutil.iter_modules(__path__):
-        if not info.name.startswith("_"):
-            importlib.import_module(f"{__name__}.{info.name}")
+    """Import every module of this package and its subpackages (``ceph/``); idempotent."""
+    for info in pkgutil.walk_packages(__path__, prefix=f"{__name__}."):
+        if not info.name.rpartition(".")[2].startswith("_"):
+            importlib.import_module(info.name)

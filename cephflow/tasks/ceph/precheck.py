@@ -25,9 +25,9 @@ from cephflow.errors import CephError, UnsafeOperation
 from cephflow.runbook.catalog import lookup
 from cephflow.settings import get_settings
 from cephflow.task_names import PRECHECK_TASK
-from cephflow.tasks.ceph_common import ceph
-from cephflow.tasks.ceph_discover import failing_osds
-from cephflow.tasks.ceph_flags import ACCEPTED_FLAGS, our_flags
+from cephflow.tasks.ceph.common import ceph
+from cephflow.tasks.ceph.discover import failing_osds
+from cephflow.tasks.ceph.flags import ACCEPTED_FLAGS, our_flags
 
 
 def check(client: CephClient, osds: list[int], *, leaving: bool, force: bool,
