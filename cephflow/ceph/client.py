@@ -21,6 +21,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 
 from cephflow.ceph.backends import Backend
 from cephflow.ceph.command import CephCommand, cmd
+from cephflow.ceph.command_runner import CommandResult
 from cephflow.ceph.models import (
     ClusterStatus,
     CrushRule,
@@ -34,7 +35,6 @@ from cephflow.ceph.models import (
     SafeToDestroy,
     parse_osd_df,
 )
-from cephflow.ceph.transport import CommandResult
 from cephflow.errors import CephError, CommandFailed, HostKeyError, TransportError
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from celery import Celery, signals
 
-from cephflow.engine import dispatch, transport
+from cephflow.engine import broker, dispatch
 from cephflow.engine.connection import broker_url
 from cephflow.errors import CephflowError
 from cephflow.settings import Settings, get_settings
@@ -37,7 +37,7 @@ def make_app(redis_url: str, namespace: str) -> Celery:
     """A Celery app on ``redis_url`` whose queue is named after the namespace."""
     app = Celery("cephflow", set_as_current=False)
     app.conf.update(
-        broker_url=transport.broker_url(redis_url),
+        broker_url=broker.broker_url(redis_url),
         result_backend=broker_url(redis_url),
         broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
         broker_connection_retry_on_startup=True,

@@ -22,9 +22,9 @@ from typing import Any
 from celery import Celery
 
 from cephflow.engine import dispatch, keys
-from cephflow.engine.backend import RedisContextBackend
 from cephflow.engine.connection import redis_client
 from cephflow.engine.context import NotYet, StepContext
+from cephflow.engine.context_backend import RedisContextBackend
 from cephflow.engine.registry import IMPLEMENTATIONS
 from cephflow.engine.scripts import Transitions
 from cephflow.errors import ConfigError, EngineError, StepFailed
