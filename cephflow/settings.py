@@ -190,6 +190,9 @@ class Settings(BaseSettings):
     retention_days: float = 30.0
     """A finished workflow's state and events expire this long after it ends; its audit
     record (who, when, runbook, params, outcome) is kept for good."""
+    task_modules: list[str] = Field(default_factory=lambda: ["cephflow.tasks"])
+    """Modules (or packages: every module in them) a worker imports for its tasks; the
+    engine names none itself. ``CEPHFLOW_EXTRA_TASK_MODULES`` (comma-separated) adds more."""
 
     @classmethod
     def settings_customise_sources(

@@ -76,14 +76,14 @@ _reconciler: Any = None
 
 @signals.worker_init.connect
 def _load_tasks(**_: Any) -> None:
-    """Load the task modules, then run their worker checks: a failed check stops the worker
-    before it takes a message (SystemExit: Celery's signal dispatch logs and swallows
-    ordinary exceptions)."""
+    """Load the task modules the settings name (``task_modules``), then run their worker
+    checks: a failed check stops the worker before it takes a message (SystemExit: Celery's
+    signal dispatch logs and swallows ordinary exceptions)."""
     from cephflow.engine.registry import WORKER_CHECKS
     from cephflow.engine.runner import load_task_modules
 
-    load_task_modules()
     settings = get_settings()
+    load_task_modules(settings)
     for check in WORKER_CHECKS:
         try:
             check(settings)
