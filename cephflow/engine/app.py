@@ -16,6 +16,7 @@ from celery import Celery, signals
 from cephflow.engine import broker, dispatch
 from cephflow.engine.connection import broker_url
 from cephflow.errors import CephflowError
+from cephflow.lab.state import use_lab_state
 from cephflow.settings import Settings, get_settings
 
 log = logging.getLogger("cephflow.engine")
@@ -66,6 +67,9 @@ def make_app(redis_url: str, namespace: str) -> Celery:
 
 
 def _default_app() -> Celery:
+    """The app ``celery -A cephflow.engine.app`` starts: this module begins the worker's
+    process, so it is where the lab's state file is made to count (``use_lab_state``)."""
+    use_lab_state()
     settings = get_settings()
     return make_app(resolve_redis_url(settings), settings.namespace)
 
