@@ -12,10 +12,12 @@ demo: setup
 
 test: setup
 	$(VENV)/bin/ruff check cephflow tests bench
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/python -m pytest
 
 lint: setup
 	$(VENV)/bin/ruff check cephflow tests bench
+	$(VENV)/bin/lint-imports
 
 bench: setup
 	$(VENV)/bin/python bench/compile_bench.py
