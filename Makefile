@@ -12,10 +12,12 @@ demo: setup
 
 test: setup
 	$(VENV)/bin/ruff check cephflow tests bench
+	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/python -m pytest
 
 lint: setup
 	$(VENV)/bin/ruff check cephflow tests bench
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: setup
 	$(VENV)/bin/python bench/compile_bench.py

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from cephflow.ceph.backends import CliBackend, RadosBackend, rados_available
 from cephflow.ceph.client import CephClient
-from cephflow.ceph.transport import LocalTransport
+from cephflow.ceph.command_runner import LocalRunner
 from cephflow.lab.cluster import LabCluster
 
 READS = {
@@ -47,7 +47,7 @@ def fmt(seconds: float) -> str:
 
 
 def bench(conf: Path, runs: int) -> None:
-    cli = CephClient(CliBackend(LocalTransport(), conf=conf))
+    cli = CephClient(CliBackend(LocalRunner(), conf=conf))
     if not rados_available():
         raise SystemExit("the rados binding is not importable here")
     rados = RadosBackend(conf=conf)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from cephflow.runbook.catalog import CATALOG, TaskSpec, params_from_signature
 from cephflow.runbook.compiler import Compiler
+from cephflow.task_names import APPROVAL_TASK
 
 FAN_OUT = """
 name: fan-out
@@ -94,8 +95,8 @@ def catalog() -> dict[str, TaskSpec]:
     try:
         import cephflow.tasks.approval  # noqa: F401
     except Exception:  # noqa: BLE001 - the bench only needs the spec
-        CATALOG["core.approval"] = TaskSpec(
-            "core.approval", params_from_signature(approval_stand_in, skip_first=True))
+        CATALOG[APPROVAL_TASK] = TaskSpec(
+            APPROVAL_TASK, params_from_signature(approval_stand_in, skip_first=True))
     return dict(CATALOG)
 
 

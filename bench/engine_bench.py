@@ -278,10 +278,10 @@ def main() -> None:
          str(workdir), "--appendonly", "yes", "--appendfsync", "everysec", "--save", ""],
         stdout=subprocess.DEVNULL)
     url = f"unix://{sock}"
-    from cephflow.engine import transport
+    from cephflow.engine import broker
     from cephflow.engine.connection import broker_url
 
-    app.conf.update(broker_url=transport.broker_url(url), result_backend=broker_url(url),
+    app.conf.update(broker_url=broker.broker_url(url), result_backend=broker_url(url),
                     cephflow_redis_url=url, task_default_queue=NS)
     try:
         for _ in range(100):

@@ -5,11 +5,16 @@ Precedence (highest first): ``CEPHFLOW_*`` environment variables, the config fil
 Nested sections use ``__`` in environment variables: ``CEPHFLOW_SMTP__HOST=mail.example``.
 
 Secrets are ``SecretStr``: they print as ``**********`` wherever a settings object is shown.
+
+A process may add hooks (``add_settings_hook``) that adjust every settings object once it is
+read: whoever starts a cephflow process (the CLI, the worker app) registers the lab's state
+file that way, so this module imports nothing above it.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -190,6 +195,9 @@ class Settings(BaseSettings):
     retention_days: float = 30.0
     """A finished workflow's state and events expire this long after it ends; its audit
     record (who, when, runbook, params, outcome) is kept for good."""
+    task_modules: list[str] = Field(default_factory=lambda: ["cephflow.tasks"])
+    """Modules (or packages: every module in them) a worker imports for its tasks; the
+    engine names none itself. ``CEPHFLOW_EXTRA_TASK_MODULES`` (comma-separated) adds more."""
 
     @classmethod
     def settings_customise_sources(
@@ -207,11 +215,12 @@ class Settings(BaseSettings):
         )
 
     @model_validator(mode="after")
-    def _point_at_lab(self) -> Settings:
-        """While ``cephflow lab up`` runs, its state file makes the lab the configured cluster."""
-        from cephflow.lab.state import apply_lab_state
-
-        return apply_lab_state(self)
+    def _run_hooks(self) -> Settings:
+        """Let the process's settings hooks adjust what was read (e.g. the lab's state file)."""
+        settings = self
+        for hook in _HOOKS:
+            settings = hook(settings)
+        return settings
 
     def for_runbook(self, runbook: str) -> Settings:
         """These settings with ``runbook_overrides[runbook]`` merged in (self when none).
@@ -255,6 +264,22 @@ def _deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]
         else:
             merged[key] = value
     return merged
+
+
+SettingsHook = Callable[[Settings], Settings]
+"""Adjusts a settings object right after it is read; returns it (or a changed copy)."""
+
+_HOOKS: list[SettingsHook] = []
+
+
+def add_settings_hook(hook: SettingsHook) -> None:
+    """Run ``hook`` on every ``Settings`` built from now on in this process (once per hook).
+
+    The cached ``get_settings()`` is dropped so the next call sees the hook's effect.
+    """
+    if hook not in _HOOKS:
+        _HOOKS.append(hook)
+        get_settings.cache_clear()
 
 
 @lru_cache(maxsize=1)

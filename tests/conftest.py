@@ -12,6 +12,8 @@ import tempfile
 
 import pytest
 
+from cephflow.lab.state import use_lab_state
+
 pytest_plugins: list[str] = ["tests.fixtures.redis_server", "tests.fixtures.celery_worker"]
 
 _SESSION_HOME: str | None = None
@@ -29,6 +31,7 @@ def pytest_configure(config) -> None:
     """
     global _SESSION_HOME
     _SESSION_HOME = tempfile.mkdtemp(prefix="cephflow-tests-home-")
+    use_lab_state()  # as the CLI and the worker do: settings honour a lab's state file
     for name in list(os.environ):
         if (name.startswith("CEPHFLOW_") and name not in TEST_SWITCHES) or name == "CEPH_CONF":
             del os.environ[name]

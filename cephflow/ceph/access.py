@@ -10,8 +10,8 @@ import threading
 
 from cephflow.ceph.backends import Backend, CliBackend, RadosBackend, rados_available
 from cephflow.ceph.client import CephClient
-from cephflow.ceph.ssh import SshTransport
-from cephflow.ceph.transport import LocalTransport, Transport
+from cephflow.ceph.command_runner import CommandRunner, LocalRunner
+from cephflow.ceph.ssh import SshRunner
 from cephflow.errors import ConfigError
 from cephflow.settings import CephSettings, Settings
 
@@ -19,10 +19,10 @@ _CLIENTS: dict[str, CephClient] = {}
 _LOCK = threading.Lock()
 
 
-def ssh_transport(host: str, ceph: CephSettings) -> SshTransport:
+def ssh_runner(host: str, ceph: CephSettings) -> SshRunner:
     """An SSH connection to ``host`` as the settings say: the admin host and every OSD host
     are reached with the same user, key, known_hosts and timeouts."""
-    return SshTransport(
+    return SshRunner(
         host,
         port=ceph.ssh_port,
         user=ceph.ssh_user,
@@ -34,11 +34,11 @@ def ssh_transport(host: str, ceph: CephSettings) -> SshTransport:
     )
 
 
-def admin_transport(ceph: CephSettings) -> Transport:
+def admin_runner(ceph: CephSettings) -> CommandRunner:
     """Where ``ceph`` commands run: locally, or on ``ssh_host`` over SSH."""
     if ceph.ssh_host:
-        return ssh_transport(ceph.ssh_host, ceph)
-    return LocalTransport(timeout=ceph.command_timeout)
+        return ssh_runner(ceph.ssh_host, ceph)
+    return LocalRunner(timeout=ceph.command_timeout)
 
 
 def build_client(ceph: CephSettings) -> CephClient:
@@ -46,7 +46,7 @@ def build_client(ceph: CephSettings) -> CephClient:
     if ceph.backend not in ("auto", "cli", "librados"):
         raise ConfigError(f"ceph.backend must be auto, cli or librados, not {ceph.backend!r}")
     writer = CliBackend(
-        admin_transport(ceph),
+        admin_runner(ceph),
         binary=ceph.ceph_binary,
         conf=ceph.conf,
         connect_timeout=ceph.connect_timeout,

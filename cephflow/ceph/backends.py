@@ -1,4 +1,4 @@
-"""Backends that run a ``CephCommand``: the ``ceph`` CLI over a transport, or librados.
+"""Backends that run a ``CephCommand``: the ``ceph`` CLI over a runner, or librados.
 
 The CLI backend is the default and the only one that works over SSH. The librados backend
 answers the same mon/mgr commands with the same JSON on an open handle in well under a
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from cephflow.ceph.command import CephCommand
-from cephflow.ceph.transport import CommandResult, Transport
+from cephflow.ceph.command_runner import CommandResult, CommandRunner
 from cephflow.errors import NoAnswer, TransportError
 
 
@@ -29,19 +29,19 @@ class Backend(Protocol):
 
 
 class CliBackend:
-    """``ceph [-c CONF] --connect-timeout N WORDS -f json`` over any transport."""
+    """``ceph [-c CONF] --connect-timeout N WORDS -f json`` over any runner."""
 
     name = "cli"
 
     def __init__(
         self,
-        transport: Transport,
+        runner: CommandRunner,
         *,
         binary: str = "ceph",
         conf: Path | str | None = None,
         connect_timeout: float = 10.0,
     ):
-        self.transport = transport
+        self.runner = runner
         self.binary = binary
         self.conf = conf
         self.connect_timeout = connect_timeout
@@ -54,7 +54,7 @@ class CliBackend:
         return argv + command.cli_argv()
 
     def execute(self, command: CephCommand, *, timeout: float | None = None) -> CommandResult:
-        return self.transport.run(self.argv(command), input=command.inbuf, timeout=timeout)
+        return self.runner.run(self.argv(command), input=command.inbuf, timeout=timeout)
 
 
 def rados_available() -> bool:

@@ -8,7 +8,7 @@ here once, so tasks cannot forget them:
   client checks existence first and raises.
 - ``safe-to-destroy -f json`` exits 0 when NOT safe: the answer is parsed, never the status.
 - ``ceph status`` lags a change by ~2 s: waits compare PG reports with the change's osdmap
-  epoch (``cephflow.tasks.ceph_common.settled``).
+  epoch (``cephflow.tasks.ceph.common.settled``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 
 from cephflow.ceph.backends import Backend
 from cephflow.ceph.command import CephCommand, cmd
+from cephflow.ceph.command_runner import CommandResult
 from cephflow.ceph.models import (
     ClusterStatus,
     CrushRule,
@@ -34,7 +35,6 @@ from cephflow.ceph.models import (
     SafeToDestroy,
     parse_osd_df,
 )
-from cephflow.ceph.transport import CommandResult
 from cephflow.errors import CephError, CommandFailed, HostKeyError, TransportError
 
 

@@ -26,7 +26,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from cephflow.ceph.transport import CommandResult, permanent
+from cephflow.ceph.command_runner import CommandResult, permanent
 from cephflow.errors import HostKeyError, TransportError
 
 _TRANSIENT = (
@@ -41,7 +41,7 @@ class _Transient(Exception):
     """Internal: a failure worth another try (wraps the original)."""
 
 
-class SshTransport:
+class SshRunner:
     """One SSH connection to ``host``, opened on first use and reopened when it drops."""
 
     def __init__(

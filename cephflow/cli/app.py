@@ -11,6 +11,7 @@ import sys
 import typer
 
 from cephflow.errors import CephflowError
+from cephflow.lab.state import use_lab_state
 
 app = typer.Typer(
     name="cephflow",
@@ -37,6 +38,7 @@ def report_error(exc: CephflowError) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
+    use_lab_state()
     _register_commands()
     try:
         app(args=argv, standalone_mode=True)

@@ -13,9 +13,10 @@ from typing import Any
 
 from celery import Celery, signals
 
-from cephflow.engine import dispatch, transport
+from cephflow.engine import broker, dispatch
 from cephflow.engine.connection import broker_url
 from cephflow.errors import CephflowError
+from cephflow.lab.state import use_lab_state
 from cephflow.settings import Settings, get_settings
 
 log = logging.getLogger("cephflow.engine")
@@ -37,7 +38,7 @@ def make_app(redis_url: str, namespace: str) -> Celery:
     """A Celery app on ``redis_url`` whose queue is named after the namespace."""
     app = Celery("cephflow", set_as_current=False)
     app.conf.update(
-        broker_url=transport.broker_url(redis_url),
+        broker_url=broker.broker_url(redis_url),
         result_backend=broker_url(redis_url),
         broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
         broker_connection_retry_on_startup=True,
@@ -66,6 +67,9 @@ def make_app(redis_url: str, namespace: str) -> Celery:
 
 
 def _default_app() -> Celery:
+    """The app ``celery -A cephflow.engine.app`` starts: this module begins the worker's
+    process, so it is where the lab's state file is made to count (``use_lab_state``)."""
+    use_lab_state()
     settings = get_settings()
     return make_app(resolve_redis_url(settings), settings.namespace)
 
@@ -76,14 +80,14 @@ _reconciler: Any = None
 
 @signals.worker_init.connect
 def _load_tasks(**_: Any) -> None:
-    """Load the task modules, then run their worker checks: a failed check stops the worker
-    before it takes a message (SystemExit: Celery's signal dispatch logs and swallows
-    ordinary exceptions)."""
+    """Load the task modules the settings name (``task_modules``), then run their worker
+    checks: a failed check stops the worker before it takes a message (SystemExit: Celery's
+    signal dispatch logs and swallows ordinary exceptions)."""
     from cephflow.engine.registry import WORKER_CHECKS
     from cephflow.engine.runner import load_task_modules
 
-    load_task_modules()
     settings = get_settings()
+    load_task_modules(settings)
     for check in WORKER_CHECKS:
         try:
             check(settings)

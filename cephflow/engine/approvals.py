@@ -8,9 +8,6 @@ import grp
 import pwd
 from collections.abc import Iterable
 
-APPROVAL_TASK = "core.approval"
-"""The task of every approval gate (the ``approval:`` shorthand inserts one too)."""
-
 
 def may_approve(user: str, approvers: Iterable[str] | str | None) -> bool:
     """True when ``user`` may decide a gate whose approvers are ``approvers``.

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cephflow.engine.approvals import APPROVAL_TASK, may_approve
+from cephflow.engine.approvals import may_approve
 from cephflow.engine.connection import call
 from cephflow.engine.reader import WorkflowReader
 from cephflow.errors import InvalidTransition, WorkflowNotFound
+from cephflow.task_names import APPROVAL_TASK
 
 
 def gate_nodes(reader: WorkflowReader, wf: str, target: str) -> list[tuple[str, dict[str, Any]]]:

@@ -7,8 +7,10 @@ a Celery task whose messages carry only ``(workflow_id, node_id)``.
 
 from __future__ import annotations
 
+import importlib
 import inspect
-from collections.abc import Callable
+import pkgutil
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from cephflow.runbook.catalog import TaskSpec, params_from_signature, register_task
@@ -57,3 +59,20 @@ def worker_check(fn: F) -> F:
     """
     WORKER_CHECKS.append(fn)
     return fn
+
+
+def import_task_modules(names: Iterable[str]) -> None:
+    """Import each named module, and every module of a named package, so its tasks register.
+
+    The engine names no task module itself: whoever starts a worker (the ``task_modules``
+    setting) or fills the compiler's catalog says which. Modules whose name starts with ``_``
+    are left out; importing twice does nothing more.
+    """
+    for name in names:
+        module = importlib.import_module(name)
+        path = getattr(module, "__path__", None)
+        if path is None:
+            continue
+        for info in pkgutil.walk_packages(path, prefix=f"{name}."):
+            if not info.name.rpartition(".")[2].startswith("_"):
+                importlib.import_module(info.name)

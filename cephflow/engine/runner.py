@@ -22,10 +22,10 @@ from typing import Any
 from celery import Celery
 
 from cephflow.engine import dispatch, keys
-from cephflow.engine.backend import RedisContextBackend
 from cephflow.engine.connection import redis_client
 from cephflow.engine.context import NotYet, StepContext
-from cephflow.engine.registry import IMPLEMENTATIONS
+from cephflow.engine.context_backend import RedisContextBackend
+from cephflow.engine.registry import IMPLEMENTATIONS, import_task_modules
 from cephflow.engine.scripts import Transitions
 from cephflow.errors import ConfigError, EngineError, StepFailed
 from cephflow.runbook.catalog import CATALOG
@@ -164,7 +164,7 @@ def _run(engine: Engine, wf: str, node: str, token: str) -> None:
     task_name = spec["task"]
     fn = IMPLEMENTATIONS.get(task_name)
     if fn is None:
-        load_task_modules()
+        load_task_modules(engine.settings)
         fn = IMPLEMENTATIONS.get(task_name)
     if fn is None:
         _finish(engine, wf, node, token, "failed", f"unknown task {task_name!r} in this worker")
@@ -265,17 +265,12 @@ def _retry_or_fail(engine: Engine, wf: str, node: str, token: str, exc: Exceptio
 _loaded = False
 
 
-def load_task_modules() -> None:
-    """Import the domain tasks and ``CEPHFLOW_EXTRA_TASK_MODULES`` (comma-separated)."""
+def load_task_modules(settings: Settings) -> None:
+    """Import the task modules this worker was told to run: ``settings.task_modules``, then
+    ``CEPHFLOW_EXTRA_TASK_MODULES`` (comma-separated); once per process."""
     global _loaded
     if _loaded:
         return
     _loaded = True
-    import importlib
-
-    import cephflow.tasks
-
-    cephflow.tasks.load_all()
-    for name in filter(None, (m.strip() for m in
-                              os.environ.get("CEPHFLOW_EXTRA_TASK_MODULES", "").split(","))):
-        importlib.import_module(name)
+    extra = (m.strip() for m in os.environ.get("CEPHFLOW_EXTRA_TASK_MODULES", "").split(","))
+    import_task_modules([*settings.task_modules, *filter(None, extra)])

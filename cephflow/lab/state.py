@@ -1,9 +1,11 @@
 """The lab's state file: while it exists, the lab is the cluster cephflow talks to.
 
 ``cephflow lab up`` writes ``<state_dir>/lab/lab.json`` (the lab's ceph.conf, directory and
-ports); ``cephflow lab down`` removes it. ``Settings`` reads it (``apply_lab_state``) so every
-command, worker and task sees the lab with ``lab = True`` and the ``lab`` host backend, unless
-a cluster was configured explicitly: explicit configuration always wins, field by field.
+ports); ``cephflow lab down`` removes it. Whoever starts a cephflow process (the CLI, the
+worker app) calls ``use_lab_state()``: from then on every ``Settings`` applies the file
+(``apply_lab_state``), so every command, worker and task sees the lab with ``lab = True`` and
+the ``lab`` host backend, unless a cluster was configured explicitly: explicit configuration
+always wins, field by field.
 """
 
 from __future__ import annotations
@@ -12,10 +14,8 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from cephflow.settings import Settings
+from cephflow.settings import Settings, add_settings_hook
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,11 @@ def apply_lab_state(settings: Settings) -> Settings:
     if "lab" not in settings.model_fields_set:
         settings.lab = True
     return settings
+
+
+def use_lab_state() -> None:
+    """Make every ``Settings`` this process builds from now on honour the lab's state file."""
+    add_settings_hook(apply_lab_state)
 
 
 def _same(given: object, lab: object) -> bool:

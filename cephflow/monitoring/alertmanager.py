@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from cephflow.errors import MonitoringError
+from cephflow.monitoring.http import call, json_of
 from cephflow.monitoring.times import epoch, iso
-from cephflow.monitoring.transport import call, json_of
 from cephflow.settings import AlertmanagerSettings
 
 

@@ -15,7 +15,7 @@ import httpx
 import jinja2
 
 from cephflow.errors import MonitoringError
-from cephflow.monitoring.transport import call
+from cephflow.monitoring.http import call
 from cephflow.sandbox import Sandbox
 from cephflow.settings import HttpDowntimeSettings
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-BARRIER_TASK = "core.noop"
+from cephflow.task_names import NOOP_TASK
+
+BARRIER_TASK = NOOP_TASK
 """The task of a barrier node."""
 BARRIER_SUFFIX = "[*]"
 """A barrier's id is the awaited step's id plus this (``drain[*]``)."""

@@ -21,8 +21,7 @@ from cephflow.runbook.catalog import LookupSpec, TaskSpec
 from cephflow.runbook.model import StepDecl
 from cephflow.runbook.suggest import did_you_mean
 from cephflow.runbook.templates import TemplateProblem, Templates, is_template
-
-APPROVAL_TASK = "core.approval"
+from cephflow.task_names import APPROVAL_TASK
 
 
 @dataclass

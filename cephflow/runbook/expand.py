@@ -20,11 +20,12 @@ from cephflow.runbook import args as argcheck
 from cephflow.runbook import library, types
 from cephflow.runbook.barrier import BARRIER_TASK, barrier_id
 from cephflow.runbook.catalog import LookupSpec, TaskSpec
-from cephflow.runbook.checker import APPROVAL_TASK, approval_args
+from cephflow.runbook.checker import approval_args
 from cephflow.runbook.dag import Group, Node, RetryPolicy
 from cephflow.runbook.model import StepDecl
 from cephflow.runbook.params import resolve_params
 from cephflow.runbook.templates import TemplateProblem, is_template, plain
+from cephflow.task_names import APPROVAL_TASK
 
 if TYPE_CHECKING:
     from cephflow.runbook.compiler import Compiler

@@ -24,6 +24,7 @@ from cephflow.errors import StepFailed
 from cephflow.hints import approve_command, reject_command
 from cephflow.notify.channels import configured_channels
 from cephflow.notify.message import Message
+from cephflow.task_names import APPROVAL_TASK
 from cephflow.tasks.downtime import keep_alive
 from cephflow.tasks.notify import send_once
 
@@ -85,7 +86,7 @@ def _settled(results: dict[str, dict[str, Any]]) -> bool:
     )
 
 
-@task("core.approval", poll=True)
+@task(APPROVAL_TASK, poll=True)
 def approval(
     ctx: StepContext,
     *,

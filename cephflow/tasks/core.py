@@ -14,6 +14,7 @@ from typing import Any
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
 from cephflow.errors import StepError, StepFailed
+from cephflow.task_names import NOOP_TASK
 
 log = logging.getLogger("cephflow.tasks.core")
 
@@ -43,7 +44,7 @@ def log_message(ctx: StepContext, *, message: str, level: str = "info") -> dict[
     return {"message": message}
 
 
-@task("core.noop")
+@task(NOOP_TASK)
 def noop(ctx: StepContext) -> dict[str, Any]:
     """Do nothing: the barrier the compiler puts between two fan-outs (``work[*]``)."""
     return {}

@@ -18,6 +18,7 @@ from cephflow.engine.registry import task
 from cephflow.errors import DeliveryInDoubt, DeliveryRefused, NotifyError, StepFailed
 from cephflow.notify.channels import configured_channels, deliver
 from cephflow.notify.message import Message, render
+from cephflow.task_names import NOTIFY_DC_TASK, NOTIFY_SEND_TASK
 
 DC_SUBJECT = (
     "[cephflow] {{ host }}{% if osd is not none %} osd.{{ osd }}{% endif %}: {{ summary }}"
@@ -140,7 +141,7 @@ def _message(
         raise StepFailed(str(exc)) from exc
 
 
-@task("notify.dc")
+@task(NOTIFY_DC_TASK)
 def notify_dc(
     ctx: StepContext,
     *,
@@ -180,14 +181,14 @@ def notify_dc(
 
         confirm = f"When done, run: {approve_command(ctx.workflow_id, confirm_step)}"
     facts["confirm"] = confirm or "Reply to this message when done."
-    message = _message(ctx, subject or DC_SUBJECT, template or DC_BODY, facts, what="notify.dc")
+    message = _message(ctx, subject or DC_SUBJECT, template or DC_BODY, facts, what=NOTIFY_DC_TASK)
     results = send_once(ctx, message, channels=channels, recipients=to)
     if not results:
-        raise StepFailed("notify.dc: no channel configured (smtp.host or webhook.url)")
+        raise StepFailed(f"{NOTIFY_DC_TASK}: no channel configured (smtp.host or webhook.url)")
     return settle(ctx, results, what="technicians notified")
 
 
-@task("notify.send")
+@task(NOTIFY_SEND_TASK)
 def notify_send(
     ctx: StepContext,
     *,
@@ -198,8 +199,8 @@ def notify_send(
     to: list[str] | None = None,
 ) -> dict[str, Any]:
     """Send a free-form message (subject and text are templates over ``facts``)."""
-    message = _message(ctx, subject, text, dict(facts or {}), what="notify.send")
+    message = _message(ctx, subject, text, dict(facts or {}), what=NOTIFY_SEND_TASK)
     results = send_once(ctx, message, channels=channels, recipients=to)
     if not results:
-        raise StepFailed("notify.send: no channel configured (smtp.host or webhook.url)")
+        raise StepFailed(f"{NOTIFY_SEND_TASK}: no channel configured (smtp.host or webhook.url)")
     return settle(ctx, results, what="message sent")

@@ -121,7 +121,11 @@ def test_each_replace_step_run_twice_is_safe(lab, monkeypatch):
 
     from cephflow.ceph.access import build_client, forget_clients
     from cephflow.settings import Settings, get_settings
-    from cephflow.tasks import ceph_discover, ceph_flags, ceph_osd, ceph_wait, ceph_weight
+    from cephflow.tasks.ceph import discover as ceph_discover
+    from cephflow.tasks.ceph import flags as ceph_flags
+    from cephflow.tasks.ceph import osd as ceph_osd
+    from cephflow.tasks.ceph import wait as ceph_wait
+    from cephflow.tasks.ceph import weight as ceph_weight
     from tests.ceph.support import Runner
 
     monkeypatch.setenv("CEPHFLOW_STATE_DIR", str(lab.state))

@@ -14,15 +14,15 @@ pytestmark = pytest.mark.ceph
 
 
 def test_a_hanging_command_over_ssh_is_cut_off_by_the_command_timeout(sshd):
-    transport = sshd.transport(command_timeout=1.0)
+    runner = sshd.runner(command_timeout=1.0)
     try:
         started = time.monotonic()
         with pytest.raises(TransportError) as caught:
-            transport.run(["sleep", "30"])
+            runner.run(["sleep", "30"])
         took = time.monotonic() - started
         assert took < 10, took
         assert str(caught.value).startswith("sleep 30 on ")
         assert str(caught.value).endswith("no answer within 1s")
-        assert transport.run(["echo", "still usable"]).stdout.strip() == "still usable"
+        assert runner.run(["echo", "still usable"]).stdout.strip() == "still usable"
     finally:
-        transport.close()
+        runner.close()

@@ -9,7 +9,7 @@ import pytest
 from cephflow.ceph.backends import CliBackend, RadosBackend
 from cephflow.ceph.client import CephClient
 from cephflow.ceph.command import cmd
-from cephflow.ceph.transport import LocalTransport
+from cephflow.ceph.command_runner import LocalRunner
 from cephflow.errors import CephError
 
 pytestmark = [pytest.mark.ceph]
@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.ceph]
 
 @pytest.fixture(scope="module")
 def clients(ceph_lab):
-    cli = CephClient(CliBackend(LocalTransport(), conf=ceph_lab.conf))
+    cli = CephClient(CliBackend(LocalRunner(), conf=ceph_lab.conf))
     rados = RadosBackend(conf=ceph_lab.conf)
     yield cli, CephClient(cli.writer, rados)
     rados.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cephflow.ceph.client import CephClient
-from cephflow.ceph.transport import CommandResult
+from cephflow.ceph.command_runner import CommandResult
 from cephflow.errors import HostKeyError, TransportError
 
 
@@ -60,9 +60,9 @@ def test_a_refused_login_or_missing_binary_is_not_retried():
 
 def test_missing_ceph_binary_fails_once(tmp_path):
     from cephflow.ceph.backends import CliBackend
-    from cephflow.ceph.transport import LocalTransport
+    from cephflow.ceph.command_runner import LocalRunner
 
-    client = CephClient(CliBackend(LocalTransport(), binary=str(tmp_path / "no-ceph")))
+    client = CephClient(CliBackend(LocalRunner(), binary=str(tmp_path / "no-ceph")))
     with pytest.raises(TransportError, match="command not found") as info:
         client.health()
     assert info.value.transient is False

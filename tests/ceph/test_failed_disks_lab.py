@@ -25,9 +25,9 @@ pytestmark = [pytest.mark.ceph, pytest.mark.services, pytest.mark.slow]
 
 
 def _ceph(lab, *words: str) -> None:
-    from cephflow.ceph.transport import LocalTransport
+    from cephflow.ceph.command_runner import LocalRunner
 
-    LocalTransport(timeout=60).run(["ceph", "-c", str(lab.conf), *words]).check()
+    LocalRunner(timeout=60).run(["ceph", "-c", str(lab.conf), *words]).check()
 
 
 def _refused(runbook: str, **params) -> str:

@@ -14,7 +14,8 @@ import pytest
 
 from cephflow.ceph.client import CephClient
 from cephflow.engine.context import NotYet
-from cephflow.tasks import ceph_wait, ceph_weight
+from cephflow.tasks.ceph import wait as ceph_wait
+from cephflow.tasks.ceph import weight as ceph_weight
 from tests.ceph.support import Runner
 from tests.fixtures.services import wait_until
 

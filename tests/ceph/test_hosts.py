@@ -1,4 +1,4 @@
-"""Host backends build the right commands (recorded by a fake transport: pure argv logic)."""
+"""Host backends build the right commands (recorded by a fake runner: pure argv logic)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import pytest
 
 from cephflow.ceph.backends import CliBackend
 from cephflow.ceph.client import CephClient
+from cephflow.ceph.command_runner import CommandResult
 from cephflow.ceph.hosts.cephadm import CephadmHosts
 from cephflow.ceph.hosts.systemd import SystemdHosts
-from cephflow.ceph.transport import CommandResult
 from cephflow.errors import CephError, CommandFailed
 
 
@@ -27,12 +27,12 @@ class Recorder:
 def test_systemd_backend_commands_per_host():
     per_host: dict[str, Recorder] = {}
 
-    def transport_for(host):
+    def runner_for(host):
         return per_host.setdefault(host, Recorder({
             ("systemctl", "is-active", "--quiet", "ceph-osd@7"): (3, ""),
         }))
 
-    ops = SystemdHosts(transport_for)
+    ops = SystemdHosts(runner_for)
     ops.stop_osd("osd-a", 3)
     ops.zap("osd-a", 3, "/dev/sdk")
     ops.zap("osd-b", 9, None)

@@ -9,7 +9,11 @@ import pytest
 
 from cephflow.engine.context import NotYet
 from cephflow.errors import UnsafeOperation
-from cephflow.tasks import ceph_discover, ceph_flags, ceph_osd, ceph_wait, ceph_weight
+from cephflow.tasks.ceph import discover as ceph_discover
+from cephflow.tasks.ceph import flags as ceph_flags
+from cephflow.tasks.ceph import osd as ceph_osd
+from cephflow.tasks.ceph import wait as ceph_wait
+from cephflow.tasks.ceph import weight as ceph_weight
 from tests.ceph.support import Runner
 
 pytestmark = [pytest.mark.ceph]

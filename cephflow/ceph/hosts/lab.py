@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from cephflow.ceph.client import CephClient
+from cephflow.ceph.command_runner import LocalRunner
 from cephflow.ceph.hosts.base import DeviceInfo
-from cephflow.ceph.transport import LocalTransport
 from cephflow.errors import CephError
 
 LABCTL = Path(__file__).resolve().parent.parent.parent / "lab" / "labctl.sh"
@@ -24,10 +24,10 @@ class LabHosts:
     def __init__(self, lab_dir: Path, client: CephClient):
         self.lab_dir = Path(lab_dir)
         self.client = client
-        self.transport = LocalTransport(timeout=120)
+        self.runner = LocalRunner(timeout=120)
 
     def _labctl(self, *args: str) -> str:
-        return self.transport.run([str(LABCTL), args[0], str(self.lab_dir), *args[1:]]).check().stdout
+        return self.runner.run([str(LABCTL), args[0], str(self.lab_dir), *args[1:]]).check().stdout
 
     def stop_osd(self, host: str, osd: int) -> None:
         self._labctl("stop-osd", str(osd))

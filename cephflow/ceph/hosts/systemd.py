@@ -1,6 +1,6 @@
 """Package-installed Ceph: systemd units and ``ceph-volume`` on each host, over SSH.
 
-Each OSD host is reached with its own ``SshTransport`` (same user, key and known_hosts as the
+Each OSD host is reached with its own ``SshRunner`` (same user, key and known_hosts as the
 admin host); commands are argv lists, e.g. ``systemctl stop ceph-osd@12``.
 """
 
@@ -9,30 +9,30 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from cephflow.ceph.access import ssh_transport
+from cephflow.ceph.access import ssh_runner
+from cephflow.ceph.command_runner import CommandRunner
 from cephflow.ceph.hosts.base import DeviceInfo, device_word
-from cephflow.ceph.transport import Transport
 from cephflow.errors import CephError
 from cephflow.settings import CephSettings
 
 
 class SystemdHosts:
-    """Host operations with systemctl and ceph-volume, one transport per host."""
+    """Host operations with systemctl and ceph-volume, one runner per host."""
 
     name = "ssh"
 
-    def __init__(self, transport_for: Callable[[str], Transport]):
-        self._transport_for = transport_for
-        self._transports: dict[str, Transport] = {}
+    def __init__(self, runner_for: Callable[[str], CommandRunner]):
+        self._runner_for = runner_for
+        self._runners: dict[str, CommandRunner] = {}
 
     @classmethod
     def from_settings(cls, ceph: CephSettings) -> SystemdHosts:
-        return cls(functools.partial(ssh_transport, ceph=ceph))
+        return cls(functools.partial(ssh_runner, ceph=ceph))
 
-    def _on(self, host: str) -> Transport:
-        if host not in self._transports:
-            self._transports[host] = self._transport_for(host)
-        return self._transports[host]
+    def _on(self, host: str) -> CommandRunner:
+        if host not in self._runners:
+            self._runners[host] = self._runner_for(host)
+        return self._runners[host]
 
     def stop_osd(self, host: str, osd: int) -> None:
         self._on(host).run(["systemctl", "stop", f"ceph-osd@{osd}"]).check()

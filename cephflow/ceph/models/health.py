@@ -125,7 +125,7 @@ class ClusterStatus:
     """``ceph status -f json``: health, the osdmap epoch and counts, and the PG summary.
 
     The pgmap part lags the osdmap by about two seconds: never conclude "clean" from it alone
-    right after a change (see ``cephflow.tasks.ceph_common.settled``).
+    right after a change (see ``cephflow.tasks.ceph.common.settled``).
     """
 
     fsid: str

@@ -20,6 +20,7 @@ from rich.tree import Tree
 from cephflow.runbook.barrier import is_barrier, step_count
 from cephflow.runbook.catalog import TaskSpec
 from cephflow.runbook.dag import Dag, Node
+from cephflow.task_names import APPROVAL_TASK
 
 GROUP_PREVIEW = 10
 """Members shown of a large fan-out unless ``full``."""
@@ -75,7 +76,7 @@ def _traits(node: Node, spec: TaskSpec | None, members: Mapping[str, set[str]],
     text = Text()
     if spec is not None and spec.destructive:
         text.append(" ⚠ destructive", style="bold red")
-    if node.task == "core.approval":
+    if node.task == APPROVAL_TASK:
         text.append(" ⏸ approval", style="bold yellow")
     if node.retry.attempts > 1:
         text.append(f" retry×{node.retry.attempts}", style="magenta")

@@ -29,10 +29,10 @@ from cephflow.cli.views.style import (
     workflow_glyph,
     workflow_style,
 )
-from cephflow.engine.approvals import APPROVAL_TASK
 from cephflow.engine.state import NodeSnapshot, NodeState, WorkflowSnapshot
 from cephflow.hints import approve_command, status_command
 from cephflow.runbook.barrier import is_barrier
+from cephflow.task_names import APPROVAL_TASK
 
 ERROR_LINES = 2
 """Lines of a failed step's error shown in the tree; ``status ID --step S`` shows all."""

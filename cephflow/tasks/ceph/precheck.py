@@ -24,9 +24,10 @@ from cephflow.engine.registry import task
 from cephflow.errors import CephError, UnsafeOperation
 from cephflow.runbook.catalog import lookup
 from cephflow.settings import get_settings
-from cephflow.tasks.ceph_common import ceph
-from cephflow.tasks.ceph_discover import failing_osds
-from cephflow.tasks.ceph_flags import ACCEPTED_FLAGS, our_flags
+from cephflow.task_names import PRECHECK_TASK
+from cephflow.tasks.ceph.common import ceph
+from cephflow.tasks.ceph.discover import failing_osds
+from cephflow.tasks.ceph.flags import ACCEPTED_FLAGS, our_flags
 
 
 def check(client: CephClient, osds: list[int], *, leaving: bool, force: bool,
@@ -52,7 +53,7 @@ def _refusal(refused: list[Finding], force: bool) -> str:
             + (" (add --force to go on where that is allowed)" if forceable else ""))
 
 
-@lookup("ceph.precheck")
+@lookup(PRECHECK_TASK)
 def lookup_precheck(osds: list[int], leaving: bool = True, force: bool = False) -> list[str]:
     """Whether the cluster is fit for work on these OSDs; refuses the plan if not."""
     findings, refused = check(client_for(get_settings()), osds, leaving=leaving, force=force)
@@ -61,7 +62,7 @@ def lookup_precheck(osds: list[int], leaving: bool = True, force: bool = False) 
     return _lines(findings, refused)
 
 
-@task("ceph.precheck")
+@task(PRECHECK_TASK)
 def precheck(ctx: StepContext, *, osds: list[int], leaving: bool = True, force: bool = False,
              planned: list[str] | None = None) -> dict:
     """Check again, right before the first change, what the plan checked (``planned``)."""

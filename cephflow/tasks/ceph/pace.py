@@ -1,7 +1,7 @@
 """Pacing a weight change: one step at a time, each only once Ceph has settled the last one.
 
 Shared by ``ceph.reweight`` (one OSD, or each OSD of a host) and the batch moves of
-``ceph_batch`` (drain a host in batches, fill a new host): the same rule decides when the next
+``batch.py`` (drain a host in batches, fill a new host): the same rule decides when the next
 step may be taken, and the same words say why not yet.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 from cephflow.ceph.client import CephClient
 from cephflow.ceph.waiting import why_not_moving_on
 from cephflow.engine.context import StepContext
-from cephflow.tasks.ceph_common import settled
-from cephflow.tasks.ceph_flags import our_flags
+from cephflow.tasks.ceph.common import settled
+from cephflow.tasks.ceph.flags import our_flags
 
 
 def next_weight(current: float, target: float, increment: float) -> float:

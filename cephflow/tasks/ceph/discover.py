@@ -18,7 +18,7 @@ from cephflow.engine.registry import task
 from cephflow.errors import CephError, StepFailed
 from cephflow.runbook.catalog import lookup
 from cephflow.settings import Settings, get_settings
-from cephflow.tasks.ceph_common import ceph, hosts
+from cephflow.tasks.ceph.common import ceph, hosts
 
 
 def osd_info(client: CephClient, host_ops: HostOps, osd: int) -> dict[str, Any]:

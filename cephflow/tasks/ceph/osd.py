@@ -11,7 +11,7 @@ from __future__ import annotations
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
 from cephflow.errors import CephError, CommandFailed, StepFailed, UnsafeOperation
-from cephflow.tasks.ceph_common import (
+from cephflow.tasks.ceph.common import (
     ceph,
     existing_osd,
     host_of,

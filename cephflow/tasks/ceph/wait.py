@@ -2,7 +2,7 @@
 
 "Healthy" is judged against the osdmap epoch at which the wait began (the epoch of the change
 it waits for): ``ceph status`` lags changes by ~2 s and would otherwise report the old,
-clean state. The PG stats must show that epoch (see ``ceph_common.settled``), every PG be
+clean state. The PG stats must show that epoch (see ``common.settled``), every PG be
 active+clean, and no health check remain except the tolerated ones (e.g. OSDMAP_FLAGS while
 our noout is set). While waiting it names the cause (``cephflow.ceph.waiting``): a flag set
 by someone else, PGs backfill_toofull on an OSD, PGs peering, health checks by code.
@@ -17,8 +17,8 @@ from cephflow.ceph.waiting import why_not_healthy
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
 from cephflow.errors import CephError, StepFailed, TransportError, UnsafeOperation
-from cephflow.tasks.ceph_common import ceph, settled, through_outages
-from cephflow.tasks.ceph_flags import our_flag_checks, our_flags
+from cephflow.tasks.ceph.common import ceph, settled, through_outages
+from cephflow.tasks.ceph.flags import our_flag_checks, our_flags
 
 
 @task("ceph.wait_healthy", poll=True)

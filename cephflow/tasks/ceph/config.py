@@ -3,7 +3,7 @@
 Before it changes ``WHO OPTION`` a workflow records, as the fact ``config.<who>.<option>``,
 what was there before: the value set at exactly that section (``osd``, ``global``,
 ``osd.12``), or none. Putting it back restores exactly that, the value or no entry, like the
-flags in ``ceph_flags``: the record is written *before* the change, so a step that dies
+flags in ``flags.py``: the record is written *before* the change, so a step that dies
 half-way still owns it on its retry and the ``finally`` step still puts it back. A value the
 operator changed meanwhile is theirs and is left as it is. The fact ``config.owned`` lists
 the records, so ``ceph.config_restore`` can put back everything a workflow changed; the steps
@@ -18,7 +18,7 @@ from typing import Any
 from cephflow.ceph.client import CephClient
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
-from cephflow.tasks.ceph_common import ceph, through_outages
+from cephflow.tasks.ceph.common import ceph, through_outages
 
 OWNED = "config.owned"
 HOLD_SECONDS = 600.0

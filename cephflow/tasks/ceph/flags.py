@@ -11,7 +11,7 @@ from cephflow.ceph.client import CLUSTER_FLAGS
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
 from cephflow.errors import StepFailed
-from cephflow.tasks.ceph_common import ceph, existing_osd
+from cephflow.tasks.ceph.common import ceph, existing_osd
 
 
 def _flag_key(flag: str) -> str:

@@ -1,8 +1,8 @@
-"""The transport seam: run one command (an argv list) somewhere and hand back what it printed.
+"""The command-runner seam: run one command (an argv list) somewhere and hand back what it printed.
 
 Everything above this seam (``CephClient``, the host operations) builds argument lists and
 never knows whether they ran here or on an admin host over SSH. Argument lists, never shell
-strings: the SSH transport quotes them with ``shlex.join`` for the remote shell.
+strings: the SSH runner quotes them with ``shlex.join`` for the remote shell.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from cephflow.errors import CephError, CommandFailed, NoAnswer, TransportError
 def permanent(message: str) -> TransportError:
     """A TransportError that no retry can mend (refused login, missing key or binary).
 
-    ``CephClient`` retries reads on transport failures; it reads ``transient`` to leave these
+    ``CephClient`` retries reads that raise TransportError; it reads ``transient`` to leave these
     alone and fail at once.
     """
     error = TransportError(message)
@@ -58,15 +58,18 @@ class CommandResult:
             raise CephError(f"{' '.join(self.argv)}: output is not JSON: {snippet}") from exc
 
 
-class Transport(Protocol):
-    """Runs an argv list; returns its result whatever the exit status (transport errors raise)."""
+class CommandRunner(Protocol):
+    """Runs an argv list; returns its result whatever the exit status.
+
+    Raises TransportError when the command could not be run or gave no answer in time.
+    """
 
     def run(
         self, argv: Sequence[str], *, input: str | None = None, timeout: float | None = None
     ) -> CommandResult: ...
 
 
-class LocalTransport:
+class LocalRunner:
     """Runs commands on this machine with ``subprocess`` (no shell)."""
 
     def __init__(self, *, timeout: float = 120.0, env: dict[str, str] | None = None):

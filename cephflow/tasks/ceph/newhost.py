@@ -18,8 +18,8 @@ from cephflow.engine.registry import task
 from cephflow.errors import CephError, StepFailed
 from cephflow.runbook.catalog import lookup
 from cephflow.settings import get_settings
-from cephflow.tasks.ceph_common import ceph, hosts, same_weight, through_outages
-from cephflow.tasks.ceph_config import own_config, restore_config
+from cephflow.tasks.ceph.common import ceph, hosts, same_weight, through_outages
+from cephflow.tasks.ceph.config import own_config, restore_config
 
 INITIAL_WEIGHT = "osd_crush_initial_weight"
 

@@ -10,7 +10,7 @@ the others; otherwise the batch's OSDs are changed one after another within the 
 
 Both tasks are waiting tasks that keep no position of their own beyond the current batch:
 each check reads the weights from the cluster, waits until the last step has settled under
-``max_misplaced`` (``ceph_pace.await_settled``, the rule ``ceph.reweight`` uses), then moves
+``max_misplaced`` (``pace.await_settled``, the rule ``ceph.reweight`` uses), then moves
 one step (``steps`` splits the way from the batch's starting
 weights to the targets).
 """
@@ -23,8 +23,8 @@ from cephflow.ceph.client import CephClient
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
 from cephflow.errors import StepFailed
-from cephflow.tasks.ceph_common import ceph, same_weight, through_outages
-from cephflow.tasks.ceph_pace import await_settled, next_weight, weight_changed
+from cephflow.tasks.ceph.common import ceph, same_weight, through_outages
+from cephflow.tasks.ceph.pace import await_settled, next_weight, weight_changed
 
 TIB_KB = 1 << 30
 """KiB in a TiB: a CRUSH weight is the device's size in TiB."""

@@ -11,8 +11,8 @@ from __future__ import annotations
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
 from cephflow.errors import StepFailed
-from cephflow.tasks.ceph_common import ceph, existing_osd, same_weight, through_outages
-from cephflow.tasks.ceph_pace import await_settled, next_weight, weight_changed
+from cephflow.tasks.ceph.common import ceph, existing_osd, same_weight, through_outages
+from cephflow.tasks.ceph.pace import await_settled, next_weight, weight_changed
 
 
 @task("ceph.reweight", destructive=True, poll=True)
