@@ -29,6 +29,7 @@ from cephflow.engine.state import (
     EventType,
     NodeSnapshot,
     NodeState,
+    WorkflowPhase,
     WorkflowSnapshot,
     WorkflowState,
     WorkflowSummary,
@@ -117,7 +118,8 @@ class WorkflowClient:
             "runbook": dag.runbook, "source": dag.source, "description": dag.description,
             "params": json.dumps(dag.params, sort_keys=True, default=str),
             "locks": json.dumps(dag.locks), "submitted_at": repr(now), "submitted_by": user,
-            "cluster": self.settings.cluster_name, "state": "submitting", "phase": "main",
+            "cluster": self.settings.cluster_name, "state": WorkflowState.SUBMITTING,
+            "phase": WorkflowPhase.MAIN,
             "groups": json.dumps({g.id: g.concurrency for g in dag.groups.values()}),
             "open_main": writes.open_main, "open_cleanup": writes.open_cleanup,
             "cleanup_roots": json.dumps(writes.cleanup_roots), "seq": 0,
@@ -128,7 +130,7 @@ class WorkflowClient:
         audit = {
             "workflow": wf, "user": user, "host": socket.gethostname(), "submitted_at": repr(now),
             "runbook": dag.runbook, "source": dag.source, "params": meta["params"],
-            "outcome": "submitting",
+            "outcome": WorkflowState.SUBMITTING,
         }
 
         def write() -> None:
@@ -245,7 +247,7 @@ class WorkflowClient:
         wf_state = meta.get("state", "running")
         return WorkflowSnapshot(
             id=wf, runbook=meta.get("runbook", ""), params=json.loads(meta.get("params", "{}")),
-            state=WorkflowState("running" if wf_state == "submitting" else wf_state),
+            state=WorkflowState(wf_state).shown,
             submitted_at=float(meta.get("submitted_at", 0)),
             submitted_by=meta.get("submitted_by", ""), ended_at=_float(meta.get("ended_at")),
             failed_node=meta.get("failed_node"), error=meta.get("error"),
@@ -258,7 +260,7 @@ class WorkflowClient:
         value = call(lambda: self.redis.hget(self._keys(wf).meta, "state"))
         if value is None:
             raise WorkflowNotFound(f"no workflow {wf!r}")
-        return WorkflowState("running" if value == "submitting" else value)
+        return WorkflowState(value).shown
 
     def events(self, wf: str, after_id: str = "0-0", block_ms: int | None = None,
                count: int = 500) -> list[Event]:
@@ -306,7 +308,7 @@ class WorkflowClient:
             still_open = int(data["open_main"] or 0) + int(data["open_cleanup"] or 0)
             result.append(WorkflowSummary(
                 id=wf, runbook=data["runbook"] or "",
-                state=WorkflowState("running" if data["state"] == "submitting" else data["state"]),
+                state=WorkflowState(data["state"]).shown,
                 submitted_at=float(data["submitted_at"] or 0),
                 submitted_by=data["submitted_by"] or "", ended_at=_float(data["ended_at"]),
                 failed_node=data["failed_node"], error=data["error"],
