@@ -3,7 +3,7 @@
 -- Before this file comes a prelude that scripts.py generates when the scripts load:
 --   K_<NAME>   each key of keys.SCRIPT_KEYS, bound from KEYS in that table's order (what each
 --              key holds and its type: the schema in cephflow/engine/keys.py)
---   WF_KEYS    the workflow's own keys among them (keys.OWNED_SCRIPT_KEYS)
+--   own_keys() a new list of the workflow's own keys among them (keys.OWNED_SCRIPT_KEYS)
 --   S, W, P    NodeState, WorkflowState and WorkflowPhase (state.py): S.RUNNING, W.FAILING ...
 --   E          EventType (state.py): E.NODE_STATE ...
 --   R          the reply words, scripts.Reply: R.OK, R.STALE ...
@@ -200,8 +200,7 @@ end
 
 -- Every key of this workflow's own (not the audit, locks, indexes or the shared leases).
 local function workflow_keys()
-    local ks = {}
-    for i, k in ipairs(WF_KEYS) do ks[i] = k end
+    local ks = own_keys()
     for _, g in ipairs(redis.call('HKEYS', K_GLIMIT)) do table.insert(ks, K_GREADY .. g) end
     for _, node in ipairs(redis.call('HKEYS', K_STATE)) do table.insert(ks, K_MEMO .. node) end
     return ks
