@@ -33,9 +33,11 @@ import psutil
 import redis
 from celery import chain, chord, group, signals
 
+from cephflow.engine import keys
 from cephflow.engine.app import app
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
+from cephflow.engine.state import WorkflowState
 
 ROOT = Path(__file__).resolve().parent.parent
 NS = os.environ.get("CEPHFLOW_NAMESPACE", "cephflow")
@@ -253,10 +255,11 @@ def run_one(kind: str, n: int, url: str, workdir: Path, cap: float) -> dict:
         row["wall_s"] = None
     if kind == "cephflow" and done is not None:
         deadline = time.monotonic() + 30
-        while r.hget(f"{NS}:wf:{wf}", "state") != "succeeded" and time.monotonic() < deadline:
+        meta = keys.WorkflowKeys(NS, wf).meta
+        while r.hget(meta, "state") != WorkflowState.SUCCEEDED and time.monotonic() < deadline:
             time.sleep(0.05)
         row["wall_s"] = time.monotonic() - t0
-        row["state"] = r.hget(f"{NS}:wf:{wf}", "state")
+        row["state"] = r.hget(meta, "state")
     row["max_msg_bytes"] = int(r.get("bench:maxmsg") or 0)
     row["worker_base_mb"] = worker_base / 2**20
     row["worker_peak_mb"] = wsampler.stop() / 2**20

@@ -21,6 +21,7 @@ from cephflow.engine.connection import call
 from cephflow.engine.layout import Writes, plan_writes
 from cephflow.engine.reader import WorkflowReader
 from cephflow.engine.scripts import Outcome
+from cephflow.engine.state import WorkflowPhase, WorkflowState
 from cephflow.errors import InvalidTransition, LockHeld, WorkflowNotFound
 from cephflow.runbook.dag import Dag
 
@@ -64,7 +65,8 @@ class WorkflowControl(WorkflowReader):
             "runbook": dag.runbook, "source": dag.source, "description": dag.description,
             "params": _params_text(dag),
             "locks": json.dumps(dag.locks), "submitted_at": repr(now), "submitted_by": user,
-            "cluster": self.settings.cluster_name, "state": "submitting", "phase": "main",
+            "cluster": self.settings.cluster_name, "state": WorkflowState.SUBMITTING,
+            "phase": WorkflowPhase.MAIN,
             "groups": json.dumps({g.id: g.concurrency for g in dag.groups.values()}),
             "open_main": writes.open_main, "open_cleanup": writes.open_cleanup,
             "cleanup_roots": json.dumps(writes.cleanup_roots), "seq": 0,
@@ -75,7 +77,7 @@ class WorkflowControl(WorkflowReader):
         audit = {
             "workflow": wf, "user": user, "host": socket.gethostname(), "submitted_at": repr(now),
             "runbook": dag.runbook, "source": dag.source, "params": meta["params"],
-            "outcome": "submitting",
+            "outcome": WorkflowState.SUBMITTING,
         }
         call(lambda: self._write(wf, dag, meta, audit, writes), what="submit")
         started = self.transitions.start(wf, dag.locks, roots, now)

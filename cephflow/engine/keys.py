@@ -1,10 +1,11 @@
 """Every Redis key the engine uses, built here and nowhere else.
 
 All keys start with the settings' ``namespace`` so several installations can share one Redis.
-Per-workflow keys hang under ``<ns>:wf:<id>``; the Lua scripts receive them as ``KEYS`` in the
-order of ``WorkflowKeys.script_keys()`` and never build a key themselves, except the three
-documented prefixes (per-group ready lists, locks, node memos) which they extend with a group,
-lock or node name.
+Per-workflow keys hang under ``<ns>:wf:<id>``. The Lua scripts receive the keys of
+``SCRIPT_KEYS`` as ``KEYS``, in its order (``WorkflowKeys.script_keys()``), bound to the
+locals ``K_<NAME>`` by a prelude that ``scripts.py`` generates from the same table; they never
+build a key themselves, except the three prefixes (``K_GREADY``, ``K_LOCK``, ``K_MEMO``: per-group
+ready lists, locks, node memos) which they extend with a group, lock or node name.
 
 When a workflow ends, every key under ``<ns>:wf:<id>`` expires after the retention it was
 submitted with (meta field ``retention``, ms; ``Settings.retention_days``); the audit record,
@@ -51,9 +52,15 @@ entries whose workflow has expired when it lists them).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 LEASE_SEPARATOR = "|"
+
+
+def workflow_prefix(ns: str) -> str:
+    """What every key of every workflow starts with (``<ns>:wf:``)."""
+    return f"{ns}:wf:"
 
 
 def workflows(ns: str) -> str:
@@ -98,7 +105,7 @@ class WorkflowKeys:
 
     @property
     def base(self) -> str:
-        return f"{self.ns}:wf:{self.wf}"
+        return f"{workflow_prefix(self.ns)}{self.wf}"
 
     def _k(self, name: str) -> str:
         return f"{self.base}:{name}"
@@ -142,13 +149,63 @@ class WorkflowKeys:
         return f"{self.memo_prefix}{node}"
 
     def script_keys(self) -> list[str]:
-        """KEYS for every engine script, in the order ``lua/_common.lua`` names them."""
-        return [
-            self.meta, self.spec, self.state, self.deps, self.children, self.edges,
-            self.cleanup, self.skip, self.group, self.glimit, self.gactive, self.gready_prefix,
-            self.token, self.waiting, self.attempt, self.started, self.ended, self.error,
-            self.events, leases(self.ns), lock_prefix(self.ns), audit(self.ns, self.wf),
-            self.parents, self.order, self.result, self.facts, self.detail,
-            workflows(self.ns), workflow_ids(self.ns), self.joins, self.join_of,
-            self.resent, self.once, self.memo_prefix, self.relay,
-        ]
+        """KEYS for every engine script: ``SCRIPT_KEYS`` built for this workflow, in its order."""
+        return [build(self) for build in SCRIPT_KEYS.values()]
+
+
+SCRIPT_KEYS: dict[str, Callable[[WorkflowKeys], str]] = {
+    "META": lambda k: k.meta,
+    "SPEC": lambda k: k.spec,
+    "STATE": lambda k: k.state,
+    "DEPS": lambda k: k.deps,
+    "CHILDREN": lambda k: k.children,
+    "EDGES": lambda k: k.edges,
+    "CLEANUP": lambda k: k.cleanup,
+    "SKIP": lambda k: k.skip,
+    "GROUP": lambda k: k.group,
+    "GLIMIT": lambda k: k.glimit,
+    "GACTIVE": lambda k: k.gactive,
+    "GREADY": lambda k: k.gready_prefix,
+    "TOKEN": lambda k: k.token,
+    "WAITING": lambda k: k.waiting,
+    "ATTEMPT": lambda k: k.attempt,
+    "STARTED": lambda k: k.started,
+    "ENDED": lambda k: k.ended,
+    "ERROR": lambda k: k.error,
+    "EVENTS": lambda k: k.events,
+    "LEASES": lambda k: leases(k.ns),
+    "LOCK": lambda k: lock_prefix(k.ns),
+    "AUDIT": lambda k: audit(k.ns, k.wf),
+    "PARENTS": lambda k: k.parents,
+    "ORDER": lambda k: k.order,
+    "RESULT": lambda k: k.result,
+    "FACTS": lambda k: k.facts,
+    "DETAIL": lambda k: k.detail,
+    "WORKFLOWS": lambda k: workflows(k.ns),
+    "IDS": lambda k: workflow_ids(k.ns),
+    "JOINS": lambda k: k.joins,
+    "JOIN_OF": lambda k: k.join_of,
+    "RESENT": lambda k: k.resent,
+    "ONCE": lambda k: k.once,
+    "MEMO": lambda k: k.memo_prefix,
+    "RELAY": lambda k: k.relay,
+}
+"""Every key an engine script receives: its Lua name (bound as ``K_<NAME>``) -> its builder.
+
+The order is the order of ``KEYS``: ``script_keys()`` and the generated Lua prelude both walk
+this table, so the two can never disagree. Prefixes end with ``:`` (the scripts append a
+group, lock or node name).
+"""
+
+
+def _owned_script_keys() -> tuple[str, ...]:
+    sample = WorkflowKeys("ns", "wf")
+    under = f"{sample.base}:"
+    return tuple(name for name, build in SCRIPT_KEYS.items()
+                 if (key := build(sample)) == sample.base
+                 or (key.startswith(under) and not key.endswith(":")))
+
+
+OWNED_SCRIPT_KEYS = _owned_script_keys()
+"""The names in ``SCRIPT_KEYS`` of the workflow's own keys (under ``<ns>:wf:<id>``, prefixes
+left out): the keys that expire with it once it ends, and persist again when it resumes."""

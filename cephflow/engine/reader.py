@@ -92,7 +92,7 @@ class WorkflowReader(EngineBinding):
         wf_state = meta.get("state", "running")
         return WorkflowSnapshot(
             id=wf, runbook=meta.get("runbook", ""), params=json.loads(meta.get("params", "{}")),
-            state=WorkflowState("running" if wf_state == "submitting" else wf_state),
+            state=WorkflowState(wf_state).shown,
             submitted_at=float(meta.get("submitted_at", 0)),
             submitted_by=meta.get("submitted_by", ""), ended_at=_float(meta.get("ended_at")),
             failed_node=meta.get("failed_node"), error=meta.get("error"),
@@ -117,7 +117,7 @@ class WorkflowReader(EngineBinding):
         value = call(lambda: self.redis.hget(self.workflow_keys(wf).meta, "state"))
         if value is None:
             raise WorkflowNotFound(f"no workflow {wf!r}")
-        return WorkflowState("running" if value == "submitting" else value)
+        return WorkflowState(value).shown
 
     def events(self, wf: str, after_id: str = "0-0", block_ms: int | None = None,
                count: int = 500) -> list[Event]:
@@ -165,7 +165,7 @@ class WorkflowReader(EngineBinding):
             still_open = int(data["open_main"] or 0) + int(data["open_cleanup"] or 0)
             result.append(WorkflowSummary(
                 id=wf, runbook=data["runbook"] or "",
-                state=WorkflowState("running" if data["state"] == "submitting" else data["state"]),
+                state=WorkflowState(data["state"]).shown,
                 submitted_at=float(data["submitted_at"] or 0),
                 submitted_by=data["submitted_by"] or "", ended_at=_float(data["ended_at"]),
                 failed_node=data["failed_node"], error=data["error"],

@@ -41,6 +41,9 @@ _TERMINAL_NODE = {NodeState.SUCCEEDED, NodeState.FAILED, NodeState.SKIPPED, Node
 class WorkflowState(StrEnum):
     """Where a workflow is in its life."""
 
+    SUBMITTING = "submitting"
+    """Its DAG is being written; ``start.lua`` takes its locks and moves it to RUNNING.
+    Readers see it as RUNNING (``shown``)."""
     RUNNING = "running"
     FAILING = "failing"
     """A step failed: nothing new starts, running steps finish, then cleanup runs."""
@@ -53,6 +56,22 @@ class WorkflowState(StrEnum):
     @property
     def terminal(self) -> bool:
         return self in (WorkflowState.SUCCEEDED, WorkflowState.FAILED, WorkflowState.CANCELLED)
+
+    @property
+    def shown(self) -> WorkflowState:
+        """The state readers see: SUBMITTING is an instant of ``submit``, shown as RUNNING."""
+        return WorkflowState.RUNNING if self is WorkflowState.SUBMITTING else self
+
+
+class WorkflowPhase(StrEnum):
+    """Which part of a workflow may start nodes (meta field ``phase``)."""
+
+    MAIN = "main"
+    """The runbook's steps; its ``finally`` steps wait."""
+    CLEANUP = "cleanup"
+    """The main part has ended: the ``finally`` steps run."""
+    DONE = "done"
+    """Both parts have ended: the workflow has its final state."""
 
 
 class EventType(StrEnum):

@@ -20,11 +20,13 @@ from pathlib import Path
 
 import pytest
 
+from cephflow.engine import keys
 from cephflow.engine.client import WorkflowClient
 from cephflow.engine.state import WorkflowState
 from cephflow.runbook.compiler import compile_runbook
 from cephflow.settings import Settings
 from cephflow.tasks import load_all
+from tests.engine.recorded import recorded
 from tests.fixtures.redis_server import NAMESPACE
 from tests.fixtures.services import stop_process, wait_until
 
@@ -167,8 +169,8 @@ def test_the_atomic_lock_check_refuses_a_submit_that_raced_past_the_precheck(cli
         client.submit(dag)
     assert refused.value.holder == holder
     assert [w.id for w in client.list_workflows(10)] == [holder]
-    assert client.redis.get(f"{NAMESPACE}:lock:host-x") == holder
-    leftovers = [k for k in client.redis.keys(f"{NAMESPACE}:wf:*") if holder not in k]
+    assert client.redis.get(keys.lock(NAMESPACE, "host-x")) == holder
+    leftovers = [k for k in client.redis.keys(f"{keys.workflow_prefix(NAMESPACE)}*") if holder not in k]
     assert leftovers == []
     client.cancel(holder)
 
@@ -189,5 +191,5 @@ def test_resume_from_the_cli_reruns_only_the_failed_step_and_follows_to_0(client
     resumed = cephflow(["resume", wf[:8]], redis_url)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "succeeded" in resumed.stdout.splitlines()[-1]
-    runs = client.redis.hgetall(f"{NAMESPACE}:test:{wf}:runs")
+    runs = client.redis.hgetall(recorded(NAMESPACE, wf, "runs"))
     assert runs == {"first": "1", "flaky": "1", "last": "1"}  # first was not run again

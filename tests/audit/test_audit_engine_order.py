@@ -11,6 +11,7 @@ from cephflow.engine.client import WorkflowClient
 from cephflow.engine.state import WorkflowState
 from cephflow.runbook.dag import Dag, Node
 from cephflow.settings import Settings
+from tests.engine.recorded import recorded
 from tests.fixtures.redis_server import NAMESPACE
 
 pytestmark = pytest.mark.services
@@ -31,7 +32,7 @@ def node(id: str, after: list[str] | None = None, seconds: float | None = None) 
 
 
 def ended_order(client: WorkflowClient, wf: str) -> list[str]:
-    return client.redis.lrange(f"{NAMESPACE}:test:{wf}:order", 0, -1)
+    return client.redis.lrange(recorded(NAMESPACE, wf, "order"), 0, -1)
 
 
 def check(client: WorkflowClient, dag: Dag) -> None:
@@ -101,4 +102,4 @@ def test_a_message_with_a_wrong_token_does_not_run_a_step_waiting_out_its_backof
     [done] = [e for e in client.events(wf, "0-0", count=1000)
               if e.type is EventType.NODE_STATE and e.node == "f" and e.state == "succeeded"]
     assert done.ts - retry.ts >= 2.0 * 0.9
-    assert client.redis.lrange(f"{NAMESPACE}:test:{wf}:tries", 0, -1) == ["f:1", "f:2"]
+    assert client.redis.lrange(recorded(NAMESPACE, wf, "tries"), 0, -1) == ["f:1", "f:2"]

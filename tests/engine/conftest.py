@@ -7,6 +7,7 @@ import pytest
 from cephflow.engine.client import WorkflowClient
 from cephflow.runbook.dag import Dag, Group, Node
 from cephflow.settings import Settings
+from tests.engine.recorded import recorded
 from tests.fixtures.celery_worker import LEASE_SECONDS
 from tests.fixtures.redis_server import NAMESPACE
 
@@ -44,11 +45,11 @@ def stages(n_stages: int, width: int) -> Dag:
 
 
 def runs(client: WorkflowClient, wf: str) -> dict[str, int]:
-    return {k: int(v) for k, v in client.redis.hgetall(f"{NAMESPACE}:test:{wf}:runs").items()}
+    return {k: int(v) for k, v in client.redis.hgetall(recorded(NAMESPACE, wf, "runs")).items()}
 
 
 def order(client: WorkflowClient, wf: str) -> list[str]:
-    return client.redis.lrange(f"{NAMESPACE}:test:{wf}:order", 0, -1)
+    return client.redis.lrange(recorded(NAMESPACE, wf, "order"), 0, -1)
 
 
 def assert_exactly_once_in_order(client: WorkflowClient, wf: str, d: Dag,

@@ -14,10 +14,11 @@ from cephflow.engine.connection import call
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
 from cephflow.errors import StepFailed
+from tests.engine.recorded import recorded
 
 
 def _key(ctx: StepContext, name: str) -> str:
-    return f"{ctx.settings.namespace}:test:{ctx.workflow_id}:{name}"
+    return recorded(ctx.settings.namespace, ctx.workflow_id, name)
 
 
 def _record(ctx: StepContext) -> None:

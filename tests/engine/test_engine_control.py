@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from cephflow.engine import keys
 from cephflow.engine.state import EventType, NodeState, WorkflowState
 from cephflow.errors import InvalidTransition, LockHeld
 from tests.engine.conftest import dag, node, runs
@@ -88,14 +89,14 @@ def test_lock_held_refuses_a_second_run_with_exit_3(client, celery_worker, redis
     with pytest.raises(LockHeld) as refused:
         client.submit(dag(node("x"), locks=["other", "demo"]), user="second")
     assert refused.value.holder == holder
-    assert client.redis.get(f"{NAMESPACE}:lock:other") is None
+    assert client.redis.get(keys.lock(NAMESPACE, "other")) is None
     assert len(client.list_workflows(50)) == 1
     client.cancel(holder, user="tester")
     assert client.wait(holder, timeout=20) is WorkflowState.CANCELLED
     # released at the end, whatever the end
     second = client.submit(dag(node("x"), locks=["demo"]), user="second")
     assert client.wait(second, timeout=20) is WorkflowState.SUCCEEDED
-    assert client.redis.get(f"{NAMESPACE}:lock:demo") is None
+    assert client.redis.get(keys.lock(NAMESPACE, "demo")) is None
 
 
 def test_audit_and_listing(client, celery_worker):

@@ -11,6 +11,7 @@ from cephflow.engine.state import NodeState, WorkflowState
 from cephflow.errors import ConfigError
 from cephflow.settings import Settings
 from tests.engine.conftest import dag, node
+from tests.engine.recorded import recorded
 from tests.fixtures.celery_worker import LEASE_SECONDS, CeleryWorker
 
 pytestmark = pytest.mark.services
@@ -40,7 +41,7 @@ def overridden(redis_server, tmp_path):
 
 def seen(client: WorkflowClient, wf: str) -> dict:
     return {k: json.loads(v)
-            for k, v in client.redis.hgetall(f"{NS}:test:{wf}:settings").items()}
+            for k, v in client.redis.hgetall(recorded(NS, wf, "settings")).items()}
 
 
 def test_a_runbooks_steps_see_its_overrides_merged_into_the_settings(overridden):

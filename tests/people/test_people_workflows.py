@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from cephflow.engine import keys
 from cephflow.engine.client import WorkflowClient
 from cephflow.engine.state import WorkflowState
 from cephflow.errors import InvalidTransition
@@ -257,7 +258,7 @@ def test_workflow_with_secrets_shows_none_of_them(people):
         snap.model_dump_json(),
         json.dumps([e.model_dump(mode="json") for e in p.client.events(wf, count=10_000)]),
         json.dumps(p.client.audit(wf)),
-        json.dumps(p.client.redis.hgetall(f"{NAMESPACE}:wf:{wf}:facts")),
+        json.dumps(p.client.redis.hgetall(keys.WorkflowKeys(NAMESPACE, wf).facts)),
         p.cli(CEPHFLOW, "status", wf, "--plain").stdout,
         p.cli(CEPHFLOW, "status", wf, "--json").stdout,
         p.cli(CEPHFLOW, "status", wf, "--step", "tell-dc").stdout,

@@ -1,43 +1,17 @@
--- Shared prelude of every engine script (prepended by cephflow/engine/scripts.py).
+-- Shared helpers of every engine script (prepended by cephflow/engine/scripts.py).
 --
--- KEYS (the order of keys.WorkflowKeys.script_keys(); types as in cephflow/engine/keys.py):
---   1 meta      hash   workflow meta: state, phase, open_main, open_cleanup, seq, locks, ...
---   2 spec      hash   node -> JSON spec            3 state    hash node -> NodeState
---   4 deps      hash   node -> deps not yet ended   5 children hash node -> edge-list id
---   6 edges     hash   edge-list id -> JSON ids     7 cleanup  hash node -> 1 (finally nodes)
---   8 skip      hash   node -> 1 (when false)       9 group    hash node -> limited group
---  10 glimit    hash   group -> limit              11 gactive  hash group -> queued+running
---  12 gready:   prefix of per-group ready lists (key = prefix .. group)
---  13 token     hash   node -> valid message token 14 waiting  hash node -> 1 (countdown)
---  15 attempt   hash   node -> try number          16 started  hash node -> epoch s
---  17 ended     hash   node -> epoch s             18 error    hash node -> last error
---  19 events    stream the workflow's events       20 leases   zset "<wf>|<node>" -> expiry
---  21 lock:     prefix of lock keys (key = prefix .. lock name; value = holder id)
---  22 audit     hash   who, when, runbook, params, outcome
---  23 parents   hash   node -> edge-list id        24 order    list node ids (topological)
---  25 result    hash   node -> JSON result         26 facts    hash key -> JSON value
---  27 detail    hash   node -> latest progress     28 workflows zset id -> submitted_at
---  29 ids       zset   id (score 0, lexicographic prefix lookup)
---  30 joins     hash   join id -> 1: invisible nodes that count down a shared dependency set
---  31 join-of   hash   node -> the join it waits for
---  32 resent    hash   node -> times the reconciler re-sent it since it was last claimed
---  33 once      set    "<node>|<key>" markers of StepContext.once
---  34 memo:     prefix of per-node memo hashes (key = prefix .. node)
---  35 relay     hash   node -> 1: a kept node that passes a re-run redo node's end on (resume)
+-- Before this file comes a prelude that scripts.py generates when the scripts load:
+--   K_<NAME>   each key of keys.SCRIPT_KEYS, bound from KEYS in that table's order (what each
+--              key holds and its type: the schema in cephflow/engine/keys.py)
+--   own_keys() a new list of the workflow's own keys among them (keys.OWNED_SCRIPT_KEYS)
+--   S, W, P    NodeState, WorkflowState and WorkflowPhase (state.py): S.RUNNING, W.FAILING ...
+--   E          EventType (state.py): E.NODE_STATE ...
+--   R          the reply words, scripts.Reply: R.OK, R.STALE ...
+-- Write states, phases, event types and replies through those tables, never as strings, and
+-- never index KEYS here: tests/engine/test_lua_contract.py fails otherwise.
 --
 -- ARGV (common head): 1 workflow id, 2 now (epoch seconds), 3 lease seconds.
 -- Script-specific arguments start at ARGV[4].
-
-local K_META, K_SPEC, K_STATE, K_DEPS, K_CHILDREN = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local K_EDGES, K_CLEANUP, K_SKIP, K_GROUP, K_GLIMIT = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
-local K_GACTIVE, K_GREADY, K_TOKEN, K_WAITING = KEYS[11], KEYS[12], KEYS[13], KEYS[14]
-local K_ATTEMPT, K_STARTED, K_ENDED, K_ERROR = KEYS[15], KEYS[16], KEYS[17], KEYS[18]
-local K_EVENTS, K_LEASES, K_LOCK, K_AUDIT = KEYS[19], KEYS[20], KEYS[21], KEYS[22]
-local K_PARENTS, K_ORDER, K_RESULT, K_FACTS = KEYS[23], KEYS[24], KEYS[25], KEYS[26]
-local K_DETAIL, K_WORKFLOWS, K_IDS = KEYS[27], KEYS[28], KEYS[29]
-local K_JOINS, K_JOIN_OF, K_RESENT, K_ONCE, K_MEMO = KEYS[30], KEYS[31], KEYS[32], KEYS[33],
-    KEYS[34]
-local K_RELAY = KEYS[35]
 
 local WF = ARGV[1]
 local NOW = tonumber(ARGV[2])
@@ -78,9 +52,9 @@ local function wf_state() return redis.call('HGET', K_META, 'state') end
 -- May this node start now? Main nodes while the workflow runs; finally nodes in cleanup.
 local function accepting(node)
     if is_cleanup(node) then
-        return redis.call('HGET', K_META, 'phase') == 'cleanup'
+        return redis.call('HGET', K_META, 'phase') == P.CLEANUP
     end
-    return wf_state() == 'running'
+    return wf_state() == W.RUNNING
 end
 
 -- fields: name, value pairs as for event(); a nil value keeps its slot (never shifts the pairs).
@@ -90,7 +64,7 @@ local function set_state(node, state, fields)
     if fields then
         for i = 1, table.maxn(fields) do f[i + 2] = fields[i] end
     end
-    event('node_state', node, f)
+    event(E.NODE_STATE, node, f)
 end
 
 -- A node reached a terminal state: count it down in its part (main or cleanup).
@@ -115,7 +89,7 @@ local function queue(node, sends)
         attempt = '1'
         redis.call('HSET', K_ATTEMPT, node, attempt)
     end
-    set_state(node, 'queued', {'attempt', attempt})
+    set_state(node, S.QUEUED, {'attempt', attempt})
     lease(node, LEASE)
     table.insert(sends, node)
     table.insert(sends, tok)
@@ -129,7 +103,7 @@ local function make_ready(first, sends)
     while #stack > 0 do
         local node = table.remove(stack)
         if redis.call('HEXISTS', K_SKIP, node) == 1 then
-            set_state(node, 'skipped')
+            set_state(node, S.SKIPPED)
             count_end(node)
             release_children(node, stack)
         else
@@ -159,7 +133,7 @@ release_children = function(node, stack)
         if redis.call('HINCRBY', K_DEPS, child, -1) == 0 then
             if redis.call('HEXISTS', K_JOINS, child) == 1 then
                 release_children(child, stack)  -- a join: its whole set ended
-            elseif redis.call('HGET', K_STATE, child) == 'pending' then
+            elseif redis.call('HGET', K_STATE, child) == S.PENDING then
                 table.insert(stack, child)
             elseif redis.call('HDEL', K_RELAY, child) == 1 then
                 release_children(child, stack)  -- kept by a resume: passes the end on
@@ -187,7 +161,7 @@ end
 
 -- A node that is not executing (pending, held, queued, waiting) ends cancelled.
 local function cancel_node(node, was_active)
-    set_state(node, 'cancelled')
+    set_state(node, S.CANCELLED)
     count_end(node)
     if was_active then group_member_ended(node, {}, false) end
 end
@@ -199,9 +173,9 @@ local function stop_forward()
     for i = 1, #states, 2 do
         local node, s = states[i], states[i + 1]
         if not is_cleanup(node) then
-            if s == 'pending' then
+            if s == S.PENDING then
                 cancel_node(node, false)
-            elseif s == 'queued' or (s == 'running' and is_waiting(node)) then
+            elseif s == S.QUEUED or (s == S.RUNNING and is_waiting(node)) then
                 cancel_node(node, true)
             end
         end
@@ -226,10 +200,7 @@ end
 
 -- Every key of this workflow's own (not the audit, locks, indexes or the shared leases).
 local function workflow_keys()
-    local ks = {K_META, K_SPEC, K_STATE, K_DEPS, K_CHILDREN, K_EDGES, K_CLEANUP, K_SKIP, K_GROUP,
-                K_GLIMIT, K_GACTIVE, K_TOKEN, K_WAITING, K_ATTEMPT, K_STARTED, K_ENDED, K_ERROR,
-                K_EVENTS, K_PARENTS, K_ORDER, K_RESULT, K_FACTS, K_DETAIL, K_JOINS, K_JOIN_OF,
-                K_RESENT, K_ONCE, K_RELAY}
+    local ks = own_keys()
     for _, g in ipairs(redis.call('HKEYS', K_GLIMIT)) do table.insert(ks, K_GREADY .. g) end
     for _, node in ipairs(redis.call('HKEYS', K_STATE)) do table.insert(ks, K_MEMO .. node) end
     return ks
@@ -246,16 +217,20 @@ end
 
 local function finish()
     local st = wf_state()
-    local final = 'succeeded'
-    if st == 'failing' then final = 'failed' elseif st == 'cancelling' then final = 'cancelled' end
-    if final == 'succeeded' and redis.call('HEXISTS', K_META, 'cleanup_failed') == 1 then
-        final = 'failed'
+    local final = W.SUCCEEDED
+    if st == W.FAILING then
+        final = W.FAILED
+    elseif st == W.CANCELLING then
+        final = W.CANCELLED
     end
-    redis.call('HSET', K_META, 'state', final, 'phase', 'done', 'ended_at', tostring(NOW))
+    if final == W.SUCCEEDED and redis.call('HEXISTS', K_META, 'cleanup_failed') == 1 then
+        final = W.FAILED
+    end
+    redis.call('HSET', K_META, 'state', final, 'phase', P.DONE, 'ended_at', tostring(NOW))
     local failed_node = redis.call('HGET', K_META, 'failed_node')
     local err = redis.call('HGET', K_META, 'error')
-    if final == 'succeeded' then failed_node = nil; err = nil end
-    event('workflow_state', failed_node, {'state', final, 'error', err})
+    if final == W.SUCCEEDED then failed_node = nil; err = nil end
+    event(E.WORKFLOW_STATE, failed_node, {'state', final, 'error', err})
     release_locks()
     redis.call('HSET', K_AUDIT, 'outcome', final, 'ended_at', tostring(NOW))
     if failed_node then redis.call('HSET', K_AUDIT, 'failed_node', failed_node) end
@@ -266,16 +241,16 @@ end
 -- After any end: main part over -> start the finally nodes; those over -> finish.
 local function advance(sends)
     local phase = redis.call('HGET', K_META, 'phase')
-    if phase == 'main' then
+    if phase == P.MAIN then
         if tonumber(redis.call('HGET', K_META, 'open_main')) > 0 then return end
-        redis.call('HSET', K_META, 'phase', 'cleanup')
+        redis.call('HSET', K_META, 'phase', P.CLEANUP)
         local roots = cjson.decode(redis.call('HGET', K_META, 'cleanup_roots') or '[]')
         for _, r in ipairs(roots) do
-            if redis.call('HGET', K_STATE, r) == 'pending' then make_ready(r, sends) end
+            if redis.call('HGET', K_STATE, r) == S.PENDING then make_ready(r, sends) end
         end
-        phase = 'cleanup'
+        phase = P.CLEANUP
     end
-    if phase == 'cleanup' then
+    if phase == P.CLEANUP then
         if tonumber(redis.call('HGET', K_META, 'open_cleanup')) > 0 then return end
         finish()
     end
@@ -287,7 +262,7 @@ local function refuse_stopped(node)
     local sends = {}
     cancel_node(node, true)
     advance(sends)
-    local out = {'cancelled'}
+    local out = {R.CANCELLED}
     for _, v in ipairs(sends) do table.insert(out, v) end
     return out
 end
@@ -297,6 +272,6 @@ local function stop_workflow(new_state, node, err)
     redis.call('HSET', K_META, 'state', new_state)
     if node then redis.call('HSET', K_META, 'failed_node', node) end
     if err then redis.call('HSET', K_META, 'error', err) end
-    event('workflow_state', node, {'state', new_state, 'error', err})
+    event(E.WORKFLOW_STATE, node, {'state', new_state, 'error', err})
     stop_forward()
 end

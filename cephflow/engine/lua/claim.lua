@@ -5,17 +5,17 @@
 -- runnable: a duplicate or redelivered message), {'cancelled', node, token, ...} (the workflow
 -- stopped; sends follow) or {'run', attempt, started_at, spec JSON, params JSON, runbook}.
 local node, tok = ARGV[4], ARGV[5]
-if redis.call('EXISTS', K_META) == 0 then return {'unknown'} end
+if redis.call('EXISTS', K_META) == 0 then return {R.UNKNOWN} end
 local s = redis.call('HGET', K_STATE, node)
-if not s then return {'unknown'} end
-if redis.call('HGET', K_TOKEN, node) ~= tok then return {'stale'} end
+if not s then return {R.UNKNOWN} end
+if redis.call('HGET', K_TOKEN, node) ~= tok then return {R.STALE} end
 local waiting = is_waiting(node)
-if not (s == 'queued' or (s == 'running' and waiting)) then return {'stale'} end
+if not (s == S.QUEUED or (s == S.RUNNING and waiting)) then return {R.STALE} end
 if not accepting(node) then return refuse_stopped(node) end
 redis.call('HDEL', K_WAITING, node)
 redis.call('HDEL', K_RESENT, node)
 local attempt = redis.call('HGET', K_ATTEMPT, node) or '1'
-if s == 'queued' then set_state(node, 'running', {'attempt', attempt}) end
+if s == S.QUEUED then set_state(node, S.RUNNING, {'attempt', attempt}) end
 local started = redis.call('HGET', K_STARTED, node)
 if not started then
     started = tostring(NOW)
@@ -23,5 +23,5 @@ if not started then
 end
 lease(node, LEASE)
 local meta = redis.call('HMGET', K_META, 'params', 'runbook')
-return {'run', attempt, started, redis.call('HGET', K_SPEC, node), meta[1] or '{}',
+return {R.RUN, attempt, started, redis.call('HGET', K_SPEC, node), meta[1] or '{}',
         meta[2] or ''}

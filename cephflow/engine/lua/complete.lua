@@ -6,9 +6,9 @@
 -- else {'ok', node1, token1, ...}: the messages the caller must send.
 local node, tok, outcome = ARGV[4], ARGV[5], ARGV[6]
 local err = ARGV[7] ~= '' and ARGV[7] or nil
-if redis.call('HGET', K_TOKEN, node) ~= tok or redis.call('HGET', K_STATE, node) ~= 'running'
+if redis.call('HGET', K_TOKEN, node) ~= tok or redis.call('HGET', K_STATE, node) ~= S.RUNNING
         or is_waiting(node) then
-    return {'stale'}
+    return {R.STALE}
 end
 local sends = {}
 set_state(node, outcome, {'error', err or false, 'attempt', redis.call('HGET', K_ATTEMPT, node)})
@@ -16,22 +16,22 @@ count_end(node)
 if err then redis.call('HSET', K_ERROR, node, err) end
 if ARGV[8] ~= '' then redis.call('HSET', K_RESULT, node, ARGV[8]) end
 local cleanup = is_cleanup(node)
-group_member_ended(node, sends, accepting(node) and (cleanup or outcome == 'succeeded'))
+group_member_ended(node, sends, accepting(node) and (cleanup or outcome == S.SUCCEEDED))
 if cleanup then
-    if outcome == 'failed' and redis.call('HEXISTS', K_META, 'cleanup_failed') == 0 then
+    if outcome == S.FAILED and redis.call('HEXISTS', K_META, 'cleanup_failed') == 0 then
         redis.call('HSET', K_META, 'cleanup_failed', node)
-        if wf_state() == 'running' then
-            redis.call('HSET', K_META, 'failed_node', node, 'error', err or 'failed')
+        if wf_state() == W.RUNNING then
+            redis.call('HSET', K_META, 'failed_node', node, 'error', err or S.FAILED)
         end
     end
     -- finally steps always run: a failed one still releases the ones after it
     release_and_ready(node, sends)
-elseif outcome == 'succeeded' then
-    if wf_state() == 'running' then release_and_ready(node, sends) end
-elseif wf_state() == 'running' then
-    stop_workflow('failing', node, err or 'failed')
+elseif outcome == S.SUCCEEDED then
+    if wf_state() == W.RUNNING then release_and_ready(node, sends) end
+elseif wf_state() == W.RUNNING then
+    stop_workflow(W.FAILING, node, err or S.FAILED)
 end
 advance(sends)
-local out = {'ok'}
+local out = {R.OK}
 for _, v in ipairs(sends) do table.insert(out, v) end
 return out

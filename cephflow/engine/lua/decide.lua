@@ -6,16 +6,16 @@
 -- workflow is failing or cancelling: it will not run), else {'ok'}.
 local node = ARGV[4]
 local st = wf_state()
-if not st then return {'invalid', 'unknown workflow'} end
+if not st then return {R.INVALID, 'unknown workflow'} end
 local s = redis.call('HGET', K_STATE, node)
 -- a finally gate still runs while the workflow fails or is cancelled: it stays decidable
-local stopping = (st == 'failing' or st == 'cancelling') and s and is_cleanup(node)
-if st ~= 'running' and not stopping then return {'invalid', 'workflow is ' .. st} end
-if not s then return {'invalid', 'unknown node'} end
-if s == 'succeeded' or s == 'failed' or s == 'skipped' or s == 'cancelled' then
-    return {'invalid', 'step ' .. node .. ' is ' .. s}
+local stopping = (st == W.FAILING or st == W.CANCELLING) and s and is_cleanup(node)
+if st ~= W.RUNNING and not stopping then return {R.INVALID, 'workflow is ' .. st} end
+if not s then return {R.INVALID, 'unknown node'} end
+if s == S.SUCCEEDED or s == S.FAILED or s == S.SKIPPED or s == S.CANCELLED then
+    return {R.INVALID, 'step ' .. node .. ' is ' .. s}
 end
 redis.call('HSET', K_FACTS, 'approval:' .. node, ARGV[5])
 redis.call('HSET', K_DETAIL, node, ARGV[6])
-event('approval', node, {'data', ARGV[5]})
-return {'ok'}
+event(E.APPROVAL, node, {'data', ARGV[5]})
+return {R.OK}

@@ -4,5 +4,5 @@
 -- Returns 1, or 0 when the workflow is unknown.
 if redis.call('EXISTS', K_META) == 0 then return 0 end
 redis.call('HSET', K_DETAIL, ARGV[4], ARGV[5])
-event('node_progress', ARGV[4], {'detail', ARGV[5], 'data', ARGV[6]})
+event(E.NODE_PROGRESS, ARGV[4], {'detail', ARGV[5], 'data', ARGV[6]})
 return 1

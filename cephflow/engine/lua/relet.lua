@@ -6,28 +6,28 @@
 local node = ARGV[4]
 local m = member(node)
 local score = redis.call('ZSCORE', K_LEASES, m)
-if not score then return {'skip'} end
-if tonumber(score) > NOW then return {'skip'} end
+if not score then return {R.SKIP} end
+if tonumber(score) > NOW then return {R.SKIP} end
 local s = redis.call('HGET', K_STATE, node)
 if redis.call('EXISTS', K_META) == 0 or not s then
     redis.call('ZREM', K_LEASES, m)
-    return {'skip'}
+    return {R.SKIP}
 end
-if s == 'queued' or (s == 'running' and is_waiting(node)) then
+if s == S.QUEUED or (s == S.RUNNING and is_waiting(node)) then
     -- the message may be lost, or only waiting in a long queue: the same token lets exactly
     -- one copy run, and each re-send doubles the lease so a deep queue is not flooded
     local n = redis.call('HINCRBY', K_RESENT, node, 1)
     lease(node, LEASE * math.pow(2, math.min(n, 6)))
-    return {'send', redis.call('HGET', K_TOKEN, node)}
+    return {R.SEND, redis.call('HGET', K_TOKEN, node)}
 end
-if s == 'running' then
+if s == S.RUNNING then
     -- the worker running it died: a new token voids the old run, the node is queued again
     local tok = new_token()
     redis.call('HSET', K_TOKEN, node, tok)
-    set_state(node, 'queued', {'attempt', redis.call('HGET', K_ATTEMPT, node),
+    set_state(node, S.QUEUED, {'attempt', redis.call('HGET', K_ATTEMPT, node),
                                'detail', 'lease expired: sent again'})
     lease(node, LEASE)
-    return {'send', tok}
+    return {R.SEND, tok}
 end
 redis.call('ZREM', K_LEASES, m)
-return {'skip'}
+return {R.SKIP}

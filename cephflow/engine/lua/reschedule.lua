@@ -5,9 +5,9 @@
 -- Returns {'stale'}, {'cancelled', node, token, ...} (the workflow stopped meanwhile) or
 -- {'ok', new token}: the caller sends (wf, node, new token) with the countdown.
 local node, tok, kind, delay = ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7])
-if redis.call('HGET', K_TOKEN, node) ~= tok or redis.call('HGET', K_STATE, node) ~= 'running'
+if redis.call('HGET', K_TOKEN, node) ~= tok or redis.call('HGET', K_STATE, node) ~= S.RUNNING
         or is_waiting(node) then
-    return {'stale'}
+    return {R.STALE}
 end
 if not accepting(node) then return refuse_stopped(node) end
 local new = new_token()
@@ -17,7 +17,7 @@ lease(node, delay + LEASE)
 if kind == 'retry' then
     local attempt = redis.call('HINCRBY', K_ATTEMPT, node, 1)
     redis.call('HSET', K_ERROR, node, ARGV[8])
-    event('node_retry', node, {'error', ARGV[8], 'attempt', attempt,
+    event(E.NODE_RETRY, node, {'error', ARGV[8], 'attempt', attempt,
                                'data', cjson.encode({delay = delay})})
 end
-return {'ok', new}
+return {R.OK, new}

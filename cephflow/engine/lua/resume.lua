@@ -5,12 +5,12 @@
 -- ARGV: 1 wf, 2 now, 3 lease, 4 user
 -- Returns {'invalid', state}, {'held', lock, holder} or {'ok', node1, token1, ...}.
 local st = wf_state()
-if not st then return {'invalid', 'unknown'} end
-if st ~= 'failed' and st ~= 'cancelled' then return {'invalid', st} end
+if not st then return {R.INVALID, R.UNKNOWN} end
+if st ~= W.FAILED and st ~= W.CANCELLED then return {R.INVALID, st} end
 local locks = cjson.decode(redis.call('HGET', K_META, 'locks') or '[]')
 for _, name in ipairs(locks) do
     local holder = redis.call('GET', K_LOCK .. name)
-    if holder and holder ~= WF then return {'held', name, holder} end
+    if holder and holder ~= WF then return {R.HELD, name, holder} end
 end
 for _, name in ipairs(locks) do redis.call('SET', K_LOCK .. name, WF) end
 -- running again: its keys no longer expire (finish sets the retention anew)
@@ -25,7 +25,7 @@ for i = 1, #states, 2 do
     if is_cleanup(node) then
         open_cleanup = open_cleanup + 1
         table.insert(reset, node)
-    elseif s == 'succeeded' or s == 'skipped' then
+    elseif s == S.SUCCEEDED or s == S.SKIPPED then
         done[node] = true
     else
         open_main = open_main + 1
@@ -55,7 +55,7 @@ if next(redo) ~= nil then
         for _, p in ipairs(parents_of(table.remove(stack))) do
             if not seen[p] then
                 seen[p] = true
-                if redo[p] and done[p] and redis.call('HGET', K_STATE, p) == 'succeeded' then
+                if redo[p] and done[p] and redis.call('HGET', K_STATE, p) == S.SUCCEEDED then
                     done[p] = nil
                     open_main = open_main + 1
                     table.insert(reset, p)
@@ -123,12 +123,12 @@ for _, node in ipairs(reset) do
         end
     end
     redis.call('HSET', K_DEPS, node, remaining)
-    redis.call('HSET', K_STATE, node, 'pending')
+    redis.call('HSET', K_STATE, node, S.PENDING)
     for _, k in ipairs({K_ATTEMPT, K_STARTED, K_ENDED, K_ERROR, K_WAITING, K_TOKEN, K_DETAIL,
                          K_RESENT}) do
         redis.call('HDEL', k, node)
     end
-    event('node_state', node, {'state', 'pending'})
+    event(E.NODE_STATE, node, {'state', S.PENDING})
     if remaining == 0 and not is_cleanup(node) then table.insert(ready, node) end
 end
 for _, g in ipairs(redis.call('HKEYS', K_GLIMIT)) do
@@ -136,17 +136,17 @@ for _, g in ipairs(redis.call('HKEYS', K_GLIMIT)) do
     redis.call('DEL', K_GREADY .. g)
 end
 redis.call('HDEL', K_META, 'failed_node', 'error', 'cleanup_failed', 'ended_at')
-redis.call('HSET', K_META, 'state', 'running', 'phase', 'main', 'open_main', open_main,
+redis.call('HSET', K_META, 'state', W.RUNNING, 'phase', P.MAIN, 'open_main', open_main,
            'open_cleanup', open_cleanup)
-redis.call('HSET', K_AUDIT, 'outcome', 'running', 'resumed_by', ARGV[4],
+redis.call('HSET', K_AUDIT, 'outcome', W.RUNNING, 'resumed_by', ARGV[4],
            'resumed_at', tostring(NOW))
 redis.call('HINCRBY', K_AUDIT, 'resumes', 1)
-event('workflow_state', nil, {'state', 'running', 'detail', 'resumed by ' .. ARGV[4]})
+event(E.WORKFLOW_STATE, nil, {'state', W.RUNNING, 'detail', 'resumed by ' .. ARGV[4]})
 local sends = {}
 for _, node in ipairs(ready) do
-    if redis.call('HGET', K_STATE, node) == 'pending' then make_ready(node, sends) end
+    if redis.call('HGET', K_STATE, node) == S.PENDING then make_ready(node, sends) end
 end
 advance(sends)
-local out = {'ok'}
+local out = {R.OK}
 for _, v in ipairs(sends) do table.insert(out, v) end
 return out
