@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from cephflow.engine.client import WorkflowClient
@@ -46,6 +48,19 @@ def stages(n_stages: int, width: int) -> Dag:
 
 def runs(client: WorkflowClient, wf: str) -> dict[str, int]:
     return {k: int(v) for k, v in client.redis.hgetall(recorded(NAMESPACE, wf, "runs")).items()}
+
+
+def wait_node(client: WorkflowClient, wf: str, node: str, state: str,
+              timeout: float = 20) -> None:
+    """Block on the workflow's event stream until ``node`` reaches ``state``."""
+    deadline = time.monotonic() + timeout
+    last = "0-0"
+    while time.monotonic() < deadline:
+        for event in client.events(wf, last, block_ms=500):
+            last = event.id
+            if event.node == node and event.state == state:
+                return
+    raise AssertionError(f"{node} did not reach {state} within {timeout} s")
 
 
 def order(client: WorkflowClient, wf: str) -> list[str]:
