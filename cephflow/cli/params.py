@@ -18,7 +18,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -126,7 +126,7 @@ def runbook_command(
         signature.append(inspect.Parameter(f"c{i}", inspect.Parameter.KEYWORD_ONLY,
                                            default=False, annotation=Annotated[bool, option]))
 
-    def run(**values: Any) -> None:
+    def run(**values: object) -> None:
         given: Given = {}
         for key, name in params.items():
             value = values.get(key)
