@@ -10,7 +10,8 @@
     │   ├── WorkflowNotFound           no workflow with that id (or prefix)
     │   ├── AmbiguousWorkflowId        a prefix matches several workflows
     │   ├── LockHeld                   a lock the runbook needs is held by another workflow
-    │   └── InvalidTransition          a command does not apply to the workflow's state
+    │   ├── InvalidTransition          a command does not apply to the workflow's state
+    │   └── StepNotFound               no step of the workflow has that name (or several do)
     ├── StepError                      raised inside a task: the step cannot succeed
     │   └── StepFailed                 a permanent failure: do not retry
     ├── CephError                      talking to the cluster failed
@@ -121,6 +122,12 @@ class LockHeld(EngineError):
 
 class InvalidTransition(EngineError):
     """Raised when a command (approve, resume, cancel) does not apply to the current state."""
+
+    exit_code = 2
+
+
+class StepNotFound(EngineError):
+    """Raised when a step name, fan-out label or id prefix names no node of a workflow, or several."""
 
     exit_code = 2
 

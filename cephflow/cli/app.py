@@ -10,6 +10,8 @@ import sys
 
 import typer
 
+from cephflow.cli import commands
+from cephflow.cli.errors import report_error
 from cephflow.errors import CephflowError
 from cephflow.lab.state import use_lab_state
 
@@ -23,18 +25,8 @@ app = typer.Typer(
 
 
 def _register_commands() -> None:
-    from cephflow.cli import commands
-
     for module in commands.MODULES:
         module.register(app)
-
-
-def report_error(exc: CephflowError) -> int:
-    """Print a cephflow error the way the CLI does; returns the exit status."""
-    from cephflow.cli import console as c
-
-    c.err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
-    return exc.exit_code
 
 
 def main(argv: list[str] | None = None) -> None:

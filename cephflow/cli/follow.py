@@ -1,9 +1,8 @@
 """Follow a workflow until it ends: the live tree on a terminal, plain lines elsewhere.
 
-``follow(client, wf_id, output=...)`` reads the workflow's snapshot once, then only its event
-stream (``XREAD BLOCK`` through the client), folding each event into the snapshot with
-``WorkflowSnapshot.apply``. It never re-reads the whole workflow, so following 10,000 nodes
-costs what the events cost. The live view is redrawn at a bounded rate whatever the event rate.
+``follow(client, wf_id, output=...)`` renders what a ``cephflow.operations.follow.Follower``
+reads: the workflow's snapshot once, then only its event stream. The live view is redrawn at
+a bounded rate whatever the event rate.
 
 Outputs: ``live`` (rich ``Live`` tree), ``plain`` (one timestamped line per event),
 ``json`` (events as JSON lines), ``quiet`` (only the final outcome); ``live`` on a console
@@ -16,7 +15,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Protocol
 
 from rich.console import Console
 from rich.live import Live
@@ -24,59 +22,17 @@ from rich.live import Live
 from cephflow.cli import console as cli_console
 from cephflow.cli.views.event_line import attach_line, event_line, outcome_line
 from cephflow.cli.views.live import LiveView
-from cephflow.engine.state import Event, WorkflowSnapshot, WorkflowState
+from cephflow.engine.state import Event, WorkflowState
 from cephflow.hints import status_command
+from cephflow.operations.follow import EventSource, Follower
 
 OUTPUTS = ("live", "plain", "json", "quiet")
 EXIT_DETACHED = 130
 EXIT_CODES = {WorkflowState.SUCCEEDED: 0, WorkflowState.FAILED: 1, WorkflowState.CANCELLED: 4}
-BATCH = 2000
-"""Events read per call: large enough that a busy stream is read in few round trips."""
 FRAME_COST_SHARE = 10
 """Frames are at least this many times their own drawing time apart."""
 STREAM_PACE = {"plain": 0.1, "json": 0.1, "quiet": 0.5}
 """Seconds between reads of a caught-up follower that prints lines (live: one frame)."""
-
-
-class EventSource(Protocol):
-    """What a follower needs from the engine's client."""
-
-    def snapshot(self, wf_id: str) -> WorkflowSnapshot: ...
-
-    def events(self, wf_id: str, after_id: str, block_ms: int, count: int) -> list[Event]: ...
-
-
-class Follower:
-    """One workflow's snapshot, moved forward by its event stream.
-
-    Args:
-        source: the engine's client (or anything with ``snapshot`` and ``events``).
-        wf_id: the full workflow id.
-        batch: at most this many events per read (default ``BATCH``).
-    """
-
-    def __init__(self, source: EventSource, wf_id: str, *, batch: int | None = None):
-        self.source = source
-        self.wf_id = wf_id
-        self.batch = batch or BATCH
-        self.snapshot: WorkflowSnapshot = source.snapshot(wf_id)
-
-    @property
-    def done(self) -> bool:
-        return self.snapshot.state.terminal
-
-    def poll(self, block_ms: int, on_event: Callable[[Event], None] | None = None) -> int:
-        """Read the next events (waiting up to ``block_ms`` for the first) and fold them in.
-
-        ``on_event`` is called after each event is folded, so it sees the state that event made.
-        Returns how many events were read.
-        """
-        events = self.source.events(self.wf_id, self.snapshot.last_event_id, block_ms, self.batch)
-        for event in events:
-            self.snapshot.apply(event)
-            if on_event is not None:
-                on_event(event)
-        return len(events)
 
 
 def exit_code(state: WorkflowState) -> int:

@@ -2,9 +2,9 @@
 
 ``cephflow plan NAME ...`` cannot know its options before it knows NAME, so the typer
 command takes NAME and leaves every other argument unparsed; ``runbook_command`` then builds
-a click command for that runbook (one option per param, plus the command's own options) and
+a typer command for that runbook (one option per param, plus the command's own options) and
 parses the rest with it. ``cephflow run replace-disk --help`` therefore lists the runbook's
-params with their help.
+params with their help, in the same rich panels as every other command.
 
 Param ``dry_run`` becomes ``--dry-run``; a ``bool`` param is a ``--x/--no-x`` flag; a list
 param is given by repetition (``--osd 1 --osd 2``) or comma-separated. Values stay text
@@ -15,17 +15,27 @@ stays out of shell history.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Annotated
 
-import click
+import typer
+from rich.markup import escape
+from typer.core import TyperCommand
+from typer.main import get_command
+from typer.models import OptionInfo
 
 from cephflow.runbook import library
 from cephflow.runbook.model import ParamDecl
+from cephflow.settings import get_settings
 
 _METAVARS = {"str": "TEXT", "int": "INT", "float": "NUMBER", "bool": "", "duration": "DURATION"}
+
+Given = dict[str, object]
+"""The runbook params given on the command line, by param name (absent ones left out)."""
+Options = dict[str, bool]
+"""The command's own options (``CommonOption``), by name."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +44,6 @@ class CommonOption:
 
     name: str
     help: str
-    is_flag: bool = True
 
 
 def option_name(param: str) -> str:
@@ -53,36 +62,38 @@ def _help(name: str, p: ParamDecl) -> str:
     if p.secret:
         extra.append(f"secret; or set CEPHFLOW_PARAM_{name.upper()}")
     parts.append("[" + "; ".join(extra) + "]")
-    return " ".join(parts)
+    return escape(" ".join(parts))  # help is rich markup: "[int; ...]" would read as a tag
 
 
-def _param_option(name: str, p: ParamDecl, taken: set[str]) -> click.Option:
+def _complete_choices(choices: list[object]) -> Callable[[str], list[str]]:
+    def complete(incomplete: str) -> list[str]:
+        return [str(x) for x in choices if str(x).startswith(incomplete)]
+
+    return complete
+
+
+def _param_option(name: str, p: ParamDecl, taken: set[str]) -> tuple[object, OptionInfo]:
+    """The annotation and option of one param (renamed ``--param-x`` when it clashes)."""
     opt = option_name(name)
     if opt in taken:
         opt = option_name(f"param-{name}")
     help_text = _help(name, p)
     if p.ptype.scalar == "bool" and not p.ptype.is_list:
         flag = opt[2:]
-        return click.Option([f"--{flag}/--no-{flag}", name], default=None, help=help_text)
+        return bool | None, typer.Option(f"--{flag}/--no-{flag}", help=help_text,
+                                         show_default=False)
     metavar = _METAVARS[p.ptype.scalar]
     if p.choices and not p.ptype.is_list:
         metavar = "[" + "|".join(str(c) for c in p.choices) + "]"
-    return click.Option(
-        [opt, name],
-        type=str,
-        default=None,
-        multiple=p.ptype.is_list,
+    return (list[str] | None if p.ptype.is_list else str | None), typer.Option(
+        opt,
         metavar=metavar or None,
         help=help_text,
         envvar=f"CEPHFLOW_PARAM_{name.upper()}" if p.secret else None,
         show_envvar=False,
-        shell_complete=(lambda c, prm, inc, ch=p.choices: [str(x) for x in ch or []
-                                                         if str(x).startswith(inc)]),
+        show_default=False,
+        autocompletion=_complete_choices(p.choices or []),
     )
-
-
-def _key(name: str) -> str:
-    return "_opt_" + name.replace("-", "_")
 
 
 def runbook_command(
@@ -90,76 +101,67 @@ def runbook_command(
     *,
     command: str,
     common: list[CommonOption],
-    callback: Callable[[dict[str, Any], dict[str, Any]], None],
-) -> click.Command:
-    """A click command for one runbook: its params as options, then ``common``.
+    callback: Callable[[Given, Options], None],
+) -> TyperCommand:
+    """A typer command for one runbook: its params as options, then ``common``.
 
     ``callback(params, options)`` receives the params given (absent ones left out, so the
     runbook's defaults apply) and the common options' values.
     """
     decl = loaded.decl
     common_names = {option_name(c.name) for c in common} | {"--help"}
-    options: list[click.Parameter] = [
-        _param_option(name, p, common_names) for name, p in decl.params.items()
-    ]
-    common_keys = {c.name for c in common}
-    for c in common:
-        options.append(click.Option([option_name(c.name), _key(c.name)], is_flag=c.is_flag,
-                                    default=False, help=c.help))
+    # The function's parameters are p0, p1, ... and c0, c1, ...: a runbook param may be
+    # named like a Python keyword; each option keeps its own flag whatever its parameter.
+    signature: list[inspect.Parameter] = []
+    params: dict[str, str] = {}
+    for i, (name, p) in enumerate(decl.params.items()):
+        annotation, option = _param_option(name, p, common_names)
+        params[f"p{i}"] = name
+        signature.append(inspect.Parameter(f"p{i}", inspect.Parameter.KEYWORD_ONLY,
+                                           default=None, annotation=Annotated[annotation, option]))
+    options: dict[str, str] = {}
+    for i, c in enumerate(common):
+        options[f"c{i}"] = c.name
+        option = typer.Option(option_name(c.name), help=escape(c.help), show_default=False)
+        signature.append(inspect.Parameter(f"c{i}", inspect.Parameter.KEYWORD_ONLY,
+                                           default=False, annotation=Annotated[bool, option]))
 
-    def run(**values: Any) -> None:
-        given: dict[str, Any] = {}
-        for name in decl.params:
-            value = values.get(name)
-            if value is None or value == ():
+    def run(**values: object) -> None:
+        given: Given = {}
+        for key, name in params.items():
+            value = values.get(key)
+            if value is None or value == [] or value == ():
                 continue
-            given[name] = list(value) if isinstance(value, tuple) else value
-        opts = {k: values[_key(k)] for k in common_keys}
-        callback(given, opts)
+            given[name] = list(value) if isinstance(value, list | tuple) else value
+        callback(given, {name: bool(values[key]) for key, name in options.items()})
 
-    description = decl.description or ""
-    return click.Command(
-        name=command,
-        params=options,
-        callback=run,
-        help=f"{description}\n\nRunbook {decl.name!r} ({loaded.file}); its params are the "
-        "options below.",
-        no_args_is_help=False,
-    )
+    run.__signature__ = inspect.Signature(signature)  # type: ignore[attr-defined]
+    run.__annotations__ = {p.name: p.annotation for p in signature}
+    description = escape(decl.description or "")
+    app = typer.Typer(add_completion=False)
+    app.command(command, help=f"{description}\n\nRunbook {escape(repr(decl.name))} "
+                f"({escape(loaded.file)}); its params are the options below.")(run)
+    built = get_command(app)
+    assert isinstance(built, TyperCommand)
+    return built
 
 
-def invoke(parent: click.Context, command: click.Command, args: list[str], info_name: str) -> None:
-    """Parse ``args`` with ``command`` under ``parent`` and run it.
+def invoke(parent: typer.Context, command: TyperCommand, args: list[str],
+           info_name: str) -> None:
+    """Parse ``args`` with ``command`` as ``<parent's command> <info_name>`` and run it.
 
-    Help and usage errors are click's (exit status 0 and 2); they are turned into
-    ``typer.Exit`` here because typer runs its own copy of click, which would not catch them.
+    The command is typer's like its parent, so help, usage errors and exits propagate to the
+    app's own handling (rich help and error panels, exit status 0 and 2).
     """
-    import typer
-
-    try:
-        with command.make_context(info_name, list(args), parent=parent) as ctx:
-            command.invoke(ctx)
-    except click.exceptions.Exit as exc:
-        raise typer.Exit(exc.exit_code) from None
-    except click.ClickException as exc:
-        exc.show()
-        raise typer.Exit(exc.exit_code) from None
-    except click.Abort:
-        raise typer.Exit(130) from None
+    with command.make_context(f"{parent.info_name} {info_name}", list(args),
+                              parent=parent.parent) as ctx:
+        command.invoke(ctx)
 
 
 def complete_runbook_names(incomplete: str) -> list[str]:
     """Shell completion for NAME: the runbooks of the search path."""
-    from cephflow.settings import get_settings
-
     try:
         names = library.available(get_settings().runbook_search_path())
     except Exception:  # noqa: BLE001 - completion must never print a traceback into the shell
         return []
     return [n for n in sorted(names) if n.startswith(incomplete)]
-
-
-def search_path() -> list[Path]:
-    from cephflow.settings import get_settings
-
-    return get_settings().runbook_search_path()

@@ -176,7 +176,12 @@ def ensure_services(settings: Settings) -> None:
     start_worker(settings)
 
 
-def _stop_pid(pid: int | None, *, timeout: float = 15.0) -> bool:
+def stop_pid(pid: int | None, *, timeout: float = 15.0) -> bool:
+    """Stop the process ``pid`` if it lives: SIGTERM, then SIGKILL after ``timeout`` seconds.
+
+    Returns whether it was alive. The one way cephflow stops a process it started in the
+    background (the embedded redis-server and worker; the lab's restart of that worker).
+    """
     if not _alive(pid):
         return False
     os.kill(pid, signal.SIGTERM)  # type: ignore[arg-type]
@@ -188,13 +193,23 @@ def _stop_pid(pid: int | None, *, timeout: float = 15.0) -> bool:
     return True
 
 
+def stop_worker(settings: Settings, *, timeout: float = 15.0) -> bool:
+    """Stop the local worker if it runs and forget its PID; returns whether it ran.
+
+    The next ``ensure_services`` starts a fresh one, which reads the settings anew (the lab
+    commands rely on this after the lab came or went).
+    """
+    p = paths(settings)
+    stopped = stop_pid(_read_pid(p.worker_pid), timeout=timeout)
+    p.worker_pid.unlink(missing_ok=True)
+    return stopped
+
+
 def stop(settings: Settings) -> list[str]:
     """Stop the local worker, then the private redis-server; returns what was stopped."""
-    p = paths(settings)
     stopped = []
-    if _stop_pid(_read_pid(p.worker_pid)):
+    if stop_worker(settings):
         stopped.append("worker")
-    p.worker_pid.unlink(missing_ok=True)
-    if _stop_pid(_read_pid(p.redis_pid)):
+    if stop_pid(_read_pid(paths(settings).redis_pid)):
         stopped.append("redis")
     return stopped

@@ -17,10 +17,10 @@ import pexpect
 import pytest
 from rich.console import Console
 
-from cephflow.cli.follow import Follower
 from cephflow.cli.views.tree import WorkflowTree
 from cephflow.engine.client import WorkflowClient
 from cephflow.engine.state import WorkflowSnapshot, WorkflowState
+from cephflow.operations.follow import Follower
 from cephflow.runbook.compiler import compile_runbook
 from cephflow.settings import Settings
 from cephflow.tasks import load_all

@@ -8,8 +8,10 @@ import pytest
 from rich.console import Console
 
 import cephflow.cli.follow as follow_module
-from cephflow.cli.follow import Follower, follow
+import cephflow.operations.follow as follower_module
+from cephflow.cli.follow import follow
 from cephflow.engine.state import Event, WorkflowState
+from cephflow.operations.follow import Follower
 from tests.follow.scripted import ScriptedSource, StepClock, fanout_script
 from tests.follow.test_views import golden
 
@@ -191,7 +193,7 @@ def test_a_follower_behind_the_stream_reads_on_without_napping(monkeypatch):
     base, events = fanout_script(width=200)
     clock = StepClock(step=0.01)
     source = ScriptedSource(base, events, per_read=len(events))
-    monkeypatch.setattr(follow_module, "BATCH", 100)
+    monkeypatch.setattr(follower_module, "BATCH", 100)
     code = follow(source, base.id, output="quiet", console=recorder(), clock=clock,
                   sleep=clock.sleep)
     assert code == 0

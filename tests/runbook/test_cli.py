@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import types
@@ -107,12 +108,22 @@ def test_run_help_lists_the_runbook_params(cli, knobs):
     result = cli("run", str(knobs), "--help")
     assert result.exit_code == 0
     out = result.stdout
-    assert "--host TEXT" in out and "The host to drain." in out and "required" in out
-    assert "--dry-run / --no-dry-run" not in out  # clashes with run's own --dry-run ...
-    assert "--param-dry-run / --no-param-dry-run" in out  # ... so it is renamed
-    assert "--ids INT" in out and "--pause DURATION" in out
+    assert "╭─ Options ─" in out  # rich panels, as every other command's help
+    assert "Usage: cephflow run " in out
+    assert re.search(r"--host +TEXT +The host to drain\. \[str;", out) and "required]" in out
+    assert "--no-dry-run" not in out  # clashes with run's own --dry-run ...
+    assert re.search(r"--param-dry-run +--no-param-dry-run", out)  # ... so it is renamed
+    assert re.search(r"--ids +INT ", out) and re.search(r"--pause +DURATION ", out)
     assert "CEPHFLOW_PARAM_TOKEN" in out
     assert "--detach" in out and "--quiet" in out
+
+
+def test_plan_help_lists_the_runbook_params_in_panels(cli):
+    result = cli("plan", "demo", "--help")
+    assert result.exit_code == 0
+    assert "╭─ Options ─" in result.stdout
+    assert re.search(r"--items +INT +How many work items", result.stdout)
+    assert "--json" in result.stdout and "--detach" not in result.stdout
 
 
 def test_params_from_options_repetition_flags_and_env(cli, knobs):

@@ -1,7 +1,9 @@
 """``cephflow approve|reject|cancel|resume ID ...``: decide gates and steer workflows.
 
 IDs may be abbreviated to a unique prefix. Decisions are recorded with the OS user who typed
-them; a gate that names its approvers accepts only them.
+them; a gate that names its approvers accepts only them. Each command connects with the
+embedded services started (on the default), so that what it unblocks (a gate, the finally
+steps) actually runs.
 """
 
 from __future__ import annotations
@@ -9,16 +11,9 @@ from __future__ import annotations
 import typer
 
 from cephflow.cli import console as c
+from cephflow.cli.follow import follow
 
 ID_ARG = typer.Argument(..., metavar="ID", help="A workflow id or a unique prefix of one.")
-
-
-def _client():
-    """The engine's client; on the embedded default the local worker is started if it is not
-    running, so that what the command unblocks (a gate, the finally steps) actually runs."""
-    from cephflow.cli.launch import engine_client
-
-    return engine_client(services=True)
 
 
 def approve(
@@ -26,10 +21,12 @@ def approve(
     step: str = typer.Argument(..., metavar="STEP", help="The gate: a step or node id."),
 ) -> None:
     """Approve the approval gate STEP of workflow ID."""
-    client = _client()
-    wf = client.resolve_id(workflow_id)
-    for node in client.approve(wf, step):
-        c.console.print(f"approved {node} of workflow {wf}", highlight=False, soft_wrap=True)
+    from cephflow.operations import workflows  # lazy: see cephflow.cli.commands
+
+    decision = workflows.approve(workflows.connect(), workflow_id, step)
+    for node in decision.nodes:
+        c.console.print(f"approved {node} of workflow {decision.workflow_id}", highlight=False,
+                        soft_wrap=True)
 
 
 def reject(
@@ -38,24 +35,25 @@ def reject(
     reason: str = typer.Option(..., "--reason", "-r", help="Why (kept with the decision)."),
 ) -> None:
     """Reject the approval gate STEP of workflow ID (the step fails with the reason)."""
-    client = _client()
-    wf = client.resolve_id(workflow_id)
-    for node in client.reject(wf, step, reason=reason):
-        c.console.print(f"rejected {node} of workflow {wf}: {reason}", highlight=False,
-                        soft_wrap=True)
+    from cephflow.operations import workflows  # lazy: see cephflow.cli.commands
+
+    decision = workflows.reject(workflows.connect(), workflow_id, step, reason=reason)
+    for node in decision.nodes:
+        c.console.print(f"rejected {node} of workflow {decision.workflow_id}: {reason}",
+                        highlight=False, soft_wrap=True)
 
 
 def cancel(workflow_id: str = ID_ARG) -> None:
     """Cancel workflow ID: nothing new starts, running steps finish, finally steps run."""
-    client = _client()
-    wf = client.resolve_id(workflow_id)
-    client.cancel(wf)
+    from cephflow.operations import workflows  # lazy: see cephflow.cli.commands
+
+    cancelled = workflows.cancel(workflows.connect(), workflow_id)
+    wf = cancelled.workflow_id
     c.console.print(f"workflow {wf} cancelling; its finally steps run next", highlight=False)
-    left = client.left_changes(wf)
-    if left:
+    if cancelled.left:
         c.console.print("left as they are (cancel does not undo them; `cephflow resume "
                         f"{wf}` continues from there):", highlight=False, soft_wrap=True)
-        for change in left:
+        for change in cancelled.left:
             c.console.print(f"  {change}", highlight=False, markup=False, soft_wrap=True)
 
 
@@ -65,16 +63,15 @@ def resume(
     plain: bool = typer.Option(False, "--plain", help="One line per event."),
 ) -> None:
     """Re-run a failed or cancelled workflow from its failed steps, then follow it."""
-    from cephflow.cli.launch import engine_client, follow_workflow
+    from cephflow.operations import workflows  # lazy: see cephflow.cli.commands
 
-    client = engine_client(services=True)
-    wf = client.resolve_id(workflow_id)
-    client.resume(wf)
+    client = workflows.connect()
+    wf = workflows.resume(client, workflow_id)
     c.console.print(f"workflow {wf} resumed", highlight=False)
     if detach:
         return
     output = "plain" if plain or not c.console.is_terminal else "live"
-    raise typer.Exit(follow_workflow(client, wf, output=output))
+    raise typer.Exit(follow(client, wf, output=output))
 
 
 def register(app: typer.Typer) -> None:

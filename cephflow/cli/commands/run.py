@@ -1,18 +1,21 @@
 """``cephflow run NAME --param value ...``: compile, then submit and follow (or ``--dry-run``).
 
-With ``--dry-run`` it prints exactly what ``plan`` prints. Otherwise it hands the DAG to
-``cephflow.cli.launch.launch`` (submit to the engine and follow it live), imported only
-then so a dry run needs neither Redis nor Celery.
+With ``--dry-run`` it prints exactly what ``plan`` prints. Otherwise it hands the plan to
+``cephflow.cli.launch.launch`` (submit to the engine and follow it live).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 
 from cephflow.cli import params as cli_params
-from cephflow.cli.commands.plan import PASS_THROUGH, runbook_argument, runbook_entry, show_plan
+from cephflow.cli.plan_output import show_plan
+from cephflow.cli.runbook_args import PASS_THROUGH, runbook_argument, runbook_entry
+
+if TYPE_CHECKING:
+    from cephflow.operations.plan import Plan
 
 RUN_OPTIONS = [
     cli_params.CommonOption("dry-run", "Compile and show the plan; submit nothing."),
@@ -23,7 +26,7 @@ RUN_OPTIONS = [
 ]
 
 
-def _output(options: dict[str, Any]) -> str:
+def _output(options: cli_params.Options) -> str:
     if options["json"]:
         return "json"
     if options["quiet"]:
@@ -40,13 +43,14 @@ def run(
     `cephflow run RUNBOOK --help` lists the runbook's params.
     """
 
-    def action(dag: Any, options: dict[str, Any]) -> int:
+    def action(compiled: Plan, options: cli_params.Options) -> int:
         if options["dry-run"]:
-            show_plan(dag, as_json=options["json"], full=options["all"])
+            show_plan(compiled, as_json=options["json"], full=options["all"])
             return 0
-        from cephflow.cli.launch import launch
+        from cephflow.cli.launch import launch  # lazy (a dry run needs no engine): see
+        # cephflow.cli.commands
 
-        return launch(dag, detach=options["detach"], output=_output(options))
+        return launch(compiled.dag, detach=options["detach"], output=_output(options))
 
     runbook_entry(ctx, name, command="run", common=RUN_OPTIONS, action=action)
 

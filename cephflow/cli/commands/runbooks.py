@@ -6,8 +6,11 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from cephflow.cli import console as c
 from cephflow.cli import params as cli_params
-from cephflow.errors import CephflowError, RunbookError
+from cephflow.cli.errors import fail
+from cephflow.errors import CephflowError
+from cephflow.runbook import library
 
 runbooks_app = typer.Typer(
     name="runbooks",
@@ -22,26 +25,24 @@ def list_runbooks(ctx: typer.Context) -> None:
     """List the runbooks of the search path with their descriptions."""
     if ctx.invoked_subcommand is not None:
         return
-    from cephflow.cli import console as c
-    from cephflow.runbook import library
-    from cephflow.settings import SHIPPED_RUNBOOKS
+    from cephflow.operations import runbooks as runbook_ops  # lazy: see cephflow.cli.commands
 
-    found = library.available(cli_params.search_path())
+    entries = runbook_ops.list_runbooks()
+    if not entries:
+        where = ", ".join(str(p) for p in runbook_ops.search_path())
+        c.console.print("no runbooks found in " + where, markup=False)
+        return
     table = Table(box=None, show_header=True, pad_edge=False)
     table.add_column("runbook", style="bold", no_wrap=True)
     table.add_column("description")
-    for name, path in sorted(found.items()):
-        try:
-            description = Text(library.load(path).decl.description)
-        except RunbookError as exc:
-            description = Text(f"invalid: {exc.problems[0]}", style="red")
-        if path.parent.resolve() != SHIPPED_RUNBOOKS.resolve():
-            description.append(f"  ({library.display_path(path)})", style="dim")
-        table.add_row(Text(name), description)
-    if not found:
-        c.console.print("no runbooks found in " + ", ".join(
-            str(p) for p in cli_params.search_path()), markup=False)
-        return
+    for entry in entries:
+        if entry.problem is not None:
+            description = Text(f"invalid: {entry.problem}", style="red")
+        else:
+            description = Text(entry.description or "")
+        if not entry.shipped:
+            description.append(f"  ({library.display_path(entry.path)})", style="dim")
+        table.add_row(Text(entry.name), description)
     c.console.print(table)
 
 
@@ -53,12 +54,10 @@ def show(
     ),
 ) -> None:
     """Show a runbook: its params (with types, defaults and help), lookups, locks and steps."""
-    from cephflow.cli import console as c
-    from cephflow.cli.commands.plan import fail
-    from cephflow.runbook.compiler import Compiler
+    from cephflow.operations import runbooks as runbook_ops  # lazy: see cephflow.cli.commands
 
     try:
-        loaded = Compiler(search_path=cli_params.search_path()).load(name)
+        loaded = runbook_ops.show_runbook(name)
     except CephflowError as exc:
         raise fail(exc) from exc
     decl = loaded.decl

@@ -7,7 +7,6 @@ from rich.table import Table
 
 from cephflow.cli import console as c
 from cephflow.cli.views.style import safe_url
-from cephflow.settings import get_settings
 
 services_app = typer.Typer(help="The embedded Redis and local worker (no redis_url configured).",
                            invoke_without_command=True)
@@ -18,15 +17,15 @@ def show(ctx: typer.Context) -> None:
     """Show the embedded services: PIDs, socket, logs."""
     if ctx.invoked_subcommand is not None:
         return
-    from cephflow.engine import embedded
+    from cephflow.operations import services  # lazy: see cephflow.cli.commands
 
-    settings = get_settings()
-    if settings.redis_url:
-        c.console.print(f"using the configured Redis ({safe_url(settings.redis_url)}); "
+    found = services.status()
+    if found.redis_url:
+        c.console.print(f"using the configured Redis ({safe_url(found.redis_url)}); "
                         "workers are the operator's", highlight=False)
         return
     table = Table("service", "pid", "state", "detail", box=None)
-    for s in embedded.status(settings):
+    for s in found.embedded:
         table.add_row(s.name, str(s.pid or "-"), "running" if s.running else "stopped", s.detail)
     c.console.print(table)
 
@@ -34,9 +33,9 @@ def show(ctx: typer.Context) -> None:
 @services_app.command("stop")
 def stop() -> None:
     """Stop the local worker and the embedded redis-server (workflows are kept in its AOF)."""
-    from cephflow.engine import embedded
+    from cephflow.operations import services  # lazy: see cephflow.cli.commands
 
-    stopped = embedded.stop(get_settings())
+    stopped = services.stop()
     c.console.print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"),
                     highlight=False)
 

@@ -14,35 +14,19 @@ import typer
 
 from cephflow.cli import console as c
 from cephflow.cli.follow import follow
-from cephflow.cli.launch import engine_client
 from cephflow.cli.views.step_detail import StepDetail
 from cephflow.cli.views.workflow_list import WorkflowList
-from cephflow.engine.state import NodeState, WorkflowSnapshot
+from cephflow.engine.state import WorkflowSnapshot
+from cephflow.errors import StepNotFound
+from cephflow.operations import steps
 
 
 def find_node(snapshot: WorkflowSnapshot, name: str) -> str:
-    """A node id from an exact id, or a step name, fan-out label or id prefix naming one node.
-
-    A name that matches several nodes of which exactly one failed names that one: after
-    a fan-out failed, ``--step drain`` shows the member that failed.
-    """
-    if name in snapshot.nodes:
-        return name
-    for match in (
-        lambda n: n.step == name or n.label == name,
-        lambda n: n.id.startswith(name),
-    ):
-        found = [n.id for n in snapshot.nodes.values() if match(n)]
-        if len(found) == 1:
-            return found[0]
-        failed = [n for n in found if snapshot.nodes[n].state is NodeState.FAILED]
-        if len(failed) == 1:
-            return failed[0]
-        if found:
-            shown = ", ".join(found[:8]) + (" ..." if len(found) > 8 else "")
-            raise typer.BadParameter(f"{name!r} names {len(found)} steps: {shown}",
-                                     param_hint="--step")
-    raise typer.BadParameter(f"workflow {snapshot.id} has no step {name!r}", param_hint="--step")
+    """The node ``--step name`` means (see ``operations.steps.find_node``), or a usage error."""
+    try:
+        return steps.find_node(snapshot, name)
+    except StepNotFound as exc:
+        raise typer.BadParameter(str(exc), param_hint="--step") from exc
 
 
 def status(
@@ -58,20 +42,21 @@ def status(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only how the workflow ended."),
 ) -> None:
     """Show recent workflows, or follow one (Ctrl-C detaches; the workflow keeps running)."""
+    from cephflow.operations import workflows  # lazy: see cephflow.cli.commands
+
     # attaching starts the embedded worker too, so a workflow whose worker stopped moves on
-    client = engine_client(services=workflow_id is not None and not as_json and step is None)
+    client = workflows.connect(services=workflow_id is not None and not as_json and step is None)
     out = c.console
     if workflow_id is None:
-        summaries = client.list_workflows(limit)
+        summaries = workflows.list_workflows(client, limit)
         if as_json:
             out.out("[" + ",".join(s.model_dump_json() for s in summaries) + "]", highlight=False)
         else:
             ended = {s.id: s.ended_nodes for s in summaries}
             out.print(WorkflowList(summaries, ended=ended, now=time.time()))
         return
-    full_id = client.resolve_id(workflow_id)
     if as_json or step is not None:
-        snapshot = client.snapshot(full_id)
+        snapshot = workflows.snapshot(client, workflow_id)
         if step is not None:
             node_id = find_node(snapshot, step)
             if as_json:
@@ -81,6 +66,7 @@ def status(
         else:
             out.out(snapshot.model_dump_json(indent=2), highlight=False)
         return
+    full_id = workflows.resolve(client, workflow_id)
     output = "quiet" if quiet else "plain" if plain or not out.is_terminal else "live"
     raise typer.Exit(follow(client, full_id, output=output, console=out))
 

@@ -8,9 +8,7 @@ import os
 
 import typer
 
-from cephflow.ceph.identity import check_one_cluster
 from cephflow.cli import console as c
-from cephflow.settings import get_settings
 
 
 def worker(
@@ -21,21 +19,15 @@ def worker(
     loglevel: str = typer.Option("INFO", "--loglevel", "-l", help="Celery log level."),
 ) -> None:
     """Run a worker: it executes workflow steps and re-sends lost ones (reconciler)."""
-    from cephflow.engine import embedded
+    from cephflow.operations import services  # lazy: see cephflow.cli.commands
 
-    settings = get_settings()
-    check_one_cluster(settings.ceph)  # a ClusterMismatch is reported by main, exit 2
-    if not settings.redis_url:
-        embedded.start_redis(settings)
-    url = settings.redis_url or embedded.redis_url(settings)
+    # a ClusterMismatch is raised before anything starts, and reported by main (exit 2)
     if detach:
-        pid = embedded.start_worker(settings, concurrency=concurrency, url=url)
-        c.console.print(f"worker running, pid {pid}, log {embedded.paths(settings).worker_log}",
-                        highlight=False)
+        started = services.start_worker(concurrency=concurrency)
+        c.console.print(f"worker running, pid {started.pid}, log {started.log}", highlight=False)
         return
-    argv = embedded.worker_argv(concurrency, loglevel)
-    os.environ["CEPHFLOW_REDIS_URL"] = url
-    os.execv(argv[0], argv)
+    command = services.worker(concurrency=concurrency, loglevel=loglevel)
+    os.execve(command.argv[0], command.argv, command.env)
 
 
 def register(app: typer.Typer) -> None:

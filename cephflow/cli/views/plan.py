@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
 
 from rich.console import Group as RenderGroup
 from rich.text import Text
@@ -28,7 +27,7 @@ GROUP_FULL_UP_TO = 20
 """Fan-outs up to this size are always shown whole."""
 
 
-def _value(value: Any) -> str:
+def _value(value: object) -> str:
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     return json.dumps(value, ensure_ascii=False, sort_keys=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
@@ -21,9 +20,7 @@ from cephflow.cli.views.style import (
     workflow_glyph,
     workflow_style,
 )
-
-if TYPE_CHECKING:
-    from cephflow.engine.state import WorkflowSummary
+from cephflow.engine.state import WorkflowSummary
 
 
 def started(ts: float, now: float) -> str:

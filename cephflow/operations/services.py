@@ -1,0 +1,78 @@
+"""The embedded services: the private redis-server and the local worker, shown and stopped.
+
+They exist only on the embedded default (no ``redis_url``); with a configured Redis the
+workers are the operator's. ``worker`` prepares what ``cephflow worker`` runs, in the
+foreground or detached.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cephflow.ceph.identity import check_one_cluster
+from cephflow.engine import embedded
+from cephflow.engine.embedded import ServiceStatus
+from cephflow.settings import get_settings
+
+
+@dataclass(frozen=True)
+class Services:
+    """What runs the workflows: a configured Redis, or the embedded services' status."""
+
+    redis_url: str | None
+    """The configured Redis (then ``embedded`` is empty); None on the embedded default."""
+    embedded: list[ServiceStatus]
+
+
+@dataclass(frozen=True)
+class WorkerCommand:
+    """A foreground worker: the command line to run and its environment."""
+
+    argv: list[str]
+    env: dict[str, str]
+
+
+@dataclass(frozen=True)
+class DetachedWorker:
+    """A background worker just started (or found running)."""
+
+    pid: int
+    log: Path
+
+
+def status() -> Services:
+    """The configured Redis, or the embedded redis-server's and worker's PIDs and files."""
+    settings = get_settings()
+    if settings.redis_url:
+        return Services(settings.redis_url, [])
+    return Services(None, embedded.status(settings))
+
+
+def stop() -> list[str]:
+    """Stop the local worker and the embedded redis-server (workflows are kept in its AOF)."""
+    return embedded.stop(get_settings())
+
+
+def _worker_url() -> str:
+    """The Redis a worker serves: checked for one cluster, the embedded one started if used."""
+    settings = get_settings()
+    check_one_cluster(settings.ceph)
+    if not settings.redis_url:
+        embedded.start_redis(settings)
+    return settings.redis_url or embedded.redis_url(settings)
+
+
+def worker(*, concurrency: int, loglevel: str) -> WorkerCommand:
+    """The worker to run in the foreground (raises ClusterMismatch before starting anything)."""
+    url = _worker_url()
+    return WorkerCommand(embedded.worker_argv(concurrency, loglevel),
+                         dict(os.environ, CEPHFLOW_REDIS_URL=url))
+
+
+def start_worker(*, concurrency: int) -> DetachedWorker:
+    """A worker in the background (the embedded default's), unless one runs already."""
+    settings = get_settings()
+    pid = embedded.start_worker(settings, concurrency=concurrency, url=_worker_url())
+    return DetachedWorker(pid, embedded.paths(settings).worker_log)

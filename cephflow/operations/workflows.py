@@ -1,0 +1,119 @@
+"""Workflows: submit one, list them, read one, decide its gates, cancel and resume it.
+
+Every function but ``connect`` and ``submit`` takes the engine's client first, so a front
+end that serves many requests (the web API) keeps one client, and the CLI makes one per
+command. Workflow ids may be abbreviated to a unique prefix wherever a user types one; the
+results carry the full id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cephflow.ceph.identity import check_one_cluster
+from cephflow.engine import embedded
+from cephflow.engine.client import WorkflowClient
+from cephflow.engine.state import WorkflowSnapshot, WorkflowSummary
+from cephflow.runbook.barrier import step_count
+from cephflow.runbook.dag import Dag
+from cephflow.settings import get_settings
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A workflow just submitted."""
+
+    workflow_id: str
+    runbook: str
+    steps: int
+    """Steps as a plan counts them (a fan-out's members each; no internal barriers)."""
+    client: WorkflowClient = field(repr=False, compare=False)
+    """The client it was submitted through, to follow it with."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Gates approved or rejected."""
+
+    workflow_id: str
+    nodes: list[str]
+    """The gate nodes decided (a step's open gates, or the one node named)."""
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    """A workflow told to cancel."""
+
+    workflow_id: str
+    left: list[str]
+    """What its steps changed that cancelling does not undo (``resume`` goes on from there)."""
+
+
+def connect(*, services: bool = True) -> WorkflowClient:
+    """The engine's client for the configured Redis.
+
+    With no ``redis_url`` (the embedded default) the private redis-server is started if it
+    is not running, and with ``services`` the local worker too, so that what a command
+    unblocks (a gate, the finally steps) actually runs.
+    """
+    settings = get_settings()
+    if services:
+        embedded.ensure_services(settings)
+    elif not settings.redis_url:
+        embedded.start_redis(settings)
+    return WorkflowClient(settings)
+
+
+def submit(dag: Dag, *, client: WorkflowClient | None = None) -> Submitted:
+    """Submit ``dag``; returns its id. Connects (services started) unless given ``client``.
+
+    Raises ClusterMismatch before anything is started or written when the settings name two
+    clusters, and LockHeld when another workflow holds a lock the runbook needs.
+    """
+    check_one_cluster(get_settings().ceph)
+    client = client or connect()
+    wf = client.submit(dag)
+    return Submitted(wf, dag.runbook, step_count(dag.nodes), client)
+
+
+def list_workflows(client: WorkflowClient, limit: int = 20) -> list[WorkflowSummary]:
+    """The ``limit`` most recent workflows, newest first."""
+    return client.list_workflows(limit)
+
+
+def resolve(client: WorkflowClient, workflow_id: str) -> str:
+    """The full id of ``workflow_id`` (an id or a unique prefix of one)."""
+    return client.resolve_id(workflow_id)
+
+
+def snapshot(client: WorkflowClient, workflow_id: str) -> WorkflowSnapshot:
+    """Workflow ``workflow_id`` (an id or a unique prefix) as it is now."""
+    return client.snapshot(client.resolve_id(workflow_id))
+
+
+def approve(client: WorkflowClient, workflow_id: str, step: str, *,
+            user: str | None = None) -> Decision:
+    """Approve the approval gate ``step`` (a step or node id); ``user`` defaults to the OS user."""
+    wf = client.resolve_id(workflow_id)
+    return Decision(wf, client.approve(wf, step, user=user))
+
+
+def reject(client: WorkflowClient, workflow_id: str, step: str, *, reason: str,
+           user: str | None = None) -> Decision:
+    """Reject the approval gate ``step``: the step fails with ``reason``."""
+    wf = client.resolve_id(workflow_id)
+    return Decision(wf, client.reject(wf, step, user=user, reason=reason))
+
+
+def cancel(client: WorkflowClient, workflow_id: str) -> Cancelled:
+    """Cancel: nothing new starts, running steps finish, finally steps run."""
+    wf = client.resolve_id(workflow_id)
+    client.cancel(wf)
+    return Cancelled(wf, client.left_changes(wf))
+
+
+def resume(client: WorkflowClient, workflow_id: str) -> str:
+    """Re-run a failed or cancelled workflow from its failed steps; returns its full id."""
+    wf = client.resolve_id(workflow_id)
+    client.resume(wf)
+    return wf
