@@ -19,13 +19,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, TypeAdapter, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from cephflow.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_RUNBOOKS = PROJECT_ROOT / "runbooks"
@@ -231,10 +233,6 @@ class Settings(BaseSettings):
         overrides = self.runbook_overrides.get(runbook)
         if not overrides:
             return self
-        from pydantic import TypeAdapter, ValidationError
-
-        from cephflow.errors import ConfigError
-
         fields = type(self).model_fields
         update: dict[str, Any] = {}
         for name, value in overrides.items():

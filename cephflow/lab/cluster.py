@@ -15,8 +15,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from cephflow.ceph.access import build_client
 from cephflow.errors import CephflowError
 from cephflow.lab.state import LabState, clear_state, lab_root, read_state, write_state
+from cephflow.settings import CephSettings
 
 LABCTL = Path(__file__).resolve().parent / "labctl.sh"
 PORT_SPAN = 200
@@ -121,9 +123,6 @@ def fail_disk(state_dir: Path, host: str, osd: int | None = None, *,
     """Make a lab disk fail as a dead disk does: SIGKILL one OSD daemon of ``host`` (``osd``,
     or its first one up) and wait until Ceph marks it down and its PGs are active again (a
     plan made during the few seconds of peering would see PGs inactive). Returns its id."""
-    from cephflow.ceph.access import build_client
-    from cephflow.settings import CephSettings
-
     state = read_state(state_dir)
     if state is None:
         raise LabError("no lab is up (cephflow lab up)")

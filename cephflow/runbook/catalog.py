@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, get_type_hints
 
+from pydantic import SecretStr
+
 _EMPTY = inspect.Parameter.empty
 
 
@@ -49,8 +51,6 @@ class TaskSpec:
 
 def params_from_signature(fn: Callable[..., Any], *, skip_first: bool) -> dict[str, ParamSpec]:
     """The keyword parameters of ``fn`` as ParamSpecs (the context argument skipped)."""
-    from pydantic import SecretStr
-
     hints = get_type_hints(fn)
     sig = inspect.signature(fn)
     params = list(sig.parameters.values())

@@ -29,6 +29,7 @@ from cephflow.runbook.checker import Checker, Scope
 from cephflow.runbook.dag import REDACTED, Dag, Node
 from cephflow.runbook.expand import BARRIER_TASK, Unit
 from cephflow.runbook.params import resolve_params
+from cephflow.settings import get_settings
 
 __all__ = ["BARRIER_TASK", "Compiler", "compile_runbook", "resolve_params"]
 
@@ -40,8 +41,6 @@ class Compiler:
                  lookups: Mapping[str, LookupSpec] | None = None,
                  search_path: list[Path] | None = None):
         if search_path is None:
-            from cephflow.settings import get_settings
-
             search_path = get_settings().runbook_search_path()
         self.scope = Scope(catalog=CATALOG if catalog is None else catalog,
                            lookups=LOOKUPS if lookups is None else lookups,

@@ -16,6 +16,7 @@ from typing import Any
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
 from cephflow.errors import DeliveryInDoubt, DeliveryRefused, NotifyError, StepFailed
+from cephflow.hints import approve_command
 from cephflow.notify.channels import configured_channels, deliver
 from cephflow.notify.message import Message, render
 from cephflow.task_names import NOTIFY_DC_TASK, NOTIFY_SEND_TASK
@@ -177,8 +178,6 @@ def notify_dc(
     for name in given:  # the built-in text asks for each; unknown ones stay None
         facts.setdefault(name, None)
     if confirm is None and confirm_step:
-        from cephflow.hints import approve_command
-
         confirm = f"When done, run: {approve_command(ctx.workflow_id, confirm_step)}"
     facts["confirm"] = confirm or "Reply to this message when done."
     message = _message(ctx, subject or DC_SUBJECT, template or DC_BODY, facts, what=NOTIFY_DC_TASK)
