@@ -1,5 +1,9 @@
 """Shared test set-up. Fixtures for real services live in tests/fixtures/, one module each.
 
+Tests sit under the folder of the package they test (tests/engine for cephflow/engine, ...);
+tests/repo checks the checkout as a whole. Helpers that are not fixtures are plain modules
+(``support.py``) imported where used.
+
 Fixtures that need a service start it themselves (binaries installed by scripts/setup.sh).
 Where a binary is missing they skip on a developer's machine but fail in CI (``CI`` set).
 """
@@ -14,7 +18,18 @@ import pytest
 
 from cephflow.lab.state import use_lab_state
 
-pytest_plugins: list[str] = ["tests.fixtures.redis_server", "tests.fixtures.celery_worker"]
+pytest_plugins: list[str] = [
+    "tests.fixtures.redis_server",
+    "tests.fixtures.celery_worker",
+    "tests.fixtures.workflow_client",
+    "tests.fixtures.http_server",
+    "tests.fixtures.smtp_server",
+    "tests.fixtures.alertmanager",
+    "tests.fixtures.sshd",
+    "tests.fixtures.ceph_lab",
+    "tests.fixtures.ceph_flow",
+]
+"""Every fixture module, registered once: any test folder can ask for any service."""
 
 _SESSION_HOME: str | None = None
 TEST_SWITCHES = {"CEPHFLOW_REGEN_GOLDEN"}

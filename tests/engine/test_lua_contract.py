@@ -15,7 +15,8 @@ import pytest
 
 from cephflow.engine import keys, scripts
 from cephflow.engine.scripts import LUA_CONSTANTS, LUA_DIR, Transitions, prelude
-from tests.engine.conftest import dag, make_client, node
+from tests.engine.support import dag, node
+from tests.fixtures.workflow_client import make_client
 
 LUA_FILES = sorted(LUA_DIR.glob("*.lua"))
 SCRIPT_NAMES = [p.stem for p in LUA_FILES if not p.stem.startswith("_")]

@@ -10,15 +10,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from cephflow.engine.state import NodeSnapshot, NodeState, WorkflowSnapshot
 from cephflow.errors import StepNotFound
 from cephflow.operations.steps import find_node
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.paths import REPO
 
 IMPORT_ALL = """
 import importlib, pkgutil, sys

@@ -1,0 +1,93 @@
+"""``cephflow status`` views: the list of workflows and one step in full."""
+
+from __future__ import annotations
+
+import pytest
+import typer
+
+from cephflow.cli.commands.status import find_node
+from cephflow.cli.views.step_detail import StepDetail
+from cephflow.cli.views.workflow_list import WorkflowList
+from cephflow.engine.state import WorkflowState, WorkflowSummary
+from tests.cli.golden import golden, render
+from tests.cli.samples import T0, drain
+
+
+def test_the_list_shows_id_runbook_params_state_start_duration_and_progress():
+    running = WorkflowSummary(id="3f2a9c1e5b7d4c2a", runbook="drain-host", state="running",
+                              submitted_at=T0, nodes=14, params={"host": "ceph-osd-17"})
+    done = WorkflowSummary(id="9e8d7c6b5a4f3e2d", runbook="demo", state="failed",
+                           submitted_at=T0 - 86_400, ended_at=T0 - 86_400 + 3725, nodes=9,
+                           params={"items": 4, "pause": "2s"})
+    lost = WorkflowSummary(id="77aa", runbook="demo", state="cancelled", submitted_at=T0 - 5,
+                           ended_at=T0 - 4, nodes=9)
+    table = WorkflowList([running, done, lost], ended={running.id: 6, done.id: 9}, now=T0 + 62)
+    assert render(table, width=100) == golden("""
+        id        runbook     params            state        started           duration  progress
+        3f2a9c1e  drain-host  host=ceph-osd-17  ▶ running    08:00:00             1m02s      6/14
+        9e8d7c6b  demo        items=4 pause=2s  ✗ failed     2027-01-14 08:00     1h02m       9/9
+        77aa      demo                          ⊘ cancelled  07:59:55              1.0s       ?/9
+        """)
+
+
+def test_an_empty_list_says_how_to_start():
+    assert "cephflow run NAME" in render(WorkflowList([], ended={}, now=T0))
+
+
+def test_a_step_in_full_has_its_whole_error_and_arguments():
+    snap = drain(total=10, succeeded=4, running=(), failed=(7,))
+    snap.nodes["drain[osd.7]"].args = {"osd": 7, "weight": 0.3}
+    text = render(StepDetail(snap, "drain[osd.7]", now=T0 + 62))
+    assert text == golden("""
+        ✗ drain[osd.7]  failed
+        workflow:    3f2a9c1e5b7d4c2a (drain-host)
+        step:        drain
+        task:        ceph.reweight
+        item:        osd.7
+        after:       check
+        started:     2027-01-15T08:00:10Z
+        ended:       2027-01-15T08:00:13Z
+        took:        3.0s
+        args:        {"osd": 7, "weight": 0.3}
+        error:
+          UnsafeOperation: osd.7 is not ok-to-stop
+            3 pgs would become inactive
+            pg 2.1f
+            pg 2.3a
+            pg 3.0
+        """)
+
+
+def test_a_step_is_found_by_id_label_or_unique_prefix_and_ambiguity_is_refused():
+    snap = drain(total=12, succeeded=4, running=(), failed=())
+    assert find_node(snap, "drain[osd.3]") == "drain[osd.3]"
+    assert find_node(snap, "osd.3") == "drain[osd.3]"
+    assert find_node(snap, "wait") == "wait-healthy"
+    with pytest.raises(typer.BadParameter, match="names 12 steps"):
+        find_node(snap, "drain")
+    failed = drain(total=12, succeeded=4, running=(5,), failed=(9,))
+    assert find_node(failed, "drain") == "drain[osd.9]"
+    with pytest.raises(typer.BadParameter, match="names 3 steps: drain\\[osd.1\\], drain\\[osd.10\\]"):
+        find_node(snap, "drain[osd.1")
+    with pytest.raises(typer.BadParameter, match="has no step 'nope'"):
+        find_node(snap, "nope")
+    assert snap.state is WorkflowState.RUNNING
+
+
+def test_plain_lines_for_retries_approvals_and_progress():
+    from cephflow.cli.views.event_line import event_line
+    from cephflow.engine.state import Event, EventType
+
+    snap = drain(total=3, succeeded=0, running=(1,), failed=())
+    retry = Event(id="9-0", ts=T0 + 5, type=EventType.NODE_RETRY, node="drain[osd.1]",
+                  error="CommandFailed: ceph osd reweight exited 22\nmore", attempt=1,
+                  data={"delay": 4.0})
+    approval = Event(id="9-1", ts=T0 + 6, type=EventType.APPROVAL, node="gate",
+                     data={"decision": "rejected", "by": "alice", "reason": "not today"})
+    silent = Event(id="9-2", ts=T0 + 7, type=EventType.NODE_PROGRESS, node="drain[osd.1]")
+    assert str(event_line(retry, snap)) == (
+        "2027-01-15T08:00:05Z  drain[osd.1]  retry in 4.0s after try 1: "
+        "CommandFailed: ceph osd reweight exited 22")
+    assert str(event_line(approval, snap)) == (
+        "2027-01-15T08:00:06Z  gate  rejected by alice: not today")
+    assert event_line(silent, snap) is None

@@ -1,0 +1,170 @@
+"""Decisions and refusals from a second process: approve, reject, approvers, lock held."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import subprocess
+
+import pytest
+
+from cephflow.engine import keys
+from cephflow.engine.state import EventType, NodeState, WorkflowState
+from cephflow.errors import InvalidTransition, LockHeld
+from tests.engine.support import dag, node, runs
+from tests.fixtures.redis_server import NAMESPACE
+from tests.fixtures.services import wait_until
+from tests.paths import CEPHFLOW
+
+pytestmark = pytest.mark.services
+
+
+def cli(redis_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, CEPHFLOW_REDIS_URL=redis_url, CEPHFLOW_NAMESPACE=NAMESPACE)
+    return subprocess.run([CEPHFLOW, *args], env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
+def gate(approvers: list[str] | None = None) -> object:
+    return dag(
+        node("gate", task="core.approval",
+             args={"approvers": approvers or [], "notify": False, "downtimes": []}),
+        node("after", after=["gate"]),
+        node("fin", cleanup=True),
+    )
+
+
+def _open(client, wf: str) -> None:
+    wait_until(lambda: client.snapshot(wf).nodes["gate"].state is NodeState.RUNNING,
+               timeout=20, what="gate waiting")
+
+
+def test_approve_from_a_second_process(client, celery_worker, redis_url):
+    me = getpass.getuser()
+    wf = client.submit(gate([me]), user="tester")
+    _open(client, wf)
+    result = cli(redis_url, "approve", wf[:6], "gate")
+    assert result.returncode == 0, result.stderr
+    assert f"approved gate of workflow {wf}" in result.stdout
+    assert client.wait(wf, timeout=30) is WorkflowState.SUCCEEDED
+    fact = client.get_fact(wf, "approval:gate")
+    assert fact["decision"] == "approved" and fact["by"] == me and fact["at"] > 0
+    [event] = [e for e in client.events(wf, "0-0", count=1000) if e.type is EventType.APPROVAL]
+    assert (event.node, event.data["decision"], event.data["by"]) == ("gate", "approved", me)
+    assert runs(client, wf) == {"after": 1, "fin": 1}
+
+
+def test_reject_from_a_second_process_fails_the_step(client, celery_worker, redis_url):
+    wf = client.submit(gate(), user="tester")
+    _open(client, wf)
+    result = cli(redis_url, "reject", wf, "gate", "--reason", "not during business hours")
+    assert result.returncode == 0, result.stderr
+    assert client.wait(wf, timeout=30) is WorkflowState.FAILED
+    snap = client.snapshot(wf)
+    assert snap.failed_node == "gate"
+    assert "not during business hours" in snap.error
+    assert snap.nodes["after"].state is NodeState.CANCELLED
+    assert runs(client, wf) == {"fin": 1}
+
+
+def test_only_named_approvers_may_decide(client, celery_worker, redis_url):
+    wf = client.submit(gate(["somebody-else", "@no-such-group"]), user="tester")
+    result = cli(redis_url, "approve", wf, "gate")
+    assert result.returncode == 2
+    assert "may not decide gate" in result.stderr
+    with pytest.raises(InvalidTransition):
+        client.approve(wf, "gate", user=getpass.getuser())
+    client.approve(wf, "gate", user="somebody-else")
+    assert client.wait(wf, timeout=30) is WorkflowState.SUCCEEDED
+
+
+def test_lock_held_refuses_a_second_run_with_exit_3(client, celery_worker, redis_url):
+    holder = client.submit(dag(node("w", task="test.wait_fact", args={"key": "go"}),
+                               locks=["demo"]), user="tester")
+    result = cli(redis_url, "run", "demo", "--detach")
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert f"held by workflow {holder}" in result.stderr
+    with pytest.raises(LockHeld) as refused:
+        client.submit(dag(node("x"), locks=["other", "demo"]), user="second")
+    assert refused.value.holder == holder
+    assert client.redis.get(keys.lock(NAMESPACE, "other")) is None
+    assert len(client.list_workflows(50)) == 1
+    client.cancel(holder, user="tester")
+    assert client.wait(holder, timeout=20) is WorkflowState.CANCELLED
+    # released at the end, whatever the end
+    second = client.submit(dag(node("x"), locks=["demo"]), user="second")
+    assert client.wait(second, timeout=20) is WorkflowState.SUCCEEDED
+    assert client.redis.get(keys.lock(NAMESPACE, "demo")) is None
+
+
+def test_audit_and_listing(client, celery_worker):
+    wf = client.submit(dag(node("a"), params={"host": "ceph-osd-17"}, runbook="replace-disk"),
+                       user="alice")
+    assert client.wait(wf, timeout=20) is WorkflowState.SUCCEEDED
+    record = client.audit(wf)
+    assert record["user"] == "alice" and record["runbook"] == "replace-disk"
+    assert '"host": "ceph-osd-17"' in record["params"] and record["outcome"] == "succeeded"
+    [summary] = client.list_workflows(10)
+    assert (summary.id, summary.state, summary.nodes) == (wf, WorkflowState.SUCCEEDED, 1)
+    assert client.resolve_id(wf[:4]) == wf
+
+
+def shorthand_gate() -> object:
+    """What the compiler makes of ``approval:`` on step ``drain``: a gate, then the step."""
+    return dag(
+        node("approve-drain", step="drain", task="core.approval",
+             args={"approvers": [], "notify": False, "downtimes": []}),
+        node("drain", task="test.wait_fact", args={"key": "go"}, after=["approve-drain"]),
+        node("other", task="test.wait_fact", args={"key": "go"}),
+    )
+
+
+def test_a_step_name_decides_only_its_gate_never_the_step_behind_it(client, celery_worker):
+    wf = client.submit(shorthand_gate(), user="tester")
+    assert client.approve(wf, "drain", user="tester") == ["approve-drain"]
+    wait_until(lambda: client.snapshot(wf).nodes["drain"].state is NodeState.RUNNING,
+               timeout=20, what="the step behind the gate to start")
+    assert client.get_fact(wf, "approval:drain") is None
+    client.set_fact(wf, "go", True)
+    assert client.wait(wf, timeout=30) is WorkflowState.SUCCEEDED
+    assert runs(client, wf) == {"drain": 1, "other": 1}
+
+
+def test_deciding_what_is_no_approval_gate_is_refused_clearly(client, celery_worker):
+    wf = client.submit(shorthand_gate(), user="tester")
+    for target in ("other", "nope"):
+        with pytest.raises(InvalidTransition) as refused:
+            client.reject(wf, target, user="tester", reason="no")
+        assert f"{target!r} names no open approval gate" in str(refused.value)
+        assert "open approval steps: drain" in str(refused.value)
+    assert client.get_fact(wf, "approval:other") is None
+    assert client.approve(wf, "approve-drain", user="tester") == ["approve-drain"]
+    wait_until(lambda: client.snapshot(wf).nodes["approve-drain"].state is NodeState.SUCCEEDED,
+               timeout=20, what="the gate to pass")
+    with pytest.raises(InvalidTransition, match="its approval steps have all ended"):
+        client.approve(wf, "drain", user="tester")
+    client.cancel(wf, user="tester")
+    assert client.wait(wf, timeout=20) is WorkflowState.CANCELLED
+
+
+def test_listing_counts_ended_nodes(client, celery_worker, redis_url):
+    failed = client.submit(dag(node("a"), node("b", task="test.fail", after=["a"]),
+                               node("c", after=["b"]), node("fin", cleanup=True)), user="t")
+    assert client.wait(failed, timeout=20) is WorkflowState.FAILED
+    running = client.submit(dag(node("x"), node("w", task="test.wait_fact", args={"key": "go"},
+                                                after=["x"]), node("fin", cleanup=True)),
+                            user="t")
+    wait_until(lambda: client.snapshot(running).nodes["x"].state is NodeState.SUCCEEDED,
+               timeout=20, what="x to end")
+    counts = {s.id: (s.state, s.nodes, s.ended_nodes) for s in client.list_workflows(10)}
+    assert counts == {failed: (WorkflowState.FAILED, 4, 4),
+                      running: (WorkflowState.RUNNING, 3, 1)}
+    client.cancel(running, user="t")
+    assert client.wait(running, timeout=20) is WorkflowState.CANCELLED
+    [summary] = [s for s in client.list_workflows(10) if s.id == running]
+    assert summary.ended_nodes == 3
+    listed = cli(redis_url, "status")
+    assert listed.returncode == 0, listed.stderr
+    rows = {line.split()[0]: line.split()[-1] for line in listed.stdout.splitlines()
+            if line.strip() and line.split()[0] in (failed[:8], running[:8])}
+    assert rows == {failed[:8]: "4/4", running[:8]: "3/3"}, listed.stdout

@@ -1,0 +1,54 @@
+"""The embedded default: `cephflow run` with no Redis configured starts its own services."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from cephflow.engine import embedded
+from cephflow.settings import Settings
+from tests.fixtures.services import require_binary
+from tests.paths import CEPHFLOW
+
+pytestmark = [pytest.mark.services, pytest.mark.slow]
+
+
+@pytest.fixture
+def state_dir(tmp_path_factory):
+    require_binary("redis-server")
+    state = tmp_path_factory.mktemp("emb")
+    settings = Settings(state_dir=state, redis_url=None)
+    yield state
+    embedded.stop(settings)  # by the PIDs in the state dir, whatever the test did
+
+
+def cli(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CEPHFLOW_")}
+    env.update(CEPHFLOW_STATE_DIR=str(state), CEPHFLOW_CONFIG=str(state / "none.toml"))
+    return subprocess.run([CEPHFLOW, *args], env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_run_starts_private_redis_and_worker_that_outlive_it(state_dir):
+    result = cli(state_dir, "run", "demo", "--items", "2", "--pause", "0s")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "succeeded" in result.stdout
+    settings = Settings(state_dir=state_dir, redis_url=None)
+    redis_status, worker_status = embedded.status(settings)
+    assert redis_status.running and worker_status.running
+    assert (state_dir / "redis" / "redis.sock").exists()
+    assert (state_dir / "redis" / "appendonlydir").is_dir()  # AOF on
+
+    shown = cli(state_dir, "services")
+    assert str(worker_status.pid) in shown.stdout and str(redis_status.pid) in shown.stdout
+
+    again = cli(state_dir, "run", "demo", "--items", "1", "--pause", "0s", "--detach")
+    assert again.returncode == 0 and "cephflow status" in again.stdout
+    assert embedded.status(settings)[1].pid == worker_status.pid  # reused, not a second one
+
+    stopped = cli(state_dir, "services", "stop")
+    assert "worker" in stopped.stdout and "redis" in stopped.stdout
+    assert not any(s.running for s in embedded.status(settings))
