@@ -22,6 +22,20 @@ def recorder(width: int = 100, *, terminal: bool = False) -> Console:
                    file=open("/dev/null", "w"))  # noqa: SIM115
 
 
+@pytest.fixture
+def frames(monkeypatch) -> list[float]:
+    """The ``now`` of every frame the live view draws, in order (``LiveView`` patched to count)."""
+    drawn: list[float] = []
+
+    class CountingView(follow_module.LiveView):
+        def __init__(self, snapshot, *, now, height=None):
+            drawn.append(now)
+            super().__init__(snapshot, now=now, height=height)
+
+    monkeypatch.setattr(follow_module, "LiveView", CountingView)
+    return drawn
+
+
 def run(source: ScriptedSource, output: str, **kw) -> tuple[int, str]:
     console = recorder(terminal=output == "live")
     clock = StepClock()
@@ -166,16 +180,8 @@ def test_following_a_finished_workflow_reads_no_events():
     assert text.splitlines()[-1] == "✓ workflow c0ffee00aa11bb22 succeeded after 16s"
 
 
-def test_the_live_view_is_redrawn_at_a_bounded_rate(monkeypatch):
+def test_the_live_view_is_redrawn_at_a_bounded_rate(frames):
     base, events = fanout_script(width=200)
-    frames: list[float] = []
-
-    class CountingView(follow_module.LiveView):
-        def __init__(self, snapshot, *, now, height=None):
-            frames.append(now)
-            super().__init__(snapshot, now=now, height=height)
-
-    monkeypatch.setattr(follow_module, "LiveView", CountingView)
     clock = StepClock(step=0.01)
     source = ScriptedSource(base, events, per_read=1)
     code = follow(source, base.id, output="live", console=recorder(terminal=True), clock=clock,
@@ -206,17 +212,9 @@ def test_an_unknown_output_is_refused():
         follow(ScriptedSource(base, events), base.id, output="fancy")
 
 
-def test_a_frame_that_is_slow_to_draw_spaces_the_next_ones_out(monkeypatch):
+def test_a_frame_that_is_slow_to_draw_spaces_the_next_ones_out(frames, monkeypatch):
     base, events = fanout_script(width=200)
-    frames: list[float] = []
-
-    class CountingView(follow_module.LiveView):
-        def __init__(self, snapshot, *, now, height=None):
-            frames.append(now)
-            super().__init__(snapshot, now=now, height=height)
-
     ticks = iter(range(10**6))
-    monkeypatch.setattr(follow_module, "LiveView", CountingView)
     # every frame "takes" 0.1 s to draw: frames must then be >= 1 s apart, not 0.25 s
     monkeypatch.setattr(follow_module.time, "perf_counter", lambda: next(ticks) * 0.1)
     clock = StepClock(step=0.01)

@@ -12,7 +12,7 @@ from cephflow.errors import ConfigError
 from cephflow.settings import Settings
 from tests.engine.recorded import recorded
 from tests.engine.support import dag, node
-from tests.fixtures.celery_worker import LEASE_SECONDS, CeleryWorker
+from tests.fixtures.celery_worker import LEASE_SECONDS, worker_with_client
 
 pytestmark = pytest.mark.services
 NS = "cfovr"
@@ -25,18 +25,11 @@ OVERRIDES = {
 @pytest.fixture
 def overridden(redis_server, tmp_path):
     """A worker (own namespace, so no other worker takes its messages) with overrides set."""
-    worker = CeleryWorker(redis_server.url, tmp_path, namespace=NS, name="ovr")
-    worker.env.update(CEPHFLOW_RUNBOOK_OVERRIDES=json.dumps(OVERRIDES),
-                      CEPHFLOW_SMTP__HOST="mail.example.org")
-    worker.start()
-    client = WorkflowClient(Settings(redis_url=redis_server.url, namespace=NS,
-                                     lease_seconds=LEASE_SECONDS))
-    try:
+    env = {"CEPHFLOW_RUNBOOK_OVERRIDES": json.dumps(OVERRIDES),
+           "CEPHFLOW_SMTP__HOST": "mail.example.org"}
+    with worker_with_client(redis_server, tmp_path, namespace=NS, name="ovr", env=env,
+                            lease_seconds=LEASE_SECONDS) as (_, client):
         yield client
-    finally:
-        worker.stop()
-        client.close()
-        redis_server.flush_namespace(NS)
 
 
 def seen(client: WorkflowClient, wf: str) -> dict:

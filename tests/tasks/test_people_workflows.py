@@ -24,9 +24,8 @@ from cephflow.engine.client import WorkflowClient
 from cephflow.engine.state import WorkflowState
 from cephflow.errors import InvalidTransition
 from cephflow.runbook.dag import Dag, Node
-from cephflow.settings import Settings
 from tests.fixtures.alertmanager import AlertmanagerServer
-from tests.fixtures.celery_worker import CeleryWorker
+from tests.fixtures.celery_worker import CeleryWorker, worker_with_client
 from tests.fixtures.http_server import RecordingServer
 from tests.fixtures.redis_server import RedisServer
 from tests.fixtures.services import wait_until
@@ -94,17 +93,11 @@ def people(tmp_path_factory, redis_server, alertmanager) -> Iterator[People]:
         "webhook": {"url": f"{hook.url}/hooks/{HOOK_SECRET}", "token": HOOK_TOKEN,
                     "style": "slack", "backoff": 0.05},
     }))
-    redis_server.flush_namespace(NAMESPACE)
-    worker = CeleryWorker(redis_server.url, base, namespace=NAMESPACE, name="people")
-    worker.env["CEPHFLOW_CONFIG"] = str(config)
-    client = WorkflowClient(Settings(redis_url=redis_server.url, namespace=NAMESPACE))
     try:
-        worker.start()
-        yield People(redis_server, worker, client, alertmanager, smtp, hook, dt, config)
+        with worker_with_client(redis_server, base, namespace=NAMESPACE, name="people",
+                                env={"CEPHFLOW_CONFIG": str(config)}) as (worker, client):
+            yield People(redis_server, worker, client, alertmanager, smtp, hook, dt, config)
     finally:
-        worker.stop()
-        client.close()
-        redis_server.flush_namespace(NAMESPACE)
         smtp.stop()
         hook.stop()
         dt.stop()
@@ -356,12 +349,8 @@ def test_unreachable_alertmanager_fails_the_step_clearly_after_its_retries(
     dead = f"http://127.0.0.1:{free_port()}"
     config = tmp_path / "config.toml"
     config.write_text(_toml({"alertmanager": {"urls": [dead], "attempts": 3, "backoff": 0.05}}))
-    redis_server.flush_namespace(namespace)
-    worker = CeleryWorker(redis_server.url, tmp_path, namespace=namespace, name="dead-am")
-    worker.env["CEPHFLOW_CONFIG"] = str(config)
-    client = WorkflowClient(Settings(redis_url=redis_server.url, namespace=namespace))
-    try:
-        worker.start()
+    with worker_with_client(redis_server, tmp_path, namespace=namespace, name="dead-am",
+                            env={"CEPHFLOW_CONFIG": str(config)}) as (_, client):
         dag = Dag(runbook="people-dead", source="tests", nodes=[
             Node(id="silence", step="silence", task="downtime.set",
                  args={"matchers": ['instance="ceph-osd-17"']},
@@ -380,7 +369,3 @@ def test_unreachable_alertmanager_fails_the_step_clearly_after_its_retries(
         assert "ConnectError" in error
         assert snap.nodes["work"].state.value != "succeeded"
         assert snap.nodes["unsilence"].state.value == "succeeded"  # nothing to lift, no error
-    finally:
-        worker.stop()
-        client.close()
-        redis_server.flush_namespace(namespace)
