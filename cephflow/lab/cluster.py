@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cephflow.ceph.access import build_client
+from cephflow.ceph.client import CephClient
 from cephflow.errors import CephflowError
 from cephflow.lab.state import LabState, clear_state, lab_root, read_state, write_state
 from cephflow.settings import CephSettings
@@ -137,7 +138,7 @@ def fail_disk(state_dir: Path, host: str, osd: int | None = None, *,
     victim = candidates[0]
     LabCluster(state.dir, port_base=state.port_base, pool=state.pool).labctl("kill-osd", str(victim))
     deadline = time.monotonic() + timeout
-    while client.osd_dump().osds[victim].up or not _all_active(client):
+    while not repeered_without(client, victim):
         if time.monotonic() > deadline:
             raise LabError(f"osd.{victim} was killed but Ceph did not mark it down and "
                            f"re-peer its PGs in {timeout:g}s")
@@ -145,10 +146,18 @@ def fail_disk(state_dir: Path, host: str, osd: int | None = None, *,
     return victim
 
 
-def _all_active(client) -> bool:
-    """Every PG active again (peering after a death is over): what an operator sees settle."""
+def repeered_without(client: CephClient, osd: int) -> bool:
+    """``osd`` is down and its PGs have re-peered without it: what an operator sees settle.
+
+    Every PG must be active, none peering, and none may still list ``osd`` in its acting set.
+    The last part matters: PG stats lag the osdmap by a few seconds, so right after the OSD
+    is marked down the PGs can still report ``active+clean`` from before, and only start
+    peering a moment later (a plan made then sees PGs inactive).
+    """
+    if client.osd_dump().osds[osd].up:
+        return False
     return all(p.state.startswith("active") and "peering" not in p.state
-               for p in client.pg_ls().pgs)
+               and osd not in p.acting for p in client.pg_ls().pgs)
 
 
 def lab_dir(state_dir: Path) -> Path:

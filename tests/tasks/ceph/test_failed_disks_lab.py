@@ -15,6 +15,7 @@ import pytest
 
 from cephflow.engine.state import WorkflowState
 from cephflow.errors import RunbookError
+from cephflow.lab.cluster import repeered_without
 from cephflow.runbook.compiler import compile_runbook
 from cephflow.tasks import load_all
 from tests.fixtures.ceph_flow import ME
@@ -48,9 +49,8 @@ def _picture(lab) -> dict:
 def _kill(lab, osd: int) -> None:
     """A dead disk, as ``cephflow lab fail-disk`` makes one: down, and its PGs re-peered."""
     lab.cluster.labctl("kill-osd", str(osd))
-    wait_until(lambda: not lab.client().osd_dump().osds[osd].up and all(
-        p.state.startswith("active") and "peering" not in p.state for p in lab.client().pg_ls().pgs),
-        timeout=60, what=f"osd.{osd} marked down and its PGs active again")
+    wait_until(lambda: repeered_without(lab.client(), osd), timeout=60,
+               what=f"osd.{osd} marked down and its PGs re-peered without it")
 
 
 @pytest.fixture
@@ -156,7 +156,7 @@ def _whole(lab, osds, sums) -> None:
     assert lab.read_checksums(sums) == sums
 
 
-def test_a_dead_disk_is_replaced_by_host(flow, ceph_lab):
+def test_a_dead_disk_is_replaced_by_host(flow, ceph_lab, healthy_after):
     sums = ceph_lab.write_objects("dead-host", 60)
     _kill(ceph_lab, 3)
     host = ceph_lab.client().osd_tree().host_of(3)
@@ -166,7 +166,7 @@ def test_a_dead_disk_is_replaced_by_host(flow, ceph_lab):
     _whole(ceph_lab, [3], sums)
 
 
-def test_a_dead_disk_already_out_is_replaced_by_osd(flow, ceph_lab):
+def test_a_dead_disk_already_out_is_replaced_by_osd(flow, ceph_lab, healthy_after):
     sums = ceph_lab.write_objects("dead-out", 60)
     _kill(ceph_lab, 1)
     _ceph(ceph_lab, "osd", "out", "1")
@@ -174,7 +174,7 @@ def test_a_dead_disk_already_out_is_replaced_by_osd(flow, ceph_lab):
     _whole(ceph_lab, [1], sums)
 
 
-def test_two_dead_disks_on_one_host_need_all_failed(flow, ceph_lab):
+def test_two_dead_disks_on_one_host_need_all_failed(flow, ceph_lab, healthy_after):
     sums = ceph_lab.write_objects("two-dead", 60)
     host = ceph_lab.client().osd_tree().host_of(4)
     pair = sorted(o.id for o in ceph_lab.client().osd_tree().osds_of(host))
@@ -198,7 +198,7 @@ def test_two_dead_disks_on_one_host_need_all_failed(flow, ceph_lab):
         ceph_lab.cluster.labctl("wait-clean", "120", timeout=180)
 
 
-def test_an_osd_dying_during_a_replacement_is_named_and_nothing_is_lost(flow, ceph_lab):
+def test_an_osd_dying_during_a_replacement_is_named_and_nothing_is_lost(flow, ceph_lab, healthy_after):
     sums = ceph_lab.write_objects("second-death", 60)
     wf = flow.submit("replace-disk", osd=1, approvers=[ME], downtime=False, notify=False, steps=2)
     wait_until(lambda: flow.client.snapshot(wf).nodes["disk-replaced"].attempt >= 1,
