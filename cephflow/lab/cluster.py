@@ -152,12 +152,15 @@ def repeered_without(client: CephClient, osd: int) -> bool:
     Every PG must be active, none peering, and none may still list ``osd`` in its acting set.
     The last part matters: PG stats lag the osdmap by a few seconds, so right after the OSD
     is marked down the PGs can still report ``active+clean`` from before, and only start
-    peering a moment later (a plan made then sees PGs inactive).
+    peering a moment later (a plan made then sees PGs inactive). The health checks lag the
+    PG stats in turn (the mgr's digest), so the peering must have left them too.
     """
     if client.osd_dump().osds[osd].up:
         return False
-    return all(p.state.startswith("active") and "peering" not in p.state
-               and osd not in p.acting for p in client.pg_ls().pgs)
+    if not all(p.state.startswith("active") and "peering" not in p.state
+               and osd not in p.acting for p in client.pg_ls().pgs):
+        return False
+    return "PG_AVAILABILITY" not in client.health(detail=False).checks
 
 
 def lab_dir(state_dir: Path) -> Path:
