@@ -74,6 +74,8 @@ class WorkflowControl(WorkflowReader):
             "retention": int(self.settings.retention_days * 86_400_000),
             "redo": json.dumps([n.id for n in dag.nodes if n.redo_on_resume and not n.cleanup]),
         }
+        if dag.secrets:  # in Redis already, in the args that use them; kept here to mask them
+            meta["secrets"] = json.dumps(sorted(dag.secrets))
         audit = {
             "workflow": wf, "user": user, "host": socket.gethostname(), "submitted_at": repr(now),
             "runbook": dag.runbook, "source": dag.source, "params": meta["params"],

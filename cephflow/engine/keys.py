@@ -17,7 +17,8 @@ entries whose workflow has expired when it lists them).
     <ns>:leases               zset   "<wf>|<node>" -> lease expiry (epoch s); reconciler input
     <ns>:lock:<name>          string the id of the workflow holding the lock
     <ns>:audit:<wf>           hash   who, when, runbook, params, outcome
-    <ns>:wf:<id>              hash   workflow meta: state, phase, counters, runbook, params ...
+    <ns>:wf:<id>              hash   workflow meta: state, phase, counters, runbook, params,
+                                     secrets (values to mask, JSON list; absent: none) ...
     <ns>:wf:<id>:order        list   node ids in topological order
     <ns>:wf:<id>:spec         hash   node -> JSON {step, task, args, retry, timeout, ...}
     <ns>:wf:<id>:state        hash   node -> NodeState value

@@ -35,7 +35,7 @@ class Reply(StrEnum):
 
     OK = "ok"
     RUN = "run"
-    """claim: run the node (attempt, started_at, spec, params, runbook follow)."""
+    """claim: run the node (attempt, started_at, spec, params, runbook, secrets follow)."""
     STALE = "stale"
     """The message's token is outdated or its node not runnable: nothing changed."""
     UNKNOWN = "unknown"

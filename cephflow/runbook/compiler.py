@@ -93,6 +93,7 @@ class Compiler:
         return Dag.model_construct(
             runbook=loaded.decl.name, source=loaded.file, description=loaded.decl.description,
             params=shown, discovered=part.discovered, locks=locks, groups=part.groups, nodes=nodes,
+            secrets=sorted(self.secrets),
         )
 
 

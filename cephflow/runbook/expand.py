@@ -313,6 +313,8 @@ class Unit:
                     self.add((*path, key), f"{what}: {exc}")
                 bad = True
                 continue
+            if pspec.secret and isinstance(value, str) and value:
+                self.compiler.secrets.add(value)  # the task says it is one: mask it too
             if pspec.secret or (self.secrets and _mentions(value, self.secrets)):
                 secret_args.append(key)
         if bad:
