@@ -7,6 +7,7 @@ per-runbook commands of ``plan`` and ``run``) raises ``fail(exc)`` instead.
 from __future__ import annotations
 
 import typer
+from rich.text import Text
 
 from cephflow.cli import console as c
 from cephflow.errors import CephflowError
@@ -14,7 +15,8 @@ from cephflow.errors import CephflowError
 
 def report_error(exc: CephflowError) -> int:
     """Print a cephflow error the way the CLI does; returns the exit status."""
-    c.err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+    line = Text.assemble(("error:", "bold red"), f" {exc}")  # a Text: the message is never markup
+    c.err_console.print(line, highlight=False, soft_wrap=True)
     return exc.exit_code
 
 

@@ -6,7 +6,10 @@ a bounded rate whatever the event rate.
 
 Outputs: ``live`` (rich ``Live`` tree), ``plain`` (one timestamped line per event),
 ``json`` (events as JSON lines), ``quiet`` (only the final outcome); ``live`` on a console
-that is not a terminal falls back to ``plain``. The exit status says how the workflow ended:
+that is not a terminal falls back to ``plain``. ``plain`` and ``json`` start with where the
+workflow is (``operations.follow.attached``: its state, counts and waiting gates with their
+approve commands), then print each event after the snapshot's last one, so nothing that
+happened before the follower attached is lost. The exit status says how the workflow ended:
 0 succeeded, 1 failed, 4 cancelled; 130 when the operator detached with Ctrl-C (the workflow
 keeps running; the printed hint says how to re-attach).
 """
@@ -20,11 +23,11 @@ from rich.console import Console
 from rich.live import Live
 
 from cephflow.cli import console as cli_console
-from cephflow.cli.views.event_line import attach_line, event_line, outcome_line
+from cephflow.cli.views.event_line import attach_line, event_line, gate_line, outcome_line
 from cephflow.cli.views.live import LiveView
 from cephflow.engine.state import Event, WorkflowState
 from cephflow.hints import status_command
-from cephflow.operations.follow import EventSource, Follower
+from cephflow.operations.follow import EventSource, Follower, attached
 
 OUTPUTS = ("live", "plain", "json", "quiet")
 EXIT_DETACHED = 130
@@ -143,8 +146,16 @@ def _live(follower: Follower, out: Console, pacer: _Pacer, height: int | None) -
 
 
 def _stream(follower: Follower, out: Console, pacer: _Pacer, output: str) -> None:
-    if output == "plain":
-        out.print(attach_line(follower.snapshot, pacer.clock()), highlight=False, soft_wrap=True)
+    # first what is already true (the events after it only say what changes): the state,
+    # the counts and every gate that waits, with the command that opens it
+    start = attached(follower.snapshot)
+    if output == "json":
+        out.out(start.model_dump_json(), highlight=False)
+    elif output == "plain":
+        now = pacer.clock()
+        out.print(attach_line(follower.snapshot, now), highlight=False, soft_wrap=True)
+        for gate in start.open_gates:
+            out.print(gate_line(gate, now), highlight=False, soft_wrap=True)
 
     def emit(event: Event) -> None:
         if output == "json":

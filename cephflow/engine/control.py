@@ -20,7 +20,7 @@ from cephflow.engine import gates, keys
 from cephflow.engine.connection import call
 from cephflow.engine.layout import Writes, plan_writes
 from cephflow.engine.reader import WorkflowReader
-from cephflow.engine.scripts import Outcome
+from cephflow.engine.scripts import Outcome, Reply
 from cephflow.engine.state import WorkflowPhase, WorkflowState
 from cephflow.errors import InvalidTransition, LockHeld, WorkflowNotFound
 from cephflow.runbook.dag import Dag
@@ -142,28 +142,50 @@ class WorkflowControl(WorkflowReader):
         text = json.dumps(value, sort_keys=True, default=str)
         call(lambda: self.redis.hset(self.workflow_keys(wf).facts, key, text))
 
-    def approve(self, wf: str, node_or_step: str, user: str | None = None) -> list[str]:
-        """Approve the gate(s) ``node_or_step``; returns the node ids decided."""
-        return self._decide(wf, node_or_step, user or current_user(), "approved", None)
+    def approve(self, wf: str, node_or_step: str, user: str | None = None, *,
+                early: bool = False) -> list[gates.GateDecision]:
+        """Approve the gate(s) ``node_or_step``; returns what each gate now holds.
+
+        A gate not reached yet (pending) is refused (InvalidTransition) unless ``early``; then
+        the decision waits for it. A gate that holds the same decision already is left as it
+        is (``GateDecision.already``); one that holds the other decision is refused.
+        """
+        return self._decide(wf, node_or_step, user or current_user(), "approved", None, early)
 
     def reject(self, wf: str, node_or_step: str, user: str | None = None,
-               reason: str = "") -> list[str]:
-        """Reject the gate(s) ``node_or_step`` (the approval step then fails with the reason)."""
-        return self._decide(wf, node_or_step, user or current_user(), "rejected", reason)
+               reason: str = "", *, early: bool = False) -> list[gates.GateDecision]:
+        """Reject the gate(s) ``node_or_step`` (the approval step then fails with the reason).
+
+        The same rules as ``approve``: reached gates only, unless ``early``; a decision is final.
+        """
+        return self._decide(wf, node_or_step, user or current_user(), "rejected", reason, early)
 
     def _decide(self, wf: str, target: str, user: str, decision: str,
-                reason: str | None) -> list[str]:
+                reason: str | None, early: bool) -> list[gates.GateDecision]:
         nodes = gates.gate_nodes(self, wf, target)
-        decided = []
         for node_id, args in nodes:
             gates.check_approver(args.get("approvers"), user, node_id)
-            record = {"decision": decision, "by": user, "at": time.time(), "reason": reason}
-            line = f"{decision} by {user}" + (f": {reason}" if reason else "")
-            out = self.transitions.decide(wf, node_id, record, line)
-            if out.status != "ok":
-                raise InvalidTransition(f"cannot {decision[:-1]} {node_id}: {out.detail[0]}")
-            decided.append(node_id)
-        return decided
+        if not early and len(nodes) > 1:  # refuse before deciding any when one would be
+            gates.check_reached(self, wf, [n for n, _ in nodes], decision)
+        return [self._decide_one(wf, node_id, user, decision, reason, early)
+                for node_id, _ in nodes]
+
+    def _decide_one(self, wf: str, node_id: str, user: str, decision: str,
+                    reason: str | None, early: bool) -> gates.GateDecision:
+        record = {"decision": decision, "by": user, "at": time.time(), "reason": reason}
+        line = f"{decision} by {user}" + (f": {reason}" if reason else "")
+        out = self.transitions.decide(wf, node_id, record, line, early=early)
+        if out.status == Reply.DECIDED:
+            earlier = gates.GateDecision.from_record(node_id, json.loads(out.detail[0]),
+                                                     already=True)
+            if earlier.decision != decision:
+                raise gates.decided_otherwise(wf, earlier)
+            return earlier
+        if out.status == Reply.NOT_REACHED:
+            raise gates.not_reached(wf, node_id, decision)
+        if out.status != Reply.OK:
+            raise InvalidTransition(f"cannot {decision[:-1]} {node_id}: {out.detail[0]}")
+        return gates.GateDecision.from_record(node_id, json.loads(out.detail[0]), already=False)
 
     # -- stop and go again ----------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from cephflow.ceph.identity import check_one_cluster
 from cephflow.engine import embedded
 from cephflow.engine.client import WorkflowClient
+from cephflow.engine.gates import GateDecision
 from cephflow.engine.state import WorkflowSnapshot, WorkflowSummary
 from cephflow.runbook.barrier import step_count
 from cephflow.runbook.dag import Dag
@@ -36,8 +37,9 @@ class Decision:
     """Gates approved or rejected."""
 
     workflow_id: str
-    nodes: list[str]
-    """The gate nodes decided (a step's open gates, or the one node named)."""
+    gates: list[GateDecision]
+    """What each gate named holds now (a step's open gates, or the one node named): the
+    decision just made, or (``already``) the same one made before."""
 
 
 @dataclass(frozen=True)
@@ -92,17 +94,21 @@ def snapshot(client: WorkflowClient, workflow_id: str) -> WorkflowSnapshot:
 
 
 def approve(client: WorkflowClient, workflow_id: str, step: str, *,
-            user: str | None = None) -> Decision:
-    """Approve the approval gate ``step`` (a step or node id); ``user`` defaults to the OS user."""
+            user: str | None = None, early: bool = False) -> Decision:
+    """Approve the approval gate ``step`` (a step or node id); ``user`` defaults to the OS user.
+
+    Refused (InvalidTransition) for a gate not reached yet unless ``early``; approving a gate
+    approved before records nothing and says who approved it (``GateDecision.already``).
+    """
     wf = client.resolve_id(workflow_id)
-    return Decision(wf, client.approve(wf, step, user=user))
+    return Decision(wf, client.approve(wf, step, user=user, early=early))
 
 
 def reject(client: WorkflowClient, workflow_id: str, step: str, *, reason: str,
-           user: str | None = None) -> Decision:
-    """Reject the approval gate ``step``: the step fails with ``reason``."""
+           user: str | None = None, early: bool = False) -> Decision:
+    """Reject the approval gate ``step``: the step fails with ``reason`` (rules as ``approve``)."""
     wf = client.resolve_id(workflow_id)
-    return Decision(wf, client.reject(wf, step, user=user, reason=reason))
+    return Decision(wf, client.reject(wf, step, user=user, reason=reason, early=early))
 
 
 def cancel(client: WorkflowClient, workflow_id: str) -> Cancelled:
