@@ -159,6 +159,8 @@ def _line_of(text: str, table: tuple[str, ...], key: str) -> int | None:
         header = _TABLE.match(line)
         if header:
             current = tuple(part.strip().strip('"') for part in header.group(1).split("."))
+            if current[: len(table) + 1] == (*table, key):  # the key is a table: [cephx]
+                return number
             continue
         if (current == table and plain.match(line)) or (not current and dotted.match(line)):
             return number
