@@ -54,12 +54,12 @@ class ExitStatus(IntEnum):
 
 
 EXIT_MEANINGS: dict[ExitStatus, str] = {
-    ExitStatus.SUCCEEDED: "succeeded (a followed workflow succeeded; a closed stdout pipe also ends with 0)",
-    ExitStatus.FAILED: "the workflow failed (or the command failed for a reason no other status names)",
+    ExitStatus.SUCCEEDED: "succeeded (also when stdout's reader stops early, as `head -1` does)",
+    ExitStatus.FAILED: "the workflow failed, or the command failed for a reason no other status names",
     ExitStatus.BAD_INPUT: "bad input: arguments, runbook, params, settings, environment, unknown ids",
-    ExitStatus.LOCK_HELD: "a lock the runbook needs is held by another workflow",
+    ExitStatus.LOCK_HELD: "a lock the runbook needs is held by another workflow (its id is printed)",
     ExitStatus.CANCELLED: "the workflow was cancelled",
-    ExitStatus.UNREACHABLE: "a service cannot be reached (Redis, Ceph)",
+    ExitStatus.UNREACHABLE: "a service cannot be reached: Redis (after `redis_patience`) or Ceph",
     ExitStatus.DETACHED: "detached with Ctrl-C: the workflow keeps running",
 }
 """The README's exit status table, row by row (a test checks that they agree)."""
@@ -153,6 +153,7 @@ class WorkflowNotFound(EngineError):
     """Raised when no workflow matches an id or prefix."""
 
     exit_code = ExitStatus.BAD_INPUT
+    hint = "`cephflow status` lists the recent workflows"
 
 
 class AmbiguousWorkflowId(EngineError):

@@ -18,7 +18,7 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer vendo
 
 from cephflow.cli import commands
 from cephflow.cli import errors as cli_errors
-from cephflow.cli.errors import report_error, report_os_error, show_error
+from cephflow.cli.errors import log_to_stderr, report_error, report_os_error, show_error
 from cephflow.errors import CephflowError, ExitStatus
 from cephflow.lab.state import use_lab_state
 
@@ -46,6 +46,7 @@ def _register_commands() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     use_lab_state()
+    log_to_stderr()
     _register_commands()
     sys.exit(run_app(argv))
 

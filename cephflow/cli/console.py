@@ -1,11 +1,23 @@
-"""The one rich console cephflow prints through; tests replace it with a recording one."""
+"""The one rich console cephflow prints through; tests replace it with a recording one.
+
+A closed pipe (``cephflow run demo | head -1``) is raised as ``BrokenPipeError`` for
+``cli.app.main`` to end quietly with its documented status, not rich's silent exit 1.
+"""
 
 from __future__ import annotations
 
 from rich.console import Console
 
-console = Console()
-err_console = Console(stderr=True)
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """Say the pipe closed (rich would exit 1 on its own)."""
+        self.quiet = True
+        raise BrokenPipeError
+
+
+console: Console = _Console()
+err_console: Console = _Console(stderr=True)
 
 
 def set_consoles(out: Console, err: Console | None = None) -> None:

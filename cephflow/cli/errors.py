@@ -9,6 +9,7 @@ the traceback follows the message.
 
 from __future__ import annotations
 
+import logging
 import traceback
 
 import typer
@@ -52,6 +53,25 @@ def report_os_error(exc: OSError) -> int:
                hint="check that the path exists and is writable (HOME, CEPHFLOW_STATE_DIR)")
     show_traceback(exc)
     return int(ExitStatus.BAD_INPUT)
+
+
+class _LogLine(logging.Handler):
+    """A cephflow log record as ``warning: <message>`` on the error console (above a live
+    view while one is drawn, never through it). Silent once the process configured logging
+    itself (``cephflow worker``): its own handlers show the record."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if logging.getLogger().handlers:
+            return
+        c.err_console.print(f"{record.levelname.lower()}: {record.getMessage()}", markup=False,
+                            highlight=False, soft_wrap=True)
+
+
+def log_to_stderr() -> None:
+    """Show cephflow's warnings in the CLI's style (the worker logs its own way)."""
+    logger = logging.getLogger("cephflow")
+    if not any(isinstance(h, _LogLine) for h in logger.handlers):
+        logger.addHandler(_LogLine(logging.WARNING))
 
 
 def fail(exc: CephflowError) -> typer.Exit:
