@@ -108,12 +108,17 @@ class Problem:
 
 
 class RunbookError(CephflowError):
-    """Raised when a runbook cannot be loaded, validated or compiled; holds every problem found."""
+    """Raised when a runbook cannot be loaded, validated or compiled; holds every problem found.
+
+    Its exit status is bad input, unless a plan-time lookup could not reach Ceph (then 5).
+    """
 
     exit_code = ExitStatus.BAD_INPUT
 
-    def __init__(self, problems: Sequence[Problem]):
+    def __init__(self, problems: Sequence[Problem], *, exit_code: int | None = None):
         self.problems = sorted(problems)
+        if exit_code is not None:
+            self.exit_code = exit_code
         super().__init__("\n".join(str(p) for p in self.problems))
 
 

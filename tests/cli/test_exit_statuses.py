@@ -98,10 +98,18 @@ UNREACHABLE = {
                                    "warning: Redis unreachable (...",
                                    env={"CEPHFLOW_REDIS_URL": "redis://127.0.0.1:{port}",
                                         "CEPHFLOW_REDIS_PATIENCE": "1"}),
+    "Ceph over SSH on a closed port": Case(["plan", "drain-host", "--host", "h1"],
+                                           ExitStatus.UNREACHABLE,
+                                           "error: runbooks/drain-host.yaml:...: discover 'osds': "
+                                           "lookup 'ceph.host_osds' failed: cannot reach "
+                                           "127.0.0.1:{port} over SSH...",
+                                           env={"CEPHFLOW_CEPH__SSH_HOST": "127.0.0.1",
+                                                "CEPHFLOW_CEPH__SSH_PORT": "{port}",
+                                                "CEPHFLOW_CEPH__CONNECT_TIMEOUT": "1"}),
 }
 
 
-def run(case: Case, home: Path, redis_url: str | None = None, *, stdin: str | None = None,
+def run(case: Case, home: Path, redis_url: str | None = None, *, port: str = "",
         ) -> subprocess.CompletedProcess[str]:
     config = home / "config.toml"
     config.write_text(case.config or "")
@@ -111,20 +119,20 @@ def run(case: Case, home: Path, redis_url: str | None = None, *, stdin: str | No
                COLUMNS="200", NO_COLOR="1")
     if redis_url is not None:
         env.update(CEPHFLOW_REDIS_URL=redis_url, CEPHFLOW_NAMESPACE=NAMESPACE)
-    port = str(closed_port())
     for name, value in case.env.items():
         env[name] = value.format(home=home, port=port)
     env = {k: v for k, v in env.items() if v != ""}  # "" in a case: unset it
     return subprocess.run([CEPHFLOW, *case.args], env=env, cwd=REPO, capture_output=True,
-                          text=True, timeout=CASE_TIMEOUT, input=stdin)
+                          text=True, timeout=CASE_TIMEOUT)
 
 
-def assert_ends(result: subprocess.CompletedProcess[str], case: Case, home: Path) -> None:
+def assert_ends(result: subprocess.CompletedProcess[str], case: Case, home: Path,
+                port: str = "") -> None:
     shown = result.stdout + result.stderr
     assert "Traceback" not in shown
     assert result.returncode == case.status, shown
     first = result.stderr.splitlines()[0] if result.stderr else ""
-    expected = case.stderr.format(config=home / "config.toml", home=home)
+    expected = case.stderr.format(config=home / "config.toml", home=home, port=port)
     pattern = ".*".join(re.escape(part) for part in expected.split("..."))
     assert re.fullmatch(pattern, first), f"{first!r} does not match {expected!r}"
 
@@ -133,12 +141,13 @@ def assert_ends(result: subprocess.CompletedProcess[str], case: Case, home: Path
 def test_a_mistake_ends_with_its_status_and_one_error_line(name, tmp_path, request):
     case = {**BAD_INPUT, **UNREACHABLE}[name]
     redis_url = request.getfixturevalue("redis_url") if case.redis else None
-    result = run(case, tmp_path, redis_url)
-    assert_ends(result, case, tmp_path)
+    port = str(closed_port())
+    result = run(case, tmp_path, redis_url, port=port)
+    assert_ends(result, case, tmp_path, port)
     lines = result.stderr.splitlines()
     error = [line for line in lines if line.startswith("error: ")]
     assert len(error) == 1, result.stderr  # one error, said once
-    if case.status == ExitStatus.UNREACHABLE:
+    if case.env.get("CEPHFLOW_REDIS_PATIENCE"):
         assert len(lines) == 3 and lines[1].startswith("error: cannot reach Redis (tried for 1s)")
 
 
