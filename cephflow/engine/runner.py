@@ -37,6 +37,7 @@ from cephflow.masking import LOG_MASKING, Masker
 from cephflow.runbook.catalog import CATALOG
 from cephflow.runbook.dag import RetryPolicy
 from cephflow.settings import Settings, get_settings
+from cephflow.settings_sources import EXTRA_TASK_MODULES_VARIABLE
 
 log = logging.getLogger("cephflow.engine")
 RESULT_LIMIT = 64 * 1024
@@ -293,5 +294,5 @@ def load_task_modules(settings: Settings) -> None:
     if _loaded:
         return
     _loaded = True
-    extra = (m.strip() for m in os.environ.get("CEPHFLOW_EXTRA_TASK_MODULES", "").split(","))
+    extra = (m.strip() for m in os.environ.get(EXTRA_TASK_MODULES_VARIABLE, "").split(","))
     import_task_modules([*settings.task_modules, *filter(None, extra)])

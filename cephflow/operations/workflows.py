@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from cephflow.ceph.identity import check_one_cluster
 from cephflow.engine import embedded
 from cephflow.engine.client import WorkflowClient
+from cephflow.engine.connection import OutageReporter, set_outage_reporter
 from cephflow.engine.gates import GateDecision
 from cephflow.engine.state import WorkflowSnapshot, WorkflowSummary
 from cephflow.runbook.barrier import step_count
@@ -64,6 +65,16 @@ def connect(*, services: bool = True) -> WorkflowClient:
     elif not settings.redis_url:
         embedded.start_redis(settings)
     return WorkflowClient(settings)
+
+
+def watch_redis(reporter: OutageReporter) -> OutageReporter:
+    """Let ``reporter`` hear that Redis is away (each retry) and back; returns the previous one.
+
+    A front end shows the outage its own way (the CLI: one line, or a status line under the
+    live tree) instead of a log line per retry. Past ``redis_patience`` the call waiting for
+    Redis raises RedisUnreachable.
+    """
+    return set_outage_reporter(reporter)
 
 
 def submit(dag: Dag, *, client: WorkflowClient | None = None) -> Submitted:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from cephflow.errors import Problem, RunbookError, RunbookNotFound
 from cephflow.runbook import model
-from cephflow.runbook.suggest import did_you_mean
 from cephflow.runbook.yamlpos import Doc, load_text
+from cephflow.suggest import did_you_mean
 
 SUFFIXES = (".yaml", ".yml")
 
@@ -85,8 +85,7 @@ def find(name: str, search_path: list[Path], *, relative_to: Path | None = None)
                 return candidate.resolve()
     names = available(search_path)
     hint = did_you_mean(name, names)
-    message = f"no runbook named {name!r}" + (f" ({hint})" if hint else "")
-    raise RunbookNotFound(message, name=name, hint=hint)
+    raise RunbookNotFound(f"no runbook named {name!r}", name=name, hint=hint)
 
 
 def read(path: Path) -> tuple[Doc, list[Problem], str]:

@@ -28,8 +28,8 @@ from pydantic import (
 from cephflow.errors import Problem
 from cephflow.runbook import types
 from cephflow.runbook.messages import EXPECTED, shown
-from cephflow.runbook.suggest import did_you_mean
 from cephflow.runbook.yamlpos import Doc
+from cephflow.suggest import did_you_mean
 
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 STEP_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*\Z")

@@ -11,7 +11,7 @@ from typing import Any
 
 from cephflow.runbook import types
 from cephflow.runbook.model import RunbookDecl
-from cephflow.runbook.suggest import did_you_mean
+from cephflow.suggest import did_you_mean
 
 
 def resolve_params(

@@ -194,4 +194,4 @@ def test_status_lists_shows_json_and_one_step_and_exits_by_outcome(client, redis
                                 "  pg 2.3a would be inactive\n")
 
     missing = cephflow(["status", "zz"], redis_url)
-    assert missing.returncode == 1 and "no workflow matches 'zz'" in missing.stderr
+    assert missing.returncode == 2 and "no workflow matches 'zz'" in missing.stderr

@@ -157,7 +157,8 @@ def test_missing_required_param_and_unknown_option(cli, knobs):
 def test_unknown_runbook_suggests_a_name(cli):
     result = cli("plan", "dmeo")
     assert result.exit_code == 2
-    assert "no runbook named 'dmeo' (did you mean 'demo'?)" in result.stderr
+    assert result.stderr.splitlines()[:2] == ["error: no runbook named 'dmeo'",
+                                              "hint: did you mean 'demo'?"]
 
 
 def test_validate_reports_every_problem_of_every_file(cli, tmp_path):

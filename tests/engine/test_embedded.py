@@ -27,7 +27,7 @@ def state_dir(tmp_path_factory):
 
 def cli(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CEPHFLOW_")}
-    env.update(CEPHFLOW_STATE_DIR=str(state), CEPHFLOW_CONFIG=str(state / "none.toml"))
+    env.update(CEPHFLOW_STATE_DIR=str(state), CEPHFLOW_CONFIG=os.devnull)
     return subprocess.run([CEPHFLOW, *args], env=env, capture_output=True, text=True,
                           timeout=120)
 

@@ -7,10 +7,14 @@ approver knows the first one was quicker.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 
 from cephflow.cli.views.event_line import timestamp
-from cephflow.engine.gates import GateDecision
+
+if TYPE_CHECKING:  # the engine is imported only by a command that runs (cli.commands says why)
+    from cephflow.engine.gates import GateDecision
 
 
 def decision_line(workflow_id: str, gate: GateDecision) -> Text:
