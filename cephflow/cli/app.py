@@ -12,11 +12,13 @@ import typer
 
 from cephflow.cli import commands
 from cephflow.cli.errors import report_error
+from cephflow.cli.help_style import StyledGroup
 from cephflow.errors import CephflowError
 from cephflow.lab.state import use_lab_state
 
 app = typer.Typer(
     name="cephflow",
+    cls=StyledGroup,
     help="Ceph maintenance runbooks as workflows on Celery.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,

@@ -26,6 +26,7 @@ from typer.core import TyperCommand
 from typer.main import get_command
 from typer.models import OptionInfo
 
+from cephflow.cli.help_style import restyle
 from cephflow.runbook import library
 from cephflow.runbook.model import ParamDecl
 from cephflow.settings import get_settings
@@ -143,6 +144,7 @@ def runbook_command(
                 f"({escape(loaded.file)}); its params are the options below.")(run)
     built = get_command(app)
     assert isinstance(built, TyperCommand)
+    restyle(built)
     return built
 
 
