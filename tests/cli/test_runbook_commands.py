@@ -162,6 +162,20 @@ def test_a_common_option_before_the_runbook_reaches_it(cli):
     assert json.loads(before.stdout)["params"]["items"] == 2
 
 
+def test_a_list_param_takes_comma_lists_and_repetition_together(cli, knobs):
+    result = cli("plan", str(knobs), "--host", "h", "--token", "t", "--ids", "4,5", "--ids", "6",
+                 "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["params"]["ids"] == [4, 5, 6]
+
+
+def test_a_count_below_its_minimum_is_bad_input(cli):
+    result = cli("plan", "demo", "--items", "-3")
+    assert result.exit_code == 2
+    assert "param 'items': -3 is less than the minimum 1" in result.output
+    assert "min 1" in cli("plan", "demo", "--help", env={"COLUMNS": "200"}).stdout
+
+
 def test_plan_help_lists_the_runbook_params_in_panels(cli):
     result = cli("plan", "demo", "--help")
     assert result.exit_code == 0
