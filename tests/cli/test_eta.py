@@ -74,3 +74,29 @@ def test_a_step_timer_stops_when_the_step_ends():
     assert node_elapsed(done, T0 + 10) == node_elapsed(done, T0 + 500) == 10
     running = wait("wait", 10, state="running", started=0)
     assert node_elapsed(running, T0 + 4) == 4
+
+
+def test_a_step_running_longer_than_steps_took_is_no_guess_not_zero():
+    snap = workflow([node("a", state="succeeded", started=0, ended=2),
+                     node("b", state="running", started=2)])
+    assert outlook(snap, T0 + 3) == Outlook(1.0)
+    assert outlook(snap, T0 + 75) == Outlook(None)
+
+
+HEADER_AT = {
+    120: "drain-host  ·  3f2a9c1e  ·  1m15s  ·  host=ceph-osd-17 osds=1,2 dry_run=no\n",
+    80: "drain-host  ·  3f2a9c1e  ·  1m15s  ·  host=ceph-osd-17 osds=1,2 dry_run=no\n",
+    70: "drain-host  ·  3f2a9c1e  ·  1m15s  ·  host=ceph-osd-17 osds=1,2 dry_r…\n",
+}
+
+
+def test_the_header_keeps_the_id_and_drops_none_the_default_cluster_and_python_reprs():
+    snap = workflow([node("a", state="succeeded", started=0, ended=2),
+                     node("b", state="running", started=2)])
+    snap.params = {"host": "ceph-osd-17", "osds": [1, 2], "device": None, "dry_run": False}
+    snap.cluster = "ceph"
+    for width, first in HEADER_AT.items():
+        text = render(WorkflowHeader(snap, now=T0 + 75), width=width)
+        assert text == first + "━━━━━━━━━━━━━━━───────────────  1/2   50%  ETA —\n", width
+    snap.cluster = "prod-east"
+    assert "·  cluster prod-east  ·" in render(WorkflowHeader(snap, now=T0 + 75), width=120)

@@ -51,7 +51,9 @@ def _left(node: NodeSnapshot, now: float, mean: float | None) -> float | None:
     took = now - node.started_at if node.state is NodeState.RUNNING and node.started_at else 0.0
     if _is_wait(node):
         return max(0.0, float(node.args["seconds"]) - took)
-    return None if mean is None else max(0.0, mean - took)
+    if mean is None or took >= mean:  # running past what steps took: no honest guess
+        return None
+    return mean - took
 
 
 def outlook(snapshot: WorkflowSnapshot, now: float) -> Outlook:

@@ -11,7 +11,13 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
 from cephflow.cli.views.eta import Outlook, outlook
-from cephflow.cli.views.style import duration, params_text, short_id, workflow_style
+from cephflow.cli.views.style import (
+    duration,
+    params_text,
+    short_id,
+    shown_cluster,
+    workflow_style,
+)
 from cephflow.engine.state import WorkflowSnapshot
 from cephflow.runbook.barrier import is_barrier
 
@@ -58,15 +64,18 @@ class WorkflowHeader:
 
     def lines(self, *, width: int) -> list[Text]:
         snap = self.snapshot
+        # what identifies the run comes first, so a narrow terminal cuts only the params
         first = Text()
         first.append(snap.runbook, style="bold")
-        if snap.params:
-            first.append("  " + params_text(snap.params))
-        if snap.cluster:
-            first.append("  ·  cluster ")
-            first.append(snap.cluster, style="cyan")
         first.append(f"  ·  {short_id(snap.id)}  ·  ")
         first.append(duration(workflow_elapsed(snap, self.now)))
+        cluster = shown_cluster(snap.cluster)
+        if cluster:
+            first.append("  ·  cluster ")
+            first.append(cluster, style="cyan")
+        params = params_text(snap.params)
+        if params:
+            first.append("  ·  " + params)
 
         done, total = progress(snap)
         ratio = done / total if total else 1.0
