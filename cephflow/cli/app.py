@@ -19,11 +19,13 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer vendo
 from cephflow.cli import commands
 from cephflow.cli import errors as cli_errors
 from cephflow.cli.errors import log_to_stderr, report_error, report_os_error, show_error
+from cephflow.cli.help_style import StyledGroup
 from cephflow.errors import CephflowError, ExitStatus
 from cephflow.lab.state import use_lab_state
 
 app = typer.Typer(
     name="cephflow",
+    cls=StyledGroup,
     help="Ceph maintenance runbooks as workflows on Celery.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,

@@ -48,6 +48,11 @@ class ParamDecl(_Model):
     help: str = ""
     choices: list[Any] | None = None
     secret: bool = False
+    min: float | None = None
+    """Smallest value allowed (a number or duration, each item of a list): ``min: 1`` for a
+    count, where ``--items -3`` would otherwise compile to an empty fan-out."""
+    max: float | None = None
+    """Largest value allowed, as ``min``."""
 
     @field_validator("type")
     @classmethod

@@ -86,7 +86,7 @@ def test_a_late_follower_ends_in_the_same_state_and_view_as_one_from_the_start()
         """)
     assert (code_a, code_b) == (1, 1)
     assert text_a.endswith(final_frame) and text_b.endswith(final_frame)
-    assert text_a.count("drain-host  host=ceph-osd-17") > text_b.count("drain-host  host=ceph-osd-17")
+    assert text_a.count("drain-host  ·  c0ffee00") > text_b.count("drain-host  ·  c0ffee00")
 
 
 def test_live_on_a_console_that_is_no_terminal_prints_plain_lines():

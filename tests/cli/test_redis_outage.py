@@ -90,7 +90,7 @@ def test_a_short_outage_is_a_status_line_under_the_tree_then_gone(fake_time, std
     assert source.attempts > 6  # it did retry, through the real loop
     assert STATUS in text  # shown while it lasted ...
     assert "trying again for up to 5s" in text
-    last_frame = text.split("drain-host  host=")[-1]  # each frame starts with the header
+    last_frame = text.split("drain-host  ·  ")[-1]  # each frame starts with the header
     assert STATUS not in last_frame  # ... and gone once Redis answered
     assert stderr.export_text() == ""  # not one line per retry, not even one line
 
