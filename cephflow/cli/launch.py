@@ -14,12 +14,13 @@ from cephflow.cli import console as c
 from cephflow.cli.follow import follow
 from cephflow.hints import status_command
 from cephflow.operations import workflows
-from cephflow.runbook.dag import Dag
+from cephflow.operations.plan import Plan
 
 
-def launch(dag: Dag, *, detach: bool, output: str) -> int:
-    """Submit ``dag``, print its id, and unless ``detach`` follow it; returns the exit status."""
-    submitted = workflows.submit(dag)
+def launch(compiled: Plan, *, detach: bool, output: str) -> int:
+    """Submit the plan's DAG, print its id, and unless ``detach`` follow it; returns the exit
+    status."""
+    submitted = workflows.submit(compiled.dag, given=compiled.given)
     wf = submitted.workflow_id
     if output == "json":
         c.console.out(f'{{"workflow": "{wf}"}}', highlight=False)

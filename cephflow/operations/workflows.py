@@ -8,6 +8,7 @@ results carry the full id.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from cephflow.ceph.identity import check_one_cluster
@@ -64,15 +65,18 @@ def connect(*, services: bool = True) -> WorkflowClient:
     return WorkflowClient(settings)
 
 
-def submit(dag: Dag, *, client: WorkflowClient | None = None) -> Submitted:
+def submit(dag: Dag, *, client: WorkflowClient | None = None,
+           given: Mapping[str, object] | None = None) -> Submitted:
     """Submit ``dag``; returns its id. Connects (services started) unless given ``client``.
+
+    ``given`` are the params as the user typed them (``Plan.given``), which views show.
 
     Raises ClusterMismatch before anything is started or written when the settings name two
     clusters, and LockHeld when another workflow holds a lock the runbook needs.
     """
     check_one_cluster(get_settings().ceph)
     client = client or connect()
-    wf = client.submit(dag)
+    wf = client.submit(dag, given=given)
     return Submitted(wf, dag.runbook, step_count(dag.nodes), client)
 
 

@@ -1,7 +1,7 @@
 """The two header lines above the live tree: what runs where, and how far it has got.
 
-``WorkflowHeader(snapshot, now=...)``: runbook, parameters, cluster and elapsed time on the
-first line; a progress bar over all nodes, the count, the percentage and the time left
+``WorkflowHeader(snapshot, now=...)``: runbook, id, elapsed time, cluster and the params the
+user gave (as typed) on the first line; a progress bar over all nodes, the count, the percentage and the time left
 (``cephflow.cli.views.eta``) on the second. Pure: the same snapshot and ``now`` always draw the same two lines.
 """
 
@@ -73,7 +73,8 @@ class WorkflowHeader:
         if cluster:
             first.append("  ·  cluster ")
             first.append(cluster, style="cyan")
-        params = params_text(snap.params)
+        # the params the user gave, as typed; every resolved one for a workflow without them
+        params = params_text(snap.params if snap.given is None else snap.given)
         if params:
             first.append("  ·  " + params)
 
