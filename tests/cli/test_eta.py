@@ -84,9 +84,9 @@ def test_a_step_running_longer_than_steps_took_is_no_guess_not_zero():
 
 
 HEADER_AT = {
-    120: "drain-host  ·  3f2a9c1e  ·  1m15s  ·  host=ceph-osd-17 osds=1,2 dry_run=no\n",
-    80: "drain-host  ·  3f2a9c1e  ·  1m15s  ·  host=ceph-osd-17 osds=1,2 dry_run=no\n",
-    70: "drain-host  ·  3f2a9c1e  ·  1m15s  ·  host=ceph-osd-17 osds=1,2 dry_r…\n",
+    120: "drain-host  ·  3f2a9c1e  ·  running 1m15s  ·  host=ceph-osd-17 osds=1,2 dry_run=no\n",
+    80: "drain-host  ·  3f2a9c1e  ·  running 1m15s  ·  host=ceph-osd-17 osds=1,2 dry_run…\n",
+    70: "drain-host  ·  3f2a9c1e  ·  running 1m15s  ·  host=ceph-osd-17 osds=1…\n",
 }
 
 
@@ -103,9 +103,9 @@ def test_the_header_keeps_the_id_and_drops_none_the_default_cluster_and_python_r
 
 
 GIVEN_AT = {
-    120: "drain-host  ·  3f2a9c1e  ·  1m15s  ·  osds=1,2 pause=1h30m token=**********\n",
-    80: "drain-host  ·  3f2a9c1e  ·  1m15s  ·  osds=1,2 pause=1h30m token=**********\n",
-    70: "drain-host  ·  3f2a9c1e  ·  1m15s  ·  osds=1,2 pause=1h30m token=****…\n",
+    120: "drain-host  ·  3f2a9c1e  ·  running 1m15s  ·  osds=1,2 pause=1h30m token=**********\n",
+    80: "drain-host  ·  3f2a9c1e  ·  running 1m15s  ·  osds=1,2 pause=1h30m token=******…\n",
+    70: "drain-host  ·  3f2a9c1e  ·  running 1m15s  ·  osds=1,2 pause=1h30m to…\n",
 }
 
 
