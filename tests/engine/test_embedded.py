@@ -52,3 +52,19 @@ def test_run_starts_private_redis_and_worker_that_outlive_it(state_dir):
     stopped = cli(state_dir, "services", "stop")
     assert "worker" in stopped.stdout and "redis" in stopped.stdout
     assert not any(s.running for s in embedded.status(settings))
+
+
+def test_stopping_the_services_under_a_running_workflow_names_it_and_stops_anyway(state_dir):
+    started = cli(state_dir, "run", "demo", "--items", "1", "--pause", "1h", "--quiet",
+                  "--detach")
+    assert started.returncode == 0, started.stderr
+    wf = started.stdout.strip()
+    stopped = cli(state_dir, "services", "stop")
+    assert stopped.returncode == 0, stopped.stderr
+    assert f"warning: workflow {wf} (demo) has not ended" in stopped.stderr
+    assert "pauses until a worker runs again" in stopped.stderr
+    assert "worker" in stopped.stdout and "redis" in stopped.stdout
+    settings = Settings(state_dir=state_dir, redis_url=None)
+    assert not any(s.running for s in embedded.status(settings))
+    quiet = cli(state_dir, "services", "stop")  # nothing runs: nothing paused, no warning
+    assert quiet.stderr == "" and "nothing was running" in quiet.stdout
