@@ -165,7 +165,8 @@ class WorkflowControl(WorkflowReader):
             line = f"{decision} by {user}" + (f": {reason}" if reason else "")
             out = self.transitions.decide(wf, node_id, record, line)
             if out.status != "ok":
-                raise InvalidTransition(f"cannot {decision[:-1]} {node_id}: {out.detail[0]}")
+                verb = "approve" if decision == "approved" else "reject"
+                raise InvalidTransition(f"cannot {verb} {node_id}: {out.detail[0]}")
             decided.append(node_id)
         return decided
 
@@ -184,8 +185,10 @@ class WorkflowControl(WorkflowReader):
         out = self.transitions.resume(wf, user or current_user())
         _refuse_unknown(wf, out)
         if out.status == "invalid":
+            state = out.detail[0]
+            now = "has succeeded" if state == WorkflowState.SUCCEEDED else f"is {state}"
             raise InvalidTransition(
-                f"workflow {wf} is {out.detail[0]}: only failed or cancelled workflows resume")
+                f"workflow {wf} {now}: only failed or cancelled workflows resume")
         if out.status == "held":
             raise LockHeld(out.detail[0], out.detail[1])
         self.send(wf, out)

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from cephflow.engine import keys
+from cephflow.engine import gates, keys
 from cephflow.engine.state import EventType, NodeState, WorkflowState
 from cephflow.errors import InvalidTransition, LockHeld
 from tests.engine.support import dag, node, runs
@@ -168,3 +168,16 @@ def test_listing_counts_ended_nodes(client, celery_worker, redis_url):
     rows = {line.split()[0]: line.split()[-1] for line in listed.stdout.splitlines()
             if line.strip() and line.split()[0] in (failed[:8], running[:8])}
     assert rows == {failed[:8]: "4/4", running[:8]: "3/3"}, listed.stdout
+
+
+def test_refusals_read_as_sentences_whatever_the_state(client, celery_worker, monkeypatch):
+    wf = client.submit(dag(node("a")), user="tester")
+    assert client.wait(wf, timeout=30) is WorkflowState.SUCCEEDED
+    with pytest.raises(InvalidTransition) as resumed:
+        client.resume(wf)
+    assert f"workflow {wf} has succeeded: only failed" in str(resumed.value)
+    # a gate that ended between being looked up and being decided
+    monkeypatch.setattr(gates, "gate_nodes", lambda *_: [("a", {})])
+    with pytest.raises(InvalidTransition) as rejected:
+        client.reject(wf, "a", user="tester")
+    assert str(rejected.value) == "cannot reject a: workflow has ended (succeeded)"

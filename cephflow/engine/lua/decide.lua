@@ -10,10 +10,14 @@ if not st then return {R.INVALID, 'unknown workflow'} end
 local s = redis.call('HGET', K_STATE, node)
 -- a finally gate still runs while the workflow fails or is cancelled: it stays decidable
 local stopping = (st == W.FAILING or st == W.CANCELLING) and s and is_cleanup(node)
-if st ~= W.RUNNING and not stopping then return {R.INVALID, 'workflow is ' .. st} end
+if st ~= W.RUNNING and not stopping then
+    -- "has ended (succeeded)", never "is succeeded": a state name is not always an adjective
+    local ended = st == W.SUCCEEDED or st == W.FAILED or st == W.CANCELLED
+    return {R.INVALID, ended and ('workflow has ended (' .. st .. ')') or ('workflow is ' .. st)}
+end
 if not s then return {R.INVALID, 'unknown node'} end
 if s == S.SUCCEEDED or s == S.FAILED or s == S.SKIPPED or s == S.CANCELLED then
-    return {R.INVALID, 'step ' .. node .. ' is ' .. s}
+    return {R.INVALID, 'step ' .. node .. ' has already ended (' .. s .. ')'}
 end
 redis.call('HSET', K_FACTS, 'approval:' .. node, ARGV[5])
 redis.call('HSET', K_DETAIL, node, ARGV[6])
