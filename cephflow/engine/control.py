@@ -14,6 +14,7 @@ import pwd
 import secrets
 import socket
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from cephflow.engine import gates, keys
@@ -23,7 +24,7 @@ from cephflow.engine.reader import WorkflowReader
 from cephflow.engine.scripts import Outcome, Reply
 from cephflow.engine.state import WorkflowPhase, WorkflowState
 from cephflow.errors import InvalidTransition, LockHeld, WorkflowNotFound
-from cephflow.runbook.dag import Dag
+from cephflow.runbook.dag import REDACTED, Dag
 
 BATCH = 2000
 """Fields per HSET and commands per pipeline flush when writing a DAG."""
@@ -51,9 +52,12 @@ class WorkflowControl(WorkflowReader):
 
     # -- submit -------------------------------------------------------------------------------
 
-    def submit(self, dag: Dag, *, user: str | None = None) -> str:
+    def submit(self, dag: Dag, *, user: str | None = None,
+               given: Mapping[str, Any] | None = None) -> str:
         """Store ``dag`` as a new workflow, take its locks and queue its roots; returns its id.
 
+        ``given`` are the params as the user typed them, kept for display (meta ``given``);
+        a param the DAG holds as a secret is stored redacted whatever value it has here.
         Raises LockHeld (nothing is left behind) when another workflow holds a lock.
         """
         user = user or current_user()
@@ -76,6 +80,8 @@ class WorkflowControl(WorkflowReader):
         }
         if dag.secrets:  # in Redis already, in the args that use them; kept here to mask them
             meta["secrets"] = json.dumps(sorted(dag.secrets))
+        if given is not None:
+            meta["given"] = _given_text(dag, given)
         audit = {
             "workflow": wf, "user": user, "host": socket.gethostname(), "submitted_at": repr(now),
             "runbook": dag.runbook, "source": dag.source, "params": meta["params"],
@@ -184,7 +190,8 @@ class WorkflowControl(WorkflowReader):
         if out.status == Reply.NOT_REACHED:
             raise gates.not_reached(wf, node_id, decision)
         if out.status != Reply.OK:
-            raise InvalidTransition(f"cannot {decision[:-1]} {node_id}: {out.detail[0]}")
+            verb = "approve" if decision == "approved" else "reject"
+            raise InvalidTransition(f"cannot {verb} {node_id}: {out.detail[0]}")
         return gates.GateDecision.from_record(node_id, json.loads(out.detail[0]), already=False)
 
     # -- stop and go again ----------------------------------------------------------------------
@@ -202,8 +209,10 @@ class WorkflowControl(WorkflowReader):
         out = self.transitions.resume(wf, user or current_user())
         _refuse_unknown(wf, out)
         if out.status == "invalid":
+            state = out.detail[0]
+            now = "has succeeded" if state == WorkflowState.SUCCEEDED else f"is {state}"
             raise InvalidTransition(
-                f"workflow {wf} is {out.detail[0]}: only failed or cancelled workflows resume")
+                f"workflow {wf} {now}: only failed or cancelled workflows resume")
         if out.status == "held":
             raise LockHeld(out.detail[0], out.detail[1])
         self.send(wf, out)
@@ -212,6 +221,17 @@ class WorkflowControl(WorkflowReader):
 def _params_text(dag: Dag) -> str:
     """The parameters as stored in the meta and the audit record (sorted JSON)."""
     return json.dumps(dag.params, sort_keys=True, default=str)
+
+
+def _given_text(dag: Dag, given: Mapping[str, Any]) -> str:
+    """The given params as stored in the meta (JSON in the order given), secrets redacted.
+
+    A param is secret when the DAG holds it redacted: the engine redacts again rather than
+    trust every caller to have done it.
+    """
+    shown = {name: REDACTED if dag.params.get(name) == REDACTED else value
+             for name, value in given.items()}
+    return json.dumps(shown, default=str)
 
 
 def _refuse_unknown(wf: str, out: Outcome) -> None:

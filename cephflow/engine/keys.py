@@ -12,6 +12,11 @@ submitted with (meta field ``retention``, ms; ``Settings.retention_days``); the 
 the lock keys and the two indexes are not workflow keys and stay (the client drops index
 entries whose workflow has expired when it lists them).
 
+Among the meta fields, ``params`` holds the resolved params (defaults applied, secrets
+redacted) and ``given`` the params as the user typed them (JSON object in the order given,
+values as text such as ``"1h30m"`` or lists of text, secrets redacted); ``given`` is absent
+on workflows submitted before it was recorded or without a command line.
+
     <ns>:workflows            zset   workflow id -> submitted_at (listing, newest first)
     <ns>:workflow-ids         zset   workflow id, score 0 (prefix lookup with ZRANGEBYLEX)
     <ns>:leases               zset   "<wf>|<node>" -> lease expiry (epoch s); reconciler input

@@ -125,6 +125,7 @@ class WorkflowReader(EngineBinding):
         wf_state = meta.get("state", "running")
         return WorkflowSnapshot(
             id=wf, runbook=meta.get("runbook", ""), params=json.loads(meta.get("params", "{}")),
+            given=_json_or_none(meta.get("given")),
             state=WorkflowState(wf_state).shown,
             submitted_at=float(meta.get("submitted_at", 0)),
             submitted_by=meta.get("submitted_by", ""), ended_at=_float(meta.get("ended_at")),
@@ -182,7 +183,7 @@ class WorkflowReader(EngineBinding):
         """The most recently submitted workflows, newest first."""
         ids = call(lambda: self.redis.zrevrange(keys.workflows(self.ns), 0, limit - 1))
         fields = ["runbook", "state", "submitted_at", "submitted_by", "ended_at", "failed_node",
-                  "error", "nodes", "params", "open_main", "open_cleanup", "secrets"]
+                  "error", "nodes", "params", "given", "open_main", "open_cleanup", "secrets"]
         pipe = self.redis.pipeline(transaction=False)
         for wf in ids:
             pipe.hmget(self.workflow_keys(wf).meta, fields)
@@ -205,7 +206,7 @@ class WorkflowReader(EngineBinding):
                 failed_node=data["failed_node"],
                 error=_masked(self._keep_masker(wf, data["secrets"]), data["error"]),
                 nodes=nodes, ended_nodes=max(nodes - still_open, 0),
-                params=json.loads(data["params"] or "{}"),
+                params=json.loads(data["params"] or "{}"), given=_json_or_none(data["given"]),
             ))
         if expired:
             pipe = self.redis.pipeline(transaction=False)
@@ -235,6 +236,11 @@ def _shown_args(spec: dict[str, Any]) -> dict[str, Any]:
     args = spec.get("args", {})
     secret = set(spec.get("secret_args") or ())
     return {k: REDACTED if k in secret else v for k, v in args.items()} if secret else args
+
+
+def _json_or_none(value: str | None) -> Any:
+    """A JSON meta field, or None where the workflow has none (older than the field)."""
+    return None if value is None else json.loads(value)
 
 
 def _float(value: str | None) -> float | None:

@@ -8,12 +8,14 @@ results carry the full id.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from cephflow.ceph.identity import check_one_cluster
 from cephflow.engine import embedded
 from cephflow.engine.client import WorkflowClient
 from cephflow.engine.connection import OutageReporter, set_outage_reporter
+from cephflow.engine.embedded import ServiceStatus
 from cephflow.engine.gates import GateDecision
 from cephflow.engine.state import WorkflowSnapshot, WorkflowSummary
 from cephflow.runbook.barrier import step_count
@@ -31,6 +33,8 @@ class Submitted:
     """Steps as a plan counts them (a fan-out's members each; no internal barriers)."""
     client: WorkflowClient = field(repr=False, compare=False)
     """The client it was submitted through, to follow it with."""
+    started: list[ServiceStatus] = field(default_factory=list)
+    """The embedded services this submit started in the background (PIDs, logs)."""
 
 
 @dataclass(frozen=True)
@@ -59,12 +63,18 @@ def connect(*, services: bool = True) -> WorkflowClient:
     is not running, and with ``services`` the local worker too, so that what a command
     unblocks (a gate, the finally steps) actually runs.
     """
+    return _connect(services=services)[0]
+
+
+def _connect(*, services: bool) -> tuple[WorkflowClient, list[ServiceStatus]]:
+    """``connect``, and the embedded services it started."""
     settings = get_settings()
+    started: list[ServiceStatus] = []
     if services:
-        embedded.ensure_services(settings)
+        started = embedded.ensure_services(settings)
     elif not settings.redis_url:
         embedded.start_redis(settings)
-    return WorkflowClient(settings)
+    return WorkflowClient(settings), started
 
 
 def watch_redis(reporter: OutageReporter) -> OutageReporter:
@@ -77,16 +87,21 @@ def watch_redis(reporter: OutageReporter) -> OutageReporter:
     return set_outage_reporter(reporter)
 
 
-def submit(dag: Dag, *, client: WorkflowClient | None = None) -> Submitted:
+def submit(dag: Dag, *, client: WorkflowClient | None = None,
+           given: Mapping[str, object] | None = None) -> Submitted:
     """Submit ``dag``; returns its id. Connects (services started) unless given ``client``.
+
+    ``given`` are the params as the user typed them (``Plan.given``), which views show.
 
     Raises ClusterMismatch before anything is started or written when the settings name two
     clusters, and LockHeld when another workflow holds a lock the runbook needs.
     """
     check_one_cluster(get_settings().ceph)
-    client = client or connect()
-    wf = client.submit(dag)
-    return Submitted(wf, dag.runbook, step_count(dag.nodes), client)
+    started: list[ServiceStatus] = []
+    if client is None:
+        client, started = _connect(services=True)
+    wf = client.submit(dag, given=given)
+    return Submitted(wf, dag.runbook, step_count(dag.nodes), client, started)
 
 
 def list_workflows(client: WorkflowClient, limit: int = 20) -> list[WorkflowSummary]:

@@ -84,9 +84,9 @@ def test_a_step_running_longer_than_steps_took_is_no_guess_not_zero():
 
 
 HEADER_AT = {
-    120: "drain-host  ·  3f2a9c1e  ·  1m15s  ·  host=ceph-osd-17 osds=1,2 dry_run=no\n",
-    80: "drain-host  ·  3f2a9c1e  ·  1m15s  ·  host=ceph-osd-17 osds=1,2 dry_run=no\n",
-    70: "drain-host  ·  3f2a9c1e  ·  1m15s  ·  host=ceph-osd-17 osds=1,2 dry_r…\n",
+    120: "drain-host  ·  3f2a9c1e  ·  running 1m15s  ·  host=ceph-osd-17 osds=1,2 dry_run=no\n",
+    80: "drain-host  ·  3f2a9c1e  ·  running 1m15s  ·  host=ceph-osd-17 osds=1,2 dry_run…\n",
+    70: "drain-host  ·  3f2a9c1e  ·  running 1m15s  ·  host=ceph-osd-17 osds=1…\n",
 }
 
 
@@ -100,3 +100,21 @@ def test_the_header_keeps_the_id_and_drops_none_the_default_cluster_and_python_r
         assert text == first + "━━━━━━━━━━━━━━━───────────────  1/2   50%  ETA —\n", width
     snap.cluster = "prod-east"
     assert "·  cluster prod-east  ·" in render(WorkflowHeader(snap, now=T0 + 75), width=120)
+
+
+GIVEN_AT = {
+    120: "drain-host  ·  3f2a9c1e  ·  running 1m15s  ·  osds=1,2 pause=1h30m token=**********\n",
+    80: "drain-host  ·  3f2a9c1e  ·  running 1m15s  ·  osds=1,2 pause=1h30m token=******…\n",
+    70: "drain-host  ·  3f2a9c1e  ·  running 1m15s  ·  osds=1,2 pause=1h30m to…\n",
+}
+
+
+def test_the_header_shows_the_params_as_given_and_not_the_resolved_ones():
+    snap = workflow([node("a", state="succeeded", started=0, ended=2),
+                     node("b", state="running", started=2)])
+    snap.params = {"host": "ceph-osd-17", "osds": [1, 2], "pause": 5400.0, "token": "**********"}
+    snap.given = {"osds": ["1", "2"], "pause": "1h30m", "token": "**********"}
+    snap.cluster = "ceph"
+    for width, first in GIVEN_AT.items():
+        text = render(WorkflowHeader(snap, now=T0 + 75), width=width)
+        assert text.splitlines(keepends=True)[0] == first, width

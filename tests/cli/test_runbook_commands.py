@@ -240,19 +240,20 @@ def test_validate_without_files_checks_the_shipped_runbooks(cli):
     assert "ok  runbooks/demo.yaml" in result.stdout
 
 
-def test_run_without_dry_run_hands_the_dag_to_launch(cli, monkeypatch):
+def test_run_without_dry_run_hands_the_plan_to_launch(cli, monkeypatch):
     calls = []
     fake = types.ModuleType("cephflow.cli.launch")
 
-    def launch(dag, *, detach, output):
-        calls.append((dag.runbook, len(dag.nodes), detach, output))
+    def launch(compiled, *, detach, output):
+        calls.append((compiled.dag.runbook, len(compiled.dag.nodes), compiled.given, detach,
+                       output))
         return 3
 
     fake.launch = launch
     monkeypatch.setitem(sys.modules, "cephflow.cli.launch", fake)
     result = cli("run", "demo", "--items", "1", "--detach", "--quiet")
     assert result.exit_code == 3
-    assert calls == [("demo", 5, True, "quiet")]
+    assert calls == [("demo", 5, {"items": "1"}, True, "quiet")]
 
 
 def test_runbook_names_complete():

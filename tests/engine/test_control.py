@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cephflow.engine import keys
+from cephflow.engine import gates, keys
 from cephflow.engine.state import EventType, NodeState, WorkflowState
 from cephflow.errors import InvalidTransition, LockHeld
 from tests.engine.support import dag, node, runs
@@ -254,3 +254,16 @@ def test_a_rejected_gate_asks_again_after_resume(client, celery_worker):
     [approved] = client.approve(wf, "gate", user="bob")
     assert (approved.by, approved.already) == ("bob", False)
     assert client.wait(wf, timeout=30) is WorkflowState.SUCCEEDED
+
+
+def test_refusals_read_as_sentences_whatever_the_state(client, celery_worker, monkeypatch):
+    wf = client.submit(dag(node("a")), user="tester")
+    assert client.wait(wf, timeout=30) is WorkflowState.SUCCEEDED
+    with pytest.raises(InvalidTransition) as resumed:
+        client.resume(wf)
+    assert f"workflow {wf} has succeeded: only failed" in str(resumed.value)
+    # a gate that ended between being looked up and being decided
+    monkeypatch.setattr(gates, "gate_nodes", lambda *_: [("a", {})])
+    with pytest.raises(InvalidTransition) as rejected:
+        client.reject(wf, "a", user="tester")
+    assert str(rejected.value) == "cannot reject a: workflow has ended (succeeded)"

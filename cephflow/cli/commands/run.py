@@ -41,7 +41,7 @@ def _action(compiled: Plan, options: cli_params.Options) -> int:
     from cephflow.cli.launch import launch  # lazy (a dry run needs no engine): see
     # cephflow.cli.commands
 
-    return launch(compiled.dag, detach=options["detach"], output=_output(options))
+    return launch(compiled, detach=options["detach"], output=_output(options))
 
 
 run = runbook_entry_command(command="run", common=RUN_OPTIONS, action=_action, doc="""\

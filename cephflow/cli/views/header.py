@@ -1,7 +1,7 @@
 """The two header lines above the live tree: what runs where, and how far it has got.
 
-``WorkflowHeader(snapshot, now=...)``: runbook, parameters, cluster and elapsed time on the
-first line; a progress bar over all nodes, the count, the percentage and the time left
+``WorkflowHeader(snapshot, now=...)``: runbook, id, state, elapsed time, cluster and the params the
+user gave (as typed) on the first line; a progress bar over all nodes, the count, the percentage and the time left
 (``cephflow.cli.views.eta``) on the second. Pure: the same snapshot and ``now`` always draw the same two lines.
 """
 
@@ -48,7 +48,7 @@ def outlook_text(told: Outlook) -> str:
 
 
 class WorkflowHeader:
-    """Runbook, params, cluster, elapsed; then bar, count, percentage and ETA.
+    """Runbook, id, state, elapsed, cluster, params; then bar, count, percentage and ETA.
 
     Args:
         snapshot: the workflow's state to summarise.
@@ -68,12 +68,15 @@ class WorkflowHeader:
         first = Text()
         first.append(snap.runbook, style="bold")
         first.append(f"  ·  {short_id(snap.id)}  ·  ")
-        first.append(duration(workflow_elapsed(snap, self.now)))
+        # "failing 1m02s", "succeeded 4m10s": the state and how long it has run read as one
+        first.append(snap.state.value, style=workflow_style(snap.state))
+        first.append(" " + duration(workflow_elapsed(snap, self.now)))
         cluster = shown_cluster(snap.cluster)
         if cluster:
             first.append("  ·  cluster ")
             first.append(cluster, style="cyan")
-        params = params_text(snap.params)
+        # the params the user gave, as typed; every resolved one for a workflow without them
+        params = params_text(snap.params if snap.given is None else snap.given)
         if params:
             first.append("  ·  " + params)
 
@@ -85,9 +88,7 @@ class WorkflowHeader:
         second.append("━" * filled, style=workflow_style(snap.state))
         second.append("─" * (bar_width - filled), style="dim")
         second.append(f"  {done}/{total}  {ratio:4.0%}")
-        if snap.state.terminal:
-            second.append(f"  {snap.state.value}", style=workflow_style(snap.state))
-        else:
+        if not snap.state.terminal:  # an ended run's state is on the first line
             second.append("  " + outlook_text(outlook(snap, self.now)))
         for line in (first, second):
             line.no_wrap = True

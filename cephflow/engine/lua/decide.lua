@@ -16,9 +16,13 @@ local before = redis.call('HGET', K_FACTS, 'approval:' .. node)
 if before then return {R.DECIDED, before} end
 -- a finally gate still runs while the workflow fails or is cancelled: it stays decidable
 local stopping = (st == W.FAILING or st == W.CANCELLING) and is_cleanup(node)
-if st ~= W.RUNNING and not stopping then return {R.INVALID, 'workflow is ' .. st} end
+if st ~= W.RUNNING and not stopping then
+    -- "has ended (succeeded)", never "is succeeded": a state name is not always an adjective
+    local ended = st == W.SUCCEEDED or st == W.FAILED or st == W.CANCELLED
+    return {R.INVALID, ended and ('workflow has ended (' .. st .. ')') or ('workflow is ' .. st)}
+end
 if s == S.SUCCEEDED or s == S.FAILED or s == S.SKIPPED or s == S.CANCELLED then
-    return {R.INVALID, 'step ' .. node .. ' is ' .. s}
+    return {R.INVALID, 'step ' .. node .. ' has already ended (' .. s .. ')'}
 end
 if s == S.PENDING and ARGV[7] ~= '1' then return {R.NOT_REACHED, s} end
 local record = ARGV[5]
