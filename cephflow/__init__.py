@@ -4,7 +4,8 @@ Layers (each a sub-package; a layer imports only those below it, which the impor
 contract in ``pyproject.toml`` checks on every ``make test``):
 
     cli -> operations -> tasks -> engine -> lab -> runbook | ceph | monitoring | notify
-        -> settings -> errors | tries | sandbox | hints | task_names
+        -> settings -> settings_sources
+        -> errors | tries | sandbox | hints | task_names | masking | suggest
 
 ``runbook`` turns YAML into a concrete DAG, ``engine`` runs a DAG on Celery with its state in
 Redis, ``tasks`` holds the domain tasks, ``ceph`` talks to a cluster, ``operations`` is what a

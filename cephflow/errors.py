@@ -7,6 +7,7 @@
     ├── RunbookNotFound                no runbook has that name, or the file does not exist
     ├── ParamError                     a runbook parameter given on the command line is invalid
     ├── EngineError                    the workflow engine cannot do what was asked
+    │   ├── RedisUnreachable           Redis did not answer for as long as cephflow waits for it
     │   ├── WorkflowNotFound           no workflow with that id (or prefix)
     │   ├── AmbiguousWorkflowId        a prefix matches several workflows
     │   ├── LockHeld                   a lock the runbook needs is held by another workflow
@@ -27,24 +28,62 @@
 
 Foreign exceptions (redis, paramiko, subprocess, httpx) are translated at the layer
 boundary and raised ``from`` the original; nothing foreign leaks to the CLI.
+
+Every error carries the exit status the CLI ends with (``ExitStatus``, the one table of
+them; the README shows it), and may say where the problem is (``where``: a file and line,
+an environment variable, a URL) and what to do about it (``hint``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import IntEnum
+
+
+class ExitStatus(IntEnum):
+    """How every cephflow command ends; ``EXIT_MEANINGS`` says what each status means."""
+
+    SUCCEEDED = 0
+    FAILED = 1
+    BAD_INPUT = 2
+    LOCK_HELD = 3
+    CANCELLED = 4
+    UNREACHABLE = 5
+    DETACHED = 130
+
+
+EXIT_MEANINGS: dict[ExitStatus, str] = {
+    ExitStatus.SUCCEEDED: "succeeded (also when stdout's reader stops early, as `head -1` does)",
+    ExitStatus.FAILED: "the workflow failed, or the command failed for a reason no other status names",
+    ExitStatus.BAD_INPUT: "bad input: arguments, runbook, params, settings, environment, unknown ids",
+    ExitStatus.LOCK_HELD: "a lock the runbook needs is held by another workflow (its id is printed)",
+    ExitStatus.CANCELLED: "the workflow was cancelled",
+    ExitStatus.UNREACHABLE: "a service cannot be reached: Redis (after `redis_patience`) or Ceph",
+    ExitStatus.DETACHED: "detached with Ctrl-C: the workflow keeps running",
+}
+"""The README's exit status table, row by row (a test checks that they agree)."""
 
 
 class CephflowError(Exception):
     """Root of every error cephflow raises on purpose."""
 
-    exit_code: int = 1
+    exit_code: int = ExitStatus.FAILED
+    where: str | None = None
+    """Where the problem is (``file:line``, ``CEPHFLOW_X``, a URL), shown after the message."""
+    hint: str | None = None
+    """What the user can do about it, shown on a line of its own."""
 
 
 class ConfigError(CephflowError):
     """Raised when the settings or the config file are invalid."""
 
-    exit_code = 2
+    exit_code = ExitStatus.BAD_INPUT
+
+    def __init__(self, message: str, *, where: str | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.where = where
+        self.hint = hint
 
 
 class ClusterMismatch(ConfigError):
@@ -69,19 +108,24 @@ class Problem:
 
 
 class RunbookError(CephflowError):
-    """Raised when a runbook cannot be loaded, validated or compiled; holds every problem found."""
+    """Raised when a runbook cannot be loaded, validated or compiled; holds every problem found.
 
-    exit_code = 2
+    Its exit status is bad input, unless a plan-time lookup could not reach Ceph (then 5).
+    """
 
-    def __init__(self, problems: Sequence[Problem]):
+    exit_code = ExitStatus.BAD_INPUT
+
+    def __init__(self, problems: Sequence[Problem], *, exit_code: int | None = None):
         self.problems = sorted(problems)
+        if exit_code is not None:
+            self.exit_code = exit_code
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
 class RunbookNotFound(CephflowError):
     """Raised when a runbook name is not in the search path or a runbook file does not exist."""
 
-    exit_code = 2
+    exit_code = ExitStatus.BAD_INPUT
 
     def __init__(self, message: str, *, name: str | None = None, hint: str | None = None):
         self.name = name
@@ -92,27 +136,41 @@ class RunbookNotFound(CephflowError):
 class ParamError(CephflowError):
     """Raised when a parameter value does not fit the runbook's declared type."""
 
-    exit_code = 2
+    exit_code = ExitStatus.BAD_INPUT
 
 
 class EngineError(CephflowError):
     """Raised when the workflow engine cannot do what was asked."""
 
 
+class RedisUnreachable(EngineError):
+    """Raised when Redis does not answer for as long as cephflow waits (``redis_patience``)."""
+
+    exit_code = ExitStatus.UNREACHABLE
+
+    def __init__(self, message: str, *, where: str | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.where = where
+        self.hint = hint
+
+
 class WorkflowNotFound(EngineError):
     """Raised when no workflow matches an id or prefix."""
+
+    exit_code = ExitStatus.BAD_INPUT
+    hint = "`cephflow status` lists the recent workflows"
 
 
 class AmbiguousWorkflowId(EngineError):
     """Raised when an id prefix matches more than one workflow."""
 
-    exit_code = 2
+    exit_code = ExitStatus.BAD_INPUT
 
 
 class LockHeld(EngineError):
     """Raised at submit when a lock the runbook needs is held by another workflow."""
 
-    exit_code = 3
+    exit_code = ExitStatus.LOCK_HELD
 
     def __init__(self, lock: str, holder: str):
         self.lock = lock
@@ -123,13 +181,13 @@ class LockHeld(EngineError):
 class InvalidTransition(EngineError):
     """Raised when a command (approve, resume, cancel) does not apply to the current state."""
 
-    exit_code = 2
+    exit_code = ExitStatus.BAD_INPUT
 
 
 class StepNotFound(EngineError):
     """Raised when a step name, fan-out label or id prefix names no node of a workflow, or several."""
 
-    exit_code = 2
+    exit_code = ExitStatus.BAD_INPUT
 
 
 class StepError(CephflowError):
@@ -158,6 +216,8 @@ class CommandFailed(CephError):
 
 class TransportError(CephError):
     """Raised when a command could not be run at all (SSH unreachable, binary missing, timeout)."""
+
+    exit_code = ExitStatus.UNREACHABLE
 
 
 class NoAnswer(TransportError):

@@ -4,6 +4,10 @@ Precedence (highest first): ``CEPHFLOW_*`` environment variables, the config fil
 ``CEPHFLOW_CONFIG`` (default ``~/.config/cephflow/config.toml``), the defaults below.
 Nested sections use ``__`` in environment variables: ``CEPHFLOW_SMTP__HOST=mail.example``.
 
+Reading is strict (``settings_sources``): a key of the file or a ``CEPHFLOW_*`` variable that
+names no setting, a missing explicit config file, a TOML syntax error or a value of the wrong
+type is a ``ConfigError`` saying where, never ignored and never a traceback.
+
 Secrets are ``SecretStr``: they print as ``**********`` wherever a settings object is shown.
 
 A process may add hooks (``add_settings_hook``) that adjust every settings object once it is
@@ -19,14 +23,23 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
+    SettingsError,
 )
 
+from cephflow import settings_sources
 from cephflow.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -41,11 +54,14 @@ def default_state_dir() -> Path:
 
 def config_file() -> Path:
     """The config file: ``CEPHFLOW_CONFIG`` or ``~/.config/cephflow/config.toml``."""
-    explicit = os.environ.get("CEPHFLOW_CONFIG")
+    explicit = os.environ.get(settings_sources.CONFIG_VARIABLE)
     if explicit:
         return Path(explicit)
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "cephflow" / "config.toml"
+
+
+REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
 class CephSettings(BaseModel):
@@ -170,6 +186,8 @@ class Settings(BaseSettings):
 
     redis_url: str | None = None
     """Redis for state and broker; None starts a private redis-server under ``state_dir``."""
+    redis_patience: float = Field(default=30.0, ge=0)
+    """Seconds a command keeps trying an unreachable Redis before it gives up (exit status 5)."""
     state_dir: Path = Field(default_factory=default_state_dir)
     runbook_dirs: list[Path] = Field(default_factory=list)
     """Extra directories searched for runbooks after the shipped ``runbooks/``."""
@@ -210,11 +228,16 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (
-            init_settings,
-            env_settings,
-            TomlConfigSettingsSource(settings_cls, toml_file=config_file()),
-        )
+        return init_settings, env_settings, _ConfigFileSource(settings_cls)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, url: str | None) -> str | None:
+        """Refuse a URL redis-py cannot use now, not at the first command that connects."""
+        scheme, separator, _ = (url or "").partition("://")
+        if url is not None and (not separator or scheme not in REDIS_SCHEMES):
+            raise ValueError("must start with " + ", ".join(f"{s}://" for s in REDIS_SCHEMES))
+        return url
 
     @model_validator(mode="after")
     def _run_hooks(self) -> Settings:
@@ -264,6 +287,19 @@ def _deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]
     return merged
 
 
+class _ConfigFileSource(PydanticBaseSettingsSource):
+    """The config file, read strictly; checks the ``CEPHFLOW_*`` variables on the way."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ returns the whole table
+
+    def __call__(self) -> dict[str, Any]:
+        settings_sources.check_environment(os.environ, self.settings_cls)
+        explicit = bool(os.environ.get(settings_sources.CONFIG_VARIABLE))
+        return settings_sources.read_config_file(config_file(), explicit=explicit,
+                                                 model=self.settings_cls)
+
+
 SettingsHook = Callable[[Settings], Settings]
 """Adjusts a settings object right after it is read; returns it (or a changed copy)."""
 
@@ -280,7 +316,17 @@ def add_settings_hook(hook: SettingsHook) -> None:
         get_settings.cache_clear()
 
 
+def load_settings() -> Settings:
+    """Settings read from the environment and the config file; ConfigError when invalid."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise settings_sources.config_error(exc, config=config_file(), environ=os.environ) from exc
+    except SettingsError as exc:  # a variable that should hold JSON (a list, a table) does not
+        raise settings_sources.parse_error(exc) from exc
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings (tests call ``get_settings.cache_clear()`` after changing env)."""
-    return Settings()
+    return load_settings()

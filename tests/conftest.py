@@ -16,6 +16,7 @@ import tempfile
 
 import pytest
 
+from cephflow import settings_sources
 from cephflow.lab.state import use_lab_state
 
 pytest_plugins: list[str] = [
@@ -32,7 +33,7 @@ pytest_plugins: list[str] = [
 """Every fixture module, registered once: any test folder can ask for any service."""
 
 _SESSION_HOME: str | None = None
-TEST_SWITCHES = {"CEPHFLOW_REGEN_GOLDEN"}
+TEST_SWITCHES = set(settings_sources.TEST_SWITCHES)
 """Variables that steer the suite itself, not cephflow's settings: kept."""
 
 
@@ -59,6 +60,7 @@ def pytest_configure(config) -> None:
         CEPHFLOW_STATE_DIR=os.path.join(_SESSION_HOME, "state"),
         CEPHFLOW_CONFIG=os.path.join(_SESSION_HOME, "config.toml"),
     )
+    open(os.environ["CEPHFLOW_CONFIG"], "w").close()  # an explicit config file must exist
 
 
 def pytest_unconfigure(config) -> None:
@@ -73,6 +75,7 @@ def _isolated_settings(tmp_path_factory, monkeypatch):
 
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("CEPHFLOW_STATE_DIR", str(home / "state"))
+    (home / "config.toml").touch()  # empty: the defaults; an explicit config file must exist
     monkeypatch.setenv("CEPHFLOW_CONFIG", str(home / "config.toml"))
     get_settings.cache_clear()
     yield

@@ -6,9 +6,16 @@ a bounded rate whatever the event rate.
 
 Outputs: ``live`` (rich ``Live`` tree), ``plain`` (one timestamped line per event),
 ``json`` (events as JSON lines), ``quiet`` (only the final outcome); ``live`` on a console
-that is not a terminal falls back to ``plain``. The exit status says how the workflow ended:
+that is not a terminal falls back to ``plain``. ``plain`` and ``json`` start with where the
+workflow is (``operations.follow.attached``: its state, counts and waiting gates with their
+approve commands), then print each event after the snapshot's last one, so nothing that
+happened before the follower attached is lost. The exit status says how the workflow ended:
 0 succeeded, 1 failed, 4 cancelled; 130 when the operator detached with Ctrl-C (the workflow
 keeps running; the printed hint says how to re-attach).
+
+Redis going away while following is said once and then shown as a status line under the live
+tree (one warning line in the other outputs), never as a line per retry; past
+``redis_patience`` the command ends with RedisUnreachable (exit status 5).
 """
 
 from __future__ import annotations
@@ -16,19 +23,26 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.live import Live
+from rich.text import Text
 
 from cephflow.cli import console as cli_console
-from cephflow.cli.views.event_line import attach_line, event_line, outcome_line
+from cephflow.cli.outage import SayOnce, StatusLine
+from cephflow.cli.views.event_line import attach_line, event_line, gate_line, outcome_line
 from cephflow.cli.views.live import LiveView
 from cephflow.engine.state import Event, WorkflowState
+from cephflow.errors import ExitStatus
 from cephflow.hints import status_command
-from cephflow.operations.follow import EventSource, Follower
+from cephflow.operations.follow import EventSource, Follower, attached
 
 OUTPUTS = ("live", "plain", "json", "quiet")
-EXIT_DETACHED = 130
-EXIT_CODES = {WorkflowState.SUCCEEDED: 0, WorkflowState.FAILED: 1, WorkflowState.CANCELLED: 4}
+EXIT_DETACHED = ExitStatus.DETACHED
+EXIT_CODES = {
+    WorkflowState.SUCCEEDED: ExitStatus.SUCCEEDED,
+    WorkflowState.FAILED: ExitStatus.FAILED,
+    WorkflowState.CANCELLED: ExitStatus.CANCELLED,
+}
 FRAME_COST_SHARE = 10
 """Frames are at least this many times their own drawing time apart."""
 STREAM_PACE = {"plain": 0.1, "json": 0.1, "quiet": 0.5}
@@ -36,7 +50,7 @@ STREAM_PACE = {"plain": 0.1, "json": 0.1, "quiet": 0.5}
 
 
 def exit_code(state: WorkflowState) -> int:
-    return EXIT_CODES.get(state, 1)
+    return int(EXIT_CODES.get(state, ExitStatus.FAILED))
 
 
 def follow(
@@ -71,12 +85,15 @@ def follow(
     out = console or cli_console.console
     if output == "live" and not out.is_terminal:
         output = "plain"  # CI, `| tee`, cron: a live view would be a mess of redraws
+    from cephflow.operations.workflows import watch_redis  # lazy: see cephflow.cli.commands
+
     interval = 1.0 / max_fps
     follower: Follower | None = None
+    previous = watch_redis(SayOnce())
     try:
         follower = Follower(client, wf_id)
         if output == "live":
-            _live(follower, out, _Pacer(clock, sleep, interval), height)
+            _live(follower, out, _Pacer(clock, sleep, interval), height, watch_redis)
         else:
             _stream(follower, out, _Pacer(clock, sleep, STREAM_PACE[output]), output)
     except KeyboardInterrupt:
@@ -87,7 +104,9 @@ def follow(
             highlight=False,
             soft_wrap=True,
         )
-        return EXIT_DETACHED
+        return int(EXIT_DETACHED)
+    finally:
+        watch_redis(previous)
     if output != "json":
         out.print(outcome_line(follower.snapshot), highlight=False, soft_wrap=True)
     return exit_code(follower.snapshot.state)
@@ -112,12 +131,17 @@ class _Pacer:
         self._read_at = self.clock()
 
 
-def _live(follower: Follower, out: Console, pacer: _Pacer, height: int | None) -> None:
+def _live(follower: Follower, out: Console, pacer: _Pacer, height: int | None,
+          watch_redis: Callable[[StatusLine], object]) -> None:
     clock = pacer.clock
+    status = StatusLine(lambda: live.update(view(), refresh=True))
 
-    def view() -> LiveView:
+    def view() -> RenderableType:
         lines = height if height is not None else max(out.size.height - 1, 4)
-        return LiveView(follower.snapshot, now=clock(), height=lines)
+        if status.text is None:
+            return LiveView(follower.snapshot, now=clock(), height=lines)
+        tree = LiveView(follower.snapshot, now=clock(), height=max(lines - 1, 3))
+        return Group(tree, Text(status.text, style="yellow", overflow="ellipsis", no_wrap=True))
 
     live = Live(
         view(),
@@ -128,6 +152,7 @@ def _live(follower: Follower, out: Console, pacer: _Pacer, height: int | None) -
         redirect_stderr=True,
         vertical_overflow="crop",
     )
+    watch_redis(status)
     with live:
         live.refresh()
         last, gap = clock(), pacer.every
@@ -143,8 +168,16 @@ def _live(follower: Follower, out: Console, pacer: _Pacer, height: int | None) -
 
 
 def _stream(follower: Follower, out: Console, pacer: _Pacer, output: str) -> None:
-    if output == "plain":
-        out.print(attach_line(follower.snapshot, pacer.clock()), highlight=False, soft_wrap=True)
+    # first what is already true (the events after it only say what changes): the state,
+    # the counts and every gate that waits, with the command that opens it
+    start = attached(follower.snapshot)
+    if output == "json":
+        out.out(start.model_dump_json(), highlight=False)
+    elif output == "plain":
+        now = pacer.clock()
+        out.print(attach_line(follower.snapshot, now), highlight=False, soft_wrap=True)
+        for gate in start.open_gates:
+            out.print(gate_line(gate, now), highlight=False, soft_wrap=True)
 
     def emit(event: Event) -> None:
         if output == "json":

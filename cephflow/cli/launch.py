@@ -1,7 +1,8 @@
 """Submit a compiled DAG and follow it: what ``cephflow run`` does after compiling.
 
 On the embedded default (no ``redis_url``) the private redis-server and a local worker are
-started first if they are not running; both stay in the background. The workflow id is
+started first if they are not running; both stay in the background, and one line on stderr
+says which were started, where their logs are and how to stop them. The workflow id is
 printed before anything else so a detached operator can always find the workflow again.
 
 Imported only when a command talks to the engine: ``cephflow.operations.workflows`` brings
@@ -12,14 +13,25 @@ from __future__ import annotations
 
 from cephflow.cli import console as c
 from cephflow.cli.follow import follow
+from cephflow.engine.embedded import ServiceStatus
 from cephflow.hints import status_command
 from cephflow.operations import workflows
-from cephflow.runbook.dag import Dag
+from cephflow.operations.plan import Plan
 
 
-def launch(dag: Dag, *, detach: bool, output: str) -> int:
-    """Submit ``dag``, print its id, and unless ``detach`` follow it; returns the exit status."""
-    submitted = workflows.submit(dag)
+def started_line(started: list[ServiceStatus]) -> str:
+    """The one line that says what a run started in the background and how to stop it."""
+    names = {"redis": "redis-server"}
+    what = ", ".join(f"{names.get(s.name, s.name)} (pid {s.pid}, {s.detail})" for s in started)
+    return f"started in the background: {what}; stop with: cephflow services stop"
+
+
+def launch(compiled: Plan, *, detach: bool, output: str) -> int:
+    """Submit the plan's DAG, print its id, and unless ``detach`` follow it; returns the exit
+    status."""
+    submitted = workflows.submit(compiled.dag, given=compiled.given)
+    if submitted.started:
+        c.err_console.print(started_line(submitted.started), highlight=False, soft_wrap=True)
     wf = submitted.workflow_id
     if output == "json":
         c.console.out(f'{{"workflow": "{wf}"}}', highlight=False)

@@ -26,6 +26,7 @@ from typer.core import TyperCommand
 from typer.main import get_command
 from typer.models import OptionInfo
 
+from cephflow.cli.help_style import restyle
 from cephflow.runbook import library
 from cephflow.runbook.model import ParamDecl
 from cephflow.settings import get_settings
@@ -55,6 +56,9 @@ def _help(name: str, p: ParamDecl) -> str:
     extra = [p.type]
     if p.choices:
         extra.append("one of " + ", ".join(str(c) for c in p.choices))
+    if p.min is not None or p.max is not None:
+        extra.append(" ".join(f"{word} {bound:g}" for word, bound in (("min", p.min), ("max", p.max))
+                              if bound is not None))
     if p.is_required:
         extra.append("required")
     elif p.default is not None and not p.secret:
@@ -63,6 +67,11 @@ def _help(name: str, p: ParamDecl) -> str:
         extra.append(f"secret; or set CEPHFLOW_PARAM_{name.upper()}")
     parts.append("[" + "; ".join(extra) + "]")
     return escape(" ".join(parts))  # help is rich markup: "[int; ...]" would read as a tag
+
+
+def _items(values: list[str] | tuple[str, ...]) -> list[str]:
+    """A list option's values, each split at commas: ``--osds 1,2 --osds 3`` is 1, 2, 3."""
+    return [part.strip() for value in values for part in str(value).split(",") if part.strip()]
 
 
 def _complete_choices(choices: list[object]) -> Callable[[str], list[str]]:
@@ -132,7 +141,7 @@ def runbook_command(
             value = values.get(key)
             if value is None or value == [] or value == ():
                 continue
-            given[name] = list(value) if isinstance(value, list | tuple) else value
+            given[name] = _items(value) if isinstance(value, list | tuple) else value
         callback(given, {name: bool(values[key]) for key, name in options.items()})
 
     run.__signature__ = inspect.Signature(signature)  # type: ignore[attr-defined]
@@ -143,6 +152,7 @@ def runbook_command(
                 f"({escape(loaded.file)}); its params are the options below.")(run)
     built = get_command(app)
     assert isinstance(built, TyperCommand)
+    restyle(built)
     return built
 
 

@@ -7,10 +7,12 @@ and hands it to the command's ``action``, which renders it or submits it.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from typer.models import ArgumentInfo
 
 from cephflow.cli import params as cli_params
@@ -35,12 +37,48 @@ def runbook_argument() -> ArgumentInfo:
     )
 
 
+def runbook_entry_command(*, command: str, common: list[cli_params.CommonOption],
+                          action: Action, doc: str) -> Callable[..., None]:
+    """The function typer makes ``plan`` or ``run`` from: RUNBOOK plus the ``common`` options.
+
+    The options are declared here too, not only on each runbook's command, so
+    ``cephflow run --help`` lists them; given before or after RUNBOOK, they are handed on to
+    the runbook's command, which reads them.
+    """
+    names: dict[str, str] = {}
+    signature = [
+        inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context),
+        inspect.Parameter("name", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                          default=runbook_argument(), annotation=str | None),
+    ]
+    for i, c in enumerate(common):
+        names[f"c{i}"] = c.name
+        option = typer.Option(cli_params.option_name(c.name), help=escape(c.help),
+                              show_default=False)
+        signature.append(inspect.Parameter(f"c{i}", inspect.Parameter.KEYWORD_ONLY,
+                                           default=False, annotation=Annotated[bool, option]))
+
+    def entry(ctx: typer.Context, name: str | None = None, **values: bool) -> None:
+        given = [cli_params.option_name(n) for key, n in names.items() if values.get(key)]
+        runbook_entry(ctx, name, command=command, common=common, action=action, given=given)
+
+    entry.__signature__ = inspect.Signature(signature)  # type: ignore[attr-defined]
+    entry.__annotations__ = {p.name: p.annotation for p in signature}
+    entry.__doc__ = doc
+    entry.__name__ = command
+    return entry
+
+
 def runbook_entry(ctx: typer.Context, name: str | None, *, command: str,
-                  common: list[cli_params.CommonOption], action: Action) -> None:
-    """Shared by plan and run: open NAME, build its command, parse the rest, call ``action``."""
+                  common: list[cli_params.CommonOption], action: Action,
+                  given: list[str] | None = None) -> None:
+    """Shared by plan and run: open NAME, build its command, parse the rest, call ``action``.
+
+    ``given`` are the common options the top command parsed already (``--json``).
+    """
     from cephflow.operations import plan as plan_ops  # lazy: see cephflow.cli.commands
 
-    args = list(ctx.args)
+    args = list(ctx.args) + list(given or ())
     if name is None or name in ("--help", "-h"):
         typer.echo(ctx.get_help())
         raise typer.Exit(0 if name or "--help" in args or "-h" in args else 2)

@@ -16,6 +16,11 @@ short countdown until it returns or its ``timeout`` passes.
 
 The context talks to the engine through a ``ContextBackend``; the engine provides the Redis
 one, tests of pure task logic may use ``MemoryBackend``.
+
+The workflow's secret values (``cephflow.masking``) are masked here, at the task's boundary,
+in what cephflow shows or records for display: progress lines and their data, facts, and the
+changes ``leave`` records. A task's arguments and what it sends on purpose (a notification's
+text, a password to a server) stay in clear; so do node memos, which only the task reads back.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from cephflow.masking import Masker
 from cephflow.settings import Settings, get_settings
 
 
@@ -74,10 +80,13 @@ class StepContext:
     params: dict[str, Any] = field(default_factory=dict)
     """The workflow's parameters."""
     settings: Settings = field(default_factory=get_settings)
+    masker: Masker = field(default_factory=Masker, repr=False)
+    """Masks the workflow's secret values in what this context publishes or records."""
 
     def progress(self, detail: str, **data: Any) -> None:
-        """Publish a progress line that followers show next to the step."""
-        self.backend.publish_progress(self.workflow_id, self.node_id, detail, data)
+        """Publish a progress line that followers show next to the step (secrets masked)."""
+        self.backend.publish_progress(self.workflow_id, self.node_id, self.masker.text(detail),
+                                      self.masker.value(data))
 
     def not_yet(self, detail: str = "", countdown: float | None = None) -> None:
         """Stop this check here; the engine runs the task again after ``countdown`` seconds."""
@@ -91,8 +100,9 @@ class StepContext:
         return default if value is None else value
 
     def set_fact(self, key: str, value: Any) -> None:
-        """Keep a JSON-able value for later steps (and for ``cephflow status``)."""
-        self.backend.set_fact(self.workflow_id, key, value)
+        """Keep a JSON-able value for later steps (and for ``cephflow status``); a secret in
+        it is masked (a fact is shown: keep a secret in a memo, or pass it as an argument)."""
+        self.backend.set_fact(self.workflow_id, key, self.masker.value(value))
 
     def leave(self, key: str, change: str | None) -> None:
         """Record a change this step made that no cleanup undoes (``None``: undone again).
@@ -100,7 +110,7 @@ class StepContext:
         ``cephflow cancel`` lists them, so an operator knows what a stopped workflow left
         behind (a weight half-way, an OSD out) and that ``resume`` continues from there.
         """
-        self.backend.set_fact(self.workflow_id, LEFT_PREFIX + key, change)
+        self.backend.set_fact(self.workflow_id, LEFT_PREFIX + key, self.masker.value(change))
 
     def once(self, key: str) -> bool:
         """True exactly once per (workflow, node, key), however often the task runs.

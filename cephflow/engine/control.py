@@ -14,16 +14,17 @@ import pwd
 import secrets
 import socket
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from cephflow.engine import gates, keys
 from cephflow.engine.connection import call
 from cephflow.engine.layout import Writes, plan_writes
 from cephflow.engine.reader import WorkflowReader
-from cephflow.engine.scripts import Outcome
+from cephflow.engine.scripts import Outcome, Reply
 from cephflow.engine.state import WorkflowPhase, WorkflowState
 from cephflow.errors import InvalidTransition, LockHeld, WorkflowNotFound
-from cephflow.runbook.dag import Dag
+from cephflow.runbook.dag import REDACTED, Dag
 
 BATCH = 2000
 """Fields per HSET and commands per pipeline flush when writing a DAG."""
@@ -51,9 +52,12 @@ class WorkflowControl(WorkflowReader):
 
     # -- submit -------------------------------------------------------------------------------
 
-    def submit(self, dag: Dag, *, user: str | None = None) -> str:
+    def submit(self, dag: Dag, *, user: str | None = None,
+               given: Mapping[str, Any] | None = None) -> str:
         """Store ``dag`` as a new workflow, take its locks and queue its roots; returns its id.
 
+        ``given`` are the params as the user typed them, kept for display (meta ``given``);
+        a param the DAG holds as a secret is stored redacted whatever value it has here.
         Raises LockHeld (nothing is left behind) when another workflow holds a lock.
         """
         user = user or current_user()
@@ -74,6 +78,10 @@ class WorkflowControl(WorkflowReader):
             "retention": int(self.settings.retention_days * 86_400_000),
             "redo": json.dumps([n.id for n in dag.nodes if n.redo_on_resume and not n.cleanup]),
         }
+        if dag.secrets:  # in Redis already, in the args that use them; kept here to mask them
+            meta["secrets"] = json.dumps(sorted(dag.secrets))
+        if given is not None:
+            meta["given"] = _given_text(dag, given)
         audit = {
             "workflow": wf, "user": user, "host": socket.gethostname(), "submitted_at": repr(now),
             "runbook": dag.runbook, "source": dag.source, "params": meta["params"],
@@ -140,28 +148,51 @@ class WorkflowControl(WorkflowReader):
         text = json.dumps(value, sort_keys=True, default=str)
         call(lambda: self.redis.hset(self.workflow_keys(wf).facts, key, text))
 
-    def approve(self, wf: str, node_or_step: str, user: str | None = None) -> list[str]:
-        """Approve the gate(s) ``node_or_step``; returns the node ids decided."""
-        return self._decide(wf, node_or_step, user or current_user(), "approved", None)
+    def approve(self, wf: str, node_or_step: str, user: str | None = None, *,
+                early: bool = False) -> list[gates.GateDecision]:
+        """Approve the gate(s) ``node_or_step``; returns what each gate now holds.
+
+        A gate not reached yet (pending) is refused (InvalidTransition) unless ``early``; then
+        the decision waits for it. A gate that holds the same decision already is left as it
+        is (``GateDecision.already``); one that holds the other decision is refused.
+        """
+        return self._decide(wf, node_or_step, user or current_user(), "approved", None, early)
 
     def reject(self, wf: str, node_or_step: str, user: str | None = None,
-               reason: str = "") -> list[str]:
-        """Reject the gate(s) ``node_or_step`` (the approval step then fails with the reason)."""
-        return self._decide(wf, node_or_step, user or current_user(), "rejected", reason)
+               reason: str = "", *, early: bool = False) -> list[gates.GateDecision]:
+        """Reject the gate(s) ``node_or_step`` (the approval step then fails with the reason).
+
+        The same rules as ``approve``: reached gates only, unless ``early``; a decision is final.
+        """
+        return self._decide(wf, node_or_step, user or current_user(), "rejected", reason, early)
 
     def _decide(self, wf: str, target: str, user: str, decision: str,
-                reason: str | None) -> list[str]:
+                reason: str | None, early: bool) -> list[gates.GateDecision]:
         nodes = gates.gate_nodes(self, wf, target)
-        decided = []
         for node_id, args in nodes:
             gates.check_approver(args.get("approvers"), user, node_id)
-            record = {"decision": decision, "by": user, "at": time.time(), "reason": reason}
-            line = f"{decision} by {user}" + (f": {reason}" if reason else "")
-            out = self.transitions.decide(wf, node_id, record, line)
-            if out.status != "ok":
-                raise InvalidTransition(f"cannot {decision[:-1]} {node_id}: {out.detail[0]}")
-            decided.append(node_id)
-        return decided
+        if not early and len(nodes) > 1:  # refuse before deciding any when one would be
+            gates.check_reached(self, wf, [n for n, _ in nodes], decision)
+        return [self._decide_one(wf, node_id, user, decision, reason, early)
+                for node_id, _ in nodes]
+
+    def _decide_one(self, wf: str, node_id: str, user: str, decision: str,
+                    reason: str | None, early: bool) -> gates.GateDecision:
+        record = {"decision": decision, "by": user, "at": time.time(), "reason": reason}
+        line = f"{decision} by {user}" + (f": {reason}" if reason else "")
+        out = self.transitions.decide(wf, node_id, record, line, early=early)
+        if out.status == Reply.DECIDED:
+            earlier = gates.GateDecision.from_record(node_id, json.loads(out.detail[0]),
+                                                     already=True)
+            if earlier.decision != decision:
+                raise gates.decided_otherwise(wf, earlier)
+            return earlier
+        if out.status == Reply.NOT_REACHED:
+            raise gates.not_reached(wf, node_id, decision)
+        if out.status != Reply.OK:
+            verb = "approve" if decision == "approved" else "reject"
+            raise InvalidTransition(f"cannot {verb} {node_id}: {out.detail[0]}")
+        return gates.GateDecision.from_record(node_id, json.loads(out.detail[0]), already=False)
 
     # -- stop and go again ----------------------------------------------------------------------
 
@@ -178,8 +209,10 @@ class WorkflowControl(WorkflowReader):
         out = self.transitions.resume(wf, user or current_user())
         _refuse_unknown(wf, out)
         if out.status == "invalid":
+            state = out.detail[0]
+            now = "has succeeded" if state == WorkflowState.SUCCEEDED else f"is {state}"
             raise InvalidTransition(
-                f"workflow {wf} is {out.detail[0]}: only failed or cancelled workflows resume")
+                f"workflow {wf} {now}: only failed or cancelled workflows resume")
         if out.status == "held":
             raise LockHeld(out.detail[0], out.detail[1])
         self.send(wf, out)
@@ -188,6 +221,17 @@ class WorkflowControl(WorkflowReader):
 def _params_text(dag: Dag) -> str:
     """The parameters as stored in the meta and the audit record (sorted JSON)."""
     return json.dumps(dag.params, sort_keys=True, default=str)
+
+
+def _given_text(dag: Dag, given: Mapping[str, Any]) -> str:
+    """The given params as stored in the meta (JSON in the order given), secrets redacted.
+
+    A param is secret when the DAG holds it redacted: the engine redacts again rather than
+    trust every caller to have done it.
+    """
+    shown = {name: REDACTED if dag.params.get(name) == REDACTED else value
+             for name, value in given.items()}
+    return json.dumps(shown, default=str)
 
 
 def _refuse_unknown(wf: str, out: Outcome) -> None:

@@ -168,12 +168,17 @@ def start_worker(settings: Settings, *, concurrency: int = 2, url: str | None = 
     return proc.pid
 
 
-def ensure_services(settings: Settings) -> None:
-    """With no Redis configured: the private redis-server and a local worker, started if needed."""
+def ensure_services(settings: Settings) -> list[ServiceStatus]:
+    """With no Redis configured: the private redis-server and a local worker, started if needed.
+
+    Returns the services it started (none when both ran already), so a caller can say so.
+    """
     if settings.redis_url:
-        return
+        return []
+    before = {s.name for s in status(settings) if s.running}
     start_redis(settings)
     start_worker(settings)
+    return [s for s in status(settings) if s.name not in before]
 
 
 def stop_pid(pid: int | None, *, timeout: float = 15.0) -> bool:

@@ -12,12 +12,18 @@ submitted with (meta field ``retention``, ms; ``Settings.retention_days``); the 
 the lock keys and the two indexes are not workflow keys and stay (the client drops index
 entries whose workflow has expired when it lists them).
 
+Among the meta fields, ``params`` holds the resolved params (defaults applied, secrets
+redacted) and ``given`` the params as the user typed them (JSON object in the order given,
+values as text such as ``"1h30m"`` or lists of text, secrets redacted); ``given`` is absent
+on workflows submitted before it was recorded or without a command line.
+
     <ns>:workflows            zset   workflow id -> submitted_at (listing, newest first)
     <ns>:workflow-ids         zset   workflow id, score 0 (prefix lookup with ZRANGEBYLEX)
     <ns>:leases               zset   "<wf>|<node>" -> lease expiry (epoch s); reconciler input
     <ns>:lock:<name>          string the id of the workflow holding the lock
     <ns>:audit:<wf>           hash   who, when, runbook, params, outcome
-    <ns>:wf:<id>              hash   workflow meta: state, phase, counters, runbook, params ...
+    <ns>:wf:<id>              hash   workflow meta: state, phase, counters, runbook, params,
+                                     secrets (values to mask, JSON list; absent: none) ...
     <ns>:wf:<id>:order        list   node ids in topological order
     <ns>:wf:<id>:spec         hash   node -> JSON {step, task, args, retry, timeout, ...}
     <ns>:wf:<id>:state        hash   node -> NodeState value

@@ -4,6 +4,10 @@ Reading is cheap and changes nothing: state lives in hashes (``snapshot``, ``sta
 ``list_workflows``) and every transition in a stream (``events``, ``wait``). A snapshot is
 read in one transaction, so it is consistent with the last event it names and a follower
 can go on from there.
+
+What is read is masked again with the workflow's secret values (``cephflow.masking``): the
+worker masks them before it writes, and this keeps them out of every view and API even if
+something was written unmasked.
 """
 
 from __future__ import annotations
@@ -26,11 +30,38 @@ from cephflow.engine.state import (
     WorkflowSummary,
 )
 from cephflow.errors import AmbiguousWorkflowId, WorkflowNotFound
+from cephflow.masking import Masker
 from cephflow.runbook.dag import REDACTED
+
+MASKERS_KEPT = 256
+"""Workflows whose maskers a reader keeps (their secrets never change after submit)."""
 
 
 class WorkflowReader(EngineBinding):
     """Read workflows from one Redis; nothing here changes them."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._maskers: dict[str, Masker] = {}
+
+    def _masker(self, wf: str) -> Masker:
+        """The masker of ``wf``'s secrets (read once: they never change after submit)."""
+        found = self._maskers.get(wf)
+        if found is None:
+            stored = call(lambda: self.redis.hget(self.workflow_keys(wf).meta, "secrets"),
+                          what="secrets")
+            found = self._keep_masker(wf, stored)
+        return found
+
+    def _keep_masker(self, wf: str, stored: str | None) -> Masker:
+        """The masker of ``wf`` from its meta field ``secrets`` (JSON list, or None)."""
+        found = self._maskers.get(wf)
+        if found is None:
+            found = Masker(json.loads(stored) if stored else ())
+            if len(self._maskers) >= MASKERS_KEPT:
+                self._maskers.clear()
+            self._maskers[wf] = found
+        return found
 
     def resolve_id(self, prefix: str) -> str:
         """The workflow id that ``prefix`` starts; WorkflowNotFound / AmbiguousWorkflowId."""
@@ -66,6 +97,7 @@ class WorkflowReader(EngineBinding):
          last) = call(read, what="snapshot")
         if not meta:
             raise WorkflowNotFound(f"no workflow {wf!r}")
+        masker = self._keep_masker(wf, meta.get("secrets"))
         lists: dict[str, list[str]] = {}
 
         def edge_list(list_id: str | None) -> list[str]:
@@ -85,17 +117,19 @@ class WorkflowReader(EngineBinding):
                 state=NodeState(state.get(node_id, "pending")),
                 attempt=int(attempt.get(node_id, 0)),
                 started_at=_float(started.get(node_id)), ended_at=_float(ended.get(node_id)),
-                detail=detail.get(node_id), error=error.get(node_id),
+                detail=_masked(masker, detail.get(node_id)),
+                error=_masked(masker, error.get(node_id)),
                 args=_shown_args(s),
             )
         self._queued_since(wf, nodes)
         wf_state = meta.get("state", "running")
         return WorkflowSnapshot(
             id=wf, runbook=meta.get("runbook", ""), params=json.loads(meta.get("params", "{}")),
+            given=_json_or_none(meta.get("given")),
             state=WorkflowState(wf_state).shown,
             submitted_at=float(meta.get("submitted_at", 0)),
             submitted_by=meta.get("submitted_by", ""), ended_at=_float(meta.get("ended_at")),
-            failed_node=meta.get("failed_node"), error=meta.get("error"),
+            failed_node=meta.get("failed_node"), error=_masked(masker, meta.get("error")),
             cluster=meta.get("cluster"), groups=json.loads(meta.get("groups", "{}")),
             nodes=nodes, last_event_id=last[0][0] if last else "0-0",
         )
@@ -127,7 +161,8 @@ class WorkflowReader(EngineBinding):
                      what="events")
         if not reply:
             return []
-        return [_event(entry_id, fields) for entry_id, fields in reply[0][1]]
+        masker = self._masker(wf)
+        return [_event(entry_id, fields, masker) for entry_id, fields in reply[0][1]]
 
     def wait(self, wf: str, timeout: float | None = None) -> WorkflowState:
         """Block until the workflow ends (or ``timeout`` passes); returns its state."""
@@ -148,7 +183,7 @@ class WorkflowReader(EngineBinding):
         """The most recently submitted workflows, newest first."""
         ids = call(lambda: self.redis.zrevrange(keys.workflows(self.ns), 0, limit - 1))
         fields = ["runbook", "state", "submitted_at", "submitted_by", "ended_at", "failed_node",
-                  "error", "nodes", "params", "open_main", "open_cleanup"]
+                  "error", "nodes", "params", "given", "open_main", "open_cleanup", "secrets"]
         pipe = self.redis.pipeline(transaction=False)
         for wf in ids:
             pipe.hmget(self.workflow_keys(wf).meta, fields)
@@ -168,9 +203,10 @@ class WorkflowReader(EngineBinding):
                 state=WorkflowState(data["state"]).shown,
                 submitted_at=float(data["submitted_at"] or 0),
                 submitted_by=data["submitted_by"] or "", ended_at=_float(data["ended_at"]),
-                failed_node=data["failed_node"], error=data["error"],
+                failed_node=data["failed_node"],
+                error=_masked(self._keep_masker(wf, data["secrets"]), data["error"]),
                 nodes=nodes, ended_nodes=max(nodes - still_open, 0),
-                params=json.loads(data["params"] or "{}"),
+                params=json.loads(data["params"] or "{}"), given=_json_or_none(data["given"]),
             ))
         if expired:
             pipe = self.redis.pipeline(transaction=False)
@@ -190,8 +226,9 @@ class WorkflowReader(EngineBinding):
     def left_changes(self, wf: str) -> list[str]:
         """What the workflow's steps changed and no cleanup undoes (``StepContext.leave``)."""
         facts = call(lambda: self.redis.hgetall(self.workflow_keys(wf).facts))
-        return sorted(change for key, raw in facts.items() if key.startswith(LEFT_PREFIX)
-                      and (change := json.loads(raw)))
+        masker = self._masker(wf)
+        return sorted(masker.text(str(change)) for key, raw in facts.items()
+                      if key.startswith(LEFT_PREFIX) and (change := json.loads(raw)))
 
 
 def _shown_args(spec: dict[str, Any]) -> dict[str, Any]:
@@ -201,16 +238,25 @@ def _shown_args(spec: dict[str, Any]) -> dict[str, Any]:
     return {k: REDACTED if k in secret else v for k, v in args.items()} if secret else args
 
 
+def _json_or_none(value: str | None) -> Any:
+    """A JSON meta field, or None where the workflow has none (older than the field)."""
+    return None if value is None else json.loads(value)
+
+
 def _float(value: str | None) -> float | None:
     return None if value in (None, "") else float(value)
 
 
-def _event(entry_id: str, fields: dict[str, str]) -> Event:
-    """One stream entry as an ``Event`` (the stream holds text; ``data`` is JSON)."""
+def _masked(masker: Masker, text: str | None) -> str | None:
+    return None if text is None else masker.text(text)
+
+
+def _event(entry_id: str, fields: dict[str, str], masker: Masker) -> Event:
+    """One stream entry as an ``Event`` (the stream holds text; ``data`` is JSON), masked."""
     return Event(
         id=entry_id, ts=float(fields.get("ts", 0)), type=EventType(fields["type"]),
-        node=fields.get("node"), state=fields.get("state"), detail=fields.get("detail"),
-        error=fields.get("error"),
+        node=fields.get("node"), state=fields.get("state"),
+        detail=_masked(masker, fields.get("detail")), error=_masked(masker, fields.get("error")),
         attempt=int(fields["attempt"]) if fields.get("attempt") else None,
-        data=json.loads(fields["data"]) if fields.get("data") else {},
+        data=masker.value(json.loads(fields["data"])) if fields.get("data") else {},
     )

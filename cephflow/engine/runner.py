@@ -5,6 +5,10 @@ token, so a duplicate or redelivered message does nothing. The outcome decides t
 transition: success or failure (``complete``), not yet or retry (``reschedule`` with a
 countdown: a waiting step never holds a worker slot). Whatever the scripts return to send is
 sent by this caller only.
+
+The workflow's secret values come with the claim: the run masks them (``cephflow.masking``)
+in the error and result it records, the step's context masks them in its progress and facts,
+and the process's log masking hides them in every log line from then on.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from celery import Celery
@@ -28,9 +33,11 @@ from cephflow.engine.context_backend import RedisContextBackend
 from cephflow.engine.registry import IMPLEMENTATIONS, import_task_modules
 from cephflow.engine.scripts import Transitions
 from cephflow.errors import ConfigError, EngineError, StepFailed
+from cephflow.masking import LOG_MASKING, Masker
 from cephflow.runbook.catalog import CATALOG
 from cephflow.runbook.dag import RetryPolicy
 from cephflow.settings import Settings, get_settings
+from cephflow.settings_sources import EXTRA_TASK_MODULES_VARIABLE
 
 log = logging.getLogger("cephflow.engine")
 RESULT_LIMIT = 64 * 1024
@@ -53,6 +60,7 @@ class Engine:
         self.current: tuple[str, str, float] | None = None
         self._heartbeat: threading.Thread | None = None
         self._per_runbook: dict[str, Settings] = {}
+        LOG_MASKING.install()
 
     def settings_for(self, runbook: str) -> Settings:
         """The settings a step of ``runbook`` sees: its ``runbook_overrides`` merged in."""
@@ -147,6 +155,17 @@ def run_message(app: Celery, args: tuple[Any, ...], kwargs: dict[str, Any]) -> N
         log.exception("workflow %s node %s: engine failure (left to the reconciler)", wf, node)
 
 
+@dataclass(frozen=True)
+class _Run:
+    """One claimed run of a node: where its outcome is recorded, and what is masked in it."""
+
+    engine: Engine
+    wf: str
+    node: str
+    token: str
+    masker: Masker
+
+
 def _run(engine: Engine, wf: str, node: str, token: str) -> None:
     tr = engine.transitions
     claim = tr.claim(wf, node, token)
@@ -156,7 +175,10 @@ def _run(engine: Engine, wf: str, node: str, token: str) -> None:
     if claim.status != "run":
         dispatch.send(engine.app, wf, claim.sends, client=engine.client)
         return
-    attempt_s, started_s, spec_json, params_json, runbook = claim.detail
+    attempt_s, started_s, spec_json, params_json, runbook, secrets_json = claim.detail
+    secrets = json.loads(secrets_json)
+    LOG_MASKING.register(wf, secrets)
+    run = _Run(engine, wf, node, token, Masker(secrets))
     spec = json.loads(spec_json)
     attempt, started = int(attempt_s), float(started_s)
     timeout = spec.get("timeout")
@@ -167,22 +189,22 @@ def _run(engine: Engine, wf: str, node: str, token: str) -> None:
         load_task_modules(engine.settings)
         fn = IMPLEMENTATIONS.get(task_name)
     if fn is None:
-        _finish(engine, wf, node, token, "failed", f"unknown task {task_name!r} in this worker")
+        _finish(run, "failed", f"unknown task {task_name!r} in this worker")
         return
     task_spec = CATALOG.get(task_name)
     poll = bool(task_spec and task_spec.poll)
     try:
         settings = engine.settings_for(runbook)
     except ConfigError as exc:
-        _finish(engine, wf, node, token, "failed", str(exc))
+        _finish(run, "failed", str(exc))
         return
     ctx = StepContext(
         workflow_id=wf, node_id=node, backend=engine.backend, attempt=attempt,
         started_at=started, deadline=deadline, params=json.loads(params_json),
-        settings=settings,
+        settings=settings, masker=run.masker,
     )
     if deadline is not None and not poll and time.time() >= deadline:
-        _finish(engine, wf, node, token, "failed", f"timed out after {timeout:g}s")
+        _finish(run, "failed", f"timed out after {timeout:g}s")
         return
     engine.heartbeat()
     engine.current = (wf, node, time.time())
@@ -190,30 +212,31 @@ def _run(engine: Engine, wf: str, node: str, token: str) -> None:
         with deadline_timer(None if poll else deadline):
             result = fn(ctx, **spec.get("args", {}))
     except NotYet as exc:
-        _not_yet(engine, wf, node, token, exc, deadline, timeout)
+        _not_yet(run, exc, deadline, timeout)
         return
     except StepTimeout:
-        _finish(engine, wf, node, token, "failed", f"timed out after {timeout:g}s")
+        _finish(run, "failed", f"timed out after {timeout:g}s")
         return
     except StepFailed as exc:
-        _finish(engine, wf, node, token, "failed", _error_text(exc))
+        _finish(run, "failed", _error_text(exc))
         return
     except Exception as exc:  # noqa: BLE001 - any task error is retried per the step's policy
-        _retry_or_fail(engine, wf, node, token, exc, spec, attempt, deadline, timeout)
+        _retry_or_fail(run, exc, spec, attempt, deadline, timeout)
         return
     finally:
         engine.current = None
     text = ""
     if result is not None:
-        text = json.dumps(result, sort_keys=True, default=str)
+        text = run.masker.text(json.dumps(run.masker.value(result), sort_keys=True, default=str))
         if len(text) > RESULT_LIMIT:
             text = json.dumps({"truncated": text[:RESULT_LIMIT]})
-    _finish(engine, wf, node, token, "succeeded", "", text)
+    _finish(run, "succeeded", "", text)
 
 
-def _finish(engine: Engine, wf: str, node: str, token: str, outcome: str, error: str,
-            result: str = "") -> None:
-    done = engine.transitions.complete(wf, node, token, outcome, error, result)
+def _finish(run: _Run, outcome: str, error: str, result: str = "") -> None:
+    engine, wf, node = run.engine, run.wf, run.node
+    error = run.masker.text(error)
+    done = engine.transitions.complete(wf, node, run.token, outcome, error, result)
     if done.status == "stale":
         log.warning("workflow %s node %s: run outdated (node re-sent meanwhile); "
                     "its outcome is discarded", wf, node)
@@ -223,43 +246,42 @@ def _finish(engine: Engine, wf: str, node: str, token: str, outcome: str, error:
     dispatch.send(engine.app, wf, done.sends, client=engine.client)
 
 
-def _reschedule(engine: Engine, wf: str, node: str, token: str, kind: str, delay: float,
-                error: str = "") -> None:
-    again = engine.transitions.reschedule(wf, node, token, kind, delay, error)
+def _reschedule(run: _Run, kind: str, delay: float, error: str = "") -> None:
+    engine, wf, node = run.engine, run.wf, run.node
+    again = engine.transitions.reschedule(wf, node, run.token, kind, delay,
+                                          run.masker.text(error))
     if again.status == "ok":
         dispatch.send(engine.app, wf, [(node, again.detail[0])], countdown=delay)
     else:
         dispatch.send(engine.app, wf, again.sends, client=engine.client)
 
 
-def _not_yet(engine: Engine, wf: str, node: str, token: str, exc: NotYet,
-             deadline: float | None, timeout: Any) -> None:
-    countdown = exc.countdown if exc.countdown is not None else engine.settings.poll_countdown
+def _not_yet(run: _Run, exc: NotYet, deadline: float | None, timeout: Any) -> None:
+    countdown = exc.countdown if exc.countdown is not None else run.engine.settings.poll_countdown
     now = time.time()
     if deadline is not None:
         if now >= deadline:
             detail = f": {exc.detail}" if exc.detail else ""
-            _finish(engine, wf, node, token, "failed", f"timed out after {timeout:g}s{detail}")
+            _finish(run, "failed", f"timed out after {timeout:g}s{detail}")
             return
         countdown = min(countdown, deadline - now)
-    _reschedule(engine, wf, node, token, "poll", max(countdown, 0.0))
+    _reschedule(run, "poll", max(countdown, 0.0))
 
 
-def _retry_or_fail(engine: Engine, wf: str, node: str, token: str, exc: Exception,
-                   spec: dict[str, Any], attempt: int, deadline: float | None,
-                   timeout: Any) -> None:
-    error = _error_text(exc)
+def _retry_or_fail(run: _Run, exc: Exception, spec: dict[str, Any], attempt: int,
+                   deadline: float | None, timeout: Any) -> None:
+    error = run.masker.text(_error_text(exc))
     policy = RetryPolicy(**spec.get("retry", {}))
     if attempt >= policy.attempts:
-        _finish(engine, wf, node, token, "failed", error)
+        _finish(run, "failed", error)
         return
     delay = policy.delay(attempt)
     if deadline is not None and time.time() + delay >= deadline:
-        _finish(engine, wf, node, token, "failed", f"timed out after {timeout:g}s: {error}")
+        _finish(run, "failed", f"timed out after {timeout:g}s: {error}")
         return
-    log.info("workflow %s node %s try %d failed (%s); retry in %.1fs", wf, node, attempt,
-             error, delay)
-    _reschedule(engine, wf, node, token, "retry", delay, error)
+    log.info("workflow %s node %s try %d failed (%s); retry in %.1fs", run.wf, run.node,
+             attempt, error, delay)
+    _reschedule(run, "retry", delay, error)
 
 
 _loaded = False
@@ -272,5 +294,5 @@ def load_task_modules(settings: Settings) -> None:
     if _loaded:
         return
     _loaded = True
-    extra = (m.strip() for m in os.environ.get("CEPHFLOW_EXTRA_TASK_MODULES", "").split(","))
+    extra = (m.strip() for m in os.environ.get(EXTRA_TASK_MODULES_VARIABLE, "").split(","))
     import_task_modules([*settings.task_modules, *filter(None, extra)])

@@ -35,7 +35,7 @@ class Reply(StrEnum):
 
     OK = "ok"
     RUN = "run"
-    """claim: run the node (attempt, started_at, spec, params, runbook follow)."""
+    """claim: run the node (attempt, started_at, spec, params, runbook, secrets follow)."""
     STALE = "stale"
     """The message's token is outdated or its node not runnable: nothing changed."""
     UNKNOWN = "unknown"
@@ -45,6 +45,10 @@ class Reply(StrEnum):
     """The workflow or node is in a state that refuses the request (the reason follows)."""
     CANCELLED = "cancelled"
     """The workflow stopped meanwhile: the node was cancelled (sends follow)."""
+    DECIDED = "decided"
+    """decide: the gate holds a decision already (its JSON follows): nothing changed."""
+    NOT_REACHED = "not_reached"
+    """decide: the gate is not reached yet and the decision is not an early one."""
     SEND = "send"
     SKIP = "skip"
 
@@ -158,8 +162,10 @@ class Transitions:
             return Outcome(r[0], detail=r[1:])
         return self._with_sends(r)
 
-    def decide(self, wf: str, node: str, decision: dict[str, Any], detail: str) -> Outcome:
-        r = self._run("decide", wf, node, json.dumps(decision, sort_keys=True), detail)
+    def decide(self, wf: str, node: str, decision: dict[str, Any], detail: str, *,
+               early: bool = False) -> Outcome:
+        r = self._run("decide", wf, node, json.dumps(decision, sort_keys=True), detail,
+                      "1" if early else "0")
         return Outcome(r[0], detail=r[1:])
 
     def progress(self, wf: str, node: str, detail: str, data: dict[str, Any]) -> bool:

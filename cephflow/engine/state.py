@@ -131,6 +131,9 @@ class WorkflowSnapshot(BaseModel):
     id: str
     runbook: str
     params: dict[str, Any] = Field(default_factory=dict)
+    given: dict[str, Any] | None = None
+    """The params as the user typed them (secrets redacted); None for a workflow submitted
+    without them (before they were recorded, or not from a command line)."""
     state: WorkflowState = WorkflowState.RUNNING
     submitted_at: float
     submitted_by: str = ""
@@ -214,6 +217,8 @@ class WorkflowSummary(BaseModel):
     ended_nodes: int = 0
     """Nodes that ended (succeeded, failed, skipped or cancelled), from the engine's counters."""
     params: dict[str, Any] = Field(default_factory=dict)
+    given: dict[str, Any] | None = None
+    """As ``WorkflowSnapshot.given``."""
 
 
 def _stream_id(value: str) -> tuple[int, int]:

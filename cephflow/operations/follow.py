@@ -4,6 +4,10 @@ A ``Follower`` reads the snapshot once, then only the events (``XREAD BLOCK`` th
 engine's client), folding each into the snapshot with ``WorkflowSnapshot.apply``. It never
 re-reads the whole workflow, so following 10,000 nodes costs what the events cost. How often
 to read and how to show it is the front end's business (``cephflow.cli.follow``).
+
+A follower that prints lines (a pipe, a log, ``--json``) starts with ``attached(snapshot)``:
+what was already true when it attached (the state, the counts, every gate that waits for a
+person and the command that opens it), since the events it reads next only say what changes.
 """
 
 from __future__ import annotations
@@ -11,7 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from cephflow.engine.state import Event, WorkflowSnapshot
+from pydantic import BaseModel
+
+from cephflow.engine.state import Event, NodeSnapshot, NodeState, WorkflowSnapshot, WorkflowState
+from cephflow.hints import approve_command, reject_command
+from cephflow.runbook.barrier import is_barrier
+from cephflow.task_names import APPROVAL_TASK
 
 BATCH = 2000
 """Events read per call: large enough that a busy stream is read in few round trips."""
@@ -56,3 +65,61 @@ class Follower:
             if on_event is not None:
                 on_event(event)
         return len(events)
+
+
+class OpenGate(BaseModel):
+    """An approval gate that is reached and waits for a decision."""
+
+    node: str
+    step: str
+    approvers: list[str]
+    """Who may decide (empty: anyone)."""
+    approve: str
+    """The command that approves it."""
+    reject: str
+    """The command that rejects it (``--reason`` goes after it)."""
+
+
+class Attached(BaseModel):
+    """Where a workflow is when a follower attaches: the first thing a line follower prints."""
+
+    type: str = "attached"
+    """Tells this line from the event lines after it in ``--json`` output."""
+    workflow: str
+    runbook: str
+    state: WorkflowState
+    steps: int
+    """Steps as the tree counts them (no barriers)."""
+    steps_ended: int
+    counts: dict[NodeState, int]
+    """Steps per state."""
+    open_gates: list[OpenGate]
+    last_event_id: str
+    """The events after this one follow."""
+
+
+def open_gates(snapshot: WorkflowSnapshot) -> list[OpenGate]:
+    """The gates of ``snapshot`` that are reached (queued or waiting) and not ended, in order."""
+    return [_open_gate(snapshot.id, node) for node in snapshot.nodes.values()
+            if node.task == APPROVAL_TASK
+            and node.state in (NodeState.QUEUED, NodeState.RUNNING)]
+
+
+def _open_gate(wf_id: str, node: NodeSnapshot) -> OpenGate:
+    approvers = node.args.get("approvers") or []
+    listed = [approvers] if isinstance(approvers, str) else [str(a) for a in approvers]
+    return OpenGate(node=node.id, step=node.step, approvers=listed,
+                    approve=approve_command(wf_id, node.id), reject=reject_command(wf_id, node.id))
+
+
+def attached(snapshot: WorkflowSnapshot) -> Attached:
+    """What a line follower says first about ``snapshot``."""
+    steps = [node for node in snapshot.nodes.values() if not is_barrier(node)]
+    counts = {state: 0 for state in NodeState}
+    for node in steps:
+        counts[node.state] += 1
+    return Attached(
+        workflow=snapshot.id, runbook=snapshot.runbook, state=snapshot.state, steps=len(steps),
+        steps_ended=sum(1 for node in steps if node.state.terminal), counts=counts,
+        open_gates=open_gates(snapshot), last_event_id=snapshot.last_event_id,
+    )

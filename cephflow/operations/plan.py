@@ -10,13 +10,13 @@ given. Nothing here talks to Redis; the compiler asks the cluster only where the
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cephflow import tasks
 from cephflow.errors import RunbookError
 from cephflow.runbook.compiler import Compiler
-from cephflow.runbook.dag import Dag
+from cephflow.runbook.dag import REDACTED, Dag
 from cephflow.runbook.library import Loaded
 from cephflow.runbook.model import RunbookDecl
 from cephflow.settings import get_settings
@@ -47,6 +47,9 @@ class Plan:
     """The DAG as the engine gets it (secret params in place)."""
     cluster: str
     """The name of the cluster it would run on (``settings.cluster_name``)."""
+    given: dict[str, object] = field(default_factory=dict)
+    """The params as the caller gave them (``1h30m``, ``["1", "2"]``), secret ones
+    ``REDACTED``: what a header shows of the run, in place of every resolved value."""
 
     @property
     def shown(self) -> Dag:
@@ -80,4 +83,7 @@ def plan(runbook: Runbook, params: Mapping[str, object]) -> Plan:
     finds, and CephError when a ``discover`` lookup cannot ask the cluster.
     """
     dag = runbook.compiler.compile(runbook.loaded, params)
-    return Plan(dag=dag, cluster=get_settings().cluster_name)
+    declared = runbook.decl.params
+    given = {name: REDACTED if declared[name].secret else value
+             for name, value in params.items() if name in declared}
+    return Plan(dag=dag, cluster=get_settings().cluster_name, given=given)

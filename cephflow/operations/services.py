@@ -13,8 +13,13 @@ from pathlib import Path
 
 from cephflow.ceph.identity import check_one_cluster
 from cephflow.engine import embedded
+from cephflow.engine.client import WorkflowClient
 from cephflow.engine.embedded import ServiceStatus
-from cephflow.settings import get_settings
+from cephflow.engine.state import WorkflowSummary
+from cephflow.settings import Settings, get_settings
+
+UNFINISHED_LIMIT = 1000
+"""How many of the newest workflows ``stop`` looks through for unfinished ones."""
 
 
 @dataclass(frozen=True)
@@ -50,9 +55,42 @@ def status() -> Services:
     return Services(None, embedded.status(settings))
 
 
-def stop() -> list[str]:
-    """Stop the local worker and the embedded redis-server (workflows are kept in its AOF)."""
-    return embedded.stop(get_settings())
+@dataclass(frozen=True)
+class Stopped:
+    """What ``stop`` stopped, and the workflows it left without a worker."""
+
+    stopped: list[str]
+    """``worker``, ``redis``: the services that were running."""
+    paused: list[WorkflowSummary]
+    """Workflows that had not ended when the worker stopped: they wait, kept in the AOF,
+    until a worker runs again (``cephflow worker``, or the next command that starts one)."""
+
+
+def stop() -> Stopped:
+    """Stop the local worker and the embedded redis-server (workflows are kept in its AOF).
+
+    Running workflows do not stop it: stopping loses nothing, and an operator stopping the
+    services means it (for a reboot, an upgrade); ``Stopped.paused`` names them so the
+    caller can say that they pause.
+    """
+    settings = get_settings()
+    paused = _unfinished(settings)
+    return Stopped(embedded.stop(settings), paused)
+
+
+def _unfinished(settings: Settings) -> list[WorkflowSummary]:
+    """The embedded Redis's workflows that have not ended, if its worker runs (else none
+    are paused by stopping it)."""
+    if settings.redis_url:
+        return []
+    running = {s.name: s.running for s in embedded.status(settings)}
+    if not (running.get("redis") and running.get("worker")):
+        return []
+    client = WorkflowClient(settings)
+    try:
+        return [w for w in client.list_workflows(UNFINISHED_LIMIT) if not w.state.terminal]
+    finally:
+        client.close()
 
 
 def _worker_url() -> str:

@@ -8,11 +8,15 @@ results carry the full id.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from cephflow.ceph.identity import check_one_cluster
 from cephflow.engine import embedded
 from cephflow.engine.client import WorkflowClient
+from cephflow.engine.connection import OutageReporter, set_outage_reporter
+from cephflow.engine.embedded import ServiceStatus
+from cephflow.engine.gates import GateDecision
 from cephflow.engine.state import WorkflowSnapshot, WorkflowSummary
 from cephflow.runbook.barrier import step_count
 from cephflow.runbook.dag import Dag
@@ -29,6 +33,8 @@ class Submitted:
     """Steps as a plan counts them (a fan-out's members each; no internal barriers)."""
     client: WorkflowClient = field(repr=False, compare=False)
     """The client it was submitted through, to follow it with."""
+    started: list[ServiceStatus] = field(default_factory=list)
+    """The embedded services this submit started in the background (PIDs, logs)."""
 
 
 @dataclass(frozen=True)
@@ -36,8 +42,9 @@ class Decision:
     """Gates approved or rejected."""
 
     workflow_id: str
-    nodes: list[str]
-    """The gate nodes decided (a step's open gates, or the one node named)."""
+    gates: list[GateDecision]
+    """What each gate named holds now (a step's open gates, or the one node named): the
+    decision just made, or (``already``) the same one made before."""
 
 
 @dataclass(frozen=True)
@@ -56,24 +63,45 @@ def connect(*, services: bool = True) -> WorkflowClient:
     is not running, and with ``services`` the local worker too, so that what a command
     unblocks (a gate, the finally steps) actually runs.
     """
+    return _connect(services=services)[0]
+
+
+def _connect(*, services: bool) -> tuple[WorkflowClient, list[ServiceStatus]]:
+    """``connect``, and the embedded services it started."""
     settings = get_settings()
+    started: list[ServiceStatus] = []
     if services:
-        embedded.ensure_services(settings)
+        started = embedded.ensure_services(settings)
     elif not settings.redis_url:
         embedded.start_redis(settings)
-    return WorkflowClient(settings)
+    return WorkflowClient(settings), started
 
 
-def submit(dag: Dag, *, client: WorkflowClient | None = None) -> Submitted:
+def watch_redis(reporter: OutageReporter) -> OutageReporter:
+    """Let ``reporter`` hear that Redis is away (each retry) and back; returns the previous one.
+
+    A front end shows the outage its own way (the CLI: one line, or a status line under the
+    live tree) instead of a log line per retry. Past ``redis_patience`` the call waiting for
+    Redis raises RedisUnreachable.
+    """
+    return set_outage_reporter(reporter)
+
+
+def submit(dag: Dag, *, client: WorkflowClient | None = None,
+           given: Mapping[str, object] | None = None) -> Submitted:
     """Submit ``dag``; returns its id. Connects (services started) unless given ``client``.
+
+    ``given`` are the params as the user typed them (``Plan.given``), which views show.
 
     Raises ClusterMismatch before anything is started or written when the settings name two
     clusters, and LockHeld when another workflow holds a lock the runbook needs.
     """
     check_one_cluster(get_settings().ceph)
-    client = client or connect()
-    wf = client.submit(dag)
-    return Submitted(wf, dag.runbook, step_count(dag.nodes), client)
+    started: list[ServiceStatus] = []
+    if client is None:
+        client, started = _connect(services=True)
+    wf = client.submit(dag, given=given)
+    return Submitted(wf, dag.runbook, step_count(dag.nodes), client, started)
 
 
 def list_workflows(client: WorkflowClient, limit: int = 20) -> list[WorkflowSummary]:
@@ -92,17 +120,21 @@ def snapshot(client: WorkflowClient, workflow_id: str) -> WorkflowSnapshot:
 
 
 def approve(client: WorkflowClient, workflow_id: str, step: str, *,
-            user: str | None = None) -> Decision:
-    """Approve the approval gate ``step`` (a step or node id); ``user`` defaults to the OS user."""
+            user: str | None = None, early: bool = False) -> Decision:
+    """Approve the approval gate ``step`` (a step or node id); ``user`` defaults to the OS user.
+
+    Refused (InvalidTransition) for a gate not reached yet unless ``early``; approving a gate
+    approved before records nothing and says who approved it (``GateDecision.already``).
+    """
     wf = client.resolve_id(workflow_id)
-    return Decision(wf, client.approve(wf, step, user=user))
+    return Decision(wf, client.approve(wf, step, user=user, early=early))
 
 
 def reject(client: WorkflowClient, workflow_id: str, step: str, *, reason: str,
-           user: str | None = None) -> Decision:
-    """Reject the approval gate ``step``: the step fails with ``reason``."""
+           user: str | None = None, early: bool = False) -> Decision:
+    """Reject the approval gate ``step``: the step fails with ``reason`` (rules as ``approve``)."""
     wf = client.resolve_id(workflow_id)
-    return Decision(wf, client.reject(wf, step, user=user, reason=reason))
+    return Decision(wf, client.reject(wf, step, user=user, reason=reason, early=early))
 
 
 def cancel(client: WorkflowClient, workflow_id: str) -> Cancelled:

@@ -14,7 +14,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from cephflow.runbook.catalog import ParamSpec
 from cephflow.runbook.messages import EXPECTED, shown
-from cephflow.runbook.suggest import did_you_mean
+from cephflow.suggest import did_you_mean
 
 _ADAPTERS: dict[Any, TypeAdapter[Any] | None] = {}
 

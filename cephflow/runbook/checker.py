@@ -19,8 +19,8 @@ from cephflow.runbook import args as argcheck
 from cephflow.runbook import library, types
 from cephflow.runbook.catalog import LookupSpec, TaskSpec
 from cephflow.runbook.model import StepDecl
-from cephflow.runbook.suggest import did_you_mean
 from cephflow.runbook.templates import TemplateProblem, Templates, is_template
+from cephflow.suggest import did_you_mean
 from cephflow.task_names import APPROVAL_TASK
 
 
@@ -226,7 +226,8 @@ class Checker:
             target = library.find(step.include, self.scope.search_path,
                                   relative_to=self.loaded.path.parent)
         except RunbookNotFound as exc:
-            self.add((*path, "include"), f"step {step.id!r}: include: {exc.args[0]}")
+            self.add((*path, "include"), f"step {step.id!r}: include: {exc.args[0]}",
+                     hint=exc.hint)
             return
         if target in self.stack:
             chain = " -> ".join(library.display_path(p) for p in (*self.stack, target))

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cephflow.errors import ParamError, Problem, RunbookError
+from cephflow.errors import ExitStatus, ParamError, Problem, RunbookError
 from cephflow.runbook import library
 from cephflow.runbook.catalog import CATALOG, LOOKUPS, LookupSpec, TaskSpec
 from cephflow.runbook.checker import Checker, Scope
@@ -46,6 +46,8 @@ class Compiler:
                            lookups=LOOKUPS if lookups is None else lookups,
                            search_path=search_path)
         self.secrets: set[str] = set()
+        self.unreachable = False
+        """Whether a plan-time lookup of the last compile could not reach Ceph."""
 
     def load(self, name_or_path: str | Path, *, strict: bool = True) -> library.Loaded:
         """Find and load a runbook; RunbookNotFound or RunbookError.
@@ -76,11 +78,13 @@ class Compiler:
             raise ParamError("\n".join(_param_problem(loaded, name, message)
                                        for name, message in errors))
         self.secrets = set()
+        self.unreachable = False
         unit = Unit(loaded, values, self, "", (), False)
         self.secrets |= unit.part.secrets
         part = unit.run()
         if unit.problems:
-            raise RunbookError(sorted(set(unit.problems)))
+            raise RunbookError(sorted(set(unit.problems)),
+                               exit_code=ExitStatus.UNREACHABLE if self.unreachable else None)
         nodes = part.nodes + part.cleanup
         problems = _duplicate_ids(nodes, loaded)
         if problems:
@@ -93,6 +97,7 @@ class Compiler:
         return Dag.model_construct(
             runbook=loaded.decl.name, source=loaded.file, description=loaded.decl.description,
             params=shown, discovered=part.discovered, locks=locks, groups=part.groups, nodes=nodes,
+            secrets=sorted(self.secrets),
         )
 
 

@@ -97,16 +97,22 @@ class Dag(BaseModel):
     groups: dict[str, Group] = Field(default_factory=dict)
     nodes: list[Node] = Field(default_factory=list)
     """Topologically ordered: every node comes after the nodes in its ``after``."""
+    secrets: list[str] = Field(default_factory=list, exclude=True, repr=False)
+    """The values of the secret params (and of arguments a task types ``SecretStr``): the
+    engine keeps them with the workflow and masks them in whatever it shows or records
+    (``cephflow.masking``). Never serialised: ``to_json`` and ``model_dump`` leave them out,
+    so a DAG read back from JSON has none."""
 
     def redacted(self) -> Dag:
-        """A copy safe to print: every secret argument replaced by ``REDACTED``."""
+        """A copy safe to print: every secret argument replaced by ``REDACTED``, no
+        secret values kept."""
         nodes = [
             n.model_copy(update={"args": {k: REDACTED if k in n.secret_args else v
                                           for k, v in n.args.items()}})
             if n.secret_args else n
             for n in self.nodes
         ]
-        return self.model_copy(update={"nodes": nodes})
+        return self.model_copy(update={"nodes": nodes, "secrets": []})
 
     def to_json(self) -> str:
         """Canonical JSON: sorted keys, no whitespace, so equal DAGs give equal bytes."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from cephflow.errors import Problem
+from cephflow.errors import CephflowError, ExitStatus, Problem
 from cephflow.runbook import args as argcheck
 from cephflow.runbook import library, types
 from cephflow.runbook.barrier import BARRIER_TASK, barrier_id
@@ -119,6 +119,8 @@ class Unit:
         try:
             answer = spec.fn(**kwargs)
         except Exception as exc:  # a lookup is foreign code: report its failure, never crash
+            if isinstance(exc, CephflowError) and exc.exit_code == ExitStatus.UNREACHABLE:
+                self.compiler.unreachable = True  # the plan failed for want of Ceph: exit 5
             self.add((*path, "lookup"), f"discover {name!r}: lookup {d.lookup!r} failed: {exc}")
             raise Failed from exc
         try:
@@ -313,6 +315,8 @@ class Unit:
                     self.add((*path, key), f"{what}: {exc}")
                 bad = True
                 continue
+            if pspec.secret and isinstance(value, str) and value:
+                self.compiler.secrets.add(value)  # the task says it is one: mask it too
             if pspec.secret or (self.secrets and _mentions(value, self.secrets)):
                 secret_args.append(key)
         if bad:

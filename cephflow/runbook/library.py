@@ -13,10 +13,14 @@ from pathlib import Path
 
 from cephflow.errors import Problem, RunbookError, RunbookNotFound
 from cephflow.runbook import model
-from cephflow.runbook.suggest import did_you_mean
 from cephflow.runbook.yamlpos import Doc, load_text
+from cephflow.suggest import did_you_mean
 
 SUFFIXES = (".yaml", ".yml")
+
+MAX_BYTES = 1024 * 1024
+"""Largest runbook file read (each include too): runbooks are a few kilobytes, and parsing
+tens of megabytes of YAML with positions takes minutes and gigabytes before any check runs."""
 
 
 @dataclass
@@ -85,21 +89,37 @@ def find(name: str, search_path: list[Path], *, relative_to: Path | None = None)
                 return candidate.resolve()
     names = available(search_path)
     hint = did_you_mean(name, names)
-    message = f"no runbook named {name!r}" + (f" ({hint})" if hint else "")
-    raise RunbookNotFound(message, name=name, hint=hint)
+    raise RunbookNotFound(f"no runbook named {name!r}", name=name, hint=hint)
 
 
-def read(path: Path) -> tuple[Doc, list[Problem], str]:
-    """Load the YAML of ``path`` with positions (no schema yet)."""
+def read(path: Path, *, max_bytes: int = MAX_BYTES) -> tuple[Doc, list[Problem], str]:
+    """Load the YAML of ``path`` with positions (no schema yet).
+
+    At most ``max_bytes`` are read: a larger file is a problem before any parsing, so a
+    runaway file costs no more than the cap to reject.
+    """
     file = display_path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            message = f"runbook file is larger than the {_size(max_bytes)} limit"
+            return Doc(file, None), [Problem(file, 1, 1, message)], file
+        text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError as exc:
         return Doc(file, None), [Problem(file, 1, 1, f"not UTF-8 text: {exc.reason}")], file
     except OSError as exc:
         return Doc(file, None), [Problem(file, 1, 1, f"cannot read: {exc.strerror}")], file
     doc, problems = load_text(text, file)
     return doc, problems, file
+
+
+def _size(n: int) -> str:
+    """``n`` bytes as an operator reads it: ``1 MiB``, ``64 KiB``, ``100 bytes``."""
+    for unit, scale in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if n >= scale and n % scale == 0:
+            return f"{n // scale} {unit}"
+    return f"{n} bytes"
 
 
 def load(path: Path, *, strict: bool = True) -> Loaded:

@@ -28,8 +28,8 @@ from pydantic import (
 from cephflow.errors import Problem
 from cephflow.runbook import types
 from cephflow.runbook.messages import EXPECTED, shown
-from cephflow.runbook.suggest import did_you_mean
 from cephflow.runbook.yamlpos import Doc
+from cephflow.suggest import did_you_mean
 
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 STEP_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*\Z")
@@ -48,6 +48,11 @@ class ParamDecl(_Model):
     help: str = ""
     choices: list[Any] | None = None
     secret: bool = False
+    min: float | None = None
+    """Smallest value allowed (a number or duration, each item of a list): ``min: 1`` for a
+    count, where ``--items -3`` would otherwise compile to an empty fan-out."""
+    max: float | None = None
+    """Largest value allowed, as ``min``."""
 
     @field_validator("type")
     @classmethod

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from cephflow.runbook import types
-from cephflow.runbook.model import RunbookDecl
-from cephflow.runbook.suggest import did_you_mean
+from cephflow.runbook.model import ParamDecl, RunbookDecl
+from cephflow.suggest import did_you_mean
 
 
 def resolve_params(
@@ -50,5 +50,20 @@ def resolve_params(
                     shown = "the value given" if p.secret else repr(v)
                     errors.append((name, f"param {name!r}: {shown} is not one of "
                                    + ", ".join(repr(a) for a in allowed)))
+        errors.extend((name, message) for message in _out_of_range(name, p, value))
         values[name] = value
     return values, errors
+
+
+def _out_of_range(name: str, p: ParamDecl, value: Any) -> list[str]:
+    """What breaks the param's ``min``/``max``, one message per value given."""
+    problems = []
+    for v in value if p.ptype.is_list else [value]:
+        if not isinstance(v, int | float) or isinstance(v, bool):
+            continue
+        shown = "the value given" if p.secret else f"{v:g}"
+        if p.min is not None and v < p.min:
+            problems.append(f"param {name!r}: {shown} is less than the minimum {p.min:g}")
+        elif p.max is not None and v > p.max:
+            problems.append(f"param {name!r}: {shown} is more than the maximum {p.max:g}")
+    return problems

@@ -19,8 +19,8 @@ from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta
 from jinja2.runtime import Undefined
 from jinja2.sandbox import SecurityError
 
-from cephflow.runbook.suggest import did_you_mean
 from cephflow.sandbox import Sandbox
+from cephflow.suggest import did_you_mean
 
 _NATIVE = re.compile(r"\A\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*\Z", re.S)
 

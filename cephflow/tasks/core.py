@@ -8,6 +8,7 @@ started and asks to be checked again until its time is up. ``core.fail`` exists 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from typing import Any
 
@@ -24,16 +25,23 @@ _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARN
 
 @task("core.sleep", poll=True)
 def sleep(ctx: StepContext, *, seconds: float) -> dict[str, Any]:
-    """Wait ``seconds`` without holding a worker slot (re-checked until the time is up)."""
-    memo = ctx.memo
-    since = memo.get("since")
-    if since is None:
-        since = time.time()
-        ctx.remember("since", since)
-    left = since + seconds - time.time()
+    """Wait ``seconds`` without holding a worker slot (re-checked until the time is up).
+
+    The wait counts from when the step started (``ctx.started_at``), not from a memo: the
+    engine starts that clock afresh when a workflow is resumed, so a resumed wait waits in
+    full again instead of ending at once.
+    """
+    left = min(ctx.started_at + seconds - time.time(), seconds)
     if left > 0:
-        ctx.not_yet(f"{left:.0f}s left of {seconds:g}s", countdown=min(left, 5.0))
+        ctx.not_yet(f"{_seconds(left)} left of {_seconds(seconds)}", countdown=min(left, 5.0))
+    ctx.progress(f"waited {_seconds(seconds)}")
     return {"slept": seconds}
+
+
+def _seconds(value: float) -> str:
+    """``3.6s``, ``45s``: tenths below ten seconds, whole seconds above, never rounded up
+    past the wait itself (``4s left of 3.6s`` was a lie of ``:.0f``)."""
+    return f"{value:.1f}s" if value < 10 else f"{math.floor(value)}s"
 
 
 @task("core.log")

@@ -1,5 +1,9 @@
 """Messages to people as workflow steps: ``notify.dc`` (the technicians) and ``notify.send``.
 
+A message goes out as rendered, a secret param in it included: sending it is the step's
+purpose. What cephflow shows of the step (progress, result, errors) has the secret masked
+(``cephflow.masking``, applied by the step's context and the runner, not here).
+
 Exactly once per step: before each channel's delivery the run claims it with
 ``ctx.once("notify:<channel>#<generation>")`` and afterwards remembers the outcome on the
 step (``ctx.remember``). A retried or redelivered run therefore skips what was delivered,

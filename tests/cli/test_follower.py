@@ -10,9 +10,10 @@ from rich.console import Console
 import cephflow.cli.follow as follow_module
 import cephflow.operations.follow as follower_module
 from cephflow.cli.follow import follow
-from cephflow.engine.state import Event, WorkflowState
+from cephflow.engine.state import Event, EventType, WorkflowState
 from cephflow.operations.follow import Follower
 from tests.cli.golden import golden
+from tests.cli.samples import node, workflow
 from tests.cli.scripted import ScriptedSource, StepClock, fanout_script
 
 
@@ -85,7 +86,7 @@ def test_a_late_follower_ends_in_the_same_state_and_view_as_one_from_the_start()
         """)
     assert (code_a, code_b) == (1, 1)
     assert text_a.endswith(final_frame) and text_b.endswith(final_frame)
-    assert text_a.count("drain-host  host=ceph-osd-17") > text_b.count("drain-host  host=ceph-osd-17")
+    assert text_a.count("drain-host  ·  c0ffee00") > text_b.count("drain-host  ·  c0ffee00")
 
 
 def test_live_on_a_console_that_is_no_terminal_prints_plain_lines():
@@ -159,11 +160,60 @@ def test_plain_output_is_one_timestamped_line_per_event():
     assert len(lines) == len(events) + 2
 
 
-def test_json_output_is_the_events_as_json_lines():
+def test_json_output_is_where_it_stands_then_the_events_as_json_lines():
     base, events = fanout_script()
     code, text = run(ScriptedSource(base, events), "json")
     assert code == 0
-    assert [Event.model_validate(json.loads(line)) for line in text.splitlines()] == events
+    first, *rest = text.splitlines()
+    assert json.loads(first) == {
+        "type": "attached", "workflow": "c0ffee00aa11bb22", "runbook": "drain-host",
+        "state": "running", "steps": 9, "steps_ended": 0,
+        "counts": {"pending": 9, "queued": 0, "running": 0, "succeeded": 0, "failed": 0,
+                   "skipped": 0, "cancelled": 0},
+        "open_gates": [], "last_event_id": "0-0"}
+    assert [Event.model_validate(json.loads(line)) for line in rest] == events
+
+
+def gate_script() -> tuple[ScriptedSource, list[Event]]:
+    """A workflow whose gate ``swap[osd.4]`` already waits when the follower attaches."""
+    gate = node("swap[osd.4]", "core.approval", state="running", group="swap", label="osd.4",
+                attempt=1, detail="waiting for approval (anyone): cephflow approve c0ffee00aa11bb22 "
+                "'swap[osd.4]'")
+    gate.args = {"approvers": ["dc-lead", "@ops"]}
+    base = workflow([node("prepare", state="succeeded"), gate,
+                     node("after", after=["swap[osd.4]"])], wf_id="c0ffee00aa11bb22")
+    raw = [dict(node="swap[osd.4]", state="succeeded"), dict(node="after", state="running"),
+           dict(node="after", state="succeeded"), dict(state="succeeded")]
+    events = [Event(id=f"{1_800_000_000_000 + i}-0", ts=base.submitted_at + i + 1,
+                    type=EventType.WORKFLOW_STATE if "node" not in f else EventType.NODE_STATE,
+                    **f) for i, f in enumerate(raw)]
+    return ScriptedSource(base, events), events
+
+
+def test_plain_output_starts_with_the_gates_that_already_wait_and_their_commands():
+    source, _ = gate_script()
+    code, text = run(source, "plain")
+    lines = text.splitlines()
+    assert code == 0
+    assert lines[0].endswith("workflow c0ffee00aa11bb22 drain-host  host=ceph-osd-17  running  "
+                             "1/3 steps ended")
+    assert lines[1].endswith("  swap[osd.4]  waits for approval (dc-lead, @ops): "
+                             "cephflow approve c0ffee00aa11bb22 'swap[osd.4]'")
+    assert lines[2].endswith("  swap[osd.4]  succeeded")
+
+
+def test_json_output_starts_with_the_gates_that_already_wait():
+    source, events = gate_script()
+    code, text = run(source, "json")
+    first, *rest = text.splitlines()
+    assert code == 0
+    start = json.loads(first)
+    assert (start["state"], start["steps_ended"], start["counts"]["running"]) == ("running", 1, 1)
+    assert start["open_gates"] == [{
+        "node": "swap[osd.4]", "step": "swap", "approvers": ["dc-lead", "@ops"],
+        "approve": "cephflow approve c0ffee00aa11bb22 'swap[osd.4]'",
+        "reject": "cephflow reject c0ffee00aa11bb22 'swap[osd.4]'"}]
+    assert [Event.model_validate(json.loads(line)) for line in rest] == events
 
 
 def test_quiet_output_is_only_the_outcome():

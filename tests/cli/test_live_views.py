@@ -12,8 +12,8 @@ from tests.cli.samples import T0, drain, node, workflow
 def test_fanout_is_one_line_of_counters_expanding_running_and_failed_members():
     snap = drain(total=120, succeeded=37, running=(41, 42), failed=(7,))
     assert render(LiveView(snap, now=T0 + 62, height=30)) == golden("""
-        drain-host  host=ceph-osd-17  ·  cluster lab  ·  3f2a9c1e  ·  1m02s
-        ━━━━━━━━━━────────────────────  40/124   32%  ETA 2m10s
+        drain-host  ·  3f2a9c1e  ·  failing 1m02s  ·  cluster lab  ·  host=ceph-osd-17
+        ━━━━━━━━━━────────────────────  40/124   32%  ETA —
         ✗ drain-host 3f2a9c1e  failing  at drain[osd.7]
         ├── ✓ silence       0.4s
         ├── ✓ check         1.2s
@@ -45,8 +45,8 @@ def test_a_small_terminal_gets_summaries_and_keeps_the_failure():
     snap = drain(total=120, succeeded=37, running=(41, 42), failed=(7,))
     text = render(LiveView(snap, now=T0 + 62, height=9))
     assert text == golden("""
-        drain-host  host=ceph-osd-17  ·  cluster lab  ·  3f2a9c1e  ·  1m02s
-        ━━━━━━━━━━────────────────────  40/124   32%  ETA 2m10s
+        drain-host  ·  3f2a9c1e  ·  failing 1m02s  ·  cluster lab  ·  host=ceph-osd-17
+        ━━━━━━━━━━────────────────────  40/124   32%  ETA —
         ✗ drain-host 3f2a9c1e  failing  at drain[osd.7]
         ├── … 2 more steps (2 ✓)
         ├── ✗ drain      37/120 ✓  2 running  1 failed  1m00s
@@ -124,8 +124,8 @@ def test_a_finished_workflow_collapses_to_one_line_per_step():
             item.state, item.started_at, item.ended_at = NodeState.SUCCEEDED, T0 + 60, T0 + 70
     snap.state, snap.ended_at = WorkflowState.SUCCEEDED, T0 + 71
     assert render(LiveView(snap, now=T0 + 500, height=20)) == golden("""
-        drain-host  host=ceph-osd-17  ·  cluster lab  ·  3f2a9c1e  ·  1m11s
-        ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━  124/124  100%  succeeded
+        drain-host  ·  3f2a9c1e  ·  succeeded 1m11s  ·  cluster lab  ·  host=ceph-osd-17
+        ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━  124/124  100%
         ✓ drain-host 3f2a9c1e  succeeded
         ├── ✓ silence       0.4s
         ├── ✓ check         1.2s
@@ -189,8 +189,8 @@ def test_the_compilers_barrier_between_two_fanouts_is_not_a_step_of_the_tree_or_
     ]
     snap = workflow(nodes)
     assert render(LiveView(snap, now=T0 + 10, height=12), width=70) == golden("""
-        drain-host  host=ceph-osd-17  ·  cluster lab  ·  3f2a9c1e  ·  10s
-        ━━━━━━━━━━━━──────────────────  2/5   40%  ETA 15s
+        drain-host  ·  3f2a9c1e  ·  running 10s  ·  cluster lab  ·  host=ceph…
+        ━━━━━━━━━━━━──────────────────  2/5   40%  ETA —
         ▶ drain-host 3f2a9c1e  running
         ├── ✓ drain      2/2 ✓  4.0s
         ├── ▶ wait       0/2 ✓  1 running  1 queued  6.0s

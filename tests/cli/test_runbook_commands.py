@@ -118,6 +118,64 @@ def test_run_help_lists_the_runbook_params(cli, knobs):
     assert "--detach" in out and "--quiet" in out
 
 
+def _option_rows(text: str) -> dict[str, str]:
+    """``--flag`` -> its help row, whitespace squeezed, from a rich options panel."""
+    rows = {}
+    for line in text.splitlines():
+        match = re.match(r"│ (--[\w-]+)(.*?)│?$", line)
+        if match:
+            rows[match.group(1)] = " ".join(match.group(2).split())
+    return rows
+
+
+def test_run_help_without_a_runbook_lists_the_run_options_as_run_demo_help_does(cli):
+    bare = cli("run", "--help", env={"COLUMNS": "120"})
+    demo = cli("run", "demo", "--help", env={"COLUMNS": "120"})
+    assert bare.exit_code == 0 and demo.exit_code == 0
+    bare_rows, demo_rows = _option_rows(bare.stdout), _option_rows(demo.stdout)
+    for flag in ("--dry-run", "--detach", "--json", "--quiet", "--all"):
+        assert bare_rows[flag] == demo_rows[flag], flag  # the same row, no type column
+    assert bare_rows["--json"] == "Machine-readable output (the DAG's JSON with --dry-run)."
+
+
+@pytest.mark.parametrize("argv", [
+    [], ["run"], ["plan"], ["status"], ["approve"], ["validate"], ["runbooks"], ["runbooks", "show"],
+    ["services"], ["lab"], ["run", "demo"], ["plan", "demo"],
+])
+def test_every_help_shares_one_style_with_uppercase_metavars(cli, argv):
+    result = cli(*argv, "--help", env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    assert "╭─ " in result.stdout
+    assert not re.search(r"<(bool|str|int|float|path)>", result.stdout, re.IGNORECASE)
+
+
+def test_options_that_take_a_value_show_an_uppercase_metavar(cli):
+    rows = _option_rows(cli("status", "--help", env={"COLUMNS": "120"}).stdout)
+    assert rows["--limit"].startswith("-n INT How many")
+    assert rows["--json"] == "Print the state as JSON instead."
+
+
+def test_a_common_option_before_the_runbook_reaches_it(cli):
+    before = cli("run", "--dry-run", "--json", "demo", "--items", "2")
+    after = cli("run", "demo", "--items", "2", "--dry-run", "--json")
+    assert before.exit_code == 0 and before.stdout == after.stdout
+    assert json.loads(before.stdout)["params"]["items"] == 2
+
+
+def test_a_list_param_takes_comma_lists_and_repetition_together(cli, knobs):
+    result = cli("plan", str(knobs), "--host", "h", "--token", "t", "--ids", "4,5", "--ids", "6",
+                 "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["params"]["ids"] == [4, 5, 6]
+
+
+def test_a_count_below_its_minimum_is_bad_input(cli):
+    result = cli("plan", "demo", "--items", "-3")
+    assert result.exit_code == 2
+    assert "param 'items': -3 is less than the minimum 1" in result.output
+    assert "min 1" in cli("plan", "demo", "--help", env={"COLUMNS": "200"}).stdout
+
+
 def test_plan_help_lists_the_runbook_params_in_panels(cli):
     result = cli("plan", "demo", "--help")
     assert result.exit_code == 0
@@ -157,7 +215,8 @@ def test_missing_required_param_and_unknown_option(cli, knobs):
 def test_unknown_runbook_suggests_a_name(cli):
     result = cli("plan", "dmeo")
     assert result.exit_code == 2
-    assert "no runbook named 'dmeo' (did you mean 'demo'?)" in result.stderr
+    assert result.stderr.splitlines()[:2] == ["error: no runbook named 'dmeo'",
+                                              "hint: did you mean 'demo'?"]
 
 
 def test_validate_reports_every_problem_of_every_file(cli, tmp_path):
@@ -181,19 +240,20 @@ def test_validate_without_files_checks_the_shipped_runbooks(cli):
     assert "ok  runbooks/demo.yaml" in result.stdout
 
 
-def test_run_without_dry_run_hands_the_dag_to_launch(cli, monkeypatch):
+def test_run_without_dry_run_hands_the_plan_to_launch(cli, monkeypatch):
     calls = []
     fake = types.ModuleType("cephflow.cli.launch")
 
-    def launch(dag, *, detach, output):
-        calls.append((dag.runbook, len(dag.nodes), detach, output))
+    def launch(compiled, *, detach, output):
+        calls.append((compiled.dag.runbook, len(compiled.dag.nodes), compiled.given, detach,
+                       output))
         return 3
 
     fake.launch = launch
     monkeypatch.setitem(sys.modules, "cephflow.cli.launch", fake)
     result = cli("run", "demo", "--items", "1", "--detach", "--quiet")
     assert result.exit_code == 3
-    assert calls == [("demo", 5, True, "quiet")]
+    assert calls == [("demo", 5, {"items": "1"}, True, "quiet")]
 
 
 def test_runbook_names_complete():

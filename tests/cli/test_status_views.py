@@ -13,21 +13,46 @@ from tests.cli.golden import golden, render
 from tests.cli.samples import T0, drain
 
 
-def test_the_list_shows_id_runbook_params_state_start_duration_and_progress():
-    running = WorkflowSummary(id="3f2a9c1e5b7d4c2a", runbook="drain-host", state="running",
-                              submitted_at=T0, nodes=14, params={"host": "ceph-osd-17"})
+def _listed() -> WorkflowList:
+    running = WorkflowSummary(id="3f2a9c1e5b7d4c2a", runbook="replace-disk", state="running",
+                              submitted_at=T0, nodes=14,
+                              params={"host": "ceph-osd-17", "osds": [1, 2], "pause": 30})
     done = WorkflowSummary(id="9e8d7c6b5a4f3e2d", runbook="demo", state="failed",
                            submitted_at=T0 - 86_400, ended_at=T0 - 86_400 + 3725, nodes=9,
                            params={"items": 4, "pause": "2s"})
     lost = WorkflowSummary(id="77aa", runbook="demo", state="cancelled", submitted_at=T0 - 5,
                            ended_at=T0 - 4, nodes=9)
-    table = WorkflowList([running, done, lost], ended={running.id: 6, done.id: 9}, now=T0 + 62)
-    assert render(table, width=100) == golden("""
-        id        runbook     params            state        started           duration  progress
-        3f2a9c1e  drain-host  host=ceph-osd-17  ▶ running    08:00:00             1m02s      6/14
-        9e8d7c6b  demo        items=4 pause=2s  ✗ failed     2027-01-14 08:00     1h02m       9/9
-        77aa      demo                          ⊘ cancelled  07:59:55              1.0s       ?/9
-        """)
+    return WorkflowList([running, done, lost], ended={running.id: 6, done.id: 9}, now=T0 + 62)
+
+
+LIST_AT = {
+    120: """
+        id        runbook       state        started        took  steps  target
+        3f2a9c1e  replace-disk  ▶ running    08:00         1m02s   6/14  host=ceph-osd-17 osds=1,2
+        9e8d7c6b  demo          ✗ failed     Jan 14 08:00  1h02m    9/9
+        77aa      demo          ⊘ cancelled  07:59          1.0s    ?/9
+        """,
+    80: """
+        id        runbook       state        started        took  steps  target
+        3f2a9c1e  replace-disk  ▶ running    08:00         1m02s   6/14  host=ceph-osd-…
+        9e8d7c6b  demo          ✗ failed     Jan 14 08:00  1h02m    9/9
+        77aa      demo          ⊘ cancelled  07:59          1.0s    ?/9
+        """,
+    70: """
+        id        runbook       state        started       steps  target
+        3f2a9c1e  replace-disk  ▶ running    08:00          6/14  host=ceph-o…
+        9e8d7c6b  demo          ✗ failed     Jan 14 08:00    9/9
+        77aa      demo          ⊘ cancelled  07:59           ?/9
+        """,
+}
+
+
+@pytest.mark.parametrize("width", sorted(LIST_AT))
+def test_the_list_fits_the_terminal_with_its_target_last_and_a_date_when_not_today(width):
+    text = render(_listed(), width=width)
+    assert "\n".join(line.rstrip() for line in text.splitlines()) + "\n" == golden(LIST_AT[width])
+    assert all(len(line) <= width for line in text.splitlines())
+    assert "items=" not in text and "pause=" not in text  # counts and pauses say little here
 
 
 def test_an_empty_list_says_how_to_start():

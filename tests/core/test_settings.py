@@ -27,7 +27,8 @@ def test_config_file_then_environment_with_nested_sections_and_masked_secrets(tm
     assert "file-pw-123" not in shown
 
 
-def test_a_missing_config_file_gives_the_defaults(tmp_path, monkeypatch):
-    monkeypatch.setenv("CEPHFLOW_CONFIG", str(tmp_path / "absent.toml"))
+def test_no_config_file_gives_the_defaults(tmp_path, monkeypatch):
+    monkeypatch.delenv("CEPHFLOW_CONFIG")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))  # ~/.config/cephflow/config.toml absent
     monkeypatch.delenv("CEPHFLOW_NAMESPACE", raising=False)
     assert Settings().namespace == Settings.model_fields["namespace"].default

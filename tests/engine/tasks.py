@@ -117,3 +117,13 @@ def settings(ctx: StepContext) -> dict:
     call(lambda: client.hset(_key(ctx, "settings"), ctx.node_id, json.dumps(seen)))
     _record(ctx)
     return seen
+
+
+@task("test.fact")
+def fact(ctx: StepContext, *, key: str, value: str) -> dict:
+    """Keep ``value`` as a fact and a progress line; fail the first try quoting it."""
+    ctx.set_fact(key, {"value": value})
+    ctx.progress(f"kept {value}", value=value)
+    if ctx.attempt == 1:
+        raise RuntimeError(f"first try refuses {value}")
+    return {"kept": value}

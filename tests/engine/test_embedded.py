@@ -27,7 +27,7 @@ def state_dir(tmp_path_factory):
 
 def cli(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CEPHFLOW_")}
-    env.update(CEPHFLOW_STATE_DIR=str(state), CEPHFLOW_CONFIG=str(state / "none.toml"))
+    env.update(CEPHFLOW_STATE_DIR=str(state), CEPHFLOW_CONFIG=os.devnull)
     return subprocess.run([CEPHFLOW, *args], env=env, capture_output=True, text=True,
                           timeout=120)
 
@@ -42,13 +42,37 @@ def test_run_starts_private_redis_and_worker_that_outlive_it(state_dir):
     assert (state_dir / "redis" / "redis.sock").exists()
     assert (state_dir / "redis" / "appendonlydir").is_dir()  # AOF on
 
+    [said] = [line for line in result.stderr.splitlines() if "in the background" in line]
+    assert said.startswith(f"started in the background: redis-server (pid {redis_status.pid}, ")
+    assert f"worker (pid {worker_status.pid}, log {state_dir / 'worker.log'})" in said
+    assert str(state_dir / "redis" / "redis.log") in said
+    assert said.endswith("stop with: cephflow services stop")
+    assert "in the background" not in result.stdout  # stdout stays the run's own output
+
     shown = cli(state_dir, "services")
     assert str(worker_status.pid) in shown.stdout and str(redis_status.pid) in shown.stdout
 
     again = cli(state_dir, "run", "demo", "--items", "1", "--pause", "0s", "--detach")
     assert again.returncode == 0 and "cephflow status" in again.stdout
+    assert "in the background" not in again.stderr  # both ran already: nothing to say
     assert embedded.status(settings)[1].pid == worker_status.pid  # reused, not a second one
 
     stopped = cli(state_dir, "services", "stop")
     assert "worker" in stopped.stdout and "redis" in stopped.stdout
     assert not any(s.running for s in embedded.status(settings))
+
+
+def test_stopping_the_services_under_a_running_workflow_names_it_and_stops_anyway(state_dir):
+    started = cli(state_dir, "run", "demo", "--items", "1", "--pause", "1h", "--quiet",
+                  "--detach")
+    assert started.returncode == 0, started.stderr
+    wf = started.stdout.strip()
+    stopped = cli(state_dir, "services", "stop")
+    assert stopped.returncode == 0, stopped.stderr
+    assert f"warning: workflow {wf} (demo) has not ended" in stopped.stderr
+    assert "pauses until a worker runs again" in stopped.stderr
+    assert "worker" in stopped.stdout and "redis" in stopped.stdout
+    settings = Settings(state_dir=state_dir, redis_url=None)
+    assert not any(s.running for s in embedded.status(settings))
+    quiet = cli(state_dir, "services", "stop")  # nothing runs: nothing paused, no warning
+    assert quiet.stderr == "" and "nothing was running" in quiet.stdout

@@ -94,7 +94,7 @@ def test_a_finally_gate_can_be_decided_after_a_failure_or_cancel(client, stop):
         assert client.transitions.complete(wf, "a", tok, "succeeded").status == "ok"
         assert client.state(wf) is WorkflowState.CANCELLING
     _claim(client, wf, "g")
-    assert client.approve(wf, "g", user="tester") == ["g"]
+    assert [g.node for g in client.approve(wf, "g", user="tester")] == ["g"]
     assert client.get_fact(wf, "approval:g")["decision"] == "approved"
 
 

@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.ceph, pytest.mark.slow]
 def test_lab_up_points_cephflow_at_it_and_down_stops_every_daemon(tmp_path, monkeypatch):
     state_dir = tmp_path / "state"
     env = dict(os.environ, CEPHFLOW_STATE_DIR=str(state_dir),
-               CEPHFLOW_CONFIG=str(tmp_path / "none.toml"), COLUMNS="200", NO_COLOR="1")
+               CEPHFLOW_CONFIG=os.devnull, COLUMNS="200", NO_COLOR="1")
     for key in list(env):
         if key.startswith("CEPHFLOW_CEPH__") or key == "CEPHFLOW_LAB":
             del env[key]
@@ -92,7 +92,7 @@ def test_lab_up_points_cephflow_at_it_and_down_stops_every_daemon(tmp_path, monk
 
 def test_auto_approve_is_refused_on_a_cluster_that_is_not_a_lab(tmp_path):
     env = dict(os.environ, CEPHFLOW_STATE_DIR=str(tmp_path / "state"),
-               CEPHFLOW_CONFIG=str(tmp_path / "none.toml"),
+               CEPHFLOW_CONFIG=os.devnull,
                CEPHFLOW_CEPH__CONF="/etc/ceph/production.conf")
     env.pop("CEPHFLOW_LAB", None)
     done = subprocess.run([CEPHFLOW, "lab", "demo", "--auto-approve"], env=env,

@@ -104,6 +104,40 @@ steps:
     assert "tok-123456" not in dag.redacted().to_json()
 
 
+def test_the_dag_keeps_every_secret_value_to_mask_but_never_serialises_them(tmp_path):
+    (tmp_path / "inc.yaml").write_text("""
+name: inc
+params:
+  key: {secret: true}
+steps:
+  - id: b
+    task: core.log
+    with: {message: "{{ key }}"}
+""")
+    dag = compile_text(tmp_path, """
+name: s
+params:
+  token: {secret: true}
+  unused: {secret: true, default: ""}
+steps:
+  - id: a
+    task: test.login
+    with: {user: admin, password: literal-pw}
+  - id: inc
+    include: inc.yaml
+    with: {key: "k-{{ token }}"}
+""", {"token": "tok-123456"})
+    # the params (the top one and an include's), and what a task types SecretStr
+    assert dag.secrets == ["k-tok-123456", "literal-pw", "tok-123456"]
+    # the engine's DAG holds the args in clear, never the list; what is printed holds neither
+    assert "secrets" not in json.loads(dag.to_json()) and "secrets" not in dag.model_dump()
+    assert "secrets=" not in repr(dag)
+    shown = dag.redacted()
+    assert shown.secrets == []
+    for text in (shown.to_json(), repr(shown)):
+        assert "tok-123456" not in text and "literal-pw" not in text
+
+
 def test_same_inputs_give_byte_identical_json():
     def build() -> str:
         compiler = Compiler(catalog=support.catalog(), lookups=support.lookups(),

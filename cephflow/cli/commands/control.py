@@ -1,7 +1,8 @@
 """``cephflow approve|reject|cancel|resume ID ...``: decide gates and steer workflows.
 
 IDs may be abbreviated to a unique prefix. Decisions are recorded with the OS user who typed
-them; a gate that names its approvers accepts only them. Each command connects with the
+them; a gate that names its approvers accepts only them. A gate is decided once it is reached
+(``--early`` decides it before), and only once: deciding it again says who did. Each command connects with the
 embedded services started (on the default), so that what it unblocks (a gate, the finally
 steps) actually runs.
 """
@@ -12,20 +13,27 @@ import typer
 
 from cephflow.cli import console as c
 from cephflow.cli.follow import follow
+from cephflow.cli.views.decision import decision_line
 
 ID_ARG = typer.Argument(..., metavar="ID", help="A workflow id or a unique prefix of one.")
+
+
+EARLY_OPT = typer.Option(
+    False, "--early",
+    help="Decide a gate that is not reached yet; it obeys the decision when it is.")
 
 
 def approve(
     workflow_id: str = ID_ARG,
     step: str = typer.Argument(..., metavar="STEP", help="The gate: a step or node id."),
+    early: bool = EARLY_OPT,
 ) -> None:
-    """Approve the approval gate STEP of workflow ID."""
+    """Approve the approval gate STEP of workflow ID (once it waits, or with --early)."""
     from cephflow.operations import workflows  # lazy: see cephflow.cli.commands
 
-    decision = workflows.approve(workflows.connect(), workflow_id, step)
-    for node in decision.nodes:
-        c.console.print(f"approved {node} of workflow {decision.workflow_id}", highlight=False,
+    decision = workflows.approve(workflows.connect(), workflow_id, step, early=early)
+    for gate in decision.gates:
+        c.console.print(decision_line(decision.workflow_id, gate), highlight=False,
                         soft_wrap=True)
 
 
@@ -33,14 +41,16 @@ def reject(
     workflow_id: str = ID_ARG,
     step: str = typer.Argument(..., metavar="STEP", help="The gate: a step or node id."),
     reason: str = typer.Option(..., "--reason", "-r", help="Why (kept with the decision)."),
+    early: bool = EARLY_OPT,
 ) -> None:
     """Reject the approval gate STEP of workflow ID (the step fails with the reason)."""
     from cephflow.operations import workflows  # lazy: see cephflow.cli.commands
 
-    decision = workflows.reject(workflows.connect(), workflow_id, step, reason=reason)
-    for node in decision.nodes:
-        c.console.print(f"rejected {node} of workflow {decision.workflow_id}: {reason}",
-                        highlight=False, soft_wrap=True)
+    decision = workflows.reject(workflows.connect(), workflow_id, step, reason=reason,
+                                early=early)
+    for gate in decision.gates:
+        c.console.print(decision_line(decision.workflow_id, gate), highlight=False,
+                        soft_wrap=True)
 
 
 def cancel(workflow_id: str = ID_ARG) -> None:

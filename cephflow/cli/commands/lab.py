@@ -6,6 +6,7 @@ import typer
 
 from cephflow.cli import console as c
 from cephflow.cli.follow import follow
+from cephflow.errors import ExitStatus
 
 lab_app = typer.Typer(help="A throwaway lab Ceph cluster (1 mon, 1 mgr, 6 OSDs on 3 hosts).",
                       no_args_is_help=True)
@@ -40,11 +41,11 @@ def status() -> None:
     report = lab.status()
     if report is None:
         c.console.print("no lab cluster is up (cephflow lab up)")
-        raise typer.Exit(3)
+        raise typer.Exit(ExitStatus.UNREACHABLE)
     for name, what in sorted(report.daemons.items()):
         c.console.print(f"{name:8} {what}")
     if report.health is None:
-        raise typer.Exit(3)
+        raise typer.Exit(ExitStatus.UNREACHABLE)
     c.console.print(f"health: {report.health}", highlight=False)
     raise typer.Exit(0 if report.code == 0 else 1)
 

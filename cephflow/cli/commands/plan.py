@@ -15,7 +15,7 @@ import typer
 from cephflow.cli import console as c
 from cephflow.cli import params as cli_params
 from cephflow.cli.plan_output import show_plan
-from cephflow.cli.runbook_args import PASS_THROUGH, runbook_argument, runbook_entry
+from cephflow.cli.runbook_args import PASS_THROUGH, runbook_entry_command
 from cephflow.runbook.library import display_path
 
 if TYPE_CHECKING:
@@ -27,20 +27,16 @@ PLAN_OPTIONS = [
 ]
 
 
-def plan(
-    ctx: typer.Context,
-    name: str = runbook_argument(),
-) -> None:
-    """Compile RUNBOOK with its params (--param value ...) and show the plan; submits nothing.
+def _action(compiled: Plan, options: cli_params.Options) -> int:
+    show_plan(compiled, as_json=options["json"], full=options["all"])
+    return 0
 
-    `cephflow plan RUNBOOK --help` lists the runbook's params.
-    """
 
-    def action(compiled: Plan, options: cli_params.Options) -> int:
-        show_plan(compiled, as_json=options["json"], full=options["all"])
-        return 0
+plan = runbook_entry_command(command="plan", common=PLAN_OPTIONS, action=_action, doc="""\
+Compile RUNBOOK with its params (--param value ...) and show the plan; submits nothing.
 
-    runbook_entry(ctx, name, command="plan", common=PLAN_OPTIONS, action=action)
+`cephflow plan RUNBOOK --help` lists the runbook's params too.
+""")
 
 
 def validate(

@@ -12,7 +12,7 @@ import typer
 
 from cephflow.cli import params as cli_params
 from cephflow.cli.plan_output import show_plan
-from cephflow.cli.runbook_args import PASS_THROUGH, runbook_argument, runbook_entry
+from cephflow.cli.runbook_args import PASS_THROUGH, runbook_entry_command
 
 if TYPE_CHECKING:
     from cephflow.operations.plan import Plan
@@ -34,25 +34,21 @@ def _output(options: cli_params.Options) -> str:
     return "live"
 
 
-def run(
-    ctx: typer.Context,
-    name: str = runbook_argument(),
-) -> None:
-    """Compile RUNBOOK with its params, submit it and follow it live (--dry-run: plan only).
+def _action(compiled: Plan, options: cli_params.Options) -> int:
+    if options["dry-run"]:
+        show_plan(compiled, as_json=options["json"], full=options["all"])
+        return 0
+    from cephflow.cli.launch import launch  # lazy (a dry run needs no engine): see
+    # cephflow.cli.commands
 
-    `cephflow run RUNBOOK --help` lists the runbook's params.
-    """
+    return launch(compiled, detach=options["detach"], output=_output(options))
 
-    def action(compiled: Plan, options: cli_params.Options) -> int:
-        if options["dry-run"]:
-            show_plan(compiled, as_json=options["json"], full=options["all"])
-            return 0
-        from cephflow.cli.launch import launch  # lazy (a dry run needs no engine): see
-        # cephflow.cli.commands
 
-        return launch(compiled.dag, detach=options["detach"], output=_output(options))
+run = runbook_entry_command(command="run", common=RUN_OPTIONS, action=_action, doc="""\
+Compile RUNBOOK with its params, submit it and follow it live (--dry-run: plan only).
 
-    runbook_entry(ctx, name, command="run", common=RUN_OPTIONS, action=action)
+`cephflow run RUNBOOK --help` lists the runbook's params too.
+""")
 
 
 def register(app: typer.Typer) -> None:

@@ -32,12 +32,20 @@ def show(ctx: typer.Context) -> None:
 
 @services_app.command("stop")
 def stop() -> None:
-    """Stop the local worker and the embedded redis-server (workflows are kept in its AOF)."""
+    """Stop the local worker and the embedded redis-server (workflows are kept in its AOF).
+
+    Workflows still running are not lost: they pause, and a warning names them; they go on
+    when a worker runs again (`cephflow worker`, or the next `cephflow run`, `approve`, ...).
+    """
     from cephflow.operations import services  # lazy: see cephflow.cli.commands
 
-    stopped = services.stop()
-    c.console.print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"),
-                    highlight=False)
+    done = services.stop()
+    for wf in done.paused:
+        c.err_console.print(f"warning: workflow {wf.id} ({wf.runbook}) has not ended: it "
+                            "pauses until a worker runs again (cephflow worker, or the next "
+                            "cephflow run)", highlight=False, soft_wrap=True)
+    c.console.print("stopped: " + (", ".join(done.stopped) if done.stopped
+                                   else "nothing was running"), highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -21,6 +21,7 @@ from cephflow.cli.views.style import (
 )
 from cephflow.cli.views.tree import node_elapsed
 from cephflow.engine.state import Event, EventType, NodeState, WorkflowSnapshot
+from cephflow.operations.follow import OpenGate
 from cephflow.runbook.barrier import is_barrier
 
 
@@ -42,6 +43,12 @@ def attach_line(snapshot: WorkflowSnapshot, now: float) -> Text:
         f"{timestamp(now)}  workflow {snapshot.id} {snapshot.runbook}"
         f"{'  ' + params if params else ''}  {snapshot.state.value}  {done}/{total} steps ended"
     )
+
+
+def gate_line(gate: OpenGate, now: float) -> Text:
+    """A line for a gate that already waited when the follower attached: what opens it."""
+    who = ", ".join(gate.approvers) if gate.approvers else "anyone"
+    return Text(f"{timestamp(now)}  {gate.node}  waits for approval ({who}): {gate.approve}")
 
 
 def event_line(event: Event, snapshot: WorkflowSnapshot) -> Text | None:

@@ -1,8 +1,8 @@
 """The two header lines above the live tree: what runs where, and how far it has got.
 
-``WorkflowHeader(snapshot, now=...)``: runbook, parameters, cluster and elapsed time on the
-first line; a progress bar over all nodes, the count, the percentage and an ETA on the
-second. Pure: the same snapshot and ``now`` always draw the same two lines.
+``WorkflowHeader(snapshot, now=...)``: runbook, id, state, elapsed time, cluster and the params the
+user gave (as typed) on the first line; a progress bar over all nodes, the count, the percentage and the time left
+(``cephflow.cli.views.eta``) on the second. Pure: the same snapshot and ``now`` always draw the same two lines.
 """
 
 from __future__ import annotations
@@ -10,7 +10,14 @@ from __future__ import annotations
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
-from cephflow.cli.views.style import duration, params_text, short_id, workflow_style
+from cephflow.cli.views.eta import Outlook, outlook
+from cephflow.cli.views.style import (
+    duration,
+    params_text,
+    short_id,
+    shown_cluster,
+    workflow_style,
+)
 from cephflow.engine.state import WorkflowSnapshot
 from cephflow.runbook.barrier import is_barrier
 
@@ -27,27 +34,21 @@ def progress(snapshot: WorkflowSnapshot) -> tuple[int, int]:
     return sum(1 for node in steps if node.state.terminal), len(steps)
 
 
-def eta(
-    snapshot: WorkflowSnapshot, now: float, counted: tuple[int, int] | None = None
-) -> float | None:
-    """Seconds left at the pace so far; None when nothing has ended yet or it is over.
-
-    ``counted``: ``progress(snapshot)`` when the caller has it already.
-    """
-    done, total = counted or progress(snapshot)
-    if snapshot.state.terminal or done == 0 or done >= total:
-        return None
-    elapsed = now - snapshot.submitted_at
-    return elapsed * (total - done) / done
-
-
 def workflow_elapsed(snapshot: WorkflowSnapshot, now: float) -> float:
     end = snapshot.ended_at if snapshot.state.terminal and snapshot.ended_at else now
     return end - snapshot.submitted_at
 
 
+def outlook_text(told: Outlook) -> str:
+    """``ETA 15s``, ``ETA 15s to approval``, ``waiting for approval`` or ``ETA —``."""
+    if told.waiting_for_approval:
+        return "waiting for approval"
+    text = f"ETA {duration(told.seconds)}" if told.seconds is not None else "ETA —"
+    return text + (" to approval" if told.gate_ahead else "")
+
+
 class WorkflowHeader:
-    """Runbook, params, cluster, elapsed; then bar, count, percentage and ETA.
+    """Runbook, id, state, elapsed, cluster, params; then bar, count, percentage and ETA.
 
     Args:
         snapshot: the workflow's state to summarise.
@@ -63,15 +64,21 @@ class WorkflowHeader:
 
     def lines(self, *, width: int) -> list[Text]:
         snap = self.snapshot
+        # what identifies the run comes first, so a narrow terminal cuts only the params
         first = Text()
         first.append(snap.runbook, style="bold")
-        if snap.params:
-            first.append("  " + params_text(snap.params))
-        if snap.cluster:
-            first.append("  ·  cluster ")
-            first.append(snap.cluster, style="cyan")
         first.append(f"  ·  {short_id(snap.id)}  ·  ")
-        first.append(duration(workflow_elapsed(snap, self.now)))
+        # "failing 1m02s", "succeeded 4m10s": the state and how long it has run read as one
+        first.append(snap.state.value, style=workflow_style(snap.state))
+        first.append(" " + duration(workflow_elapsed(snap, self.now)))
+        cluster = shown_cluster(snap.cluster)
+        if cluster:
+            first.append("  ·  cluster ")
+            first.append(cluster, style="cyan")
+        # the params the user gave, as typed; every resolved one for a workflow without them
+        params = params_text(snap.params if snap.given is None else snap.given)
+        if params:
+            first.append("  ·  " + params)
 
         done, total = progress(snap)
         ratio = done / total if total else 1.0
@@ -81,11 +88,8 @@ class WorkflowHeader:
         second.append("━" * filled, style=workflow_style(snap.state))
         second.append("─" * (bar_width - filled), style="dim")
         second.append(f"  {done}/{total}  {ratio:4.0%}")
-        if snap.state.terminal:
-            second.append(f"  {snap.state.value}", style=workflow_style(snap.state))
-        else:
-            left = eta(snap, self.now, (done, total))
-            second.append(f"  ETA {duration(left) if left is not None else '—'}")
+        if not snap.state.terminal:  # an ended run's state is on the first line
+            second.append("  " + outlook_text(outlook(snap, self.now)))
         for line in (first, second):
             line.no_wrap = True
             line.overflow = "ellipsis"

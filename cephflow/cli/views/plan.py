@@ -16,6 +16,7 @@ from rich.console import Group as RenderGroup
 from rich.text import Text
 from rich.tree import Tree
 
+from cephflow.cli.views.style import shown_cluster
 from cephflow.runbook.barrier import is_barrier, step_count
 from cephflow.runbook.catalog import TaskSpec
 from cephflow.runbook.dag import Dag, Node
@@ -116,12 +117,14 @@ def render_plan(dag: Dag, *, catalog: Mapping[str, TaskSpec] | None = None,
     if dag.description:
         title.append(f" — {dag.description}")
     header = Text()
-    if cluster:
+    if shown_cluster(cluster):
         header.append(f"cluster: {cluster}   ", style="dim")
     header.append(f"{step_count(dag.nodes)} steps", style="dim")
     if dag.params:
         header.append("   params:", style="dim")
         for key, value in dag.params.items():
+            if value is None:  # an optional param left out: "host=null" says nothing
+                continue
             header.append(f" {key}=", style="dim")
             header.append(_value(value))
     if dag.locks:

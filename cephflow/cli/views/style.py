@@ -10,6 +10,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 from cephflow.engine.state import NodeState, WorkflowState
 from cephflow.runbook.dag import REDACTED
+from cephflow.settings import Settings
+
+DEFAULT_CLUSTER: str = Settings.model_fields["cluster_name"].default
+"""The cluster name nobody chose: not worth a word on every screen."""
 
 NODE_GLYPH: dict[NodeState, str] = {
     NodeState.PENDING: "○",
@@ -70,14 +74,23 @@ def short_id(workflow_id: str) -> str:
     return workflow_id[:8]
 
 
+def shown_cluster(cluster: str | None) -> str | None:
+    """The cluster name when it says something (not unset, not the default ``ceph``)."""
+    return cluster if cluster and cluster != DEFAULT_CLUSTER else None
+
+
 def params_text(params: dict[str, object]) -> str:
-    """``host=ceph-osd-17 count=3``: the runbook's parameters in one line."""
-    return " ".join(f"{key}={_value(value)}" for key, value in params.items())
+    """``host=ceph-osd-17 osds=1,2``: the params that have a value, as a command line writes
+    them (no ``None``, no Python ``False`` or ``[1, 2]``)."""
+    return " ".join(f"{key}={_value(value)}" for key, value in params.items()
+                    if value is not None and value != [])
 
 
 def _value(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, list | tuple):
-        return ",".join(str(v) for v in value)
+        return ",".join(_value(v) for v in value)
     return str(value)
 
 

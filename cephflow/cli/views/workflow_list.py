@@ -1,7 +1,8 @@
 """``cephflow status`` without an id: recent workflows, one row each, newest first.
 
-``WorkflowList(summaries, ended=..., now=...)`` is a table of id, runbook, key params, state,
-start, duration and progress. Pure: summaries, counts and a time in, a table out.
+``WorkflowList(summaries, ended=..., now=...)`` is a table of id, runbook, state, start,
+duration, progress and target (what the run acts on: its host, OSDs, device), sized to fit
+80 columns with the target last, cut first. Pure: summaries, counts and a time in, a table out.
 """
 
 from __future__ import annotations
@@ -24,17 +25,27 @@ from cephflow.engine.state import WorkflowSummary
 
 
 def started(ts: float, now: float) -> str:
-    """``12:30:01`` today (UTC), ``2026-11-24 12:30`` before."""
+    """``12:30`` today (UTC), ``Nov 24 12:30`` earlier this year, ``2025-11-24`` before."""
     when, today = datetime.fromtimestamp(ts, UTC), datetime.fromtimestamp(now, UTC)
     if when.date() == today.date():
-        return when.strftime("%H:%M:%S")
-    return when.strftime("%Y-%m-%d %H:%M")
+        return when.strftime("%H:%M")
+    if when.year == today.year:
+        return when.strftime("%b %d %H:%M")
+    return when.strftime("%Y-%m-%d")
 
 
 _COLUMNS = [
-    ("id", "left"), ("runbook", "left"), ("params", "left"), ("state", "left"),
-    ("started", "left"), ("duration", "right"), ("progress", "right"),
+    ("id", "left"), ("runbook", "left"), ("state", "left"), ("started", "left"),
+    ("took", "right"), ("steps", "right"), ("target", "left"),
 ]
+
+TARGET_PARAMS = ("host", "hosts", "osd", "osds", "device", "devices", "pool", "pools")
+"""Param names that say what a run acts on; other params (counts, pauses) say little in a list."""
+
+
+def target(params: Mapping[str, object]) -> str:
+    """``host=ceph-osd-17 osds=1,2``: the params of ``params`` that name what the run acts on."""
+    return params_text({k: v for k, v in params.items() if k in TARGET_PARAMS})
 
 
 class WorkflowList:
@@ -64,22 +75,27 @@ class WorkflowList:
             rows.append((
                 Text(short_id(snap.id), style="cyan"),
                 Text(snap.runbook),
-                Text(params_text(snap.params)),
                 Text(f"{workflow_glyph(snap.state)} {snap.state.value}",
                      style=workflow_style(snap.state)),
                 Text(started(snap.submitted_at, self.now)),
                 Text(duration(end - snap.submitted_at)),
                 Text(f"{'?' if done is None else done}/{snap.nodes}"),
+                Text(target(snap.params)),
             ))
         widths = [max([len(name), *(row[i].cell_len for row in rows)])
                   for i, (name, _) in enumerate(_COLUMNS)]
-        params = _COLUMNS.index(("params", "left"))
-        others = sum(w for i, w in enumerate(widths) if i != params) + 2 * (len(widths) - 1)
-        # params is the one column that gives way on a narrow terminal
-        widths[params] = max(min(widths[params], 40, options.max_width - others), 6)
+        keep = list(range(len(_COLUMNS)))
+        if sum(widths[:-1]) + 2 * len(widths) + 6 > options.max_width:
+            keep.remove(_COLUMNS.index(("took", "right")))  # a narrow terminal: age, not length
+        last = keep[-1]
+        others = sum(widths[i] for i in keep[:-1]) + 2 * (len(keep) - 1)
+        # the target is the one column that gives way on a narrow terminal
+        widths[last] = max(min(widths[last], 40, options.max_width - others), 6)
         table = Table(box=None, pad_edge=False, header_style="bold")
-        for (name, justify), width in zip(_COLUMNS, widths, strict=True):
-            table.add_column(name, justify=justify, no_wrap=True, overflow="ellipsis", width=width)
+        for i in keep:
+            name, justify = _COLUMNS[i]
+            table.add_column(name, justify=justify, no_wrap=True, overflow="ellipsis",
+                             width=widths[i])
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*(row[i] for i in keep))
         yield table

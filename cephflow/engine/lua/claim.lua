@@ -3,7 +3,8 @@
 -- ARGV: 1 wf, 2 now, 3 lease, 4 node, 5 token
 -- Returns {'unknown'} (no such workflow/node), {'stale'} (token outdated or node not
 -- runnable: a duplicate or redelivered message), {'cancelled', node, token, ...} (the workflow
--- stopped; sends follow) or {'run', attempt, started_at, spec JSON, params JSON, runbook}.
+-- stopped; sends follow) or {'run', attempt, started_at, spec JSON, params JSON, runbook,
+-- secrets JSON (the values to mask in what the run shows)}.
 local node, tok = ARGV[4], ARGV[5]
 if redis.call('EXISTS', K_META) == 0 then return {R.UNKNOWN} end
 local s = redis.call('HGET', K_STATE, node)
@@ -22,6 +23,6 @@ if not started then
     redis.call('HSET', K_STARTED, node, started)
 end
 lease(node, LEASE)
-local meta = redis.call('HMGET', K_META, 'params', 'runbook')
+local meta = redis.call('HMGET', K_META, 'params', 'runbook', 'secrets')
 return {R.RUN, attempt, started, redis.call('HGET', K_SPEC, node), meta[1] or '{}',
-        meta[2] or ''}
+        meta[2] or '', meta[3] or '[]'}

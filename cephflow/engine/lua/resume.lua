@@ -128,6 +128,8 @@ for _, node in ipairs(reset) do
                          K_RESENT}) do
         redis.call('HDEL', k, node)
     end
+    -- a gate that runs again asks again: the decision of its last run is not carried over
+    redis.call('HDEL', K_FACTS, 'approval:' .. node)
     event(E.NODE_STATE, node, {'state', S.PENDING})
     if remaining == 0 and not is_cleanup(node) then table.insert(ready, node) end
 end

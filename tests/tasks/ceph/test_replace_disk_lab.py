@@ -28,7 +28,7 @@ class LabCli:
         self.state = state
         self.env = {k: v for k, v in os.environ.items()
                     if not k.startswith("CEPHFLOW_") and k != "CEPHFLOW_LAB"}
-        self.env.update(CEPHFLOW_STATE_DIR=str(state), CEPHFLOW_CONFIG=str(state / "none.toml"),
+        self.env.update(CEPHFLOW_STATE_DIR=str(state), CEPHFLOW_CONFIG=os.devnull,
                         COLUMNS="250", NO_COLOR="1")
 
     def run(self, *argv: str, timeout: float = 120, **extra: str):
