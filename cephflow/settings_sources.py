@@ -102,7 +102,7 @@ def read_config_file(path: Path, *, explicit: bool, model: type[BaseModel]) -> d
         where = f"{path}:{line}" if line else str(path)
         raise ConfigError(f"config file is not valid TOML: {message}", where=where,
                           hint="see https://toml.io for the syntax") from exc
-    for table, key, candidates in _unknown_keys(data, model, ()):
+    for table, key, candidates in _unknown_keys(data, model.model_fields, ()):
         dotted = ".".join((*table, key))
         line = _line_of(text, table, key)
         raise ConfigError(f"unknown setting {dotted!r}",
@@ -111,32 +111,22 @@ def read_config_file(path: Path, *, explicit: bool, model: type[BaseModel]) -> d
     return data
 
 
-def _unknown_keys(data: Mapping[str, Any], model: type[BaseModel],
+def _unknown_keys(data: Mapping[str, Any], fields: Mapping[str, Any],
                   table: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], str, list[str]]]:
-    fields = model.model_fields
+    """Every key of ``data`` (and of its sections, and of each runbook's overrides) that
+    ``fields`` does not declare, with the table it sits in and the names it could have meant."""
     for key, value in data.items():
         if key not in fields:
             yield table, key, list(fields)
             continue
         section = _section(fields[key].annotation)
         if section is not None and isinstance(value, dict):
-            yield from _unknown_keys(value, section, (*table, key))
+            yield from _unknown_keys(value, section.model_fields, (*table, key))
         elif key == OVERRIDES and not table and isinstance(value, dict):
+            allowed = {k: v for k, v in fields.items() if k != OVERRIDES}
             for runbook, overrides in value.items():
                 if isinstance(overrides, dict):
-                    allowed = {k: v for k, v in fields.items() if k != OVERRIDES}
-                    yield from _unknown_override_keys(overrides, allowed, (key, runbook))
-
-
-def _unknown_override_keys(data: Mapping[str, Any], fields: Mapping[str, Any],
-                           table: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], str, list[str]]]:
-    for key, value in data.items():
-        if key not in fields:
-            yield table, key, list(fields)
-            continue
-        section = _section(fields[key].annotation)
-        if section is not None and isinstance(value, dict):
-            yield from _unknown_keys(value, section, (*table, key))
+                    yield from _unknown_keys(overrides, allowed, (key, runbook))
 
 
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column \d+\)\s*$")
