@@ -138,8 +138,7 @@ class WorkflowControl(WorkflowReader):
         call(lambda: self.redis.hset(keys.audit(self.ns, wf), mapping=record))
 
     def _discard(self, wf: str) -> None:
-        wk = self.workflow_keys(wf)
-        names = [k for k in wk.script_keys() if k.startswith(wk.base)] + [wk.order]
+        names = self.workflow_keys(wf).owned_keys()
         call(lambda: self.redis.delete(*names))
 
     # -- facts and decisions --------------------------------------------------------------------

@@ -158,6 +158,10 @@ class WorkflowKeys:
         """KEYS for every engine script: ``SCRIPT_KEYS`` built for this workflow, in its order."""
         return [build(self) for build in SCRIPT_KEYS.values()]
 
+    def owned_keys(self) -> list[str]:
+        """The workflow's own keys (``OWNED_SCRIPT_KEYS`` built for this workflow)."""
+        return [SCRIPT_KEYS[name](self) for name in OWNED_SCRIPT_KEYS]
+
 
 SCRIPT_KEYS: dict[str, Callable[[WorkflowKeys], str]] = {
     "META": lambda k: k.meta,

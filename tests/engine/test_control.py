@@ -90,6 +90,11 @@ def test_lock_held_refuses_a_second_run_with_exit_3(client, celery_worker, redis
     assert refused.value.holder == holder
     assert client.redis.get(keys.lock(NAMESPACE, "other")) is None
     assert len(client.list_workflows(50)) == 1
+    # the refused workflow's keys, written before its locks were tried, are gone again
+    prefix = keys.workflow_prefix(NAMESPACE)
+    left = [k for k in client.redis.scan_iter(f"{prefix}*")
+            if not k.startswith(f"{prefix}{holder}")]
+    assert left == []
     client.cancel(holder, user="tester")
     assert client.wait(holder, timeout=20) is WorkflowState.CANCELLED
     # released at the end, whatever the end
