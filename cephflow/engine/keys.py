@@ -36,6 +36,10 @@ on workflows submitted before it was recorded or without a command line.
     <ns>:wf:<id>:resent       hash   node -> times the reconciler re-sent it since its claim
     <ns>:wf:<id>:relay        hash   node -> 1: a kept node that passes a re-run redo node's
                                      end on to what comes after it (set by resume)
+    <ns>:wf:<id>:members      hash   expander node -> JSON list of the members its runtime
+                                     fan-out wrote (set once, by the expand script)
+    <ns>:wf:<id>:fanin        hash   expander node -> the join the nodes after its step wait
+                                     for (counts the expander and every member down)
     <ns>:wf:<id>:cleanup      hash   node -> 1 for every ``finally`` node
     <ns>:wf:<id>:skip         hash   node -> 1 for every node whose ``when`` was false
     <ns>:wf:<id>:group        hash   node -> its fan-out group (members of limited groups only)
@@ -145,6 +149,8 @@ class WorkflowKeys:
     join_of = property(lambda self: self._k("join-of"))
     resent = property(lambda self: self._k("resent"))
     relay = property(lambda self: self._k("relay"))
+    members = property(lambda self: self._k("members"))
+    fanin = property(lambda self: self._k("fanin"))
 
     memo_prefix = property(lambda self: self._k("memo:"))
 
@@ -199,6 +205,8 @@ SCRIPT_KEYS: dict[str, Callable[[WorkflowKeys], str]] = {
     "ONCE": lambda k: k.once,
     "MEMO": lambda k: k.memo_prefix,
     "RELAY": lambda k: k.relay,
+    "MEMBERS": lambda k: k.members,
+    "FANIN": lambda k: k.fanin,
 }
 """Every key an engine script receives: its Lua name (bound as ``K_<NAME>``) -> its builder.
 

@@ -86,6 +86,9 @@ class EventType(StrEnum):
     """A try failed and another is scheduled (``node``, ``error``, ``attempt``, ``delay``)."""
     APPROVAL = "approval"
     """Someone approved or rejected a gate (``node``, ``data``: decision, by, reason)."""
+    EXPANDED = "expanded"
+    """A runtime fan-out wrote its members (``node``: the expander, ``detail``: how many);
+    readers load the new nodes' specs."""
 
 
 class Event(BaseModel):

@@ -38,6 +38,69 @@ class RetryPolicy(BaseModel):
         return min(self.backoff * self.factor ** max(attempt - 1, 0), self.max_backoff)
 
 
+RUN_TIME_FIELDS = ("late", "expand")
+"""Node fields for what is decided at run time: left out of the JSON when None."""
+
+
+class StepRef(BaseModel):
+    """A step whose output a node reads at run time (``steps.<name>`` in its templates)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    nodes: list[str] = Field(default_factory=list)
+    """The step's node ids (its members for a fan-out; a runtime fan-out's expander node,
+    which the worker replaces by the members it wrote)."""
+    fanout: bool = False
+    """A ``foreach`` step: ``steps.<name>["label"].output`` and ``steps.<name>.outputs``
+    instead of ``steps.<name>.output``."""
+
+
+class Late(BaseModel):
+    """What a node decides when it becomes ready, not when it is compiled.
+
+    The worker renders these templates in the same sandbox as the compiler, over ``vars``
+    and ``steps`` (the outputs of ``reads``), just before it runs the task.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    args: dict[str, Any] = Field(default_factory=dict)
+    """Arguments whose templates read step outputs, unrendered; type-checked once rendered."""
+    condition: str | None = None
+    """The step's ``if:``: false when rendered, and the node is skipped (with the reason)."""
+    condition_text: str | None = None
+    """``if:`` as the runbook wrote it, for the plan and the reason of a skip."""
+    needs: list[str] = Field(default_factory=list)
+    """Steps (keys of ``reads``) that must have run: when one was skipped, so is this node."""
+    reads: dict[str, StepRef] = Field(default_factory=dict)
+    """Step name as the templates write it -> its nodes."""
+    vars: dict[str, Any] = Field(default_factory=dict)
+    """The other template variables those templates use (params, discover answers, the
+    ``foreach`` item), as the compiler saw them."""
+
+
+class FanOut(BaseModel):
+    """A ``foreach`` over a step's output: expanded by the worker when the step is ready.
+
+    The node carrying it is the expander: it renders ``items``, then one script writes a
+    member per item (ids ``<step>[<label>]``, in group ``<step>``, with this ``concurrency``),
+    with the node's ``args`` and its ``late.args`` rendered per item, and the nodes after the
+    step wait for every member.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: str
+    """The ``foreach`` template (it reads step outputs)."""
+    var: str = "item"
+    """The ``as:`` name each item is bound to."""
+    label: str | None = None
+    """The ``label:`` template, rendered per item (else the item, or its index)."""
+    concurrency: int | None = None
+    source: str = ""
+    """The steps it reads, for the plan: ``the output of discover``."""
+
+
 class Node(BaseModel):
     """One concrete step of a workflow: a task with its rendered arguments."""
 
@@ -67,6 +130,10 @@ class Node(BaseModel):
     redo_on_resume: bool = False
     """Its task sets up what a ``finally`` node undoes: ``resume`` runs it again (when it
     succeeded) before any node after it that is re-run."""
+    late: Late | None = None
+    """Arguments, condition and needs decided at run time (None: all settled now)."""
+    expand: FanOut | None = None
+    """A runtime fan-out: this node expands into the step's members when it is ready."""
 
 
 class Group(BaseModel):
@@ -115,8 +182,15 @@ class Dag(BaseModel):
         return self.model_copy(update={"nodes": nodes, "secrets": []})
 
     def to_json(self) -> str:
-        """Canonical JSON: sorted keys, no whitespace, so equal DAGs give equal bytes."""
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        """Canonical JSON: sorted keys, no whitespace, so equal DAGs give equal bytes.
+
+        ``late`` and ``expand`` appear only on the nodes that have them."""
+        data = self.model_dump(mode="json")
+        for node in data["nodes"]:
+            for name in RUN_TIME_FIELDS:
+                if node.get(name) is None:
+                    node.pop(name, None)
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     def node(self, node_id: str) -> Node:
         for node in self.nodes:
