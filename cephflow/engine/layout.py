@@ -5,6 +5,11 @@ between nodes that have the same ones, so the stored size grows with the nodes, 
 edges (a chain of 100 fan-outs of 100 is a million edges but 100 stored lists). Where many
 nodes wait for the same many nodes, an invisible join node sits between them: a completion
 then decrements one counter instead of one per waiting node.
+
+A runtime fan-out's expander gets a join of its own, its fan-in: the nodes after the step
+count the fan-in down instead of the expander, so that when the expander writes its members
+(``lua/expand.lua``) it only adds them to the fan-in's count and nobody's counter is
+re-pointed. Their parents lists still name the expander (what views and resume read).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any
 from cephflow.engine import keys
 from cephflow.engine.state import NodeState
 from cephflow.errors import EngineError
-from cephflow.runbook.dag import Dag, Node
+from cephflow.runbook.dag import RUN_TIME_FIELDS, Dag, Node
 
 JOIN_MIN = 4
 """A dependency set this large, shared by this many nodes, is counted down through a join."""
@@ -40,10 +45,19 @@ class Writes:
         self.gactive: dict[str, int] = {}
         self.joins: dict[str, int] = {}
         self.join_of: dict[str, str] = {}
+        self.fanin: dict[str, str] = {}
         self.open_main = 0
+        self._expander_of: dict[str, str] | None = None
         self.open_cleanup = 0
         self.cleanup_roots: list[str] = []
         self._ids: dict[tuple[str, ...], str] = {}
+
+    @property
+    def expander_of(self) -> dict[str, str]:
+        """Fan-in join -> its expander (the inverse of ``fanin``)."""
+        if self._expander_of is None:
+            self._expander_of = {join: node for node, join in self.fanin.items()}
+        return self._expander_of
 
     def edge_list(self, ids: list[str]) -> str:
         key = tuple(ids)
@@ -58,7 +72,7 @@ class Writes:
                  (wk.children, self.children), (wk.parents, self.parents),
                  (wk.edges, self.edges), (wk.cleanup, self.cleanup), (wk.skip, self.skip),
                  (wk.group, self.group), (wk.glimit, self.glimit), (wk.gactive, self.gactive),
-                 (wk.joins, self.joins), (wk.join_of, self.join_of)]
+                 (wk.joins, self.joins), (wk.join_of, self.join_of), (wk.fanin, self.fanin)]
         return [(k, m) for k, m in pairs if m]
 
 
@@ -72,14 +86,26 @@ def plan_writes(dag: Dag) -> tuple[list[str], Writes]:
     cleanup = _check_edges(dag)
     limited = {g.id: g.concurrency for g in dag.groups.values() if g.concurrency}
     w = Writes()
+    w.fanin = {n.id: fanin_id(n.id) for n in dag.nodes if n.expand is not None}
     waiters = _Waiters()
     roots = [n.id for n in dag.nodes if _lay_out_node(w, waiters, n, cleanup, limited)]
     targets = _join_targets(w, waiters)
     _link_children(w, waiters, targets)
+    for expander, join in w.fanin.items():
+        # the expander alone, until it writes its members; then they count down too
+        w.joins[join] = 1
+        w.deps[join] = 1
+        w.parents[join] = w.edge_list([expander])
+        w.children[expander] = w.edge_list([join])
     for g, limit in limited.items():
         w.glimit[g] = int(limit)
         w.gactive[g] = 0
     return roots, w
+
+
+def fanin_id(expander: str) -> str:
+    """The join the nodes after a runtime fan-out count down (not a node id, never shown)."""
+    return f"{JOIN_PREFIX}fanin:{expander}"
 
 
 def _check_edges(dag: Dag) -> set[str]:
@@ -107,12 +133,16 @@ class _Waiters:
         self.lists: list[str] = []
 
     def add(self, w: Writes, deps: tuple[str, ...], node_id: str) -> str:
-        """Record that ``node_id`` waits for ``deps``; returns the id of their stored list."""
+        """Record that ``node_id`` waits for ``deps``; returns the id of their stored list.
+
+        ``deps`` is what the node counts down (an expander's fan-in in place of the
+        expander); the stored list names the nodes themselves."""
         index = self.index.get(deps)
         if index is None:
             index = self.index[deps] = len(self.members)
             self.members.append([])
-            self.lists.append(w.edge_list(list(deps)))
+            shown = [w.expander_of.get(d, d) for d in deps] if w.fanin else list(deps)
+            self.lists.append(w.edge_list(shown))
         self.members[index].append(node_id)
         return self.lists[index]
 
@@ -131,6 +161,9 @@ def _node_spec(n: Node) -> dict[str, Any]:
     if n.cleanup:
         spec["cleanup"] = True
         spec["after"] = n.after
+    for name in RUN_TIME_FIELDS:  # decided when the node is ready (engine/late.py)
+        if getattr(n, name) is not None:
+            spec[name] = getattr(n, name).model_dump(mode="json")
     return spec
 
 
@@ -138,7 +171,8 @@ def _lay_out_node(w: Writes, waiters: _Waiters, n: Node, cleanup: set[str],
                   limited: dict[str, int]) -> bool:
     """Write one node's spec, state, counter and parents; True when it is a main root."""
     # a finally node waits only for other finally nodes; the whole main part before it
-    deps = tuple(d for d in n.after if d in cleanup) if n.cleanup else tuple(n.after)
+    after = [d for d in n.after if d in cleanup] if n.cleanup else n.after
+    deps = tuple(w.fanin.get(d, d) for d in after) if w.fanin else tuple(after)
     root = False
     if n.cleanup:
         w.cleanup[n.id] = 1

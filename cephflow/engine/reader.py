@@ -108,7 +108,7 @@ class WorkflowReader(EngineBinding):
             return lists[list_id]
 
         nodes: dict[str, NodeSnapshot] = {}
-        for node_id in order:
+        for node_id in _members_after_expanders(order, spec):
             s = json.loads(spec[node_id])
             nodes[node_id] = NodeSnapshot(
                 id=node_id, step=s["step"], task=s["task"],
@@ -119,7 +119,7 @@ class WorkflowReader(EngineBinding):
                 started_at=_float(started.get(node_id)), ended_at=_float(ended.get(node_id)),
                 detail=_masked(masker, detail.get(node_id)),
                 error=_masked(masker, error.get(node_id)),
-                args=_shown_args(s),
+                args=_shown_args(s), expander="expand" in s,
             )
         self._queued_since(wf, nodes)
         wf_state = meta.get("state", "running")
@@ -241,6 +241,26 @@ def _shown_args(spec: dict[str, Any]) -> dict[str, Any]:
 def _json_or_none(value: str | None) -> Any:
     """A JSON meta field, or None where the workflow has none (older than the field)."""
     return None if value is None else json.loads(value)
+
+
+def _members_after_expanders(order: list[str], spec: dict[str, str]) -> list[str]:
+    """``order`` with each runtime fan-out's members (appended when it expanded) moved to
+    just after their expander, where the DAG's order has them."""
+    expanders = [n for n in order if '"expand":' in spec[n] and "expand" in json.loads(spec[n])]
+    if not expanders:
+        return order
+    steps = {json.loads(spec[n])["step"]: n for n in expanders}
+    members: dict[str, list[str]] = {n: [] for n in expanders}
+    rest: list[str] = []
+    for n in order:
+        group = json.loads(spec[n]).get("group") if n.endswith("]") else None
+        owner = steps.get(group) if group else None
+        (members[owner] if owner else rest).append(n)
+    out: list[str] = []
+    for n in rest:
+        out.append(n)
+        out.extend(members.get(n, ()))
+    return out
 
 
 def _float(value: str | None) -> float | None:

@@ -26,7 +26,7 @@ from typing import Any
 
 from celery import Celery
 
-from cephflow.engine import dispatch, keys
+from cephflow.engine import dispatch, keys, late
 from cephflow.engine.connection import redis_client
 from cephflow.engine.context import NotYet, StepContext
 from cephflow.engine.context_backend import RedisContextBackend
@@ -40,7 +40,6 @@ from cephflow.settings import Settings, get_settings
 from cephflow.settings_sources import EXTRA_TASK_MODULES_VARIABLE
 
 log = logging.getLogger("cephflow.engine")
-RESULT_LIMIT = 64 * 1024
 
 
 class StepTimeout(BaseException):  # noqa: N818 - BaseException: a task's `except Exception` keeps out
@@ -180,6 +179,19 @@ def _run(engine: Engine, wf: str, node: str, token: str) -> None:
     LOG_MASKING.register(wf, secrets)
     run = _Run(engine, wf, node, token, Masker(secrets))
     spec = json.loads(spec_json)
+    if "late" in spec or "expand" in spec:
+        try:
+            decision = late.decide(engine.client, keys.WorkflowKeys(engine.ns, wf), spec)
+        except StepFailed as exc:
+            _finish(run, "failed", _error_text(exc))
+            return
+        if decision.skip is not None:
+            _finish(run, "skipped", decision.skip)
+            return
+        if decision.members is not None:
+            _expand(run, spec["step"], decision.members)
+            return
+        spec["args"] = decision.args
     attempt, started = int(attempt_s), float(started_s)
     timeout = spec.get("timeout")
     deadline = started + float(timeout) if timeout else None
@@ -225,12 +237,12 @@ def _run(engine: Engine, wf: str, node: str, token: str) -> None:
         return
     finally:
         engine.current = None
-    text = ""
-    if result is not None:
-        text = run.masker.text(json.dumps(run.masker.value(result), sort_keys=True, default=str))
-        if len(text) > RESULT_LIMIT:
-            text = json.dumps({"truncated": text[:RESULT_LIMIT]})
-    _finish(run, "succeeded", "", text)
+    try:
+        text = late.output_text(run.masker.value(result))
+    except StepFailed as exc:
+        _finish(run, "failed", _error_text(exc))
+        return
+    _finish(run, "succeeded", "", run.masker.text(text))
 
 
 def _finish(run: _Run, outcome: str, error: str, result: str = "") -> None:
@@ -243,6 +255,21 @@ def _finish(run: _Run, outcome: str, error: str, result: str = "") -> None:
         return
     if outcome == "failed":
         log.warning("workflow %s node %s failed: %s", wf, node, error)
+    dispatch.send(engine.app, wf, done.sends, client=engine.client)
+
+
+def _expand(run: _Run, group: str, members: list[tuple[str, str]]) -> None:
+    """Write a runtime fan-out's members and send the ones that may start."""
+    engine, wf, node = run.engine, run.wf, run.node
+    detail = f"expanded into {len(members)} member{'' if len(members) == 1 else 's'}"
+    done = engine.transitions.expand(wf, node, run.token, members, group, detail)
+    if done.status == "invalid":
+        _finish(run, "failed", f"member {done.detail[0]!r} exists already")
+        return
+    if done.status == "stale":
+        log.warning("workflow %s node %s: expansion outdated (node re-sent meanwhile); "
+                    "discarded", wf, node)
+        return
     dispatch.send(engine.app, wf, done.sends, client=engine.client)
 
 

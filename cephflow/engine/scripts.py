@@ -139,6 +139,14 @@ class Transitions:
                  result: str = "") -> Outcome:
         return self._with_sends(self._run("complete", wf, node, token, outcome, error, result))
 
+    def expand(self, wf: str, node: str, token: str, members: list[tuple[str, str]],
+               group: str, detail: str) -> Outcome:
+        """Write a runtime fan-out's members (id, spec JSON) and end its expander."""
+        r = self._run("expand", wf, node, token, json.dumps(members), group, detail)
+        if r[0] == Reply.INVALID:
+            return Outcome(Reply.INVALID, detail=r[1:])
+        return self._with_sends(r)
+
     def reschedule(self, wf: str, node: str, token: str, kind: str, delay: float,
                    error: str = "") -> Outcome:
         r = self._run("reschedule", wf, node, token, kind, repr(delay), error)

@@ -126,6 +126,8 @@ class NodeSnapshot(BaseModel):
     args: dict[str, Any] = Field(default_factory=dict)
     queued_since: float | None = None
     """While queued and not yet taken by a worker: since when (its dispatch)."""
+    expander: bool = False
+    """A runtime fan-out's expander: the members of its step's group come from it."""
 
 
 class WorkflowSnapshot(BaseModel):
@@ -188,6 +190,8 @@ class WorkflowSnapshot(BaseModel):
             if node.state is NodeState.PENDING:  # reset by a resume: its last run is history
                 node.started_at = node.detail = None
                 node.attempt = event.attempt or 0
+            if event.detail:  # why it was skipped, how many members it expanded into
+                node.detail = event.detail
         elif event.type is EventType.NODE_PROGRESS:
             node.detail = event.detail
         elif event.type is EventType.NODE_RETRY:

@@ -17,7 +17,14 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
-from cephflow.engine.state import Event, NodeSnapshot, NodeState, WorkflowSnapshot, WorkflowState
+from cephflow.engine.state import (
+    Event,
+    EventType,
+    NodeSnapshot,
+    NodeState,
+    WorkflowSnapshot,
+    WorkflowState,
+)
 from cephflow.hints import approve_command, reject_command
 from cephflow.runbook.barrier import is_barrier
 from cephflow.task_names import APPROVAL_TASK
@@ -61,6 +68,9 @@ class Follower:
         """
         events = self.source.events(self.wf_id, self.snapshot.last_event_id, block_ms, self.batch)
         for event in events:
+            if event.type is EventType.EXPANDED:
+                # a runtime fan-out wrote its members: read them (and all since) at once
+                self.snapshot = self.source.snapshot(self.wf_id)
             self.snapshot.apply(event)
             if on_event is not None:
                 on_event(event)

@@ -24,7 +24,7 @@ from cephflow.runbook.checker import approval_args
 from cephflow.runbook.dag import Group, Node, RetryPolicy
 from cephflow.runbook.model import StepDecl
 from cephflow.runbook.params import resolve_params
-from cephflow.runbook.templates import TemplateProblem, is_template, plain
+from cephflow.runbook.templates import TemplateProblem, is_template, plain, truthy
 from cephflow.task_names import APPROVAL_TASK
 
 if TYPE_CHECKING:
@@ -82,10 +82,7 @@ class Unit:
         if when is None or isinstance(when, bool):
             return when is not False
         text = when if is_template(when) else "{{ " + when + " }}"
-        value = self.render(path, text, ctx, what)
-        if isinstance(value, str):
-            return value.strip().lower() not in ("", "false", "no", "0", "none", "off")
-        return bool(value)
+        return truthy(self.render(path, text, ctx, what))
 
     # -- the whole file ------------------------------------------------------------------
     def run(self) -> Part:

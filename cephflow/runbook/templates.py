@@ -36,6 +36,17 @@ class TemplateProblem(Exception):
         super().__init__(message)
 
 
+FALSE_WORDS = ("", "false", "no", "0", "none", "off")
+"""Rendered text that counts as false in a condition (``when:``, ``if:``)."""
+
+
+def truthy(value: Any) -> bool:
+    """A rendered condition's truth: text by ``FALSE_WORDS``, anything else by Python's."""
+    if isinstance(value, str):
+        return value.strip().lower() not in FALSE_WORDS
+    return bool(value)
+
+
 def is_template(value: Any) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 

@@ -52,6 +52,13 @@ def log_message(ctx: StepContext, *, message: str, level: str = "info") -> dict[
     return {"message": message}
 
 
+@task("core.echo")
+def echo(ctx: StepContext, *, value: dict[str, Any]) -> dict[str, Any]:
+    """Return ``value`` as the step's output: for runbook authors trying ``steps.X.output``
+    templates, ``if:`` and runtime fan-outs, and for tests."""
+    return value
+
+
 @task(NOOP_TASK)
 def noop(ctx: StepContext) -> dict[str, Any]:
     """Do nothing: the barrier the compiler puts between two fan-outs (``work[*]``)."""

@@ -127,3 +127,16 @@ def fact(ctx: StepContext, *, key: str, value: str) -> dict:
     if ctx.attempt == 1:
         raise RuntimeError(f"first try refuses {value}")
     return {"kept": value}
+
+
+@task("test.output")
+def output(ctx: StepContext, *, value: object = None, seconds: float = 0.0) -> object:
+    """Record that this node ran (with the arguments it got) and return ``value`` as its
+    output, whatever it is (a test of what the engine accepts as an output)."""
+    client = ctx.backend.client  # type: ignore[attr-defined]
+    call(lambda: client.hset(_key(ctx, "args"), ctx.node_id, json.dumps(value, default=str)))
+    if seconds:
+        concurrent(ctx, seconds=seconds)
+    else:
+        _record(ctx)
+    return value

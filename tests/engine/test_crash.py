@@ -82,3 +82,45 @@ def test_poison_messages_are_dropped_and_the_worker_goes_on(own_redis, worker_fa
     assert "unknown workflow" in worker.output()
     assert worker.output().count("dropping undecodable broker message") == 2
     assert worker.alive
+
+
+def test_worker_killed_during_a_runtime_expansion_leaves_every_member_once(own_redis,
+                                                                          worker_factory):
+    """The kill lands while the expander renders 300 members (each label a slow template)
+    or while the expand script writes them: either none was written and the re-sent expander
+    writes them all, or all were and the re-sent message is stale. Never twice, never half."""
+    from cephflow.engine.keys import WorkflowKeys
+    from cephflow.runbook.dag import FanOut, Late, StepRef
+
+    client = make_client(own_redis.url)
+    width = 300
+    slow_label = "osd.{{ osd }}{% for i in range(10000) %}{% endfor %}"
+    d = dag(
+        node("discover", task="test.output", args={"value": {"osds": list(range(width))}}),
+        node("drain", task="test.output", after=["discover"],
+             expand=FanOut(items="{{ steps.discover.output.osds }}", var="osd",
+                           label=slow_label),
+             late=Late(args={"value": {"osd": "{{ osd }}"}},
+                       reads={"discover": StepRef(nodes=["discover"])})),
+        node("after", task="test.output", after=["drain"]),
+    )
+    first = worker_factory(own_redis.url)
+    wf = client.submit(d, user="tester")
+    wk = WorkflowKeys(NAMESPACE, wf)
+    wait_until(lambda: client.redis.hget(wk.state, "drain") == "running", timeout=30,
+               what="the expander claimed")
+    first.kill9()
+    assert client.redis.hget(wk.members, "drain") is None, "expanded before the kill"
+    worker_factory(own_redis.url)
+    assert client.wait(wf, timeout=120) is WorkflowState.SUCCEEDED
+    members = [f"drain[osd.{i}]" for i in range(width)]
+    import json
+    assert json.loads(client.redis.hget(wk.members, "drain")) == members
+    order = client.redis.lrange(wk.order, 0, -1)
+    assert Counter(order) == Counter(["discover", "drain", "after", *members])
+    expansions = [e for e in client.events(wf, "0-0", count=100_000)
+                  if e.type is EventType.EXPANDED]
+    assert len(expansions) == 1
+    completions = succeeded_events(client, wf)
+    assert set(completions) == {"discover", "drain", "after", *members}
+    assert set(completions.values()) == {1}

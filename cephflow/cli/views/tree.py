@@ -169,6 +169,8 @@ def _items(nodes: Iterable[NodeSnapshot], prefix: str = "") -> list[_Item]:
     dots) came from an include and goes into that include's subtree. ``finally`` nodes stay
     at the top: they run at the very end, and would keep a finished include open.
     """
+    nodes = list(nodes)
+    expanded = {n.group for n in nodes if n.group is not None}
     items: list[_Item] = []
     groups: dict[str, list[NodeSnapshot]] = {}
     includes: dict[str, _Include] = {}
@@ -183,7 +185,8 @@ def _items(nodes: Iterable[NodeSnapshot], prefix: str = "") -> list[_Item]:
             include.members.append(node)
             continue
         if node.group is None:
-            items.append(node)
+            if not (node.expander and node.step in expanded):  # its members stand for it
+                items.append(node)
             continue
         members = groups.get(node.group)
         if members is None:

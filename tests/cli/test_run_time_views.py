@@ -1,0 +1,42 @@
+"""A runtime fan-out and run-time skips as a follower and the live tree see them: the
+members appear when the fan-out expands, the skipped step says why."""
+
+from __future__ import annotations
+
+import pytest
+
+from cephflow.cli.views.live import LiveView
+from cephflow.operations.follow import Follower
+from cephflow.runbook.dag import Late
+from tests.cli.golden import render
+from tests.engine.support import dag, node
+from tests.engine.test_run_time import echo, fan, reads
+
+pytestmark = pytest.mark.services
+
+
+def test_a_follower_sees_the_members_appear_and_the_skip_reasons(client, celery_worker):
+    d = dag(
+        node("discover", task="test.wait_fact", args={"key": "found"}),
+        fan("drain", "{{ steps.discover.output.value.osds }}", ["discover"],
+            value={"osd": "{{ osd }}"}, label="osd.{{ osd }}",
+            reads=reads(discover=["discover"])),
+        echo("refill", {}, after=["drain"], late=Late(
+            condition="{{ steps.drain.outputs | length > 5 }}",
+            condition_text="steps.drain.outputs | length > 5",
+            reads=reads(drain=(["drain"], True)))),
+    )
+    wf = client.submit(d, user="tester")
+    follower = Follower(client, wf)
+    assert [n for n in follower.snapshot.nodes if n.startswith("drain")] == ["drain"]
+    client.set_fact(wf, "found", {"osds": [1, 2]})
+    while not follower.done:
+        follower.poll(500)
+    snap = follower.snapshot
+    assert list(snap.nodes) == ["discover", "drain", "drain[osd.1]", "drain[osd.2]", "refill"]
+    assert snap.model_dump(exclude={"last_event_id"}) == client.snapshot(wf).model_dump(
+        exclude={"last_event_id"})
+    text = render(LiveView(snap, now=snap.ended_at or 0, height=20), width=100)
+    assert "drain" in text and "2/2" in text
+    assert "refill" in text and "skipped: if steps.drain.outputs | length > 5 was false" in text
+    assert "expanded into" not in text  # the group's line stands for the expander
