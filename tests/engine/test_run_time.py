@@ -166,3 +166,31 @@ def test_a_runtime_foreach_over_a_non_list_fails_the_step_not_the_engine(client,
     assert snap.nodes["fin"].state is NodeState.SUCCEEDED
     assert set(runs(client, wf)) == {"discover", "fin"}
 
+
+
+def test_resume_after_a_failed_member_waits_for_its_rerun(client, celery_worker):
+    """The expander stays succeeded; the step after the fan-out is not released by it on a
+    resume, but by the fan-in, once the re-run member has ended."""
+    d = dag(
+        node("discover", task="test.wait_fact", args={"key": "found"}),
+        node("drain", task="test.fail", after=["discover"],
+             expand=FanOut(items="{{ steps.discover.output.value.osds }}", var="osd"),
+             late=Late(args={"fixed_by": "{{ 'fixed' if osd == 2 else 'found' }}"},
+                       reads=reads(discover=["discover"]))),
+        echo("after", {}, after=["drain"]),
+    )
+    wf = client.submit(d, user="tester")
+    client.set_fact(wf, "found", {"osds": [1, 2, 3]})
+    assert client.wait(wf, timeout=30) is WorkflowState.FAILED
+    snap = client.snapshot(wf)
+    assert snap.nodes["drain"].state is NodeState.SUCCEEDED
+    assert snap.nodes["after"].state is NodeState.CANCELLED
+    client.resume(wf, user="tester")
+    assert client.wait(wf, timeout=30) is WorkflowState.FAILED  # drain[2] fails again
+    snap = client.snapshot(wf)
+    assert snap.failed_node == "drain[2]"
+    assert snap.nodes["after"].state is NodeState.CANCELLED, "ran before its fan-out ended"
+    client.set_fact(wf, "fixed", True)
+    client.resume(wf, user="tester")
+    assert client.wait(wf, timeout=30) is WorkflowState.SUCCEEDED
+    assert runs(client, wf)["after"] == 1

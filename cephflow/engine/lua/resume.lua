@@ -90,13 +90,36 @@ if next(redo) ~= nil then
     for c in pairs(relay) do done[c] = nil end
 end
 local join_open = {}
-for _, j in ipairs(redis.call('HKEYS', K_JOINS)) do
+-- A runtime fan-out's expander stays succeeded while its members run again: for the nodes
+-- after it (whose parents lists name it) it has ended only once its fan-in has, the
+-- expander and every member done; for its members (parents list 'xp:<expander>', written
+-- by expand.lua) it has ended. Its fan-in's parents are nodes, so it is counted first.
+local open_fanin = {}
+local fanin = redis.call('HGETALL', K_FANIN)
+for i = 1, #fanin, 2 do
+    local expander, j = fanin[i], fanin[i + 1]
     local remaining = 0
     for _, p in ipairs(parents_of(j)) do
         if not done[p] then remaining = remaining + 1 end
     end
     redis.call('HSET', K_DEPS, j, remaining)
     join_open[j] = remaining > 0
+    if remaining > 0 then open_fanin[expander] = true end
+end
+-- Does `node` (a node or a join) still wait for its parent `p`?
+local function waits_for(node, p)
+    if not done[p] then return true end
+    return open_fanin[p] == true and redis.call('HGET', K_PARENTS, node) ~= 'xp:' .. p
+end
+for _, j in ipairs(redis.call('HKEYS', K_JOINS)) do
+    if join_open[j] == nil then  -- a fan-in is counted already
+        local remaining = 0
+        for _, p in ipairs(parents_of(j)) do
+            if waits_for(j, p) then remaining = remaining + 1 end
+        end
+        redis.call('HSET', K_DEPS, j, remaining)
+        join_open[j] = remaining > 0
+    end
 end
 for c in pairs(relay) do
     local remaining = 0
@@ -105,7 +128,7 @@ for c in pairs(relay) do
         if join_open[j] then remaining = 1 end
     else
         for _, p in ipairs(parents_of(c)) do
-            if not done[p] then remaining = remaining + 1 end
+            if waits_for(c, p) then remaining = remaining + 1 end
         end
     end
     redis.call('HSET', K_DEPS, c, remaining)
@@ -119,7 +142,7 @@ for _, node in ipairs(reset) do
         if join_open[j] then remaining = 1 end
     else
         for _, p in ipairs(parents_of(node)) do
-            if not done[p] then remaining = remaining + 1 end
+            if waits_for(node, p) then remaining = remaining + 1 end
         end
     end
     redis.call('HSET', K_DEPS, node, remaining)

@@ -35,6 +35,8 @@ def osd_info(client: CephClient, host_ops: HostOps, osd: int) -> dict[str, Any]:
         "weight": node.crush_weight,
         "reweight": node.reweight,
         "status": node.status,
+        "up": node.status == "up",
+        "in": node.reweight > 0,
         "device_class": node.device_class,
         "device": None,
         "path": None,
@@ -169,15 +171,18 @@ def lookup_device_osds(host: str, device: str | None = None, osd: int | None = N
 
 
 @task("ceph.discover_host")
-def discover_host(ctx: StepContext, *, host: str) -> list[dict[str, Any]]:
-    """Find the OSDs of a host and keep them as the fact ``host_osds.<host>``."""
+def discover_host(ctx: StepContext, *, host: str) -> dict[str, Any]:
+    """Find the OSDs a host has now, as the step's output ``{"host", "osds", "ids"}`` (each
+    OSD as ``osd_info`` gives it) and the fact ``host_osds.<host>``: the runbooks fan out
+    over ``steps.<this step>.output.osds``, the OSDs of the host when the work starts, not
+    when it was planned."""
     try:
         osds = host_osds(ceph(ctx), hosts(ctx), host)
     except CephError as exc:
         raise StepFailed(str(exc)) from exc
     ctx.set_fact(f"host_osds.{host}", osds)
     ctx.progress(f"{host}: " + (", ".join(f"osd.{o['id']}" for o in osds) or "no OSDs"))
-    return osds
+    return {"host": host, "osds": osds, "ids": [o["id"] for o in osds]}
 
 
 @task("ceph.osd_facts")

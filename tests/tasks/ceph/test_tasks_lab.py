@@ -47,8 +47,10 @@ def run(ceph_lab):
 
 
 def test_discover_host_and_osd_facts(run):
-    osds = run.once(ceph_discover.discover_host, "d", host="lab-b")
-    assert [o["id"] for o in osds] == [2, 3]
+    found = run.once(ceph_discover.discover_host, "d", host="lab-b")
+    osds = found["osds"]
+    assert found["host"] == "lab-b" and found["ids"] == [o["id"] for o in osds] == [2, 3]
+    assert all(o["up"] and o["in"] for o in osds)
     assert all(o["host"] == "lab-b" and o["weight"] == pytest.approx(FULL) for o in osds)
     info = run.once(ceph_discover.osd_facts, "f", osd=3)
     assert info["host"] == "lab-b" and info["device"].endswith("/osd/ceph-3")
