@@ -134,6 +134,13 @@ class WorkflowReader(EngineBinding):
             nodes=nodes, last_event_id=last[0][0] if last else "0-0",
         )
 
+    def output(self, wf: str, node: str) -> dict[str, Any] | None:
+        """The output ``node`` keeps (what its task returned), secrets masked; None if none."""
+        text = call(lambda: self.redis.hget(self.workflow_keys(wf).result, node), what="output")
+        if not text:
+            return None
+        return json.loads(self._masker(wf).text(text))
+
     def _queued_since(self, wf: str, nodes: dict[str, NodeSnapshot]) -> None:
         """Fill ``queued_since`` of the queued nodes from their leases (set at dispatch, and
         renewed only by a worker's reconciler: with no worker running it is the dispatch)."""

@@ -128,6 +128,8 @@ class NodeSnapshot(BaseModel):
     """While queued and not yet taken by a worker: since when (its dispatch)."""
     expander: bool = False
     """A runtime fan-out's expander: the members of its step's group come from it."""
+    output: dict[str, Any] | None = None
+    """What its task returned, read only where one step is shown (``status --step``)."""
 
 
 class WorkflowSnapshot(BaseModel):

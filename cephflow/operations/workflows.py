@@ -18,6 +18,7 @@ from cephflow.engine.connection import OutageReporter, set_outage_reporter
 from cephflow.engine.embedded import ServiceStatus
 from cephflow.engine.gates import GateDecision
 from cephflow.engine.state import WorkflowSnapshot, WorkflowSummary
+from cephflow.operations import steps
 from cephflow.runbook.barrier import step_count
 from cephflow.runbook.dag import Dag
 from cephflow.settings import get_settings
@@ -117,6 +118,15 @@ def resolve(client: WorkflowClient, workflow_id: str) -> str:
 def snapshot(client: WorkflowClient, workflow_id: str) -> WorkflowSnapshot:
     """Workflow ``workflow_id`` (an id or a unique prefix) as it is now."""
     return client.snapshot(client.resolve_id(workflow_id))
+
+
+def step(client: WorkflowClient, workflow_id: str, name: str) -> tuple[WorkflowSnapshot, str]:
+    """Workflow ``workflow_id`` and the node ``name`` means in it (``steps.find_node``), with
+    that node's output read in."""
+    shown = snapshot(client, workflow_id)
+    node_id = steps.find_node(shown, name)
+    shown.nodes[node_id].output = client.output(shown.id, node_id)
+    return shown, node_id
 
 
 def approve(client: WorkflowClient, workflow_id: str, step: str, *,

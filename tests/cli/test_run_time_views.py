@@ -40,3 +40,19 @@ def test_a_follower_sees_the_members_appear_and_the_skip_reasons(client, celery_
     assert "drain" in text and "2/2" in text
     assert "refill" in text and "skipped: if steps.drain.outputs | length > 5 was false" in text
     assert "expanded into" not in text  # the group's line stands for the expander
+
+
+def test_status_step_shows_the_output_a_step_keeps(client, celery_worker):
+    from cephflow.cli.views.step_detail import StepDetail
+    from cephflow.operations import workflows
+
+    d = dag(echo("facts", {"device": "/dev/sdc", "slot": 4}), echo("next", None, after=["facts"]))
+    wf = client.submit(d, user="tester")
+    client.wait(wf, timeout=30)
+    snap, node_id = workflows.step(client, wf, "facts")
+    assert node_id == "facts" and snap.nodes["facts"].output == {"device": "/dev/sdc", "slot": 4}
+    assert snap.nodes["next"].output is None
+    text = render(StepDetail(snap, "facts", now=0), width=100)
+    assert 'output:      {"device": "/dev/sdc", "slot": 4}' in text
+    _, other = workflows.step(client, wf, "next")
+    assert "output:" not in render(StepDetail(snap, other, now=0), width=100)

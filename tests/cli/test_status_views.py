@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-import typer
 
-from cephflow.cli.commands.status import find_node
 from cephflow.cli.views.step_detail import StepDetail
 from cephflow.cli.views.workflow_list import WorkflowList
 from cephflow.engine.state import WorkflowState, WorkflowSummary
+from cephflow.errors import StepNotFound
+from cephflow.operations.steps import find_node
 from tests.cli.golden import golden, render
 from tests.cli.samples import T0, drain
 
@@ -88,13 +88,13 @@ def test_a_step_is_found_by_id_label_or_unique_prefix_and_ambiguity_is_refused()
     assert find_node(snap, "drain[osd.3]") == "drain[osd.3]"
     assert find_node(snap, "osd.3") == "drain[osd.3]"
     assert find_node(snap, "wait") == "wait-healthy"
-    with pytest.raises(typer.BadParameter, match="names 12 steps"):
+    with pytest.raises(StepNotFound, match="names 12 steps"):
         find_node(snap, "drain")
     failed = drain(total=12, succeeded=4, running=(5,), failed=(9,))
     assert find_node(failed, "drain") == "drain[osd.9]"
-    with pytest.raises(typer.BadParameter, match="names 3 steps: drain\\[osd.1\\], drain\\[osd.10\\]"):
+    with pytest.raises(StepNotFound, match="names 3 steps: drain\\[osd.1\\], drain\\[osd.10\\]"):
         find_node(snap, "drain[osd.1")
-    with pytest.raises(typer.BadParameter, match="has no step 'nope'"):
+    with pytest.raises(StepNotFound, match="has no step 'nope'"):
         find_node(snap, "nope")
     assert snap.state is WorkflowState.RUNNING
 

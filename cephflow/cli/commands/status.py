@@ -16,17 +16,7 @@ from cephflow.cli import console as c
 from cephflow.cli.follow import follow
 from cephflow.cli.views.step_detail import StepDetail
 from cephflow.cli.views.workflow_list import WorkflowList
-from cephflow.engine.state import WorkflowSnapshot
 from cephflow.errors import StepNotFound
-from cephflow.operations import steps
-
-
-def find_node(snapshot: WorkflowSnapshot, name: str) -> str:
-    """The node ``--step name`` means (see ``operations.steps.find_node``), or a usage error."""
-    try:
-        return steps.find_node(snapshot, name)
-    except StepNotFound as exc:
-        raise typer.BadParameter(str(exc), param_hint="--step") from exc
 
 
 def status(
@@ -55,16 +45,19 @@ def status(
             ended = {s.id: s.ended_nodes for s in summaries}
             out.print(WorkflowList(summaries, ended=ended, now=time.time()))
         return
-    if as_json or step is not None:
-        snapshot = workflows.snapshot(client, workflow_id)
-        if step is not None:
-            node_id = find_node(snapshot, step)
-            if as_json:
-                out.out(snapshot.nodes[node_id].model_dump_json(indent=2), highlight=False)
-            else:
-                out.print(StepDetail(snapshot, node_id, now=time.time()), highlight=False)
+    if step is not None:
+        try:
+            snapshot, node_id = workflows.step(client, workflow_id, step)
+        except StepNotFound as exc:
+            raise typer.BadParameter(str(exc), param_hint="--step") from exc
+        if as_json:
+            out.out(snapshot.nodes[node_id].model_dump_json(indent=2), highlight=False)
         else:
-            out.out(snapshot.model_dump_json(indent=2), highlight=False)
+            out.print(StepDetail(snapshot, node_id, now=time.time()), highlight=False)
+        return
+    if as_json:
+        out.out(workflows.snapshot(client, workflow_id).model_dump_json(indent=2),
+                highlight=False)
         return
     full_id = workflows.resolve(client, workflow_id)
     output = "quiet" if quiet else "plain" if plain or not out.is_terminal else "live"

@@ -58,6 +58,8 @@ class StepDetail:
             yield _field("args", json.dumps(node.args, sort_keys=True, default=str))
         if node.detail:
             yield _field("detail", node.detail)
+        if node.output is not None:
+            yield _field("output", json.dumps(node.output, sort_keys=True, default=str))
         if node.error:
             yield Text("error:", style="bold red")
             for line in node.error.rstrip().splitlines():
