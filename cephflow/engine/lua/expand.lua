@@ -28,23 +28,38 @@ local cleanup = is_cleanup(node)
 local limited = redis.call('HEXISTS', K_GLIMIT, group) == 1
 local up, down = 'xp:' .. node, 'xc:' .. node
 redis.call('HSET', K_EDGES, up, cjson.encode({node}), down, cjson.encode({join}))
-local ids, batch = {node}, {}
+-- written in batches of many fields per call: 100,000 members are a few hundred calls
+-- (a member's dependency counter is not written: nothing counts it down, resume sets it)
+local BATCH = 1000
+local ids = {node}
+local n = 0
+local spec, state, links, grouped, cleanups, batch = {}, {}, {}, {}, {}, {}
+local function flush()
+    if n == 0 then return end
+    redis.call('HSET', K_SPEC, unpack(spec))
+    redis.call('HSET', K_STATE, unpack(state))
+    redis.call('HSET', K_PARENTS, unpack(links))
+    for i = 2, 2 * n, 2 do links[i] = down end
+    redis.call('HSET', K_CHILDREN, unpack(links))
+    if limited then redis.call('HSET', K_GROUP, unpack(grouped)) end
+    if cleanup then redis.call('HSET', K_CLEANUP, unpack(cleanups)) end
+    redis.call('RPUSH', K_ORDER, unpack(batch))
+    n, spec, state, links, grouped, cleanups, batch = 0, {}, {}, {}, {}, {}, {}
+end
 for _, m in ipairs(members) do
     local id = m[1]
-    redis.call('HSET', K_SPEC, id, m[2])
-    redis.call('HSET', K_STATE, id, S.PENDING)
-    redis.call('HSET', K_DEPS, id, 0)
-    redis.call('HSET', K_PARENTS, id, up)
-    redis.call('HSET', K_CHILDREN, id, down)
-    if limited then redis.call('HSET', K_GROUP, id, group) end
-    if cleanup then redis.call('HSET', K_CLEANUP, id, 1) end
-    table.insert(ids, id)
-    table.insert(batch, id)
-    if #batch == 1000 then
-        redis.call('RPUSH', K_ORDER, unpack(batch)); batch = {}
-    end
+    local i = 2 * n
+    spec[i + 1], spec[i + 2] = id, m[2]
+    state[i + 1], state[i + 2] = id, S.PENDING
+    links[i + 1], links[i + 2] = id, up
+    if limited then grouped[i + 1], grouped[i + 2] = id, group end
+    if cleanup then cleanups[i + 1], cleanups[i + 2] = id, 1 end
+    n = n + 1
+    batch[n] = id
+    ids[#ids + 1] = id
+    if n == BATCH then flush() end
 end
-if #batch > 0 then redis.call('RPUSH', K_ORDER, unpack(batch)) end
+flush()
 -- the fan-in now counts the expander and every member down
 redis.call('HSET', K_EDGES, 'xj:' .. node, cjson.encode(ids))
 redis.call('HSET', K_PARENTS, join, 'xj:' .. node)
@@ -60,7 +75,19 @@ set_state(node, S.SUCCEEDED, {'attempt', redis.call('HGET', K_ATTEMPT, node),
 redis.call('HSET', K_DETAIL, node, ARGV[8])
 count_end(node)
 release_and_ready(node, sends)
-for _, id in ipairs(ids) do make_ready(id, sends) end
+-- members the group's limit holds back go straight to its ready list, in batches
+local free = #ids
+if limited then
+    local limit = tonumber(redis.call('HGET', K_GLIMIT, group))
+    free = math.max(limit - tonumber(redis.call('HGET', K_GACTIVE, group) or '0'), 0)
+end
+for i, id in ipairs(ids) do
+    if i > free then break end
+    make_ready(id, sends)
+end
+for i = free + 1, #ids, BATCH do
+    redis.call('RPUSH', K_GREADY .. group, unpack(ids, i, math.min(i + BATCH - 1, #ids)))
+end
 advance(sends)
 local out = {R.OK}
 for _, v in ipairs(sends) do table.insert(out, v) end
