@@ -505,3 +505,15 @@ steps:
 def test_echo_returns_its_value():
     assert echo(None, value={"device": "/dev/sdb"}) == {"device": "/dev/sdb"}
     assert support.catalog()["core.echo"].params["value"].required
+
+
+def test_if_must_be_text(tmp_path):
+    path = tmp_path / "rb.yaml"
+    path.write_text("name: t\nsteps:\n  - id: a\n    task: core.log\n    if: true\n"
+                    "    with: {message: m}\n")
+    compiler = Compiler(catalog=support.catalog(), lookups={}, search_path=[])
+    with pytest.raises(RunbookError) as info:
+        compiler.compile(compiler.load(path, strict=False), {})
+    assert [str(p).replace(str(tmp_path) + "/", "") for p in info.value.problems] == [
+        "rb.yaml:5:9: step 'a': 'if': must be a condition (text), decided when the step is "
+        "ready, got True"]
