@@ -19,7 +19,13 @@ from cephflow.runbook import args as argcheck
 from cephflow.runbook import library, types
 from cephflow.runbook.catalog import LookupSpec, TaskSpec
 from cephflow.runbook.model import StepDecl
-from cephflow.runbook.templates import TemplateProblem, Templates, is_template
+from cephflow.runbook.templates import (
+    STEPS,
+    TemplateProblem,
+    Templates,
+    condition_template,
+    is_template,
+)
 from cephflow.suggest import did_you_mean
 from cephflow.task_names import APPROVAL_TASK
 
@@ -46,6 +52,44 @@ def sections(loaded: library.Loaded) -> list[tuple[str, int, StepDecl]]:
     return [("steps", i, s) for i, s in enumerate(decl.steps)] + [
         ("finally", i, s) for i, s in enumerate(decl.finally_)
     ]
+
+
+def reads_outputs(decl: Any) -> bool:
+    """Whether ``steps`` in this runbook's templates means step outputs: not when a param
+    or a lookup has that name (it keeps its old meaning there, so older runbooks compile as
+    before)."""
+    return STEPS not in decl.params and STEPS not in decl.discover
+
+
+def runtime_foreach(step: StepDecl, templates: Templates, outputs: bool = True) -> bool:
+    """A ``foreach`` over step outputs: expanded by the worker when the step is ready."""
+    if not outputs or not isinstance(step.foreach, str) or not is_template(step.foreach):
+        return False
+    try:
+        return STEPS in templates.variables(step.foreach)
+    except TemplateProblem:
+        return False
+
+
+def settled(place: str) -> str:
+    """Why a value decided at compile time cannot read a step's output."""
+    if place == "when":
+        return "when is decided when the runbook is compiled; use if: to decide at run time"
+    return (f"{place} is decided when the runbook is compiled: it cannot read step outputs "
+            "(steps.<name>)")
+
+
+@dataclass
+class Reads:
+    """What a step may read with ``steps.<name>``: the steps it runs after (transitively)."""
+
+    step: StepDecl
+    section: str
+    ids: set[str]
+    """The steps of the step's own section."""
+    before: set[str]
+    """The steps it runs after, through ``after`` and ``needs``, transitively."""
+    includes: set[str]
 
 
 def contains_template(value: Any) -> bool:
@@ -81,6 +125,7 @@ class Checker:
         self.scope = scope
         self.stack = (*stack, loaded.path)
         self.problems: list[Problem] = []
+        self.outputs = reads_outputs(self.decl)
 
     def add(self, path: tuple[Any, ...], message: str, *, key: bool = False, hint: str | None = None):
         self.problems.append(self.doc.problem(path, message, key=key, hint=hint))
@@ -93,7 +138,7 @@ class Checker:
             self._discover(name, d, known)
             known.add(name)
         for i, lock in enumerate(self.decl.locks):
-            self._template(("locks", i), lock, known)
+            self._template(("locks", i), lock, known, refuse=settled("a lock"))
         self._steps(known)
         return self.problems
 
@@ -136,7 +181,7 @@ class Checker:
                      hint=did_you_mean(d.lookup, self.scope.lookups))
         else:
             self._args((*path, "with"), f"discover {name!r}", d.with_, spec.params)
-        self._walk_templates((*path, "with"), d.with_, known)
+        self._walk_templates((*path, "with"), d.with_, known, refuse=settled("discover"))
 
     # -- steps -------------------------------------------------------------------------------
     def _steps(self, known: set[str]) -> None:
@@ -167,24 +212,51 @@ class Checker:
                         hint = "finally steps wait for the main steps anyway; name only finally steps"
                     self.add((*path, "after", j), f"step {step.id!r}: 'after' names no {where} "
                              f"{dep!r}", hint=hint)
-            self._step(path, step, known)
+            for j, dep in enumerate(step.needs):
+                if dep not in targets and dep not in broken:
+                    self.add((*path, "needs", j), f"step {step.id!r}: 'needs' names no step "
+                             f"{dep!r} of its section", hint=did_you_mean(dep, targets))
+                elif any(s.id == dep and s.include is not None for s in self.decl.steps):
+                    self.add((*path, "needs", j), f"step {step.id!r}: 'needs' names the "
+                             f"include {dep!r}; name a step that runs a task")
+            section_steps = self.decl.steps if section == "steps" else self.decl.finally_
+            reads = Reads(step, section, targets, _before(step.id, section_steps),
+                          {s.id for s in section_steps if s.include is not None})
+            self._step(path, step, known, reads)
         self._cycles("steps", self.decl.steps)
         self._cycles("finally", self.decl.finally_)
 
-    def _step(self, path: tuple[Any, ...], step: StepDecl, known: set[str]) -> None:
+    def _step(self, path: tuple[Any, ...], step: StepDecl, known: set[str],
+              reads: Reads) -> None:
+        runtime = runtime_foreach(step, self.scope.templates, self.outputs)
         inner = known | {step.as_} if step.foreach is not None else known
+        out = reads if self.outputs else None
         if step.foreach is not None:
-            self._walk_templates((*path, "foreach"), step.foreach, known)
-        for key in ("label", "when", "timeout", "concurrency"):
+            if isinstance(step.foreach, list):
+                self._walk_templates((*path, "foreach"), step.foreach, known,
+                                     refuse=settled("a foreach list"))
+            else:
+                self._template((*path, "foreach"), step.foreach, known, reads=out)
+        if isinstance(step.label, str):
+            self._template((*path, "label"), step.label, inner,
+                           reads=out if runtime else None,
+                           refuse=settled("the label of a fan-out known when compiled"))
+        for key in ("timeout", "concurrency"):
             value = getattr(step, key)
-            if isinstance(value, str) and key != "when":
-                self._template((*path, key), value, inner if key == "label" else known)
-            elif key == "when" and isinstance(value, str):
-                self._expression((*path, key), value, inner)
-        self._walk_templates((*path, "with"), step.with_, inner)
+            if isinstance(value, str):
+                self._template((*path, key), value, known, refuse=settled(key))
+        if isinstance(step.when, str):
+            # a runtime fan-out decides 'when' once for the whole step: no item yet
+            self._template((*path, "when"), condition_template(step.when),
+                           known if runtime else inner, refuse=settled("when"))
+        if isinstance(step.if_, str):
+            self._template((*path, "if"), condition_template(step.if_), inner, reads=out)
         if step.include is not None:
+            self._walk_templates((*path, "with"), step.with_, inner,
+                                 refuse=settled("an include's with"))
             self._include(path, step)
             return
+        self._walk_templates((*path, "with"), step.with_, inner, reads=out)
         assert step.task is not None
         spec = self.scope.catalog.get(step.task)
         if spec is None:
@@ -194,7 +266,7 @@ class Checker:
             self._args((*path, "with"), f"step {step.id!r}", step.with_, spec.params)
         if step.approval is not None and step.approval is not False:
             gate, timeout = approval_args(step, self.decl.name)
-            self._walk_templates((*path, "approval"), gate, known)
+            self._walk_templates((*path, "approval"), gate, known, refuse=settled("approval"))
             if timeout is not None and not is_template(timeout):
                 try:
                     types.parse_duration(timeout)
@@ -256,7 +328,7 @@ class Checker:
                          f"needs param {name!r}")
 
     def _cycles(self, section: str, steps: list[StepDecl]) -> None:
-        graph = {s.id: [d for d in s.after] for s in steps}
+        graph = {s.id: s.waits for s in steps}
         index = {s.id: i for i, s in enumerate(steps)}
         state: dict[str, int] = {}
         reported: set[frozenset[str]] = set()
@@ -276,8 +348,11 @@ class Checker:
                         first = min(ring, key=index.__getitem__)
                         start = ring.index(first)
                         ordered = ring[start:] + ring[:start] + [first]
-                        j = steps[index[first]].after.index(ordered[1])
-                        self.add((*self.loaded.step_path(section, index[first]), "after", j),
+                        waiting = steps[index[first]]
+                        key_, j = (("after", waiting.after.index(ordered[1]))
+                                   if ordered[1] in waiting.after
+                                   else ("needs", waiting.needs.index(ordered[1])))
+                        self.add((*self.loaded.step_path(section, index[first]), key_, j),
                                  "dependency cycle: " + " -> ".join(ordered) + " (each waits for the next)")
                 elif state.get(dep) is None:
                     visit(dep, trail)
@@ -289,23 +364,74 @@ class Checker:
                 visit(s.id, [])
 
     # -- templates -----------------------------------------------------------------------
-    def _template(self, path: tuple[Any, ...], text: Any, known: set[str]) -> None:
+    def _template(self, path: tuple[Any, ...], text: Any, known: set[str], *,
+                  reads: Reads | None = None, refuse: str | None = None) -> None:
+        """Check one template: syntax, variables, and (``reads``) the step outputs it reads;
+        where no step output can be read, ``refuse`` says why ``steps`` is not there."""
         if not is_template(text):
             return
+        templates = self.scope.templates
         try:
-            self.scope.templates.check(text, known)
+            templates.check(text, known | {STEPS} if reads is not None else known)
         except TemplateProblem as exc:
-            self.add(path, exc.message, hint=exc.hint)
+            if (refuse and self.outputs and STEPS not in known
+                    and exc.message == f"undefined variable {STEPS!r}"):
+                self.add(path, refuse)
+            else:
+                self.add(path, exc.message, hint=exc.hint)
+            return
+        if reads is None:
+            return
+        try:
+            names = templates.step_reads(text)
+        except TemplateProblem as exc:
+            self.add(path, f"step {reads.step.id!r}: {exc.message}", hint=exc.hint)
+            return
+        for name in sorted(names):
+            self._read(path, name, reads)
 
-    def _expression(self, path: tuple[Any, ...], text: str, known: set[str]) -> None:
-        self._template(path, text if is_template(text) else "{{ " + text + " }}", known)
+    def _read(self, path: tuple[Any, ...], name: str, reads: Reads) -> None:
+        """One ``steps.<name>``: a step of the same section that this one runs after."""
+        what = f"step {reads.step.id!r}"
+        if name in self.loaded.broken:
+            return
+        if name == reads.step.id:
+            self.add(path, f"{what} reads its own output (steps.{name})")
+        elif name not in reads.ids:
+            hint = did_you_mean(name, reads.ids)
+            if hint is None and reads.section == "finally":
+                hint = "finally steps can read only the outputs of finally steps"
+            self.add(path, f"{what} reads steps.{name}: no step {name!r} in "
+                     f"{'finally' if reads.section == 'finally' else 'steps'}", hint=hint)
+        elif name in reads.includes:
+            self.add(path, f"{what} reads steps.{name}: {name!r} is an include, which has "
+                     "no output of its own")
+        elif name not in reads.before:
+            self.add(path, f"{what} reads the output of {name!r} but does not run after it",
+                     hint=f"add {name!r} to after")
 
-    def _walk_templates(self, path: tuple[Any, ...], value: Any, known: set[str]) -> None:
+    def _walk_templates(self, path: tuple[Any, ...], value: Any, known: set[str], *,
+                        reads: Reads | None = None, refuse: str | None = None) -> None:
         if isinstance(value, str):
-            self._template(path, value, known)
+            self._template(path, value, known, reads=reads, refuse=refuse)
         elif isinstance(value, list):
             for i, item in enumerate(value):
-                self._walk_templates((*path, i), item, known)
+                self._walk_templates((*path, i), item, known, reads=reads, refuse=refuse)
         elif isinstance(value, dict):
             for k, item in value.items():
-                self._walk_templates((*path, k), item, known)
+                self._walk_templates((*path, k), item, known, reads=reads, refuse=refuse)
+
+
+def _before(step_id: str, steps: list[StepDecl]) -> set[str]:
+    """The steps ``step_id`` runs after, through ``after`` and ``needs``, transitively."""
+    graph = {s.id: s.waits for s in steps}
+    found: set[str] = set()
+    todo = list(graph.get(step_id, ()))
+    while todo:
+        dep = todo.pop()
+        if dep in found or dep not in graph:
+            continue
+        found.add(dep)
+        todo.extend(graph[dep])
+    found.discard(step_id)  # a cycle is reported on its own
+    return found

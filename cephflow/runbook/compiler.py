@@ -12,6 +12,11 @@ member (fan-in); a fan-out that waits for a fan-out waits for a no-op barrier no
 its own dependencies on, so ordering is never lost. ``finally`` steps become cleanup nodes that
 depend only on other cleanup nodes: the engine starts them once the main part has ended.
 
+What a step decides when it becomes ready is left as templates on its node: arguments that
+read ``steps.<name>`` outputs, ``if:`` and ``needs:`` go into ``Node.late`` (with the nodes
+of the steps read and the other variables as compiled), and a ``foreach`` over an output
+becomes one expander node with ``Node.expand``, which the worker turns into the members.
+
 The compiler knows nothing of Ceph, Redis or Celery: tasks and lookups come from the
 catalog, which tests can fill with their own.
 """

@@ -179,6 +179,14 @@ class Dag(BaseModel):
             if n.secret_args else n
             for n in self.nodes
         ]
+        if self.secrets:  # a late template's variables hold the values it will render
+            nodes = [
+                n.model_copy(update={"late": n.late.model_copy(update={"vars": {
+                    k: REDACTED if _mentions(v, self.secrets) else v
+                    for k, v in n.late.vars.items()}})})
+                if n.late is not None and n.late.vars else n
+                for n in nodes
+            ]
         return self.model_copy(update={"nodes": nodes, "secrets": []})
 
     def to_json(self) -> str:
@@ -205,3 +213,8 @@ class Dag(BaseModel):
             for dep in n.after:
                 result[dep].append(n.id)
         return result
+
+
+def _mentions(value: Any, secrets: list[str]) -> bool:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return any(secret and secret in text for secret in secrets)

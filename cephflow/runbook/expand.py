@@ -20,11 +20,19 @@ from cephflow.runbook import args as argcheck
 from cephflow.runbook import library, types
 from cephflow.runbook.barrier import BARRIER_TASK, barrier_id
 from cephflow.runbook.catalog import LookupSpec, TaskSpec
-from cephflow.runbook.checker import approval_args
-from cephflow.runbook.dag import Group, Node, RetryPolicy
+from cephflow.runbook.checker import approval_args, reads_outputs, runtime_foreach
+from cephflow.runbook.dag import FanOut, Group, Late, Node, RetryPolicy, StepRef
 from cephflow.runbook.model import StepDecl
 from cephflow.runbook.params import resolve_params
-from cephflow.runbook.templates import TemplateProblem, is_template, plain, truthy
+from cephflow.runbook.templates import (
+    STEPS,
+    TemplateProblem,
+    condition_template,
+    is_template,
+    plain,
+    texts,
+    truthy,
+)
 from cephflow.task_names import APPROVAL_TASK
 
 if TYPE_CHECKING:
@@ -62,6 +70,10 @@ class Unit:
         self.stack = (*stack, loaded.path)
         self.skip_all = skip_all
         self.problems: list[Problem] = []
+        self.outputs = reads_outputs(self.decl)
+        self.own: dict[str, StepRef] = {}
+        """Step name -> its own nodes (no approval gate, no passed-on dependencies), for
+        the ``late.reads`` of the steps that read its output; one section at a time."""
         self.part = Part()
         self.part.secrets = {
             str(params[n]) for n, p in self.decl.params.items()
@@ -81,8 +93,7 @@ class Unit:
     def truth(self, path: tuple[Any, ...], when: Any, ctx: Mapping[str, Any], what: str) -> bool:
         if when is None or isinstance(when, bool):
             return when is not False
-        text = when if is_template(when) else "{{ " + when + " }}"
-        return truthy(self.render(path, text, ctx, what))
+        return truthy(self.render(path, condition_template(when), ctx, what))
 
     # -- the whole file ------------------------------------------------------------------
     def run(self) -> Part:
@@ -130,10 +141,11 @@ class Unit:
     def section(self, section: str, steps: list[StepDecl], ctx: dict[str, Any], *, cleanup: bool):
         produced: dict[str, list[str]] = {}
         barriers: dict[str, str] = {}
+        self.own = {}
         for i in _order(steps):
             step = steps[i]
             wanted: dict[str, None] = {}
-            for dep in step.after:
+            for dep in step.waits:
                 ids = produced.get(dep, ())
                 if step.foreach is not None and len(ids) > 1 and self.barrier_task:
                     if dep not in barriers:
@@ -172,7 +184,8 @@ class Unit:
     # -- a task step ---------------------------------------------------------------------
     def task(self, path: tuple[Any, ...], step: StepDecl, ctx: dict[str, Any],
              deps: list[str], cleanup: bool) -> list[str]:
-        """The step's nodes (after its approval gate, if it has one); returns their ids."""
+        """The step's nodes (after its approval gate, if it has one); returns the ids that
+        the steps after it wait for."""
         spec: TaskSpec = self.compiler.scope.catalog[step.task]  # type: ignore[index]
         what = _what(step)
         out = self.part.nodes_of(cleanup)
@@ -180,8 +193,9 @@ class Unit:
             step=self.prefix + step.id, retry=_retry_policy(step),
             timeout=self.duration((*path, "timeout"), step.timeout, ctx, what), cleanup=cleanup,
         )
+        runtime = runtime_foreach(step, self.templates, self.outputs)
         skip_step = self.skip_all
-        if step.foreach is None and not skip_step:
+        if (step.foreach is None or runtime) and not skip_step:
             skip_step = not self.truth((*path, "when"), step.when, ctx, what)
         elif step.when is False:
             skip_step = True
@@ -189,13 +203,77 @@ class Unit:
             gate = self.gate(path, step, ctx, deps, cleanup=cleanup, skip=skip_step)
             out.append(gate)
             deps = [gate.id]
+        if runtime:
+            node = self.expander(path, step, spec, ctx, deps, skip=skip_step, shared=shared)
+            out.append(node)
+            self.own[step.id] = StepRef(nodes=[node.id], fanout=True)
+            return [node.id]
         if step.foreach is not None:
-            return self.fan_out(path, step, spec, ctx, deps, skip=skip_step, shared=shared)
-        rendered = self.render((*path, "with"), step.with_, ctx, what)
+            ids = self.fan_out(path, step, spec, ctx, deps, skip=skip_step, shared=shared)
+            self.own[step.id] = StepRef(nodes=list(ids), fanout=True)
+            return ids or deps
+        late_args = self.late_args(step.with_)
+        rendered = self.render((*path, "with"), _without(step.with_, late_args), ctx, what)
         node = self.node((*path, "with"), spec, what, rendered, id=shared["step"], after=deps,
-                         skip=skip_step, **shared)
+                         skip=skip_step, late=self.late(step, ctx, late_args), **shared)
         out.append(node)
+        self.own[step.id] = StepRef(nodes=[node.id])
         return [node.id]
+
+    def late_args(self, given: dict[str, Any]) -> dict[str, Any]:
+        """The arguments whose templates read step outputs: left for the worker, unrendered."""
+        if not self.outputs:
+            return {}
+        return {key: value for key, value in given.items()
+                if any(STEPS in self.templates.variables(t) for t in texts(value))}
+
+    def late(self, step: StepDecl, ctx: Mapping[str, Any], args: dict[str, Any], *,
+             more: tuple[str, ...] = (), hide: tuple[str, ...] = ()) -> Late | None:
+        """What the node decides at run time (None: nothing): ``args`` (unrendered), the
+        step's ``if:`` and ``needs:``, with the steps they read and the other variables
+        their templates (and ``more``) use as this node sees them; ``hide`` are variables
+        bound later (a runtime fan-out's item)."""
+        condition = condition_template(step.if_) if isinstance(step.if_, str) else None
+        if not args and condition is None and not step.needs and not more:
+            return None
+        templates = [*texts(args), *([condition] if condition else []), *more]
+        names: set[str] = set()
+        variables: set[str] = set()
+        for text in templates:
+            variables |= self.templates.variables(text)
+            if self.outputs:
+                names |= self.templates.step_reads(text)
+        names |= set(step.needs)
+        variables -= {STEPS, *hide}
+        return Late(
+            args=dict(args), condition=condition,
+            condition_text=step.if_ if condition is not None else None,
+            needs=list(step.needs),
+            reads={name: self.own.get(name, StepRef()).model_copy(deep=True)
+                   for name in sorted(names)},
+            vars={name: ctx[name] for name in sorted(variables) if name in ctx},
+        )
+
+    def expander(self, path: tuple[Any, ...], step: StepDecl, spec: TaskSpec,
+                 ctx: dict[str, Any], deps: list[str], *, skip: bool,
+                 shared: _NodeFields) -> Node:
+        """A ``foreach`` over step outputs: one node that the worker expands into the
+        members when it is ready. Its ``args`` are the arguments without templates; every
+        templated one (it may read the item) is rendered per member at run time."""
+        what = _what(step)
+        step_id = shared["step"]
+        late_args = {k: v for k, v in step.with_.items() if texts(v)}
+        rendered = self.render((*path, "with"), _without(step.with_, late_args), ctx, what)
+        concurrency = self.concurrency(path, step, ctx, what)
+        more = (step.foreach, *([step.label] if is_template(step.label) else []))
+        late = self.late(step, ctx, late_args, more=more, hide=(step.as_,))
+        assert late is not None
+        source = " and ".join(sorted(self.templates.step_reads(step.foreach)))
+        expand = FanOut(items=step.foreach, var=step.as_, label=step.label,
+                        concurrency=concurrency, source=f"the output of {source}")
+        self.part.groups[step_id] = Group(id=step_id, concurrency=concurrency)
+        return self.node((*path, "with"), spec, what, rendered, id=step_id, after=list(deps),
+                         skip=skip, late=late, expand=expand, **shared)
 
     def gate(self, path: tuple[Any, ...], step: StepDecl, ctx: dict[str, Any],
              deps: list[str], *, cleanup: bool, skip: bool) -> Node:
@@ -215,8 +293,7 @@ class Unit:
     def fan_out(self, path: tuple[Any, ...], step: StepDecl, spec: TaskSpec,
                 ctx: dict[str, Any], deps: list[str], *, skip: bool,
                 shared: _NodeFields) -> list[str]:
-        """One node per ``foreach`` item, labelled, in one group; returns their ids (or
-        ``deps`` when there are no items, so that what waits for the step waits for those)."""
+        """One node per ``foreach`` item, labelled, in one group; returns their ids."""
         what = _what(step)
         step_id = shared["step"]
         items = self.render((*path, "foreach"), step.foreach, ctx, what)
@@ -225,6 +302,8 @@ class Unit:
                      f"{_short(items)}, not a list")
             raise Failed
         concurrency = self.concurrency(path, step, ctx, what)
+        late_args = self.late_args(step.with_)
+        given = _without(step.with_, late_args)
         out = self.part.nodes_of(shared["cleanup"])
         ids: list[str] = []
         seen: dict[str, int] = {}
@@ -235,10 +314,11 @@ class Unit:
                 label = self.label(path, step, ictx, item, n, seen)
                 where = f"{what} [{label}]"
                 item_skip = skip or not self.truth((*path, "when"), step.when, ictx, where)
-                rendered = self.render((*path, "with"), step.with_, ictx, where)
+                rendered = self.render((*path, "with"), given, ictx, where)
                 node = self.node((*path, "with"), spec, where, rendered,
                                  id=f"{step_id}[{label}]", after=list(deps), skip=item_skip,
-                                 group=step_id, label=label, **shared)
+                                 group=step_id, label=label,
+                                 late=self.late(step, ictx, late_args), **shared)
             except Failed:
                 failed = True
                 if len(self.problems) > 50:
@@ -250,7 +330,7 @@ class Unit:
             raise Failed
         if ids:
             self.part.groups[step_id] = Group(id=step_id, concurrency=concurrency)
-        return ids or deps
+        return ids
 
     def concurrency(self, path: tuple[Any, ...], step: StepDecl, ctx: Mapping[str, Any],
                     what: str) -> int | None:
@@ -318,8 +398,13 @@ class Unit:
                 secret_args.append(key)
         if bad:
             raise Failed
+        late = fields.get("late")
+        if late is not None:  # once rendered, a declared secret is hidden like any other
+            secret_args += [key for key in late.args if spec.params[key].secret]
         fields.setdefault("group", None)
         fields.setdefault("label", None)
+        fields.setdefault("late", None)
+        fields.setdefault("expand", None)
         return Node.model_construct(task=spec.name, args=args, secret_args=secret_args,
                                     redo_on_resume=spec.redo_on_resume, **fields)
 
@@ -376,6 +461,11 @@ class _NodeFields(TypedDict):
     cleanup: bool
 
 
+def _without(given: dict[str, Any], late: dict[str, Any]) -> dict[str, Any]:
+    """The arguments the compiler renders: those not left for run time."""
+    return {key: value for key, value in given.items() if key not in late}
+
+
 def _what(step: StepDecl) -> str:
     """How problems name the step."""
     return f"step {step.id!r}"
@@ -395,7 +485,7 @@ class Failed(Exception):
 def _order(steps: list[StepDecl]) -> list[int]:
     """Step indexes in dependency order, ties broken by position in the file (stable)."""
     index = {s.id: i for i, s in enumerate(steps)}
-    waiting = {i: {index[d] for d in s.after if d in index} for i, s in enumerate(steps)}
+    waiting = {i: {index[d] for d in s.waits if d in index} for i, s in enumerate(steps)}
     dependents: dict[int, list[int]] = {i: [] for i in waiting}
     for i, deps in waiting.items():
         for d in deps:

@@ -6,7 +6,7 @@ text); what the values mean (tasks, dependencies, templates) is checked by ``che
 the closest known key.
 
 YAML keys that are Python keywords have aliases: ``with`` -> ``with_``, ``as`` -> ``as_``,
-``finally`` -> ``finally_``.
+``if`` -> ``if_``, ``finally`` -> ``finally_``.
 """
 
 from __future__ import annotations
@@ -98,6 +98,7 @@ class RetryDecl(_Model):
 
 _SHAPES: dict[str, tuple[tuple[type, ...], str]] = {
     "when": ((bool, str), "must be a condition (text) or true/false"),
+    "if_": ((str,), "must be a condition (text), decided when the step is ready"),
     "foreach": ((str, list), "must be a list or a template giving one"),
     "approval": ((bool, str, dict), "must be true, a message, or a mapping of arguments"),
 }
@@ -122,6 +123,10 @@ class StepDecl(_Model):
     label: str | None = None
     concurrency: Any = None
     when: Any = None
+    if_: Any = Field(default=None, alias="if")
+    """A condition decided when the step becomes ready (it may read step outputs)."""
+    needs: list[str] = Field(default_factory=list)
+    """Steps that must have run (not been skipped) for this one to run; implies ``after``."""
     retry: RetryDecl | None = None
     timeout: Any = None
     approval: Any = None
@@ -141,7 +146,7 @@ class StepDecl(_Model):
             raise ValueError(f"must be a variable name, got {value!r}")
         return value
 
-    @field_validator("after", mode="before")
+    @field_validator("after", "needs", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
@@ -184,12 +189,18 @@ class StepDecl(_Model):
         if self.include is not None:
             extra = [
                 k for k in ("foreach", "approval", "retry", "timeout") if getattr(self, k) is not None
-            ]
+            ] + (["if"] if self.if_ is not None else []) + (["needs"] if self.needs else [])
             if extra:
                 raise ValueError(f"step {self.id!r}: an include cannot have {extra[0]!r}")
         if self.foreach is None and (self.label is not None or self.concurrency is not None):
             raise ValueError(f"step {self.id!r}: 'label' and 'concurrency' need 'foreach'")
         return self
+
+    @property
+    def waits(self) -> list[str]:
+        """The steps this one runs after: ``after`` and the ``needs`` it leaves out (a step
+        can only need a step it runs after, so naming it once is enough)."""
+        return [*self.after, *(n for n in self.needs if n not in self.after)]
 
 
 ParamT = TypeVar("ParamT")

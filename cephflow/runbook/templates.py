@@ -52,6 +52,26 @@ def is_template(value: Any) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
+STEPS = "steps"
+"""The template variable holding step outputs (``steps.facts.output``), known at run time only."""
+
+
+def texts(value: Any) -> list[str]:
+    """Every template text inside ``value`` (lists and mappings walked), in order."""
+    if isinstance(value, str):
+        return [value] if is_template(value) else []
+    if isinstance(value, list):
+        return [t for item in value for t in texts(item)]
+    if isinstance(value, dict):
+        return [t for item in value.values() for t in texts(item)]
+    return []
+
+
+def condition_template(text: str) -> str:
+    """A condition as a template: a bare expression (``force or osd.id > 3``) is wrapped."""
+    return text if is_template(text) else "{{ " + text + " }}"
+
+
 class Templates:
     """The sandboxed environment and a cache of compiled templates."""
 
@@ -60,6 +80,7 @@ class Templates:
             undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
         )
         self._compiled: dict[str, Callable[[Mapping[str, Any]], Any]] = {}
+        self._variables: dict[str, frozenset[str]] = {}
 
     def _compile(self, text: str) -> Callable[[Mapping[str, Any]], Any]:
         fn = self._compiled.get(text)
@@ -103,6 +124,50 @@ class Templates:
                 raise TemplateProblem(
                     f"undefined variable {name!r}", did_you_mean(name, known)
                 )
+
+    def _parse(self, text: str) -> nodes.Template:
+        try:
+            return self.env.parse(text)
+        except TemplateSyntaxError as exc:
+            raise TemplateProblem(f"template syntax: {exc.message}") from exc
+
+    def variables(self, text: str) -> set[str]:
+        """The variables ``text`` reads from its context (``steps`` included)."""
+        found = self._variables.get(text)
+        if found is None:
+            found = self._variables[text] = frozenset(
+                meta.find_undeclared_variables(self._parse(text)))
+        return set(found)
+
+    def step_reads(self, text: str) -> set[str]:
+        """The steps whose outputs ``text`` reads: ``steps.facts`` and ``steps["facts"]``.
+
+        The compiler must know them to check the order of steps and to tell the worker
+        which outputs to fetch, so a step named at run time (``steps[name]``, or ``steps``
+        passed around whole) is refused with TemplateProblem.
+        """
+        if STEPS not in self.variables(text):
+            return set()
+        tree = self._parse(text)
+        names: set[str] = set()
+        named: set[int] = set()
+        for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+            inner = node.node
+            if not (isinstance(inner, nodes.Name) and inner.name == STEPS):
+                continue
+            if isinstance(node, nodes.Getattr):
+                names.add(node.attr)
+                named.add(id(inner))
+            elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+                names.add(node.arg.value)
+                named.add(id(inner))
+        for name in tree.find_all(nodes.Name):
+            if name.name == STEPS and name.ctx == "load" and id(name) not in named:
+                raise TemplateProblem(
+                    "'steps' must be followed by a step's name (steps.facts or "
+                    "steps[\"facts\"]): the compiler must know which outputs a step reads",
+                    "a step chosen at run time (steps[name]) is not supported")
+        return names
 
     def render(self, value: Any, ctx: Mapping[str, Any]) -> Any:
         """``value`` with every template in it rendered (lists and mappings walked)."""

@@ -1,4 +1,5 @@
-"""Generic tasks every runbook may use: wait a while, log a line, fail on purpose, nothing.
+"""Generic tasks every runbook may use: wait a while, log a line, fail on purpose, nothing,
+give back a value as an output.
 
 ``core.sleep`` waits without holding a worker slot: it is a poll task that notes when it
 started and asks to be checked again until its time is up. ``core.fail`` exists so a runbook
@@ -52,17 +53,17 @@ def log_message(ctx: StepContext, *, message: str, level: str = "info") -> dict[
     return {"message": message}
 
 
-@task("core.echo")
-def echo(ctx: StepContext, *, value: dict[str, Any]) -> dict[str, Any]:
-    """Return ``value`` as the step's output: for runbook authors trying ``steps.X.output``
-    templates, ``if:`` and runtime fan-outs, and for tests."""
-    return value
-
-
 @task(NOOP_TASK)
 def noop(ctx: StepContext) -> dict[str, Any]:
     """Do nothing: the barrier the compiler puts between two fan-outs (``work[*]``)."""
     return {}
+
+
+@task("core.echo")
+def echo(ctx: StepContext, *, value: dict[str, Any]) -> dict[str, Any]:
+    """Return ``value`` as the step's output: a runbook author can try ``steps.<name>``
+    templates (and ``if:``, a ``foreach`` over an output) without a cluster."""
+    return value
 
 
 @task("core.fail")

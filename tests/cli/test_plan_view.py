@@ -60,3 +60,39 @@ def test_the_step_count_leaves_the_barrier_out_as_the_plan_does():
     assert barriers == ["drain[*]", "zap[*]"]
     assert step_count(dag.nodes) == len(dag.nodes) - 2
     assert f"{step_count(dag.nodes)} steps" in render(dag.redacted())
+
+
+def test_plan_says_what_is_decided_at_run_time(tmp_path):
+    path = tmp_path / "late.yaml"
+    path.write_text("""\
+name: late
+params:
+  host: {type: str, default: node1}
+steps:
+  - id: facts
+    task: core.echo
+    with: {value: {device: /dev/sdb}}
+  - id: zap
+    task: test.zap
+    after: facts
+    if: steps.facts.output.up
+    with: {host: "{{ host }}", device: "{{ steps.facts.output.device }}"}
+  - id: drain
+    task: test.reweight
+    needs: zap
+    foreach: "{{ steps.facts.output.osds }}"
+    as: osd
+    concurrency: 2
+    with: {osd: "{{ osd }}", step: 0.5}
+""")
+    compiler = Compiler(catalog=support.catalog(), lookups={}, search_path=[])
+    text = render(compiler.compile(compiler.load(path), {}).redacted())
+    assert [line.rstrip() for line in text.splitlines()[2:]] == [
+        "├── facts  core.echo value={\"device\": \"/dev/sdb\"}",
+        "├── zap  test.zap ⚠ destructive  after: facts  runs if steps.facts.output.up "
+        "host=\"node1\" device={{",
+        "│   steps.facts.output.device }} (decided at run time)",
+        "└── drain  test.reweight  fan-out over the output of facts (decided at run time)  "
+        "(2 at a time)  after: zap",
+        "    needs zap step=0.5 osd={{ osd }} (decided at run time)",
+    ]

@@ -34,10 +34,10 @@ def approval_stand_in(ctx, *, message: str = "Approve to continue.",
 
 def catalog() -> dict[str, TaskSpec]:
     """core.* from the real tasks, test.* from the stubs above, core.approval if installed."""
-    import cephflow.tasks.core  # noqa: F401 - registers core.sleep/log/fail/noop
+    import cephflow.tasks.core  # noqa: F401 - registers core.sleep/log/fail/noop/echo
 
     result = {k: v for k, v in CATALOG.items() if k in ("core.sleep", "core.log", "core.fail",
-                                                             "core.noop")}
+                                                             "core.noop", "core.echo")}
     result["core.approval"] = CATALOG.get("core.approval") or _spec("core.approval",
                                                                       approval_stand_in)
     result["test.reweight"] = _spec("test.reweight", reweight)

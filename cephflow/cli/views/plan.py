@@ -3,7 +3,9 @@
 Nodes appear in the DAG's (topological) order. A fan-out is one branch with a member per
 item; a dependency on every member of a fan-out is shown as ``work[*]``. Destructive tasks
 are marked, skipped nodes are shown struck through with the reason, and the ``finally``
-nodes sit in their own branch. Everything is built from ``Text`` objects, never markup, so a
+nodes sit in their own branch. What is decided when a step becomes ready is said so: ``runs
+if <condition>``, ``needs <steps>``, arguments shown as their templates, and a fan-out over a
+step's output as one line (its members are not known yet). Everything is built from ``Text`` objects, never markup, so a
 ``[`` in an argument or a node id prints as itself. Secret arguments are shown redacted.
 """
 
@@ -48,6 +50,36 @@ def _args(node: Node) -> Text:
         text.append(key, style="cyan")
         text.append("=")
         text.append(_value(value))
+    if node.late is not None and node.late.args:
+        for key, value in node.late.args.items():
+            text.append(" ")
+            text.append(key, style="cyan")
+            text.append("=")
+            text.append(value if isinstance(value, str) else _value(value), style="italic")
+        text.append(" (decided at run time)", style="dim")
+    return text
+
+
+def _late(node: Node) -> Text:
+    """What the node decides when it becomes ready: its ``if:`` and ``needs:``."""
+    text = Text()
+    if node.late is None:
+        return text
+    if node.late.condition_text is not None:
+        text.append(f"  runs if {node.late.condition_text}", style="yellow")
+    if node.late.needs:
+        text.append("  needs " + ", ".join(node.late.needs), style="yellow")
+    return text
+
+
+def _expand(node: Node) -> Text:
+    """A fan-out over a step's output: what it goes over, decided when it is ready."""
+    text = Text()
+    if node.expand is None:
+        return text
+    text.append(f"  fan-out over {node.expand.source} (decided at run time)", style="bold")
+    if node.expand.concurrency:
+        text.append(f"  ({node.expand.concurrency} at a time)", style="magenta")
     return text
 
 
@@ -93,12 +125,14 @@ def _line(node: Node, spec: TaskSpec | None, members: Mapping[str, set[str]],
     text.append(name or node.id, style="bold" if not node.skip else "dim strike")
     if with_task:
         text.append(f"  {node.task}", style="green" if not node.skip else "dim")
+    text.append_text(_expand(node))
     if with_task:
         text.append_text(_traits(node, spec, members, show_after=show_after))
     elif show_after and node.after:
         text.append("  after: " + ", ".join(_collapse(node.after, members)), style="dim")
     if node.skip:
         text.append("  skipped (when is false)", style="yellow")
+    text.append_text(_late(node))
     text.append_text(_args(node))
     return text
 
@@ -160,6 +194,7 @@ def render_plan(dag: Dag, *, catalog: Mapping[str, TaskSpec] | None = None,
             if skipped:
                 head.append(f"  {skipped} skipped", style="yellow")
             head.append_text(_traits(node, spec, members))
+            head.append_text(_late(node))
             branch = parent.add(head)
             shown = group_nodes
             if not full and len(group_nodes) > GROUP_FULL_UP_TO:
