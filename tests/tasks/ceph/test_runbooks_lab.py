@@ -30,7 +30,7 @@ def test_replace_disk_end_to_end(flow, ceph_lab, alertmanager):
     client = ceph_lab.client()
     sums = ceph_lab.write_objects("rd", 60)
     serial_before = ceph_lab.client().osd_dump().osds[1].uuid
-    wf = flow.submit("replace-disk", osd=1, approvers=[ME], steps=3)
+    wf = flow.submit("replace-disk", osd=1, approvers=[ME], weight_steps=3)
     # the workflow drains, destroys and then waits for the technicians
     wait_until(lambda: flow.client.snapshot(wf).nodes["disk-replaced"].attempt >= 1,
                timeout=120, what="the swap confirmation gate to open")
@@ -83,8 +83,9 @@ def test_drain_host_on_a_size_3_pool_is_refused_before_anything_changes(flow, ce
     snap = flow.client.snapshot(wf)
     assert snap.failed_node == "precheck"
     assert "pool labpool keeps 3 copies on distinct hosts but only 2 would remain" in snap.error
-    for node in ("silence", "drain", "stop[osd.2]", "purge[osd.3]", "remove-host"):
+    for node in ("silence", "drain", "stop", "purge", "remove-host"):
         assert snap.nodes[node].state.value != "succeeded" and snap.nodes[node].attempt == 0
+    assert not [n for n in snap.nodes if "[" in n]  # no fan-out was expanded
     assert flow.client.get_fact(wf, "downtime:default") is None  # no silence was ever set
     # nothing changed on the cluster
     assert client.epoch() == epoch
@@ -95,7 +96,7 @@ def test_drain_host_on_a_size_3_pool_is_refused_before_anything_changes(flow, ce
 def test_reweight_continues_from_the_clusters_weight_after_a_worker_is_killed(flow, ceph_lab):
     client = ceph_lab.client()
     ceph_lab.write_objects("rw", 200, size=65536)  # enough data for each step to take a moment
-    wf = flow.submit("reweight", osd=3, target=0.0, steps=6, max_misplaced=0.0)
+    wf = flow.submit("reweight", osd=3, target=0.0, weight_steps=6, max_misplaced=0.0)
     wait_until(lambda: client.osd_tree().osds[3].crush_weight <= FULL * 4 / 6 + 1e-6,
                timeout=120, interval=0.1, what="two reweight steps")
     flow.worker.kill9()
@@ -111,7 +112,7 @@ def test_reweight_continues_from_the_clusters_weight_after_a_worker_is_killed(fl
     assert resumed and not resumed[0].startswith(f"osd.3 weight {FULL:.5f}")
     assert float(resumed[0].split()[2]) <= at_kill + 1e-5
     assert len(changes) <= 7  # never started over
-    back = flow.submit("reweight", osd=3, target=FULL, steps=2)
+    back = flow.submit("reweight", osd=3, target=FULL, weight_steps=2)
     assert flow.client.wait(back, timeout=180) is WorkflowState.SUCCEEDED
     assert client.osd_tree().osds[3].crush_weight == pytest.approx(FULL)
 
@@ -164,10 +165,23 @@ def test_drain_host_on_size_2_pools_then_add_it_back(flow, ceph_lab):
     try:
         ceph_lab.cluster.labctl("wait-clean", "120", timeout=150)
         config = _operator_config(client)
+        # a plan made when lab-c had only osd.4: the run acts on the OSDs it has then
+        load_all()
+        earlier = {**LOOKUPS, "ceph.host_osds": LookupSpec(
+            name="ceph.host_osds", params=LOOKUPS["ceph.host_osds"].params,
+            fn=lambda **kw: [o for o in LOOKUPS["ceph.host_osds"].fn(**kw) if o["id"] == 4])}
+        dag = compile_runbook("drain-host", {"host": "lab-c", "downtime": False,
+                                             "weight_steps": 2}, lookups=earlier)
+        assert [n.id for n in dag.nodes if n.step == "stop"] == ["stop"]  # decided at run time
         with UpSetWatch(client, {4, 5}) as watch:
-            wf = flow.submit("drain-host", host="lab-c", downtime=False, steps=2)
+            wf = flow.client.submit(dag, user=ME)
             assert flow.client.wait(wf, timeout=240) is WorkflowState.SUCCEEDED, \
                 flow.client.snapshot(wf).error
+        snap = flow.client.snapshot(wf)
+        assert flow.client.output(wf, "facts")["ids"] == [4, 5]
+        for step in ("out", "stop", "purge"):
+            assert sorted(n for n in snap.nodes if n.startswith(step + "[")) == \
+                [f"{step}[osd.4]", f"{step}[osd.5]"]
         # both OSDs of lab-c drained as one batch (ok-to-stop --max), and no PG ever gained
         # osd.4 or osd.5: nothing landed on a sibling that drained next
         drained = flow.progress(wf, "drain")
@@ -179,7 +193,7 @@ def test_drain_host_on_size_2_pools_then_add_it_back(flow, ceph_lab):
         assert ceph_lab.read_checksums(sums) == sums
 
         # no --weight: the new OSDs end at their size in TiB (512 MiB memstore = FULL)
-        add = flow.submit("add-host", host="lab-c", devices=["disk0", "disk1"], steps=2)
+        add = flow.submit("add-host", host="lab-c", devices=["disk0", "disk1"], weight_steps=2)
         assert flow.client.wait(add, timeout=240) is WorkflowState.SUCCEEDED, \
             flow.client.snapshot(add).error
         tree = client.osd_tree()
@@ -230,7 +244,7 @@ def test_add_host_cancelled_leaves_the_operators_initial_weight(flow, ceph_lab):
                       json_output=False))
     try:
         config = _operator_config(client)
-        wf = flow.submit("add-host", host="lab-d", devices=["disk0"], steps=4)
+        wf = flow.submit("add-host", host="lab-d", devices=["disk0"], weight_steps=4)
         wait_until(lambda: flow.client.get_fact(wf, "config.owned"), timeout=120,
                    interval=0.05, what="add-host to set the new OSD's initial weight")
         flow.client.cancel(wf, user=ME)
@@ -252,7 +266,7 @@ def test_add_host_cancelled_leaves_the_operators_initial_weight(flow, ceph_lab):
                    timeout=60, what="the new OSDs in CRUSH")
         tree = client.osd_tree()
         if tree.osds_of("lab-d"):
-            back = flow.submit("drain-host", host="lab-d", downtime=False, steps=1)
+            back = flow.submit("drain-host", host="lab-d", downtime=False, weight_steps=1)
             assert flow.client.wait(back, timeout=240) is WorkflowState.SUCCEEDED, \
                 flow.client.snapshot(back).error
         elif "lab-d" in tree.hosts:
