@@ -71,15 +71,14 @@ def resume(
     workflow_id: str = ID_ARG,
     from_step: str | None = typer.Option(
         None, "--from", metavar="STEP",
-        help="Run STEP (a step id, or one node id such as drain[osd.3]) and every step after "
+        help="Run STEP (a step id, or one node id such as drain\\[osd.3]) and every step after "
              "it again, whatever they did; the workflow may also have succeeded."),
     detach: bool = typer.Option(False, "--detach", help="Resume and return at once."),
     plain: bool = typer.Option(False, "--plain", help="One line per event."),
 ) -> None:
     """Re-run a failed or cancelled workflow from its failed steps, then follow it.
 
-    Steps that succeeded are kept, except the set-up steps (silences, noout) that the finally
-    steps undid, before a step that runs again; the finally steps run again.
+    Steps that succeeded are kept, except the set-up steps (silences, noout) that the finally steps undid, before a step that runs again; the finally steps run again.
     """
     from cephflow.operations import workflows  # lazy: see cephflow.cli.commands
 
@@ -99,8 +98,7 @@ def retry(
 ) -> None:
     """Re-run the failed step STEP of workflow ID and the steps it stopped, then follow it.
 
-    Other failed steps stay failed (the workflow ends failed again; `resume` re-runs them
-    all); the finally steps run again.
+    Other failed steps stay failed (the workflow then ends failed again; `resume` re-runs them all); the finally steps run again.
     """
     from cephflow.operations import workflows  # lazy: see cephflow.cli.commands
 
