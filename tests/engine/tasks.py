@@ -155,3 +155,12 @@ def fail_on_fact(ctx: StepContext, *, key: str, fixed_by: str | None = None,
         _record(ctx)
         return
     raise StepFailed(f"{ctx.node_id} failed")
+
+
+@task("test.once")
+def once(ctx: StepContext) -> None:
+    """Record whether ``ctx.once('done')`` said this is the first time (``once`` list)."""
+    client = ctx.backend.client  # type: ignore[attr-defined]
+    first = ctx.once("done")
+    call(lambda: client.rpush(_key(ctx, "once"), f"{ctx.node_id}:{int(first)}"))
+    _record(ctx)

@@ -237,3 +237,17 @@ def test_resume_from_before_a_runtime_fan_out_expands_it_anew(client, celery_wor
     assert client.wait(wf, timeout=30) is WorkflowState.SUCCEEDED
     counts = runs(client, wf)
     assert counts["drain[4]"] == 2 and counts["drain[5]"] == 2 and counts["after"] == 3
+
+
+def test_a_step_that_runs_again_starts_afresh_and_a_kept_one_keeps_its_markers(
+        client, celery_worker):
+    from tests.engine.recorded import recorded
+
+    d = dag(node("a", task="test.once"), node("b", task="test.once", after=["a"]))
+    wf = client.submit(d, user="tester")
+    assert client.wait(wf, timeout=30) is WorkflowState.SUCCEEDED
+    client.resume(wf, user="tester", from_step="b")
+    assert client.wait(wf, timeout=30) is WorkflowState.SUCCEEDED
+    seen = client.redis.lrange(recorded(NAMESPACE, wf, "once"), 0, -1)
+    assert seen == ["a:1", "b:1", "b:1"]  # b's once marker went with its last run
+    assert client.redis.sismember(keys.WorkflowKeys(NAMESPACE, wf).once, "a|done")

@@ -187,6 +187,7 @@ for _, node in ipairs(reset) do
             removed[m] = true
             for _, k in ipairs(node_hashes) do redis.call('HDEL', k, m) end
             redis.call('DEL', K_MEMO .. m)
+            redis.call('HDEL', K_FACTS, 'approval:' .. m)
             redis.call('LREM', K_ORDER, 1, m)
             unlease(m)
             done[m] = nil
@@ -209,24 +210,27 @@ if next(removed) ~= nil then
     end
     reset = kept
 end
--- A node that ended well and runs again starts afresh: what it kept of its last run goes.
-local once_markers = nil
+-- A node that ended well and runs again starts afresh: what it kept of its last run goes
+-- (output, memo, once markers "<node>|<key>"), and so do the removed members' markers.
+local fresh = {}
+for m in pairs(removed) do fresh[m] = true end
 for _, node in ipairs(reset) do
     if ended_well(node) and not is_cleanup(node) then
+        fresh[node] = true
         redis.call('HDEL', K_RESULT, node)
         redis.call('DEL', K_MEMO .. node)
-        if once_markers == nil then once_markers = redis.call('SMEMBERS', K_ONCE) end
-        local prefix = node .. '|'
-        for _, marker in ipairs(once_markers) do
-            if string.sub(marker, 1, #prefix) == prefix then redis.call('SREM', K_ONCE, marker) end
-        end
     end
 end
-if next(removed) ~= nil then
-    local markers = redis.call('SMEMBERS', K_ONCE)
-    for _, marker in ipairs(markers) do
-        local owner = string.match(marker, '^(.*)|[^|]*$')
-        if owner and removed[owner] then redis.call('SREM', K_ONCE, marker) end
+if next(fresh) ~= nil and redis.call('SCARD', K_ONCE) > 0 then
+    for _, marker in ipairs(redis.call('SMEMBERS', K_ONCE)) do
+        local at = string.find(marker, '|', 1, true)
+        while at do  -- a node id may hold '|' too: try each split
+            if fresh[string.sub(marker, 1, at - 1)] then
+                redis.call('SREM', K_ONCE, marker)
+                break
+            end
+            at = string.find(marker, '|', at + 1, true)
+        end
     end
 end
 local join_open = {}
