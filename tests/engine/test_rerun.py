@@ -6,12 +6,16 @@ recorded, exactly which nodes ran again and which kept their last run.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from cephflow.engine import keys
+from cephflow.engine.layout import JOIN_PREFIX
 from cephflow.engine.state import NodeState, WorkflowState
 from cephflow.errors import InvalidTransition, StepNotFound
 from cephflow.runbook.dag import FanOut, Late, StepRef
+from tests.engine.recorded import recorded
 from tests.engine.support import dag, node, order, runs, wait_node
 from tests.fixtures.redis_server import NAMESPACE
 
@@ -36,7 +40,7 @@ def test_resume_from_a_step_of_a_succeeded_workflow_reruns_it_and_what_follows(
         client, celery_worker):
     wf = client.submit(fan_dag(), user="tester")
     assert client.wait(wf, timeout=30) is WorkflowState.SUCCEEDED
-    assert client.redis.hget(keys.WorkflowKeys(NAMESPACE, wf).deps, "\x1ejoin:1") is not None
+    assert client.redis.hget(keys.WorkflowKeys(NAMESPACE, wf).deps, f"{JOIN_PREFIX}1") is not None
     before = started(client, wf)
     client.resume(wf, user="tester", from_step="work")
     assert client.wait(wf, timeout=30) is WorkflowState.SUCCEEDED
@@ -241,8 +245,6 @@ def test_resume_from_before_a_runtime_fan_out_expands_it_anew(client, celery_wor
 
 def test_a_step_that_runs_again_starts_afresh_and_a_kept_one_keeps_its_markers(
         client, celery_worker):
-    from tests.engine.recorded import recorded
-
     d = dag(node("a", task="test.once"), node("b", task="test.once", after=["a"]))
     wf = client.submit(d, user="tester")
     assert client.wait(wf, timeout=30) is WorkflowState.SUCCEEDED
@@ -251,3 +253,24 @@ def test_a_step_that_runs_again_starts_afresh_and_a_kept_one_keeps_its_markers(
     seen = client.redis.lrange(recorded(NAMESPACE, wf, "once"), 0, -1)
     assert seen == ["a:1", "b:1", "b:1"]  # b's once marker went with its last run
     assert client.redis.sismember(keys.WorkflowKeys(NAMESPACE, wf).once, "a|done")
+
+
+def test_a_node_that_lists_an_ended_join_among_its_parents_runs_on_resume(
+        client, celery_worker):
+    """Seeded by hand (as a layout may write it): b's parents list names a join, not a node.
+    The join's parents all succeeded, so on resume it has ended and b runs."""
+    d = dag(node("a"), node("b", task="test.fail", after=["a"], args={"fixed_by": "fixed"}))
+    wf = client.submit(d, user="tester")
+    assert client.wait(wf, timeout=30) is WorkflowState.FAILED
+    wk = keys.WorkflowKeys(NAMESPACE, wf)
+    join = f"{JOIN_PREFIX}direct"
+    client.redis.hset(wk.edges, mapping={"t:a": json.dumps(["a"]), "t:j": json.dumps([join]),
+                                         "t:b": json.dumps(["b"])})
+    client.redis.hset(wk.joins, join, 1)
+    client.redis.hset(wk.deps, join, 0)
+    client.redis.hset(wk.parents, mapping={join: "t:a", "b": "t:j"})
+    client.redis.hset(wk.children, mapping={join: "t:b", "a": "t:j"})
+    client.set_fact(wf, "fixed", True)
+    client.resume(wf, user="tester")
+    assert client.wait(wf, timeout=20) is WorkflowState.SUCCEEDED
+    assert runs(client, wf) == {"a": 1, "b": 1}
