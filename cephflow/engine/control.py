@@ -1,4 +1,5 @@
-"""``WorkflowControl``: everything that changes a workflow (submit, decide, cancel, resume, facts).
+"""``WorkflowControl``: everything that changes a workflow (submit, decide, cancel, resume,
+retry, facts).
 
 Submit writes a DAG once, in pipelined batches, then one script takes the workflow's locks
 and queues its roots; it never builds a Celery canvas. Every other change is one Lua
@@ -21,10 +22,12 @@ from cephflow.engine import gates, keys
 from cephflow.engine.connection import call
 from cephflow.engine.layout import Writes, plan_writes
 from cephflow.engine.reader import WorkflowReader
-from cephflow.engine.scripts import Outcome, Reply
-from cephflow.engine.state import WorkflowPhase, WorkflowState
-from cephflow.errors import InvalidTransition, LockHeld, WorkflowNotFound
+from cephflow.engine.scripts import Outcome, Reply, Rerun
+from cephflow.engine.state import NodeState, WorkflowPhase, WorkflowSnapshot, WorkflowState
+from cephflow.errors import InvalidTransition, LockHeld, StepNotFound, WorkflowNotFound
+from cephflow.runbook.barrier import is_barrier
 from cephflow.runbook.dag import REDACTED, Dag
+from cephflow.suggest import did_you_mean
 
 BATCH = 2000
 """Fields per HSET and commands per pipeline flush when writing a DAG."""
@@ -203,18 +206,98 @@ class WorkflowControl(WorkflowReader):
             raise InvalidTransition(f"workflow {wf} has already ended ({out.detail[0]})")
         self.send(wf, out)
 
-    def resume(self, wf: str, user: str | None = None) -> None:
-        """Re-run a failed or cancelled workflow from its failed and cancelled steps."""
-        out = self.transitions.resume(wf, user or current_user())
+    def resume(self, wf: str, user: str | None = None, *, from_step: str | None = None) -> None:
+        """Re-run a failed or cancelled workflow from its failed and cancelled steps.
+
+        With ``from_step`` (a step id, or one node id such as ``drain[osd.3]``) that step and
+        every step after it run again too, whatever they did, and the workflow may also have
+        succeeded; steps before it that succeeded are kept. Either way the ``redo_on_resume``
+        set-up steps before a re-run step and the finally steps run again. An unknown step is
+        refused (StepNotFound, naming the known ones) and nothing changes.
+        """
+        user = user or current_user()
+        if from_step is None:
+            out = self.transitions.resume(wf, user)
+        else:
+            nodes = step_nodes(self.snapshot(wf), from_step)
+            out = self.transitions.resume(wf, user, Rerun.STEP, nodes, from_step)
         _refuse_unknown(wf, out)
-        if out.status == "invalid":
+        if out.status == Reply.INVALID:
             state = out.detail[0]
             now = "has succeeded" if state == WorkflowState.SUCCEEDED else f"is {state}"
-            raise InvalidTransition(
-                f"workflow {wf} {now}: only failed or cancelled workflows resume")
-        if out.status == "held":
+            if from_step is None:
+                raise InvalidTransition(
+                    f"workflow {wf} {now}: only failed or cancelled workflows resume")
+            raise InvalidTransition(f"workflow {wf} {now}: only a failed, cancelled or "
+                                    "succeeded workflow resumes from a step")
+        if out.status == Reply.HELD:
             raise LockHeld(out.detail[0], out.detail[1])
         self.send(wf, out)
+
+    def retry(self, wf: str, step: str, user: str | None = None) -> None:
+        """Re-run one failed step of a failed workflow, and the steps after it it stopped.
+
+        ``step`` (a step id or one node id) must have failed: its failed nodes run again
+        (with a fan-out's members that were cancelled before they started), then the
+        cancelled steps after it whose other parents ended well, then the finally steps, as
+        on every resume. Other failed steps stay failed, and so do the cancelled steps that
+        wait for them: the workflow then ends failed again, naming one of them, even when the
+        retried step succeeds (``resume`` runs them all again). Refused (InvalidTransition,
+        saying what state the step is in) unless the workflow failed and the step did too.
+        """
+        user = user or current_user()
+        snap = self.snapshot(wf)
+        nodes = step_nodes(snap, step)
+        if snap.state is not WorkflowState.FAILED:
+            raise InvalidTransition(f"workflow {wf} is {snap.state.value}: only a failed "
+                                    "workflow's failed steps are retried")
+        states = [snap.nodes[n].state for n in nodes]
+        if NodeState.FAILED not in states:
+            raise InvalidTransition(f"step {step!r} of workflow {wf} did not fail: it "
+                                    f"{_states_text(states)}; only a failed step is retried")
+        seeds = [n for n, s in zip(nodes, states, strict=True)
+                 if s in (NodeState.FAILED, NodeState.CANCELLED)]
+        out = self.transitions.resume(wf, user, Rerun.RETRY, seeds, step)
+        _refuse_unknown(wf, out)
+        if out.status == Reply.INVALID:  # it changed since it was read: nothing was done
+            if len(out.detail) > 2:
+                raise InvalidTransition(f"step {step!r} of workflow {wf}: {out.detail[1]} is "
+                                        f"{out.detail[2]}; only a failed step is retried")
+            raise InvalidTransition(f"workflow {wf} is {out.detail[0]}: only a failed "
+                                    "workflow's failed steps are retried")
+        if out.status == Reply.HELD:
+            raise LockHeld(out.detail[0], out.detail[1])
+        self.send(wf, out)
+
+
+def step_nodes(snap: WorkflowSnapshot, name: str) -> list[str]:
+    """The nodes ``name`` means in ``snap``: one node id, or every node of a step (a fan-out's
+    members; a runtime fan-out's expander with them). Finally steps and the compiler's
+    barriers are not steps one re-runs. Raises StepNotFound naming the steps there are."""
+    main = [n for n in snap.nodes.values() if not n.cleanup and not is_barrier(n)]
+    if name in snap.nodes and snap.nodes[name] in main:
+        return [name]
+    found = [n.id for n in main if n.step == name]
+    if found:
+        return found
+    if any(n.step == name or n.id == name for n in snap.nodes.values() if n.cleanup):
+        raise StepNotFound(f"{name!r} is a finally step of workflow {snap.id}: the finally "
+                           "steps run again on every resume")
+    known = list(dict.fromkeys(n.step for n in main))
+    error = StepNotFound(f"workflow {snap.id} has no step {name!r}; its steps: "
+                         f"{', '.join(known)}")
+    error.hint = did_you_mean(name, known)
+    raise error
+
+
+def _states_text(states: list[NodeState]) -> str:
+    """``succeeded`` for one node; ``2 succeeded, 1 cancelled`` for a fan-out's members."""
+    if len(states) == 1:
+        return states[0].value
+    counts: dict[str, int] = {}
+    for s in states:
+        counts[s.value] = counts.get(s.value, 0) + 1
+    return ", ".join(f"{v} {k}" for k, v in counts.items())
 
 
 def _params_text(dag: Dag) -> str:

@@ -15,7 +15,11 @@ entries whose workflow has expired when it lists them).
 Among the meta fields, ``params`` holds the resolved params (defaults applied, secrets
 redacted) and ``given`` the params as the user typed them (JSON object in the order given,
 values as text such as ``"1h30m"`` or lists of text, secrets redacted); ``given`` is absent
-on workflows submitted before it was recorded or without a command line.
+on workflows submitted before it was recorded or without a command line. ``failed_kept`` names
+a failed node that a retry left as it was (``lua/resume.lua``): the workflow ends failed with
+it even when everything retried succeeds. The audit record says who resumed (``resumed_by``,
+``resumed_at``, ``resumed_from``: the step of ``resume --from``, ``resumes``) or retried
+(``retried_by``, ``retried_at``, ``retried_step``, ``retries``).
 
     <ns>:workflows            zset   workflow id -> submitted_at (listing, newest first)
     <ns>:workflow-ids         zset   workflow id, score 0 (prefix lookup with ZRANGEBYLEX)

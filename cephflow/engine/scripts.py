@@ -53,12 +53,25 @@ class Reply(StrEnum):
     SKIP = "skip"
 
 
+class Rerun(StrEnum):
+    """Which nodes ``resume.lua`` runs again (one script: plain resume is ``STOPPED``)."""
+
+    STOPPED = "stopped"
+    """The failed and cancelled nodes (``cephflow resume ID``)."""
+    STEP = "from_step"
+    """Those, and the given nodes with every node after them (``resume --from``)."""
+    RETRY = "retry_step"
+    """The given failed (or cancelled) nodes and the cancelled ones after them, nothing
+    else: other failed nodes stay failed (``cephflow retry``)."""
+
+
 LUA_CONSTANTS: dict[str, type[StrEnum]] = {
     "S": NodeState,
     "W": WorkflowState,
     "P": WorkflowPhase,
     "E": EventType,
     "R": Reply,
+    "M": Rerun,
 }
 """The constant tables of the prelude: Lua name -> the enum whose members it holds."""
 
@@ -164,8 +177,11 @@ class Transitions:
             return Outcome(Reply.INVALID, detail=r[1:])
         return self._with_sends(r)
 
-    def resume(self, wf: str, user: str) -> Outcome:
-        r = self._run("resume", wf, user)
+    def resume(self, wf: str, user: str, mode: Rerun = Rerun.STOPPED,
+               seeds: list[str] | None = None, step: str = "") -> Outcome:
+        """Run the workflow again: which nodes, ``mode`` says (``seeds``: the nodes of
+        ``step``, for ``Rerun.STEP`` and ``Rerun.RETRY``)."""
+        r = self._run("resume", wf, user, mode.value, json.dumps(seeds or []), step)
         if r[0] in (Reply.INVALID, Reply.HELD):
             return Outcome(r[0], detail=r[1:])
         return self._with_sends(r)

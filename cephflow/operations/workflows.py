@@ -1,4 +1,4 @@
-"""Workflows: submit one, list them, read one, decide its gates, cancel and resume it.
+"""Workflows: submit one, list them, read one, decide its gates, cancel, resume and retry it.
 
 Every function but ``connect`` and ``submit`` takes the engine's client first, so a front
 end that serves many requests (the web API) keeps one client, and the CLI makes one per
@@ -154,8 +154,22 @@ def cancel(client: WorkflowClient, workflow_id: str) -> Cancelled:
     return Cancelled(wf, client.left_changes(wf))
 
 
-def resume(client: WorkflowClient, workflow_id: str) -> str:
-    """Re-run a failed or cancelled workflow from its failed steps; returns its full id."""
+def resume(client: WorkflowClient, workflow_id: str, *, from_step: str | None = None) -> str:
+    """Re-run a failed or cancelled workflow from its failed steps; returns its full id.
+
+    With ``from_step`` that step and every step after it run again too, and the workflow
+    may also have succeeded (``WorkflowControl.resume``); an unknown step is refused
+    (StepNotFound, bad input) before anything changes.
+    """
     wf = client.resolve_id(workflow_id)
-    client.resume(wf)
+    client.resume(wf, from_step=from_step)
+    return wf
+
+
+def retry(client: WorkflowClient, workflow_id: str, step: str) -> str:
+    """Re-run the failed step ``step`` of a failed workflow and the steps it stopped; returns
+    the workflow's full id. Other failed steps stay failed, so the workflow ends failed again
+    unless there are none (``WorkflowControl.retry``)."""
+    wf = client.resolve_id(workflow_id)
+    client.retry(wf, step)
     return wf

@@ -140,3 +140,27 @@ def output(ctx: StepContext, *, value: object = None, seconds: float = 0.0) -> o
     else:
         _record(ctx)
     return value
+
+
+@task("test.fail_on_fact")
+def fail_on_fact(ctx: StepContext, *, key: str, fixed_by: str | None = None,
+                 seconds: float = 30.0) -> None:
+    """Hold a worker slot (running, not waiting: a failure elsewhere does not cancel it)
+    until the fact ``key`` is set, then fail for good, or succeed once ``fixed_by`` is set.
+    Lets a test fail two branches one after the other."""
+    deadline = time.monotonic() + seconds
+    while ctx.fact(key) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if fixed_by and ctx.fact(fixed_by):
+        _record(ctx)
+        return
+    raise StepFailed(f"{ctx.node_id} failed")
+
+
+@task("test.once")
+def once(ctx: StepContext) -> None:
+    """Record whether ``ctx.once('done')`` said this is the first time (``once`` list)."""
+    client = ctx.backend.client  # type: ignore[attr-defined]
+    first = ctx.once("done")
+    call(lambda: client.rpush(_key(ctx, "once"), f"{ctx.node_id}:{int(first)}"))
+    _record(ctx)

@@ -1,4 +1,4 @@
-"""``cephflow approve|reject|cancel|resume ID ...``: decide gates and steer workflows.
+"""``cephflow approve|reject|cancel|resume|retry ID ...``: decide gates and steer workflows.
 
 IDs may be abbreviated to a unique prefix. Decisions are recorded with the OS user who typed
 them; a gate that names its approvers accepts only them. A gate is decided once it is reached
@@ -69,15 +69,46 @@ def cancel(workflow_id: str = ID_ARG) -> None:
 
 def resume(
     workflow_id: str = ID_ARG,
+    from_step: str | None = typer.Option(
+        None, "--from", metavar="STEP",
+        help="Run STEP (a step id, or one node id such as drain\\[osd.3]) and every step after "
+             "it again, whatever they did; the workflow may also have succeeded."),
     detach: bool = typer.Option(False, "--detach", help="Resume and return at once."),
     plain: bool = typer.Option(False, "--plain", help="One line per event."),
 ) -> None:
-    """Re-run a failed or cancelled workflow from its failed steps, then follow it."""
+    """Re-run a failed or cancelled workflow from its failed steps, then follow it.
+
+    Steps that succeeded are kept, except the set-up steps (silences, noout) that the finally steps undid, before a step that runs again; the finally steps run again.
+    """
     from cephflow.operations import workflows  # lazy: see cephflow.cli.commands
 
     client = workflows.connect()
-    wf = workflows.resume(client, workflow_id)
-    c.console.print(f"workflow {wf} resumed", highlight=False)
+    wf = workflows.resume(client, workflow_id, from_step=from_step)
+    said = f" from step {from_step}" if from_step else ""
+    c.console.print(f"workflow {wf} resumed{said}", highlight=False, markup=False)
+    _follow(client, wf, detach, plain)
+
+
+def retry(
+    workflow_id: str = ID_ARG,
+    step: str = typer.Argument(..., metavar="STEP",
+                               help="The failed step: a step id or one node id."),
+    detach: bool = typer.Option(False, "--detach", help="Retry and return at once."),
+    plain: bool = typer.Option(False, "--plain", help="One line per event."),
+) -> None:
+    """Re-run the failed step STEP of workflow ID and the steps it stopped, then follow it.
+
+    Other failed steps stay failed (the workflow then ends failed again; `resume` re-runs them all); the finally steps run again.
+    """
+    from cephflow.operations import workflows  # lazy: see cephflow.cli.commands
+
+    client = workflows.connect()
+    wf = workflows.retry(client, workflow_id, step)
+    c.console.print(f"workflow {wf}: step {step} retried", highlight=False, markup=False)
+    _follow(client, wf, detach, plain)
+
+
+def _follow(client, wf: str, detach: bool, plain: bool) -> None:
     if detach:
         return
     output = "plain" if plain or not c.console.is_terminal else "live"
@@ -89,3 +120,4 @@ def register(app: typer.Typer) -> None:
     app.command("reject")(reject)
     app.command("cancel")(cancel)
     app.command("resume")(resume)
+    app.command("retry")(retry)

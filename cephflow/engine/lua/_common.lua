@@ -226,6 +226,13 @@ local function finish()
     if final == W.SUCCEEDED and redis.call('HEXISTS', K_META, 'cleanup_failed') == 1 then
         final = W.FAILED
     end
+    -- a retry left another failed node as it was: the workflow has not succeeded
+    local kept = redis.call('HGET', K_META, 'failed_kept')
+    if final == W.SUCCEEDED and kept then
+        final = W.FAILED
+        redis.call('HSET', K_META, 'failed_node', kept,
+                   'error', redis.call('HGET', K_ERROR, kept) or S.FAILED)
+    end
     redis.call('HSET', K_META, 'state', final, 'phase', P.DONE, 'ended_at', tostring(NOW))
     local failed_node = redis.call('HGET', K_META, 'failed_node')
     local err = redis.call('HGET', K_META, 'error')
