@@ -1,7 +1,9 @@
 """Property: for random DAGs with run-time conditions, ``needs`` and runtime fan-outs, every
-node ends in exactly one of succeeded, skipped, failed or cancelled, as a small reference
-model of the semantics predicts; no node starts before its parents have ended; and the
-outcome is the same with one worker process or four.
+node ends in exactly one of succeeded, skipped, failed or cancelled (one terminal event each),
+the one a small reference model of the semantics predicts (``expected_states``); no node
+starts before its parents have ended (``started`` >= each parent's ``ended``), a cancelled
+node never started, a finally node starts after the whole main part, and each task that ran
+ran once; and the outcome is the same with one worker process or four.
 
 The DAGs are built by hand with the fields the compiler writes (``Node.late``,
 ``Node.expand``) and run on real workers. What is drawn (``random_dags``), in index order,
@@ -15,7 +17,7 @@ each node waiting for some earlier ones:
   runtime fan-out);
 - *runtime fan-outs* over an ancestor source's ``items`` (sometimes empty, sometimes with a
   concurrency limit, sometimes with an ``if`` of their own): one member ``X[item]`` per item;
-- in about half of them, one *failure* (``test.fail``, sometimes under an ``if``; or a runtime
+- in half of the examples, one *failure* (``test.fail``, sometimes under an ``if``; or a runtime
   fan-out of ``test.fail`` with concurrency 1, whose first member fails and the held ones are
   cancelled);
 - one or two ``finally`` nodes.
@@ -37,12 +39,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
 from cephflow.engine import keys
 from cephflow.engine.client import WorkflowClient
-from cephflow.engine.state import NodeState, WorkflowState
+from cephflow.engine.state import EventType, NodeState, WorkflowState
 from cephflow.runbook.dag import Dag, FanOut, Late, Node, StepRef
 from cephflow.settings import Settings
 from tests.engine.recorded import recorded
@@ -79,6 +81,16 @@ class Drawing:
     finals: list[str] = field(default_factory=list)
     groups: dict[str, int] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        """One line per node (what a failing example prints), not the whole Node models."""
+        lines = [f"{d.node.id} {d.kind} after={d.parents}"
+                 + (f" value={d.value}" if d.value else "")
+                 + (f" if={d.cond[0]}.go=={d.cond[1]}" if d.cond else "")
+                 + (f" needs={d.needs}" if d.needs else "")
+                 + (f" items={d.items_from} limit={self.groups.get(d.node.id)}"
+                    if d.items_from else "") for d in self.nodes]
+        return "\n".join(["Drawing:", *lines, f"finally {self.finals}"])
+
     def dag(self) -> Dag:
         return dag(*(d.node for d in self.nodes), *self._final_nodes(), groups=self.groups)
 
@@ -92,11 +104,11 @@ def _reads(name: str, fanout: bool = False) -> dict[str, StepRef]:
 
 
 @st.composite
-def random_dags(draw) -> Drawing:
-    """5-25 main nodes in index order, each waiting for earlier ones (see the module doc)."""
+def random_dags(draw, failure: bool) -> Drawing:
+    """5-25 main nodes in index order, each waiting for earlier ones (see the module doc);
+    with ``failure``, one of them fails when it runs (more would only cancel more)."""
     count = draw(st.integers(5, 25))
-    # at most one failure, after something to read (more would only cancel more)
-    fail_at = draw(st.none() | st.integers(2, count - 1))
+    fail_at = draw(st.integers(2, count - 1)) if failure else None
     out = Drawing()
     ancestors: dict[str, set[str]] = {}
     kinds: dict[str, str] = {}
@@ -242,7 +254,18 @@ class Engine:
         snap = self.client.snapshot(wf)
         states = {n: s.state for n, s in snap.nodes.items()}
         self.check_order(wf, d, states)
+        self.check_ended_once(wf, states)
         return states, final
+
+    def check_ended_once(self, wf: str, states: dict[str, NodeState]) -> None:
+        """Each node entered exactly one terminal state, once (the event stream), and it is
+        the state it has now."""
+        wk = keys.WorkflowKeys(self.namespace, wf)
+        ends: dict[str, list[str]] = {}
+        for _, fields in self.client.redis.xrange(wk.events):
+            if fields.get("type") == EventType.NODE_STATE and fields.get("state") in ENDED:
+                ends.setdefault(fields["node"], []).append(fields["state"])
+        assert ends == {n: [s.value] for n, s in states.items()}, ends
 
     def check_order(self, wf: str, d: Dag, states: dict[str, NodeState]) -> None:
         """No node started before each of its parents (a member's: its expander; a node
@@ -295,17 +318,22 @@ def engines(redis_server, tmp_path_factory):
             e.close()
 
 
-@settings(max_examples=25, deadline=None, derandomize=True, database=None,
+@pytest.mark.parametrize("failure", [False, True], ids=["no-failure", "one-failure"])
+@settings(max_examples=12, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])
-@given(drawing=random_dags())
-def test_random_run_time_dags_end_as_the_model_says_with_one_worker_or_four(engines, drawing):
+@given(data=st.data())
+def test_random_run_time_dags_end_as_the_model_says_with_one_worker_or_four(engines, failure,
+                                                                            data):
+    drawing = data.draw(random_dags(failure), label="drawing")
+    note(repr(drawing))  # hypothesis prints the dataclass whole: this is the short form
     d = drawing.dag()
     expected, outcome = expected_states(drawing)
     event(f"outcome {outcome.value}")
     for s in sorted(set(expected.values())):
         event(f"some node {s.value}")
-    event(f"{sum('[' in n for n in expected) // 10 * 10}+ members")
+    members = sum("[" in n for n in expected)
+    event("members: " + ("none" if not members else "1-9" if members < 10 else "10 or more"))
     one, four = engines
     states1, final1 = one.run(d)
     assert set(states1.values()) <= ENDED
