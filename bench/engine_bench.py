@@ -11,6 +11,18 @@ the largest broker message (measured at publish, in the client and the worker), 
 memory (main process and pool, psutil), and whether every task ran exactly once. Canvas and
 dyrygent runs are capped (``--cap`` seconds); the report says how far they got.
 
+    .venv/bin/python bench/engine_bench.py --runtime-fanout 10000
+
+Runtime fan-outs instead, cephflow only, each on a fresh worker in the same run: a
+``discover`` step whose output lists N items, then a fan-out of N no-op members (known at
+compile time: the members are in the DAG; then the same expanded by the worker from
+discover's output), then one step after every member. Wall time from submit to the end and
+its ratio to the compile-time one. Third, a fan-in: after a compile-time fan-out of N members
+that each output ``{"i": i}``, a step whose argument renders ``steps.work.outputs | length``;
+its render time is measured in the worker, as the seconds from the node's claim (the
+``started`` the claim script records) to its task call, less the same for the step after the
+first fan-out (no late arguments: claim, spec and settings only).
+
 This file is also the worker's task module (``CEPHFLOW_EXTRA_TASK_MODULES=engine_bench``).
 """
 
@@ -69,6 +81,22 @@ def join(*_: object) -> None:
 def cf_noop(ctx: StepContext) -> None:
     """A no-op that records its run."""
     ctx.backend.client.hincrby(f"bench:runs:{ctx.workflow_id}", ctx.node_id, 1)  # type: ignore[attr-defined]
+
+
+@task("bench.cf_echo")
+def cf_echo(ctx: StepContext, *, value: object = None) -> object:
+    """A no-op that records its run and returns ``value`` as the step's output."""
+    ctx.backend.client.hincrby(f"bench:runs:{ctx.workflow_id}", ctx.node_id, 1)  # type: ignore[attr-defined]
+    return value
+
+
+@task("bench.cf_probe")
+def cf_probe(ctx: StepContext, *, value: object = None) -> object:
+    """Record the seconds from the node's claim (``started``, the claim script's clock) to
+    this call: what the worker spent between the two, run-time rendering included."""
+    ctx.backend.client.hset(f"bench:probe:{ctx.workflow_id}", ctx.node_id,  # type: ignore[attr-defined]
+                            repr(time.time() - ctx.started_at))
+    return {"value": value}
 
 
 try:
@@ -267,12 +295,106 @@ def run_one(kind: str, n: int, url: str, workdir: Path, cap: float) -> dict:
     return row
 
 
+# -- runtime fan-outs (``--runtime-fanout N``) ------------------------------------------------
+
+FANOUT_KINDS = ("compile", "runtime", "fanin")
+FANOUT_NAMES = {"compile": "fan-out known at compile time",
+                "runtime": "runtime fan-out (expanded by the worker)",
+                "fanin": "fan-in reading every member's output"}
+
+
+def fanout_dag(kind: str, n: int):
+    """``discover`` (its output lists ``n`` items), the ``work`` fan-out of ``n`` no-op members
+    after it, and ``done`` after every member.
+
+    compile: the members are in the DAG (what the compiler writes when it knows the items);
+    runtime: ``work`` is an expander over ``steps.discover.output['items']``;
+    fanin: as compile, each member outputs ``{"i": i}``, and ``done`` renders
+    ``steps.work.outputs | length`` when it is ready (its probe time is that render)."""
+    from cephflow.runbook.dag import Dag, FanOut, Group, Late, Node, StepRef
+
+    discover = Node(id="discover", step="discover", task="bench.cf_echo",
+                    args={"value": {"items": list(range(n))}})
+    ids = [f"work[{i}]" for i in range(n)]
+    done_late = None
+    if kind == "runtime":
+        work = [Node(id="work", step="work", task="bench.cf_noop", after=["discover"],
+                     expand=FanOut(items="{{ steps.discover.output['items'] }}", var="i"),
+                     late=Late(reads={"discover": StepRef(nodes=["discover"])}))]
+        after = ["work"]
+    else:
+        task_name, args = ("bench.cf_echo", True) if kind == "fanin" else ("bench.cf_noop", False)
+        work = [Node(id=x, step="work", task=task_name, after=["discover"], group="work",
+                     label=str(i), args={"value": {"i": i}} if args else {})
+                for i, x in enumerate(ids)]
+        after = ids
+        if kind == "fanin":
+            done_late = Late(args={"value": "{{ steps.work.outputs | length }}"},
+                             reads={"work": StepRef(nodes=ids, fanout=True)})
+    done = Node(id="done", step="done", task="bench.cf_probe", after=after, late=done_late)
+    return Dag(runbook="bench", source="bench", nodes=[discover, *work, done],
+               groups={"work": Group(id="work")})
+
+
+def run_fanout(kind: str, n: int, url: str, workdir: Path) -> dict:
+    """One runtime fan-out shape on a fresh worker: wall time from submit to the workflow's
+    end, and ``done``'s seconds from claim to task call."""
+    from cephflow.engine.client import WorkflowClient
+    from cephflow.settings import Settings
+
+    r = redis.Redis.from_url(url, decode_responses=True)
+    r.flushall()
+    worker = Worker(url, workdir / f"worker-{kind}-{n}.log")
+    worker.start()
+    row: dict = {"kind": kind, "n": n}
+    dag = fanout_dag(kind, n)
+    client = WorkflowClient(Settings(redis_url=url, namespace=NS))
+    t0 = time.monotonic()
+    wf, row["submit_s"], row["submit_mb"] = measure_client(lambda: client.submit(dag, user="bench"))
+    meta = keys.WorkflowKeys(NS, wf).meta
+    deadline = t0 + max(600.0, n / 50)
+    while r.hget(meta, "state") not in (WorkflowState.SUCCEEDED, WorkflowState.FAILED,
+                                        WorkflowState.CANCELLED) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    row["wall_s"] = time.monotonic() - t0
+    row["state"] = r.hget(meta, "state")
+    row["ran"], row["exactly_once"], _ = exactly_once(
+        r, f"bench:runs:{wf}", n + 1)  # the members and discover
+    probe = r.hget(f"bench:probe:{wf}", "done")
+    row["done_claim_to_call_s"] = float(probe) if probe else None
+    worker.stop()
+    client.close()
+    return row
+
+
+def print_fanout_table(rows: list[dict]) -> None:
+    compile_wall = {r["n"]: r["wall_s"] for r in rows if r["kind"] == "compile"}
+    probe_base = {r["n"]: r["done_claim_to_call_s"] for r in rows if r["kind"] == "compile"}
+    print("\n| shape | members | wall | × compile-time | submit | state | exactly once | "
+          "done: claim → call | render (− compile-time's) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        base = compile_wall.get(r["n"])
+        ratio = f"{r['wall_s'] / base:.2f}" if base else "-"
+        probe = r["done_claim_to_call_s"]
+        probe_s = f"{probe * 1000:.1f} ms" if probe is not None else "-"
+        render = "-"
+        if r["kind"] == "fanin" and probe is not None and probe_base.get(r["n"]) is not None:
+            render = f"{(probe - probe_base[r['n']]) * 1000:.1f} ms"
+        once = "yes" if r["exactly_once"] else f"no ({r['ran']} ran)"
+        print(f"| {FANOUT_NAMES[r['kind']]} | {r['n']:,} | {r['wall_s']:.2f} s | {ratio} | "
+              f"{r['submit_s']:.2f} s | {r['state']} | {once} | {probe_s} | {render} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--big", type=int, default=100_000, help="cephflow-only size (0: skip)")
     parser.add_argument("--cap", type=float, default=90.0, help="seconds for canvas/dyrygent")
     parser.add_argument("--kinds", default="floor,canvas,dyrygent,cephflow")
+    parser.add_argument("--runtime-fanout", type=int, default=0, metavar="N",
+                        help="instead: a fan-out of N members known at compile time, the same "
+                             "expanded at run time, and a fan-in reading N outputs")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="engine-bench-"))
     sock = workdir / "redis.sock"
@@ -294,6 +416,14 @@ def main() -> None:
         time.sleep(0.3)
         print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} {platform.node()} "
               f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}", flush=True)
+        if args.runtime_fanout:
+            fan_rows = []
+            for kind in FANOUT_KINDS:
+                row = run_fanout(kind, args.runtime_fanout, url, workdir)
+                fan_rows.append(row)
+                print(json.dumps(row, default=lambda x: round(x, 4)), flush=True)
+            print_fanout_table(fan_rows)
+            return
         rows = []
         floors: dict[int, float] = {}
         plan = [(k, int(n)) for n in args.sizes.split(",") for k in args.kinds.split(",")]
