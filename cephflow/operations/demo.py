@@ -70,6 +70,14 @@ def _not_a_lab() -> ConfigError:
     return ConfigError("--auto-approve is refused: the configured cluster is not a lab")
 
 
+def demo_params(*, host: str, osd: int | None, downtime: bool, notify: bool,
+                steps: int) -> dict[str, object]:
+    """The params the demo gives ``RUNBOOK``: the failed disk of ``host`` (or ``osd``), a
+    silence and a DC message where the lab has somewhere to send them, ``steps`` weight steps."""
+    target: dict[str, object] = {"osd": osd} if osd is not None else {"host": host}
+    return {**target, "downtime": downtime, "notify": notify, "weight_steps": steps}
+
+
 def start(*, host: str = "lab-b", osd: int | None = None, auto_approve: bool = True,
           steps: int = 4, on_progress: Progress = lambda _: None) -> Demo:
     """Bring the lab up if needed and submit ``replace-disk`` on it.
@@ -96,9 +104,8 @@ def start(*, host: str = "lab-b", osd: int | None = None, auto_approve: bool = T
     tasks.load_all()
     monitoring = bool(settings.alertmanager.urls or settings.http_downtime.set_url)
     messaging = bool(settings.smtp.host or settings.webhook.url)
-    target: dict[str, object] = {"osd": osd} if osd is not None else {"host": host}
-    dag = compile_runbook(RUNBOOK, {**target, "downtime": monitoring, "notify": messaging,
-                                    "steps": steps})
+    dag = compile_runbook(RUNBOOK, demo_params(host=host, osd=osd, downtime=monitoring,
+                                               notify=messaging, steps=steps))
     submitted = submit(dag)
     approver = None
     if auto_approve:
