@@ -134,6 +134,24 @@ class WorkflowReader(EngineBinding):
             nodes=nodes, last_event_id=last[0][0] if last else "0-0",
         )
 
+    def expanded(self, wf: str, expander: str) -> list[NodeSnapshot]:
+        """The members runtime fan-out ``expander`` wrote, as it wrote them (pending, after
+        it), in their order: what a follower adds when it reads the ``expanded`` event."""
+        wk = self.workflow_keys(wf)
+        listed = call(lambda: self.redis.hget(wk.members, expander), what="members")
+        ids = json.loads(listed) if listed else []  # an empty Lua table encodes as {}
+        if not ids:
+            return []
+        specs = call(lambda: self.redis.hmget(wk.spec, ids), what="members")
+        out = []
+        for node_id, text in zip(ids, specs, strict=True):
+            s = json.loads(text)
+            out.append(NodeSnapshot(
+                id=node_id, step=s["step"], task=s["task"], after=[expander],
+                group=s.get("group"), label=s.get("label"), cleanup=s.get("cleanup", False),
+                args=_shown_args(s)))
+        return out
+
     def output(self, wf: str, node: str) -> dict[str, Any] | None:
         """The output ``node`` keeps (what its task returned), secrets masked; None if none."""
         text = call(lambda: self.redis.hget(self.workflow_keys(wf).result, node), what="output")

@@ -155,6 +155,25 @@ class WorkflowSnapshot(BaseModel):
     last_event_id: str = "0-0"
     """The stream position this snapshot includes; a follower reads on from here."""
 
+    def is_new(self, event: Event) -> bool:
+        """Is ``event`` after the position this snapshot includes?"""
+        return not event.id or _stream_id(event.id) > _stream_id(self.last_event_id)
+
+    def set_members(self, expander: str, members: list[NodeSnapshot]) -> None:
+        """A runtime fan-out wrote ``members``: they follow their expander, in their order,
+        in place of any it wrote before (a re-run expands again)."""
+        found = self.nodes.get(expander)
+        if found is None:
+            return
+        nodes: dict[str, NodeSnapshot] = {}
+        for node_id, node in self.nodes.items():
+            if node.group == found.step and node_id != expander:
+                continue
+            nodes[node_id] = node
+            if node_id == expander:
+                nodes.update((m.id, m) for m in members)
+        self.nodes = nodes
+
     def apply(self, event: Event) -> None:
         """Fold one event into the snapshot (events at or before ``last_event_id`` are ignored)."""
         if event.id and _stream_id(event.id) <= _stream_id(self.last_event_id):

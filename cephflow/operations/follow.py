@@ -38,6 +38,8 @@ class EventSource(Protocol):
 
     def snapshot(self, wf_id: str) -> WorkflowSnapshot: ...
 
+    def expanded(self, wf_id: str, expander: str) -> list[NodeSnapshot]: ...
+
     def events(self, wf_id: str, after_id: str, block_ms: int, count: int) -> list[Event]: ...
 
 
@@ -68,9 +70,11 @@ class Follower:
         """
         events = self.source.events(self.wf_id, self.snapshot.last_event_id, block_ms, self.batch)
         for event in events:
-            if event.type is EventType.EXPANDED:
-                # a runtime fan-out wrote its members: read them (and all since) at once
-                self.snapshot = self.source.snapshot(self.wf_id)
+            if event.type is EventType.EXPANDED and event.node and self.snapshot.is_new(event):
+                # a runtime fan-out wrote its members: new nodes, which the events after
+                # this one move on
+                self.snapshot.set_members(event.node, self.source.expanded(self.wf_id,
+                                                                           event.node))
             self.snapshot.apply(event)
             if on_event is not None:
                 on_event(event)

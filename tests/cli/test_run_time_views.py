@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from cephflow.cli.views.event_line import event_line
 from cephflow.cli.views.live import LiveView
+from cephflow.engine.state import EventType
 from cephflow.operations.follow import Follower
 from cephflow.runbook.dag import Late
 from tests.cli.golden import render
@@ -27,12 +29,21 @@ def test_a_follower_sees_the_members_appear_and_the_skip_reasons(client, celery_
             reads=reads(drain=(["drain"], True)))),
     )
     wf = client.submit(d, user="tester")
-    follower = Follower(client, wf)
+    follower = Follower(client, wf, batch=1)  # an event at a time: none may be skipped
     assert [n for n in follower.snapshot.nodes if n.startswith("drain")] == ["drain"]
     client.set_fact(wf, "found", {"osds": [1, 2]})
+    seen = []
     while not follower.done:
-        follower.poll(500)
+        follower.poll(500, seen.append)
     snap = follower.snapshot
+    ended = [e.node for e in seen if e.type is EventType.NODE_STATE and e.state in (
+        "succeeded", "skipped")]  # every event reached the follower's reader, once
+    assert sorted(ended) == sorted(snap.nodes)
+    lines = [str(event_line(e, snap)) for e in seen]
+    assert any("drain  succeeded" in line and "expanded into 2 members" in line
+               for line in lines), lines
+    assert any("refill  skipped" in line and "skipped: if steps.drain.outputs" in line
+               for line in lines), lines
     assert list(snap.nodes) == ["discover", "drain", "drain[osd.1]", "drain[osd.2]", "refill"]
     assert snap.model_dump(exclude={"last_event_id"}) == client.snapshot(wf).model_dump(
         exclude={"last_event_id"})

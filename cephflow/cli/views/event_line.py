@@ -83,6 +83,8 @@ def _describe(event: Event, snapshot: WorkflowSnapshot) -> str | None:
             text += f"  try {event.attempt}"
         if event.error and event.state == NodeState.FAILED.value:
             text += f"  {_first_line(event.error)}"
+        if event.detail:  # why it was skipped, what it expanded into, why it was re-sent
+            text += f"  {_first_line(event.detail)}"
         return text
     if event.type is EventType.NODE_PROGRESS:
         return f"{name}  {event.detail}" if event.detail else None
