@@ -3,7 +3,12 @@
 With no ``redis_url`` configured, ``cephflow run`` needs no set-up: it starts ``redis-server``
 on a unix socket (AOF on, so a restart keeps the workflows) and a detached local worker.
 Both stay in the background so a workflow goes on after the command returns;
-``cephflow services`` shows them and ``cephflow services stop`` stops them (by PID).
+``cephflow services`` shows them, ``cephflow services start`` starts them and
+``cephflow services stop`` stops them (by PID).
+
+A service whose PID file outlives its process died (killed, out of memory, a reboot):
+``revive`` starts it again, and every command on the embedded default calls it, while one
+stopped by ``services stop`` (its PID file removed) stays stopped until a command needs it.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -19,7 +25,8 @@ from pathlib import Path
 
 import redis
 
-from cephflow.engine.connection import socket_url
+from cephflow.engine import reconciler
+from cephflow.engine.connection import redis_client, socket_url
 from cephflow.errors import ConfigError, EngineError
 from cephflow.settings import Settings
 
@@ -69,6 +76,8 @@ class ServiceStatus:
     pid: int | None
     running: bool
     detail: str
+    was: int | None = None
+    """The PID of the process this one replaced because it had died (``revive``)."""
 
 
 def _read_pid(path: Path) -> int | None:
@@ -171,14 +180,58 @@ def start_worker(settings: Settings, *, concurrency: int = 2, url: str | None = 
 def ensure_services(settings: Settings) -> list[ServiceStatus]:
     """With no Redis configured: the private redis-server and a local worker, started if needed.
 
-    Returns the services it started (none when both ran already), so a caller can say so.
+    Returns the services it started (none when both ran already), so a caller can say so;
+    those that had died (``revive``) carry the dead one's PID in ``was``.
     """
     if settings.redis_url:
         return []
+    revived = revive(settings)
     before = {s.name for s in status(settings) if s.running}
     start_redis(settings)
     start_worker(settings)
-    return [s for s in status(settings) if s.name not in before]
+    return revived + [s for s in status(settings) if s.name not in before]
+
+
+def _died(path: Path) -> int | None:
+    """The PID a PID file names when that process is gone (it did not stop by ``stop``)."""
+    pid = _read_pid(path)
+    return pid if pid and not _alive(pid) else None
+
+
+def revive(settings: Settings) -> list[ServiceStatus]:
+    """Start again the embedded services that died; returns them (``was``: the dead PID).
+
+    A dead worker's nodes would each wait out their lease (a minute) before the reconciler
+    sent them again: the embedded Redis is this host's alone, so before the new worker
+    starts, every lease no live process of this host holds is expired
+    (``reconciler.relet_orphans``) and the new worker's first reconcile pass sends them
+    at once. Never on a configured Redis, whose other workers this host cannot see.
+    """
+    if settings.redis_url:
+        return []
+    p = paths(settings)
+    revived = []
+    dead_redis = _died(p.redis_pid)
+    if dead_redis:
+        pid = start_redis(settings)
+        revived.append(ServiceStatus("redis", pid, True, f"log {p.redis_log}", was=dead_redis))
+    dead_worker = _died(p.worker_pid)
+    if dead_worker:
+        start_redis(settings)
+        client = redis_client(redis_url(settings))
+        try:
+            reconciler.relet_orphans(client, settings.namespace, _alive_here)
+        finally:
+            client.close()
+        pid = start_worker(settings)
+        revived.append(ServiceStatus("worker", pid, True, f"log {p.worker_log}",
+                                     was=dead_worker))
+    return revived
+
+
+def _alive_here(host: str, pid: int) -> bool:
+    """Whether the process ``pid`` of ``host`` lives (another host's: assumed so)."""
+    return host != socket.gethostname() or _alive(pid)
 
 
 def stop_pid(pid: int | None, *, timeout: float = 15.0) -> bool:
