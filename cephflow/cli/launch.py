@@ -33,7 +33,7 @@ def revived_line(service: ServiceStatus) -> str:
     """The one line that says a service had died and was started again."""
     names = {"redis": "the embedded redis-server", "worker": "the local worker"}
     return (f"cephflow: {names.get(service.name, service.name)} had stopped "
-            f"(pid {service.was}); started it again (pid {service.pid})")
+            f"(pid {service.was}); started it again (pid {service.pid}, {service.detail})")
 
 
 def say_started(started: list[ServiceStatus], *, fresh: bool = True) -> None:

@@ -13,6 +13,7 @@ stopped by ``services stop`` (its PID file removed) stays stopped until a comman
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import signal
@@ -20,6 +21,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +63,24 @@ class Paths:
     @property
     def worker_log(self) -> Path:
         return self.root / "worker.log"
+
+    @property
+    def lock(self) -> Path:
+        return self.root / "services.lock"
+
+
+@contextmanager
+def _starting(settings: Settings) -> Iterator[None]:
+    """One process at a time looks for dead services and starts them: two commands at once
+    would otherwise both find the worker dead and start two."""
+    p = paths(settings)
+    p.root.mkdir(parents=True, exist_ok=True)
+    with open(p.lock, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def paths(settings: Settings) -> Paths:
@@ -185,10 +206,11 @@ def ensure_services(settings: Settings) -> list[ServiceStatus]:
     """
     if settings.redis_url:
         return []
-    revived = revive(settings)
-    before = {s.name for s in status(settings) if s.running}
-    start_redis(settings)
-    start_worker(settings)
+    with _starting(settings):
+        revived = _revive(settings)
+        before = {s.name for s in status(settings) if s.running}
+        start_redis(settings)
+        start_worker(settings)
     return revived + [s for s in status(settings) if s.name not in before]
 
 
@@ -209,6 +231,11 @@ def revive(settings: Settings) -> list[ServiceStatus]:
     """
     if settings.redis_url:
         return []
+    with _starting(settings):
+        return _revive(settings)
+
+
+def _revive(settings: Settings) -> list[ServiceStatus]:
     p = paths(settings)
     revived = []
     dead_redis = _died(p.redis_pid)

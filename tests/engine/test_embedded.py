@@ -83,7 +83,8 @@ def test_stopping_the_services_under_a_running_workflow_names_it_and_stops_anywa
     assert quiet.stderr == "" and "nothing was running" in quiet.stdout
 
 
-@pytest.mark.parametrize("command", [("services",), ("status", "--json")])
+@pytest.mark.parametrize("command", [("services",), ("status", "--json"),
+                                     ("status", "{wf}", "--quiet")])
 def test_a_killed_worker_is_started_again_by_any_command_and_its_step_sent_at_once(
         state_dir, command):
     settings = Settings(state_dir=state_dir, redis_url=None)
@@ -101,13 +102,13 @@ def test_a_killed_worker_is_started_again_by_any_command_and_its_step_sent_at_on
         wait_until(lambda: not embedded.status(settings)[1].running, timeout=10,
                    what="the worker to die")
 
-        said = cli(state_dir, *command)
+        said = cli(state_dir, *(word.format(wf=wf) for word in command))
         assert said.returncode == 0, said.stderr
         worker = embedded.status(settings)[1]
         assert worker.running and worker.pid != dead
         assert said.stderr.splitlines() == [
             f"cephflow: the local worker had stopped (pid {dead}); started it again "
-            f"(pid {worker.pid})"]
+            f"(pid {worker.pid}, log {state_dir / 'worker.log'})"]
 
         wait_node(client, wf, "report", "succeeded", timeout=60)
         shown = client.snapshot(wf)
@@ -116,7 +117,7 @@ def test_a_killed_worker_is_started_again_by_any_command_and_its_step_sent_at_on
         assert shown.nodes["wait"].ended_at - killed_at < 15
     finally:
         client.close()
-    again = cli(state_dir, *command)  # it runs now: nothing to say
+    again = cli(state_dir, *(word.format(wf=wf) for word in command))  # nothing to say now
     assert again.stderr == ""
 
 
