@@ -6,22 +6,15 @@ so the librados handle and the SSH connection stay open across polls.
 
 from __future__ import annotations
 
-import os
-import shlex
 import threading
-from pathlib import Path
 
 from cephflow.ceph.backends import Backend, CliBackend, RadosBackend, rados_available
 from cephflow.ceph.client import CephClient
 from cephflow.ceph.command_runner import CommandRunner, LocalRunner
+from cephflow.ceph.identity import check_configured
 from cephflow.ceph.ssh import SshRunner
-from cephflow.errors import ConfigError, NoClusterConfigured
-from cephflow.settings import CephSettings, Settings, config_file
-
-CONF_SEARCH = ("/etc/ceph/ceph.conf", "~/.ceph/config", "ceph.conf")
-"""Where Ceph looks for its conf when none is given and ``$CEPH_CONF`` is unset."""
-CONF_OPTIONS = ("-c", "--conf", "--mon-host", "--mon_host", "-m")
-"""Options in ``$CEPH_ARGS`` that tell Ceph where the cluster is without a conf file."""
+from cephflow.errors import ConfigError
+from cephflow.settings import CephSettings, Settings
 
 _CLIENTS: dict[str, CephClient] = {}
 _LOCK = threading.Lock()
@@ -47,38 +40,6 @@ def admin_runner(ceph: CephSettings) -> CommandRunner:
     if ceph.ssh_host:
         return ssh_runner(ceph.ssh_host, ceph)
     return LocalRunner(timeout=ceph.command_timeout)
-
-
-def check_configured(ceph: CephSettings) -> None:
-    """Raise NoClusterConfigured when ``ceph`` runs here and has no conf to find a cluster by.
-
-    Checked before Ceph is asked anything, since its own error for it (``ObjectNotFound``
-    from ``conf_read_file``) names neither the file nor a way out. Over SSH the admin host's
-    conf is that host's business; ``$CEPH_ARGS`` naming a conf or the monitors is enough.
-    """
-    if ceph.ssh_host:
-        return
-    if ceph.conf is not None:
-        if not Path(ceph.conf).expanduser().is_file():
-            raise NoClusterConfigured(
-                f"the ceph.conf cephflow is set to use does not exist: {ceph.conf}",
-                where="ceph.conf, CEPHFLOW_CEPH__CONF", hint=_HINT.format(config_file()))
-        return
-    if any(word.split("=")[0] in CONF_OPTIONS
-           for word in shlex.split(os.environ.get("CEPH_ARGS", ""))):
-        return
-    # Ceph reads $CEPH_CONF alone when it is set
-    looked = [os.environ["CEPH_CONF"]] if os.environ.get("CEPH_CONF") else list(CONF_SEARCH)
-    if any(Path(path).expanduser().is_file() for path in looked):
-        return
-    raise NoClusterConfigured(
-        f"no Ceph cluster is configured: no ceph.conf in {', '.join(looked)}",
-        hint=_HINT.format(config_file()))
-
-
-_HINT = ("point cephflow at a cluster: `conf = \"/path/to/ceph.conf\"` under [ceph] in {} "
-         "(or CEPHFLOW_CEPH__CONF=/path/to/ceph.conf; or ceph.ssh_host to run ceph on an "
-         "admin host over SSH); or start a throwaway lab cluster with `cephflow lab up`")
 
 
 def build_client(ceph: CephSettings) -> CephClient:

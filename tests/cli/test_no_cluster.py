@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cephflow.ceph.access import CONF_SEARCH
+from cephflow.ceph.identity import CONF_SEARCH
 from cephflow.errors import ExitStatus
 from tests.paths import CEPHFLOW, REPO
 
