@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from cephflow.engine import embedded
+from cephflow.engine import embedded, keys
 from cephflow.engine.client import WorkflowClient
 from cephflow.engine.state import WorkflowState
 from cephflow.settings import Settings
-from tests.engine.support import wait_node
+from tests.engine.support import dag, node, wait_node
 from tests.fixtures.services import require_binary, wait_until
 from tests.paths import CEPHFLOW
 
@@ -141,3 +141,32 @@ def test_a_worker_stopped_by_services_stop_stays_stopped_when_only_looked_at(sta
     assert cli(state_dir, "services", "stop").returncode == 0
     shown = cli(state_dir, "services")
     assert shown.stderr == "" and not embedded.status(settings)[1].running
+
+
+def test_a_configured_redis_is_never_relet_nor_given_a_worker(tmp_path, redis_url):
+    """The leases of a shared Redis belong to workers this host cannot see: a dead PID file
+    in the state dir (a worker of an earlier embedded default) changes nothing there."""
+    settings = Settings(state_dir=tmp_path, redis_url=redis_url, namespace="cf-no-relet")
+    client = WorkflowClient(settings)
+    try:
+        client.redis.delete(keys.leases("cf-no-relet"))
+        wf = client.submit(dag(node("a")), user="tester")
+        leased = dict(client.redis.zrange(keys.leases("cf-no-relet"), 0, -1, withscores=True))
+        assert list(leased) == [keys.lease_member(wf, "a")]
+        dead = dead_pid()
+        (tmp_path / "worker.pid").write_text(str(dead))
+        assert embedded.revive(settings) == [] and embedded.ensure_services(settings) == []
+        assert dict(client.redis.zrange(keys.leases("cf-no-relet"), 0, -1,
+                                        withscores=True)) == leased
+        assert (tmp_path / "worker.pid").read_text() == str(dead)  # nothing started
+    finally:
+        for key in client.redis.scan_iter(match="cf-no-relet*"):
+            client.redis.delete(key)
+        client.close()
+
+
+def dead_pid() -> int:
+    """The PID of a process that has ended (and been reaped)."""
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
