@@ -2,7 +2,8 @@
 
     CephflowError                      root of everything cephflow raises on purpose
     ├── ConfigError                    settings or config file are invalid
-    │   └── ClusterMismatch            Ceph commands and host operations name two clusters
+    │   ├── ClusterMismatch            Ceph commands and host operations name two clusters
+    │   └── NoClusterConfigured        no ceph.conf to reach a cluster with (none set or found)
     ├── RunbookError                   a runbook cannot be loaded or compiled (carries Problems)
     ├── RunbookNotFound                no runbook has that name, or the file does not exist
     ├── ParamError                     a runbook parameter given on the command line is invalid
@@ -88,6 +89,14 @@ class ConfigError(CephflowError):
 
 class ClusterMismatch(ConfigError):
     """Raised when the configured Ceph and the host backend belong to different clusters."""
+
+
+class NoClusterConfigured(ConfigError):
+    """Raised before Ceph is asked anything when no ``ceph.conf`` names a cluster to reach.
+
+    Ceph's own words for it (``ObjectNotFound ... conf_read_file``) say neither what is
+    missing nor how to fix it: this says both (``hint``). Bad input, as every setting is.
+    """
 
 
 @dataclass(frozen=True, order=True)

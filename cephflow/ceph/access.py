@@ -11,6 +11,7 @@ import threading
 from cephflow.ceph.backends import Backend, CliBackend, RadosBackend, rados_available
 from cephflow.ceph.client import CephClient
 from cephflow.ceph.command_runner import CommandRunner, LocalRunner
+from cephflow.ceph.identity import check_configured
 from cephflow.ceph.ssh import SshRunner
 from cephflow.errors import ConfigError
 from cephflow.settings import CephSettings, Settings
@@ -42,9 +43,10 @@ def admin_runner(ceph: CephSettings) -> CommandRunner:
 
 
 def build_client(ceph: CephSettings) -> CephClient:
-    """A new client for these settings (no caching)."""
+    """A new client for these settings (no caching); NoClusterConfigured without a cluster."""
     if ceph.backend not in ("auto", "cli", "librados"):
         raise ConfigError(f"ceph.backend must be auto, cli or librados, not {ceph.backend!r}")
+    check_configured(ceph)
     writer = CliBackend(
         admin_runner(ceph),
         binary=ceph.ceph_binary,

@@ -15,12 +15,17 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from pathlib import Path
 
-from cephflow.errors import ClusterMismatch
-from cephflow.settings import CephSettings
+from cephflow.errors import ClusterMismatch, NoClusterConfigured
+from cephflow.settings import CephSettings, config_file
 
 DEFAULT_CONF = Path("/etc/ceph/ceph.conf")
+CONF_SEARCH = (str(DEFAULT_CONF), "~/.ceph/config", "ceph.conf")
+"""Where Ceph looks for its conf when none is given and ``$CEPH_CONF`` is unset."""
+CONF_OPTIONS = ("-c", "--conf", "--mon-host", "--mon_host", "-m")
+"""Options in ``$CEPH_ARGS`` that tell Ceph where the cluster is without a conf file."""
 _FSID = re.compile(r"^\s*fsid\s*=\s*([0-9a-fA-F-]{36})\s*(?:[#;].*)?$")
 
 
@@ -49,7 +54,39 @@ def command_conf(ceph: CephSettings) -> Path | None:
     if ceph.conf is not None:
         return Path(ceph.conf)
     env = os.environ.get("CEPH_CONF")
-    return Path(env) if env else DEFAULT_CONF
+    if env:
+        return Path(env)
+    found = [Path(p).expanduser() for p in CONF_SEARCH if Path(p).expanduser().is_file()]
+    return found[0] if found else DEFAULT_CONF
+
+
+def check_configured(ceph: CephSettings) -> None:
+    """Raise NoClusterConfigured when ``ceph`` runs here and has no conf to find a cluster by.
+
+    Checked before Ceph is asked anything, since its own error for it (``ObjectNotFound``
+    from ``conf_read_file``) names neither the file nor a way out. Over SSH the admin host's
+    conf is that host's business; ``$CEPH_ARGS`` naming a conf or the monitors is enough.
+    """
+    conf = command_conf(ceph)
+    if conf is None or conf.expanduser().is_file():
+        return
+    if ceph.conf is not None:
+        raise NoClusterConfigured(
+            f"the ceph.conf cephflow is set to use does not exist: {ceph.conf}",
+            where="ceph.conf, CEPHFLOW_CEPH__CONF", hint=_HINT.format(config_file()))
+    if any(word.split("=")[0] in CONF_OPTIONS
+           for word in shlex.split(os.environ.get("CEPH_ARGS", ""))):
+        return
+    # Ceph reads $CEPH_CONF alone when it is set
+    looked = [os.environ["CEPH_CONF"]] if os.environ.get("CEPH_CONF") else list(CONF_SEARCH)
+    raise NoClusterConfigured(
+        f"no Ceph cluster is configured: no ceph.conf in {', '.join(looked)}",
+        hint=_HINT.format(config_file()))
+
+
+_HINT = ("point cephflow at a cluster: `conf = \"/path/to/ceph.conf\"` under [ceph] in {} "
+         "(or CEPHFLOW_CEPH__CONF=/path/to/ceph.conf; or ceph.ssh_host to run ceph on an "
+         "admin host over SSH); or start a throwaway lab cluster with `cephflow lab up`")
 
 
 def check_one_cluster(ceph: CephSettings) -> None:

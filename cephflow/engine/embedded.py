@@ -3,23 +3,33 @@
 With no ``redis_url`` configured, ``cephflow run`` needs no set-up: it starts ``redis-server``
 on a unix socket (AOF on, so a restart keeps the workflows) and a detached local worker.
 Both stay in the background so a workflow goes on after the command returns;
-``cephflow services`` shows them and ``cephflow services stop`` stops them (by PID).
+``cephflow services`` shows them, ``cephflow services start`` starts them and
+``cephflow services stop`` stops them (by PID).
+
+A service whose PID file outlives its process died (killed, out of memory, a reboot):
+``revive`` starts it again, and every command on the embedded default calls it, while one
+stopped by ``services stop`` (its PID file removed) stays stopped until a command needs it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import redis
 
-from cephflow.engine.connection import socket_url
+from cephflow.engine import reconciler
+from cephflow.engine.connection import redis_client, socket_url
 from cephflow.errors import ConfigError, EngineError
 from cephflow.settings import Settings
 
@@ -54,6 +64,24 @@ class Paths:
     def worker_log(self) -> Path:
         return self.root / "worker.log"
 
+    @property
+    def lock(self) -> Path:
+        return self.root / "services.lock"
+
+
+@contextmanager
+def _starting(settings: Settings) -> Iterator[None]:
+    """One process at a time looks for dead services and starts them: two commands at once
+    would otherwise both find the worker dead and start two."""
+    p = paths(settings)
+    p.root.mkdir(parents=True, exist_ok=True)
+    with open(p.lock, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
 
 def paths(settings: Settings) -> Paths:
     return Paths(Path(settings.state_dir))
@@ -69,6 +97,8 @@ class ServiceStatus:
     pid: int | None
     running: bool
     detail: str
+    was: int | None = None
+    """The PID of the process this one replaced because it had died (``revive``)."""
 
 
 def _read_pid(path: Path) -> int | None:
@@ -171,14 +201,64 @@ def start_worker(settings: Settings, *, concurrency: int = 2, url: str | None = 
 def ensure_services(settings: Settings) -> list[ServiceStatus]:
     """With no Redis configured: the private redis-server and a local worker, started if needed.
 
-    Returns the services it started (none when both ran already), so a caller can say so.
+    Returns the services it started (none when both ran already), so a caller can say so;
+    those that had died (``revive``) carry the dead one's PID in ``was``.
     """
     if settings.redis_url:
         return []
-    before = {s.name for s in status(settings) if s.running}
-    start_redis(settings)
-    start_worker(settings)
-    return [s for s in status(settings) if s.name not in before]
+    with _starting(settings):
+        revived = _revive(settings)
+        before = {s.name for s in status(settings) if s.running}
+        start_redis(settings)
+        start_worker(settings)
+    return revived + [s for s in status(settings) if s.name not in before]
+
+
+def _died(path: Path) -> int | None:
+    """The PID a PID file names when that process is gone (it did not stop by ``stop``)."""
+    pid = _read_pid(path)
+    return pid if pid and not _alive(pid) else None
+
+
+def revive(settings: Settings) -> list[ServiceStatus]:
+    """Start again the embedded services that died; returns them (``was``: the dead PID).
+
+    A dead worker's nodes would each wait out their lease (a minute) before the reconciler
+    sent them again: the embedded Redis is this host's alone, so before the new worker
+    starts, every lease no live process of this host holds is expired
+    (``reconciler.relet_orphans``) and the new worker's first reconcile pass sends them
+    at once. Never on a configured Redis, whose other workers this host cannot see.
+    """
+    if settings.redis_url:
+        return []
+    with _starting(settings):
+        return _revive(settings)
+
+
+def _revive(settings: Settings) -> list[ServiceStatus]:
+    p = paths(settings)
+    revived = []
+    dead_redis = _died(p.redis_pid)
+    if dead_redis:
+        pid = start_redis(settings)
+        revived.append(ServiceStatus("redis", pid, True, f"log {p.redis_log}", was=dead_redis))
+    dead_worker = _died(p.worker_pid)
+    if dead_worker:
+        start_redis(settings)
+        client = redis_client(redis_url(settings))
+        try:
+            reconciler.relet_orphans(client, settings.namespace, _alive_here)
+        finally:
+            client.close()
+        pid = start_worker(settings)
+        revived.append(ServiceStatus("worker", pid, True, f"log {p.worker_log}",
+                                     was=dead_worker))
+    return revived
+
+
+def _alive_here(host: str, pid: int) -> bool:
+    """Whether the process ``pid`` of ``host`` lives (another host's: assumed so)."""
+    return host != socket.gethostname() or _alive(pid)
 
 
 def stop_pid(pid: int | None, *, timeout: float = 15.0) -> bool:

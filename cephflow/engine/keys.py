@@ -25,6 +25,9 @@ it even when everything retried succeeds. The audit record says who resumed (``r
     <ns>:workflow-ids         zset   workflow id, score 0 (prefix lookup with ZRANGEBYLEX)
     <ns>:leases               zset   "<wf>|<node>" -> lease expiry (epoch s); reconciler input
     <ns>:lock:<name>          string the id of the workflow holding the lock
+    <ns>:holder:<host>:<pid>  string "<wf>|<node>" the worker process <pid> on <host> claims or
+                                     runs now (TTL one lease, renewed by its heartbeat);
+                                     tells a dead worker's leases from a live one's
     <ns>:audit:<wf>           hash   who, when, runbook, params, outcome
     <ns>:wf:<id>              hash   workflow meta: state, phase, counters, runbook, params,
                                      secrets (values to mask, JSON list; absent: none) ...
@@ -87,6 +90,20 @@ def workflow_ids(ns: str) -> str:
 
 def leases(ns: str) -> str:
     return f"{ns}:leases"
+
+
+def holder_prefix(ns: str) -> str:
+    return f"{ns}:holder:"
+
+
+def holder(ns: str, host: str, pid: int) -> str:
+    return f"{holder_prefix(ns)}{host}:{pid}"
+
+
+def split_holder(key: str, ns: str) -> tuple[str, int]:
+    """``(host, pid)`` of a ``holder`` key."""
+    host, _, pid = key.removeprefix(holder_prefix(ns)).rpartition(":")
+    return host, int(pid)
 
 
 def lock_prefix(ns: str) -> str:

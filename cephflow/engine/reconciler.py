@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 import redis
 from celery import Celery
@@ -34,6 +35,40 @@ def reconcile_once(client: redis.Redis, transitions: Transitions, app: Celery, n
             log.warning("workflow %s: node %s lease expired; sending it again", wf, node)
             sent += dispatch.send(app, wf, [(node, outcome.detail[0])], client=client)
     return sent
+
+
+def relet_orphans(client: redis.Redis, ns: str, alive: Callable[[str, int], bool]) -> int:
+    """Expire now the lease of every node no live process holds; returns how many.
+
+    For a worker that has just died: the nodes it held would wait out their whole lease
+    before the reconciler sent them again. A node a live process claims or runs has its
+    ``holder`` key (``alive(host, pid)`` says which processes live); every other leased node
+    is queued or waiting, and sending it again with its token is harmless (one copy runs).
+    Only for a Redis whose every worker this caller can see (the embedded default's): on a
+    shared Redis, ``alive`` could not know the other hosts' processes. The next reconcile
+    pass sends what this expired. Watching the leases makes a claim in between start over.
+    """
+    key = keys.leases(ns)
+    with client.pipeline() as pipe:
+        while True:
+            try:
+                pipe.watch(key)
+                leased = pipe.zrange(key, 0, -1)
+                held = set()
+                for holder in client.scan_iter(match=keys.holder_prefix(ns) + "*", count=1000):
+                    host, pid = keys.split_holder(holder, ns)
+                    if alive(host, pid):
+                        member = client.get(holder)
+                        if member:
+                            held.add(member)
+                orphans = [m for m in leased if m not in held]
+                pipe.multi()
+                if orphans:
+                    pipe.zadd(key, dict.fromkeys(orphans, 0), xx=True)
+                pipe.execute()
+                return len(orphans)
+            except redis.WatchError:
+                continue
 
 
 class ReconcilerThread(threading.Thread):

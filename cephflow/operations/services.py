@@ -1,4 +1,4 @@
-"""The embedded services: the private redis-server and the local worker, shown and stopped.
+"""The embedded services: the private redis-server and the local worker, shown, started, stopped.
 
 They exist only on the embedded default (no ``redis_url``); with a configured Redis the
 workers are the operator's. ``worker`` prepares what ``cephflow worker`` runs, in the
@@ -8,7 +8,7 @@ foreground or detached.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cephflow.ceph.identity import check_one_cluster
@@ -29,6 +29,9 @@ class Services:
     redis_url: str | None
     """The configured Redis (then ``embedded`` is empty); None on the embedded default."""
     embedded: list[ServiceStatus]
+    started: list[ServiceStatus] = field(default_factory=list)
+    """What this call started: ``status`` only the services that had died (``was``: their
+    dead PID), ``start`` whatever did not run."""
 
 
 @dataclass(frozen=True)
@@ -48,11 +51,28 @@ class DetachedWorker:
 
 
 def status() -> Services:
-    """The configured Redis, or the embedded redis-server's and worker's PIDs and files."""
+    """The configured Redis, or the embedded redis-server's and worker's PIDs and files.
+
+    A service that died is started again first (``embedded.revive``), so that looking at
+    the services is enough to get a stalled workflow going; one stopped by ``stop`` is
+    shown stopped.
+    """
     settings = get_settings()
     if settings.redis_url:
         return Services(settings.redis_url, [])
-    return Services(None, embedded.status(settings))
+    revived = embedded.revive(settings)
+    return Services(None, embedded.status(settings), revived)
+
+
+def start() -> Services:
+    """Start the embedded redis-server and local worker unless they run (nothing on a
+    configured Redis: its workers are the operator's)."""
+    settings = get_settings()
+    if settings.redis_url:
+        return Services(settings.redis_url, [])
+    check_one_cluster(settings.ceph)
+    started = embedded.ensure_services(settings)
+    return Services(None, embedded.status(settings), started)
 
 
 @dataclass(frozen=True)

@@ -57,25 +57,37 @@ class Cancelled:
     """What its steps changed that cancelling does not undo (``resume`` goes on from there)."""
 
 
+@dataclass(frozen=True)
+class Connected:
+    """The engine's client, and the embedded services connecting started."""
+
+    client: WorkflowClient
+    started: list[ServiceStatus]
+    """Started in the background; those that had died carry the dead PID (``was``)."""
+
+
 def connect(*, services: bool = True) -> WorkflowClient:
-    """The engine's client for the configured Redis.
+    """The engine's client for the configured Redis (``open_client`` without what it started)."""
+    return open_client(services=services).client
+
+
+def open_client(*, services: bool = True) -> Connected:
+    """The engine's client for the configured Redis, and the embedded services it started.
 
     With no ``redis_url`` (the embedded default) the private redis-server is started if it
     is not running, and with ``services`` the local worker too, so that what a command
-    unblocks (a gate, the finally steps) actually runs.
+    unblocks (a gate, the finally steps) actually runs. Without ``services`` a worker that
+    died is still started again (``embedded.revive``): its workflows would stall otherwise,
+    while one stopped by ``services stop`` stays stopped.
     """
-    return _connect(services=services)[0]
-
-
-def _connect(*, services: bool) -> tuple[WorkflowClient, list[ServiceStatus]]:
-    """``connect``, and the embedded services it started."""
     settings = get_settings()
     started: list[ServiceStatus] = []
     if services:
         started = embedded.ensure_services(settings)
     elif not settings.redis_url:
+        started = embedded.revive(settings)
         embedded.start_redis(settings)
-    return WorkflowClient(settings), started
+    return Connected(WorkflowClient(settings), started)
 
 
 def watch_redis(reporter: OutageReporter) -> OutageReporter:
@@ -100,7 +112,8 @@ def submit(dag: Dag, *, client: WorkflowClient | None = None,
     check_one_cluster(get_settings().ceph)
     started: list[ServiceStatus] = []
     if client is None:
-        client, started = _connect(services=True)
+        opened = open_client(services=True)
+        client, started = opened.client, opened.started
     wf = client.submit(dag, given=given)
     return Submitted(wf, dag.runbook, step_count(dag.nodes), client, started)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from cephflow.errors import CephflowError, ExitStatus, Problem
+from cephflow.errors import CephflowError, ExitStatus, NoClusterConfigured, Problem
 from cephflow.runbook import args as argcheck
 from cephflow.runbook import library, types
 from cephflow.runbook.barrier import BARRIER_TASK, barrier_id
@@ -126,6 +126,8 @@ class Unit:
                 raise Failed from exc
         try:
             answer = spec.fn(**kwargs)
+        except NoClusterConfigured:
+            raise  # not the runbook's problem: said as it is, with its way out
         except Exception as exc:  # a lookup is foreign code: report its failure, never crash
             if isinstance(exc, CephflowError) and exc.exit_code == ExitStatus.UNREACHABLE:
                 self.compiler.unreachable = True  # the plan failed for want of Ceph: exit 5

@@ -89,6 +89,11 @@ BAD_INPUT = {
                                         env={"HOME": "/dev/null/home",
                                              "CEPHFLOW_STATE_DIR": "",
                                              "XDG_STATE_HOME": ""}),
+    "no Ceph cluster configured": Case(["plan", "replace-disk", "--host", "X"],
+                                       ExitStatus.BAD_INPUT,
+                                       "error: no Ceph cluster is configured: no ceph.conf in "
+                                       "{home}/nowhere.conf",
+                                       env={"CEPH_CONF": "{home}/nowhere.conf"}),
     "unknown workflow id": Case(["status", "0123456789ab"], ExitStatus.BAD_INPUT,
                                 "error: ...0123456789ab...", redis=True),
 }

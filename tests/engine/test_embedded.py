@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from cephflow.engine import embedded
+from cephflow.engine import embedded, keys
+from cephflow.engine.client import WorkflowClient
+from cephflow.engine.state import WorkflowState
 from cephflow.settings import Settings
-from tests.fixtures.services import require_binary
+from tests.engine.support import dag, node, wait_node
+from tests.fixtures.services import require_binary, wait_until
 from tests.paths import CEPHFLOW
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -76,3 +81,92 @@ def test_stopping_the_services_under_a_running_workflow_names_it_and_stops_anywa
     assert not any(s.running for s in embedded.status(settings))
     quiet = cli(state_dir, "services", "stop")  # nothing runs: nothing paused, no warning
     assert quiet.stderr == "" and "nothing was running" in quiet.stdout
+
+
+@pytest.mark.parametrize("command", [("services",), ("status", "--json"),
+                                     ("status", "{wf}", "--quiet")])
+def test_a_killed_worker_is_started_again_by_any_command_and_its_step_sent_at_once(
+        state_dir, command):
+    settings = Settings(state_dir=state_dir, redis_url=None)
+    assert settings.lease_seconds >= 45  # what a step of the dead worker used to wait out
+    started = cli(state_dir, "run", "demo", "--items", "1", "--pause", "6s", "--quiet",
+                  "--detach")
+    assert started.returncode == 0, started.stderr
+    wf = started.stdout.strip()
+    client = WorkflowClient(settings)
+    try:
+        wait_node(client, wf, "wait", "running", timeout=60)
+        dead = embedded.status(settings)[1].pid
+        os.kill(dead, signal.SIGKILL)
+        killed_at = time.time()
+        wait_until(lambda: not embedded.status(settings)[1].running, timeout=10,
+                   what="the worker to die")
+
+        said = cli(state_dir, *(word.format(wf=wf) for word in command))
+        assert said.returncode == 0, said.stderr
+        worker = embedded.status(settings)[1]
+        assert worker.running and worker.pid != dead
+        assert said.stderr.splitlines() == [
+            f"cephflow: the local worker had stopped (pid {dead}); started it again "
+            f"(pid {worker.pid}, log {state_dir / 'worker.log'})"]
+
+        wait_node(client, wf, "report", "succeeded", timeout=60)
+        shown = client.snapshot(wf)
+        assert shown.state is WorkflowState.SUCCEEDED
+        # the waiting step was sent again at once, not after its lease (a minute)
+        assert shown.nodes["wait"].ended_at - killed_at < 15
+    finally:
+        client.close()
+    again = cli(state_dir, *(word.format(wf=wf) for word in command))  # nothing to say now
+    assert again.stderr == ""
+
+
+def test_services_start_starts_redis_and_the_worker_and_says_so(state_dir):
+    settings = Settings(state_dir=state_dir, redis_url=None)
+    started = cli(state_dir, "services", "start")
+    assert started.returncode == 0, started.stderr
+    redis_status, worker_status = embedded.status(settings)
+    assert redis_status.running and worker_status.running
+    assert started.stdout.splitlines()[0] == "started: redis-server, worker"
+    assert str(worker_status.pid) in started.stdout and str(redis_status.pid) in started.stdout
+
+    again = cli(state_dir, "services", "start")
+    assert again.stdout.splitlines()[0] == "started: nothing (both were running)"
+    assert embedded.status(settings)[1].pid == worker_status.pid
+
+
+def test_a_worker_stopped_by_services_stop_stays_stopped_when_only_looked_at(state_dir):
+    settings = Settings(state_dir=state_dir, redis_url=None)
+    assert cli(state_dir, "services", "start").returncode == 0
+    assert cli(state_dir, "services", "stop").returncode == 0
+    shown = cli(state_dir, "services")
+    assert shown.stderr == "" and not embedded.status(settings)[1].running
+
+
+def test_a_configured_redis_is_never_relet_nor_given_a_worker(tmp_path, redis_url):
+    """The leases of a shared Redis belong to workers this host cannot see: a dead PID file
+    in the state dir (a worker of an earlier embedded default) changes nothing there."""
+    settings = Settings(state_dir=tmp_path, redis_url=redis_url, namespace="cf-no-relet")
+    client = WorkflowClient(settings)
+    try:
+        client.redis.delete(keys.leases("cf-no-relet"))
+        wf = client.submit(dag(node("a")), user="tester")
+        leased = dict(client.redis.zrange(keys.leases("cf-no-relet"), 0, -1, withscores=True))
+        assert list(leased) == [keys.lease_member(wf, "a")]
+        dead = dead_pid()
+        (tmp_path / "worker.pid").write_text(str(dead))
+        assert embedded.revive(settings) == [] and embedded.ensure_services(settings) == []
+        assert dict(client.redis.zrange(keys.leases("cf-no-relet"), 0, -1,
+                                        withscores=True)) == leased
+        assert (tmp_path / "worker.pid").read_text() == str(dead)  # nothing started
+    finally:
+        for key in client.redis.scan_iter(match="cf-no-relet*"):
+            client.redis.delete(key)
+        client.close()
+
+
+def dead_pid() -> int:
+    """The PID of a process that has ended (and been reaped)."""
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid

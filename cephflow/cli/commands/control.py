@@ -29,9 +29,10 @@ def approve(
     early: bool = EARLY_OPT,
 ) -> None:
     """Approve the approval gate STEP of workflow ID (once it waits, or with --early)."""
-    from cephflow.operations import workflows  # lazy: see cephflow.cli.commands
+    from cephflow.cli import launch  # lazy: see cephflow.cli.commands
+    from cephflow.operations import workflows
 
-    decision = workflows.approve(workflows.connect(), workflow_id, step, early=early)
+    decision = workflows.approve(launch.connect(), workflow_id, step, early=early)
     for gate in decision.gates:
         c.console.print(decision_line(decision.workflow_id, gate), highlight=False,
                         soft_wrap=True)
@@ -44,9 +45,10 @@ def reject(
     early: bool = EARLY_OPT,
 ) -> None:
     """Reject the approval gate STEP of workflow ID (the step fails with the reason)."""
-    from cephflow.operations import workflows  # lazy: see cephflow.cli.commands
+    from cephflow.cli import launch  # lazy: see cephflow.cli.commands
+    from cephflow.operations import workflows
 
-    decision = workflows.reject(workflows.connect(), workflow_id, step, reason=reason,
+    decision = workflows.reject(launch.connect(), workflow_id, step, reason=reason,
                                 early=early)
     for gate in decision.gates:
         c.console.print(decision_line(decision.workflow_id, gate), highlight=False,
@@ -55,9 +57,10 @@ def reject(
 
 def cancel(workflow_id: str = ID_ARG) -> None:
     """Cancel workflow ID: nothing new starts, running steps finish, finally steps run."""
-    from cephflow.operations import workflows  # lazy: see cephflow.cli.commands
+    from cephflow.cli import launch  # lazy: see cephflow.cli.commands
+    from cephflow.operations import workflows
 
-    cancelled = workflows.cancel(workflows.connect(), workflow_id)
+    cancelled = workflows.cancel(launch.connect(), workflow_id)
     wf = cancelled.workflow_id
     c.console.print(f"workflow {wf} cancelling; its finally steps run next", highlight=False)
     if cancelled.left:
@@ -80,9 +83,10 @@ def resume(
 
     Steps that succeeded are kept, except the set-up steps (silences, noout) that the finally steps undid, before a step that runs again; the finally steps run again.
     """
-    from cephflow.operations import workflows  # lazy: see cephflow.cli.commands
+    from cephflow.cli import launch  # lazy: see cephflow.cli.commands
+    from cephflow.operations import workflows
 
-    client = workflows.connect()
+    client = launch.connect()
     wf = workflows.resume(client, workflow_id, from_step=from_step)
     said = f" from step {from_step}" if from_step else ""
     c.console.print(f"workflow {wf} resumed{said}", highlight=False, markup=False)
@@ -100,9 +104,10 @@ def retry(
 
     Other failed steps stay failed (the workflow then ends failed again; `resume` re-runs them all); the finally steps run again.
     """
-    from cephflow.operations import workflows  # lazy: see cephflow.cli.commands
+    from cephflow.cli import launch  # lazy: see cephflow.cli.commands
+    from cephflow.operations import workflows
 
-    client = workflows.connect()
+    client = launch.connect()
     wf = workflows.retry(client, workflow_id, step)
     c.console.print(f"workflow {wf}: step {step} retried", highlight=False, markup=False)
     _follow(client, wf, detach, plain)

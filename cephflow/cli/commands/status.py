@@ -32,10 +32,12 @@ def status(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only how the workflow ended."),
 ) -> None:
     """Show recent workflows, or follow one (Ctrl-C detaches; the workflow keeps running)."""
-    from cephflow.operations import workflows  # lazy: see cephflow.cli.commands
+    from cephflow.cli import launch  # lazy: see cephflow.cli.commands
+    from cephflow.operations import workflows
 
-    # attaching starts the embedded worker too, so a workflow whose worker stopped moves on
-    client = workflows.connect(services=workflow_id is not None and not as_json and step is None)
+    # attaching starts the embedded worker too, so a workflow whose worker stopped moves on;
+    # every form starts again a worker that died
+    client = launch.connect(services=workflow_id is not None and not as_json and step is None)
     out = c.console
     if workflow_id is None:
         summaries = workflows.list_workflows(client, limit)
