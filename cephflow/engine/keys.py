@@ -25,9 +25,10 @@ it even when everything retried succeeds. The audit record says who resumed (``r
     <ns>:workflow-ids         zset   workflow id, score 0 (prefix lookup with ZRANGEBYLEX)
     <ns>:leases               zset   "<wf>|<node>" -> lease expiry (epoch s); reconciler input
     <ns>:lock:<name>          string the id of the workflow holding the lock
-    <ns>:holder:<host>:<pid>  string "<wf>|<node>" the worker process <pid> on <host> claims or
-                                     runs now (TTL one lease, renewed by its heartbeat);
-                                     tells a dead worker's leases from a live one's
+    <ns>:holder:<host>:<pid>  string "<wf>|<node>" the worker process <pid> on <host> claimed
+                                     last (written by the claim script, TTL one lease,
+                                     renewed by its heartbeat); tells a dead worker's leases
+                                     from a live one's
     <ns>:audit:<wf>           hash   who, when, runbook, params, outcome
     <ns>:wf:<id>              hash   workflow meta: state, phase, counters, runbook, params,
                                      secrets (values to mask, JSON list; absent: none) ...
@@ -96,8 +97,13 @@ def holder_prefix(ns: str) -> str:
     return f"{ns}:holder:"
 
 
+def holder_id(host: str, pid: int) -> str:
+    """A worker process as the claim script names it under ``holder_prefix``."""
+    return f"{host}:{pid}"
+
+
 def holder(ns: str, host: str, pid: int) -> str:
-    return f"{holder_prefix(ns)}{host}:{pid}"
+    return f"{holder_prefix(ns)}{holder_id(host, pid)}"
 
 
 def split_holder(key: str, ns: str) -> tuple[str, int]:
@@ -228,6 +234,7 @@ SCRIPT_KEYS: dict[str, Callable[[WorkflowKeys], str]] = {
     "RELAY": lambda k: k.relay,
     "MEMBERS": lambda k: k.members,
     "FANIN": lambda k: k.fanin,
+    "HOLDER": lambda k: holder_prefix(k.ns),
 }
 """Every key an engine script receives: its Lua name (bound as ``K_<NAME>``) -> its builder.
 

@@ -41,8 +41,9 @@ def relet_orphans(client: redis.Redis, ns: str, alive: Callable[[str, int], bool
     """Expire now the lease of every node no live process holds; returns how many.
 
     For a worker that has just died: the nodes it held would wait out their whole lease
-    before the reconciler sent them again. A node a live process claims or runs has its
-    ``holder`` key (``alive(host, pid)`` says which processes live); every other leased node
+    before the reconciler sent them again. The node a live process claimed last is named by
+    its ``holder`` key, which the claim script writes (``alive(host, pid)`` says which
+    processes live); every other leased node
     is queued or waiting, and sending it again with its token is harmless (one copy runs).
     Only for a Redis whose every worker this caller can see (the embedded default's): on a
     shared Redis, ``alive`` could not know the other hosts' processes. The next reconcile

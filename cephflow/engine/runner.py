@@ -60,26 +60,11 @@ class Engine:
         self.current: tuple[str, str, float] | None = None
         self._heartbeat: threading.Thread | None = None
         self._per_runbook: dict[str, Settings] = {}
+        self.holder_id = keys.holder_id(socket.gethostname(), os.getpid())
+        """Who this process is to the claim script, which records what it claims under
+        ``keys.holder`` (see ``reconciler.relet_orphans``)."""
         self.holder = keys.holder(self.ns, socket.gethostname(), os.getpid())
         LOG_MASKING.install()
-
-    @contextmanager
-    def holding(self, wf: str, node: str) -> Iterator[None]:
-        """Say in Redis, for one lease, that this process claims and runs ``(wf, node)``.
-
-        Written before the claim, so whoever reads the leases and then the holders never
-        takes a node this process has just claimed for one nobody runs (``relet_orphans``);
-        its heartbeat keeps it, and a killed process's lapses with its lease.
-        """
-        self.client.set(self.holder, keys.lease_member(wf, node),
-                        px=int(self.settings.lease_seconds * 1000))
-        try:
-            yield
-        finally:
-            try:
-                self.client.delete(self.holder)
-            except Exception as exc:  # noqa: BLE001 - it lapses by itself within a lease
-                log.warning("could not drop %s: %s", self.holder, exc)
 
     def settings_for(self, runbook: str) -> Settings:
         """The settings a step of ``runbook`` sees: its ``runbook_overrides`` merged in."""
@@ -168,8 +153,7 @@ def run_message(app: Celery, args: tuple[Any, ...], kwargs: dict[str, Any]) -> N
     token = args[2] if len(args) == 3 else ""
     engine = engine_for(app)
     try:
-        with engine.holding(wf, node):
-            _run(engine, wf, node, token)
+        _run(engine, wf, node, token)
     except EngineError as exc:
         log.error("workflow %s node %s: %s (left to the reconciler)", wf, node, exc)
     except Exception:  # noqa: BLE001 - never let one message take the worker down
@@ -189,7 +173,7 @@ class _Run:
 
 def _run(engine: Engine, wf: str, node: str, token: str) -> None:
     tr = engine.transitions
-    claim = tr.claim(wf, node, token)
+    claim = tr.claim(wf, node, token, engine.holder_id)
     if claim.status == "unknown":
         log.error("dropping message for unknown workflow/node %r/%r", wf, node)
         return

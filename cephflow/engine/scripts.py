@@ -142,8 +142,8 @@ class Transitions:
             return Outcome(Reply.HELD, detail=r[1:])
         return self._with_sends(r)
 
-    def claim(self, wf: str, node: str, token: str) -> Outcome:
-        r = self._run("claim", wf, node, token)
+    def claim(self, wf: str, node: str, token: str, holder: str = "") -> Outcome:
+        r = self._run("claim", wf, node, token, holder)
         if r[0] == Reply.RUN:
             return Outcome(Reply.RUN, detail=r[1:])
         return self._with_sends(r)

@@ -105,8 +105,8 @@ def test_the_workflow_owns_exactly_its_keys_under_its_base():
     assert wk.meta in owned and wk.order in owned and wk.relay in owned
     assert not owned & {keys.leases("ns"), keys.lock_prefix("ns"), keys.audit("ns", "wf"),
                         keys.workflows("ns"), keys.workflow_ids("ns"), wk.gready_prefix,
-                        wk.memo_prefix}
-    assert len(owned) == len(keys.SCRIPT_KEYS) - 7
+                        wk.memo_prefix, keys.holder_prefix("ns")}
+    assert len(owned) == len(keys.SCRIPT_KEYS) - 8
 
 
 def test_the_constant_tables_hold_every_member():
