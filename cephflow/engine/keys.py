@@ -9,7 +9,7 @@ ready lists, locks, node memos) which they extend with a group, lock or node nam
 
 When a workflow ends, every key under ``<ns>:wf:<id>`` expires after the retention it was
 submitted with (meta field ``retention``, ms; ``Settings.retention_days``); the audit record,
-the lock keys and the two indexes are not workflow keys and stay (the client drops index
+the lock keys and the indexes are not workflow keys and stay (the client drops index
 entries whose workflow has expired when it lists them).
 
 Among the meta fields, ``params`` holds the resolved params (defaults applied, secrets
@@ -21,9 +21,17 @@ it even when everything retried succeeds. The audit record says who resumed (``r
 ``resumed_at``, ``resumed_from``: the step of ``resume --from``, ``resumes``) or retried
 (``retried_by``, ``retried_at``, ``retried_step``, ``retries``).
 
+Every time here (epoch seconds) is Redis's ``TIME``: the scripts read it themselves, and
+submit reads it for ``submitted_at``; no worker's or client's clock is written. The meta field
+``roots`` (JSON list) names the main root nodes start queues, and ``written`` is set to 1 by
+the submit's last write: a workflow still ``submitting`` without it was left half-written
+(the reconciler removes it after ``Settings.submit_grace_seconds``; with it, it starts it).
+
     <ns>:workflows            zset   workflow id -> submitted_at (listing, newest first)
     <ns>:workflow-ids         zset   workflow id, score 0 (prefix lookup with ZRANGEBYLEX)
     <ns>:leases               zset   "<wf>|<node>" -> lease expiry (epoch s); reconciler input
+    <ns>:submitting           zset   workflow id -> submitted_at, from the submit's first write
+                                     until start (or cancel, or the reconciler's discard)
     <ns>:lock:<name>          string the id of the workflow holding the lock
     <ns>:audit:<wf>           hash   who, when, runbook, params, outcome
     <ns>:wf:<id>              hash   workflow meta: state, phase, counters, runbook, params,
@@ -87,6 +95,10 @@ def workflow_ids(ns: str) -> str:
 
 def leases(ns: str) -> str:
     return f"{ns}:leases"
+
+
+def submitting(ns: str) -> str:
+    return f"{ns}:submitting"
 
 
 def lock_prefix(ns: str) -> str:
@@ -211,6 +223,7 @@ SCRIPT_KEYS: dict[str, Callable[[WorkflowKeys], str]] = {
     "RELAY": lambda k: k.relay,
     "MEMBERS": lambda k: k.members,
     "FANIN": lambda k: k.fanin,
+    "SUBMITTING": lambda k: submitting(k.ns),
 }
 """Every key an engine script receives: its Lua name (bound as ``K_<NAME>``) -> its builder.
 

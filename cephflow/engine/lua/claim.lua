@@ -1,11 +1,10 @@
 -- claim: a worker received (wf, node, token); may it run the node now?
 -- KEYS: the workflow keys (see _common.lua).
--- ARGV: 1 wf, 2 now, 3 lease, 4 node, 5 token
+-- ARGV: 1 wf, 2 lease, 3 node, 4 token
 -- Returns {'unknown'} (no such workflow/node), {'stale'} (token outdated or node not
 -- runnable: a duplicate or redelivered message), {'cancelled', node, token, ...} (the workflow
--- stopped; sends follow) or {'run', attempt, started_at, spec JSON, params JSON, runbook,
--- secrets JSON (the values to mask in what the run shows)}.
-local node, tok = ARGV[4], ARGV[5]
+-- stopped; sends follow) or {'run', ...}: the fields of scripts.Claimed, in its order.
+local node, tok = ARGV[3], ARGV[4]
 if redis.call('EXISTS', K_META) == 0 then return {R.UNKNOWN} end
 local s = redis.call('HGET', K_STATE, node)
 if not s then return {R.UNKNOWN} end
@@ -25,4 +24,4 @@ end
 lease(node, LEASE)
 local meta = redis.call('HMGET', K_META, 'params', 'runbook', 'secrets')
 return {R.RUN, attempt, started, redis.call('HGET', K_SPEC, node), meta[1] or '{}',
-        meta[2] or '', meta[3] or '[]'}
+        meta[2] or '', meta[3] or '[]', tostring(NOW)}
