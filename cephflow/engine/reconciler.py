@@ -63,8 +63,10 @@ def finish_submit(client: redis.Redis, transitions: Transitions, app: Celery, wf
     if started.status == Reply.HELD:
         lock, holder = started.detail
         why = f"refused: lock {lock} held by {holder} (its submit ended before starting it)"
-    else:
+    elif started.detail[0] in (Reply.INCOMPLETE, Reply.UNKNOWN):
         why = INCOMPLETE
+    else:  # started or cancelled meanwhile (by its submit, a cancel, another reconciler)
+        return 0
     if transitions.discard(wf, why).status == Reply.OK:
         log.warning("workflow %s: %s", wf, why)
     return 0

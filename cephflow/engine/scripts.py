@@ -44,6 +44,8 @@ class Reply(StrEnum):
     """A lock is held by another workflow (lock, holder follow): nothing changed."""
     INVALID = "invalid"
     """The workflow or node is in a state that refuses the request (the reason follows)."""
+    INCOMPLETE = "incomplete"
+    """start: the submit's writes are not all there (after ``invalid``): nothing changed."""
     CANCELLED = "cancelled"
     """The workflow stopped meanwhile: the node was cancelled (sends follow)."""
     DECIDED = "decided"

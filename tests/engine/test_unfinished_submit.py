@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from cephflow.engine import keys
-from cephflow.engine.reconciler import INCOMPLETE, STARTED_NOTE, reconcile_once
+from cephflow.engine.reconciler import INCOMPLETE, STARTED_NOTE, finish_submit, reconcile_once
 from cephflow.engine.state import NodeState, WorkflowState
 from cephflow.errors import EngineError
 from tests.engine.support import dag, node, runs
@@ -84,6 +84,10 @@ def test_a_complete_submit_is_started_by_reconcile_once_once_its_grace_is_over(c
     assert client.redis.llen(NAMESPACE) == 2  # a and b, once
     assert reconcile_once(client.redis, client.transitions, client.app, NAMESPACE,
                           submit_grace=0) == 0
+    # a second reconciler that read it as overdue before the first started it does nothing
+    assert finish_submit(client.redis, client.transitions, client.app, wf) == 0
+    assert meta_state(client, wf) == WorkflowState.RUNNING
+    assert client.redis.llen(NAMESPACE) == 2
 
 
 def test_cancel_of_a_submitting_workflow_ends_it_and_runs_nothing(client):

@@ -22,7 +22,8 @@ if st == W.SUBMITTING then
     redis.call('ZADD', K_IDS, 0, WF)
     redis.call('HSET', K_AUDIT, 'outcome', W.CANCELLED, 'cancelled_by', ARGV[3],
                'ended_at', tostring(NOW))
-    event(E.WORKFLOW_STATE, nil, {'state', W.CANCELLED, 'error', 'cancelled before it started'})
+    event(E.WORKFLOW_STATE, nil, {'state', W.CANCELLED,
+                                  'error', 'cancelled by ' .. ARGV[3] .. ' before it started'})
     expire_workflow()
     return {R.OK}
 end

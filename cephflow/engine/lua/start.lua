@@ -7,11 +7,14 @@
 -- Returns {'held', lock, holder} when a lock is held by another workflow (nothing changed),
 -- {'invalid', 'unknown'} (no such workflow: removed as an unfinished submit),
 -- {'invalid', 'incomplete'} (its writes are not complete: nothing changed),
+-- {'invalid', state} for the reconciler (a note given) when it is no longer submitting,
 -- else {'ok', node1, token1, node2, token2, ...}: the messages the caller must send.
 local st = wf_state()
 if not st then return {R.INVALID, R.UNKNOWN} end
 local roots = cjson.decode(redis.call('HGET', K_META, 'roots') or '[]')
 if st ~= W.SUBMITTING then
+    -- the reconciler: another worker's reconciler, or the submit itself, came first
+    if ARGV[3] ~= '' then return {R.INVALID, st} end
     -- run again (a retry after a lost reply): the roots are queued already; repeat the
     -- messages of those still queued (their token lets one copy run), queue nothing twice
     local out = {R.OK}
@@ -22,7 +25,7 @@ if st ~= W.SUBMITTING then
     end
     return out
 end
-if redis.call('HGET', K_META, 'written') ~= '1' then return {R.INVALID, 'incomplete'} end
+if redis.call('HGET', K_META, 'written') ~= '1' then return {R.INVALID, R.INCOMPLETE} end
 local locks = cjson.decode(redis.call('HGET', K_META, 'locks') or '[]')
 for _, name in ipairs(locks) do
     local holder = redis.call('GET', K_LOCK .. name)
