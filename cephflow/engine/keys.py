@@ -25,7 +25,8 @@ Every time here (epoch seconds) is Redis's ``TIME``: the scripts read it themsel
 submit reads it for ``submitted_at``; no worker's or client's clock is written. The meta field
 ``roots`` (JSON list) names the main root nodes start queues, and ``written`` is set to 1 by
 the submit's last write: a workflow still ``submitting`` without it was left half-written
-(the reconciler removes it after ``Settings.submit_grace_seconds``; with it, it starts it).
+(the reconciler removes it after ``Settings.submit_grace_seconds``, its audit ``outcome``
+saying so; with it, it starts it and the audit record's ``note`` says so).
 
     <ns>:workflows            zset   workflow id -> submitted_at (listing, newest first)
     <ns>:workflow-ids         zset   workflow id, score 0 (prefix lookup with ZRANGEBYLEX)
