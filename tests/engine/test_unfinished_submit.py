@@ -7,6 +7,9 @@ submitting workflow at once, running nothing and leaving locks alone.
 
 from __future__ import annotations
 
+import os
+import subprocess
+
 import pytest
 
 from cephflow.engine import keys
@@ -16,6 +19,7 @@ from cephflow.errors import EngineError
 from tests.engine.support import dag, node, runs
 from tests.fixtures.celery_worker import worker_with_client
 from tests.fixtures.redis_server import NAMESPACE
+from tests.paths import CEPHFLOW, REPO
 
 pytestmark = pytest.mark.services
 
@@ -110,3 +114,15 @@ def test_cancel_of_a_submitting_workflow_ends_it_and_runs_nothing(client):
     assert reconcile_once(client.redis, client.transitions, client.app, NAMESPACE,
                           submit_grace=0) == 0
     assert runs(client, wf) == {} and client.redis.llen(NAMESPACE) == 0
+
+
+def test_cephflow_cancel_ends_a_submitting_workflow(client, redis_url):
+    wf = client.write(dag(node("a")), user="tester")
+    env = dict(os.environ, CEPHFLOW_REDIS_URL=redis_url, CEPHFLOW_NAMESPACE=NAMESPACE,
+               NO_COLOR="1")
+    done = subprocess.run([CEPHFLOW, "cancel", wf], env=env, cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert meta_state(client, wf) == WorkflowState.CANCELLED
+    assert client.snapshot(wf).nodes["a"].state is NodeState.CANCELLED
+    assert client.redis.llen(NAMESPACE) == 0
