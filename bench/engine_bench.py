@@ -92,10 +92,11 @@ def cf_echo(ctx: StepContext, *, value: object = None) -> object:
 
 @task("bench.cf_probe")
 def cf_probe(ctx: StepContext, *, value: object = None) -> object:
-    """Record the seconds from the node's claim (``started``, the claim script's clock) to
-    this call: what the worker spent between the two, run-time rendering included."""
+    """Record the seconds from the node's claim (``started``, the server's clock, which
+    ``ctx.now()`` counts on) to this call: what the worker spent between the two, run-time
+    rendering included."""
     ctx.backend.client.hset(f"bench:probe:{ctx.workflow_id}", ctx.node_id,  # type: ignore[attr-defined]
-                            repr(time.time() - ctx.started_at))
+                            repr(ctx.now() - ctx.started_at))
     return {"value": value}
 
 

@@ -195,6 +195,10 @@ class Settings(BaseSettings):
     """Prefix of every Redis key, so several installations can share one Redis."""
     lease_seconds: float = 60.0
     """A queued or running node whose lease is older than this is re-sent by the reconciler."""
+    submit_grace_seconds: float = Field(default=300.0, gt=0)
+    """A workflow still ``submitting`` this long after its submit began (its submit died
+    between writing it and starting it) is finished by a worker's reconciler: started when
+    every write arrived, removed (its audit record says so) when not."""
     poll_countdown: float = 2.0
     """Default delay between two checks of a waiting step."""
     cluster_name: str = "ceph"

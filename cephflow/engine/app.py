@@ -109,7 +109,8 @@ def _start_reconciler(sender: Any = None, **_: Any) -> None:
     engine = engine_for(worker_app)
     interval = max(engine.settings.lease_seconds / 4, 0.5)
     _reconciler = ReconcilerThread(engine.client, engine.transitions, worker_app, engine.ns,
-                                   interval=interval)
+                                   interval=interval,
+                                   submit_grace=engine.settings.submit_grace_seconds)
     _reconciler.start()
     log.info("cephflow reconciler started (every %.1fs)", interval)
 

@@ -26,6 +26,7 @@ text, a password to a server) stay in clear; so do node memos, which only the ta
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -60,6 +61,23 @@ class ContextBackend(Protocol):
     def set_node_memo(self, workflow_id: str, node_id: str, key: str, value: Any) -> None: ...
 
 
+@dataclass(frozen=True)
+class EngineClock:
+    """The engine's clock as a running step sees it: Redis's ``TIME`` read by the claim
+    (``server_now``), counted on with ``time.monotonic()``.
+
+    Times the engine writes (a node's start, lease expiries) are Redis's; comparing them with
+    this host's wall clock would time a step out early on a host whose clock runs ahead. The
+    monotonic count is immune to the wall clock being set or slewed while the step runs.
+    """
+
+    server_now: float
+    monotonic_at: float = field(default_factory=time.monotonic)
+
+    def __call__(self) -> float:
+        return self.server_now + (time.monotonic() - self.monotonic_at)
+
+
 LEFT_PREFIX = "left."
 """Fact keys of ``StepContext.leave``: changes a stopped workflow leaves as they are."""
 
@@ -74,14 +92,23 @@ class StepContext:
     attempt: int = 1
     """1 for the first try of the step, 2 for its first retry, ..."""
     started_at: float = field(default_factory=time.time)
-    """When this node first started (epoch seconds), kept across polls and retries."""
+    """When this node first started (epoch seconds, the engine's clock: ``now``), kept across
+    polls and retries."""
     deadline: float | None = None
-    """Epoch seconds after which the step fails (its timeout), or None."""
+    """Epoch seconds (the engine's clock: ``now``) after which the step fails (its timeout),
+    or None."""
     params: dict[str, Any] = field(default_factory=dict)
     """The workflow's parameters."""
     settings: Settings = field(default_factory=get_settings)
     masker: Masker = field(default_factory=Masker, repr=False)
     """Masks the workflow's secret values in what this context publishes or records."""
+    clock: Callable[[], float] = field(default=time.time, repr=False)
+    """The engine's clock (``EngineClock`` in a worker): what ``started_at`` and ``deadline``
+    are measured in. Compare them with ``now()``, never with ``time.time()``."""
+
+    def now(self) -> float:
+        """The engine's time now (epoch seconds), whatever this host's clock says."""
+        return self.clock()
 
     def progress(self, detail: str, **data: Any) -> None:
         """Publish a progress line that followers show next to the step (secrets masked)."""
@@ -129,7 +156,7 @@ class StepContext:
         self.backend.set_node_memo(self.workflow_id, self.node_id, key, value)
 
     def time_left(self) -> float | None:
-        return None if self.deadline is None else self.deadline - time.time()
+        return None if self.deadline is None else self.deadline - self.now()
 
 
 class MemoryBackend:

@@ -14,7 +14,6 @@ import os
 import pwd
 import secrets
 import socket
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,7 +23,13 @@ from cephflow.engine.layout import Writes, plan_writes
 from cephflow.engine.reader import WorkflowReader
 from cephflow.engine.scripts import Outcome, Reply, Rerun
 from cephflow.engine.state import NodeState, WorkflowPhase, WorkflowSnapshot, WorkflowState
-from cephflow.errors import InvalidTransition, LockHeld, StepNotFound, WorkflowNotFound
+from cephflow.errors import (
+    EngineError,
+    InvalidTransition,
+    LockHeld,
+    StepNotFound,
+    WorkflowNotFound,
+)
 from cephflow.runbook.barrier import is_barrier
 from cephflow.runbook.dag import REDACTED, Dag
 from cephflow.suggest import did_you_mean
@@ -62,12 +67,22 @@ class WorkflowControl(WorkflowReader):
         ``given`` are the params as the user typed them, kept for display (meta ``given``);
         a param the DAG holds as a secret is stored redacted whatever value it has here.
         Raises LockHeld (nothing is left behind) when another workflow holds a lock.
+        Two steps, ``write`` then ``start``: a submit that dies between them leaves the
+        workflow ``submitting``, which a worker's reconciler finishes or removes after
+        ``submit_grace_seconds``.
         """
         user = user or current_user()
+        wf = self.write(dag, user=user, given=given)
+        self.start(wf, dag, user)
+        return wf
+
+    def write(self, dag: Dag, *, user: str,
+              given: Mapping[str, Any] | None = None) -> str:
+        """The first step of ``submit``: write the workflow (state ``submitting``); its id."""
         wf = new_workflow_id()
         self._precheck_locks(dag, wf, user)
         roots, writes = plan_writes(dag)
-        now = time.time()
+        now = self._server_time()
         meta = {
             "runbook": dag.runbook, "source": dag.source, "description": dag.description,
             "params": _params_text(dag),
@@ -76,6 +91,7 @@ class WorkflowControl(WorkflowReader):
             "phase": WorkflowPhase.MAIN,
             "groups": json.dumps({g.id: g.concurrency for g in dag.groups.values()}),
             "open_main": writes.open_main, "open_cleanup": writes.open_cleanup,
+            "roots": json.dumps(roots),
             "cleanup_roots": json.dumps(writes.cleanup_roots), "seq": 0,
             "nodes": len(dag.nodes),
             "retention": int(self.settings.retention_days * 86_400_000),
@@ -90,24 +106,40 @@ class WorkflowControl(WorkflowReader):
             "runbook": dag.runbook, "source": dag.source, "params": meta["params"],
             "outcome": WorkflowState.SUBMITTING,
         }
-        call(lambda: self._write(wf, dag, meta, audit, writes), what="submit")
-        started = self.transitions.start(wf, dag.locks, roots, now)
-        if started.status == "held":
+        call(lambda: self._write(wf, dag, meta, audit, writes, now), what="submit")
+        return wf
+
+    def start(self, wf: str, dag: Dag, user: str) -> None:
+        """The second step of ``submit``: take the locks of the written ``wf`` and queue its
+        roots (LockHeld, and the workflow removed, when another workflow holds a lock)."""
+        started = self.transitions.start(wf)
+        if started.status == Reply.HELD:
             lock, holder = started.detail
             self._discard(wf)
             self._refused(wf, dag, user, lock, holder)
             raise LockHeld(lock, holder)
+        if started.status == Reply.INVALID:  # removed meanwhile: the submit took too long
+            self._discard(wf)
+            raise EngineError(f"workflow {wf} was removed before it started: its submit took "
+                              f"longer than submit_grace_seconds "
+                              f"({self.settings.submit_grace_seconds:g}s)")
         self.send(wf, started)
-        return wf
+
+    def _server_time(self) -> float:
+        """Redis's clock (epoch seconds): the engine's one clock, as the scripts' ``NOW``."""
+        seconds, micros = call(lambda: self.redis.time(), what="time")
+        return seconds + micros / 1_000_000
 
     def _write(self, wf: str, dag: Dag, meta: dict[str, Any], audit: dict[str, str],
-               writes: Writes) -> None:
-        """Write the workflow's meta, audit record, node hashes and order in batches."""
+               writes: Writes, submitted_at: float) -> None:
+        """Write the workflow's meta, audit record, node hashes and order in batches, and
+        last the meta's ``written`` (start refuses a workflow without it)."""
         wk = self.workflow_keys(wf)
         pipe = self.redis.pipeline(transaction=False)
         pipe.hset(wk.meta, mapping=meta)
         pipe.hset(keys.audit(self.ns, wf), mapping=audit)
-        count = 2
+        pipe.zadd(keys.submitting(self.ns), {wf: submitted_at})
+        count = 3
         for key, mapping in writes.hashes(wk):
             items = list(mapping.items())
             for i in range(0, len(items), BATCH):
@@ -119,6 +151,7 @@ class WorkflowControl(WorkflowReader):
         order = [n.id for n in dag.nodes]
         for i in range(0, len(order), BATCH):
             pipe.rpush(wk.order, *order[i:i + BATCH])
+        pipe.hset(wk.meta, "written", 1)
         pipe.execute()
 
     def _precheck_locks(self, dag: Dag, wf: str, user: str) -> None:
@@ -134,7 +167,7 @@ class WorkflowControl(WorkflowReader):
     def _refused(self, wf: str, dag: Dag, user: str, lock: str, holder: str) -> None:
         record = {
             "workflow": wf, "user": user, "host": socket.gethostname(),
-            "submitted_at": repr(time.time()), "runbook": dag.runbook,
+            "submitted_at": repr(self._server_time()), "runbook": dag.runbook,
             "params": _params_text(dag),
             "outcome": f"refused: lock {lock} held by {holder}",
         }
@@ -142,7 +175,14 @@ class WorkflowControl(WorkflowReader):
 
     def _discard(self, wf: str) -> None:
         names = self.workflow_keys(wf).owned_keys()
-        call(lambda: self.redis.delete(*names))
+
+        def remove() -> None:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.delete(*names)
+            pipe.zrem(keys.submitting(self.ns), wf)
+            pipe.execute()
+
+        call(remove)
 
     # -- facts and decisions --------------------------------------------------------------------
 
@@ -180,7 +220,7 @@ class WorkflowControl(WorkflowReader):
 
     def _decide_one(self, wf: str, node_id: str, user: str, decision: str,
                     reason: str | None, early: bool) -> gates.GateDecision:
-        record = {"decision": decision, "by": user, "at": time.time(), "reason": reason}
+        record = {"decision": decision, "by": user, "reason": reason}  # decide.lua adds "at"
         line = f"{decision} by {user}" + (f": {reason}" if reason else "")
         out = self.transitions.decide(wf, node_id, record, line, early=early)
         if out.status == Reply.DECIDED:
@@ -199,7 +239,10 @@ class WorkflowControl(WorkflowReader):
     # -- stop and go again ----------------------------------------------------------------------
 
     def cancel(self, wf: str, user: str | None = None) -> None:
-        """Stop forward progress: running steps finish, then the finally steps run."""
+        """Stop forward progress: running steps finish, then the finally steps run.
+
+        A workflow still ``submitting`` (not started, or its submit died) ends cancelled at
+        once: nothing of it runs, and it holds no lock to release."""
         out = self.transitions.cancel(wf, user or current_user())
         _refuse_unknown(wf, out)
         if out.status == "invalid":

@@ -9,7 +9,7 @@ ready lists, locks, node memos) which they extend with a group, lock or node nam
 
 When a workflow ends, every key under ``<ns>:wf:<id>`` expires after the retention it was
 submitted with (meta field ``retention``, ms; ``Settings.retention_days``); the audit record,
-the lock keys and the two indexes are not workflow keys and stay (the client drops index
+the lock keys and the indexes are not workflow keys and stay (the client drops index
 entries whose workflow has expired when it lists them).
 
 Among the meta fields, ``params`` holds the resolved params (defaults applied, secrets
@@ -21,9 +21,18 @@ it even when everything retried succeeds. The audit record says who resumed (``r
 ``resumed_at``, ``resumed_from``: the step of ``resume --from``, ``resumes``) or retried
 (``retried_by``, ``retried_at``, ``retried_step``, ``retries``).
 
+Every time here (epoch seconds) is Redis's ``TIME``: the scripts read it themselves, and
+submit reads it for ``submitted_at``; no worker's or client's clock is written. The meta field
+``roots`` (JSON list) names the main root nodes start queues, and ``written`` is set to 1 by
+the submit's last write: a workflow still ``submitting`` without it was left half-written
+(the reconciler removes it after ``Settings.submit_grace_seconds``, its audit ``outcome``
+saying so; with it, it starts it and the audit record's ``note`` says so).
+
     <ns>:workflows            zset   workflow id -> submitted_at (listing, newest first)
     <ns>:workflow-ids         zset   workflow id, score 0 (prefix lookup with ZRANGEBYLEX)
     <ns>:leases               zset   "<wf>|<node>" -> lease expiry (epoch s); reconciler input
+    <ns>:submitting           zset   workflow id -> submitted_at, from the submit's first write
+                                     until start (or cancel, or the reconciler's discard)
     <ns>:lock:<name>          string the id of the workflow holding the lock
     <ns>:holder:<host>:<pid>  string "<wf>|<node>" the worker process <pid> on <host> claimed
                                      last (written by the claim script, TTL one lease,
@@ -110,6 +119,10 @@ def split_holder(key: str, ns: str) -> tuple[str, int]:
     """``(host, pid)`` of a ``holder`` key."""
     host, _, pid = key.removeprefix(holder_prefix(ns)).rpartition(":")
     return host, int(pid)
+
+
+def submitting(ns: str) -> str:
+    return f"{ns}:submitting"
 
 
 def lock_prefix(ns: str) -> str:
@@ -235,6 +248,7 @@ SCRIPT_KEYS: dict[str, Callable[[WorkflowKeys], str]] = {
     "MEMBERS": lambda k: k.members,
     "FANIN": lambda k: k.fanin,
     "HOLDER": lambda k: holder_prefix(k.ns),
+    "SUBMITTING": lambda k: submitting(k.ns),
 }
 """Every key an engine script receives: its Lua name (bound as ``K_<NAME>``) -> its builder.
 

@@ -29,10 +29,10 @@ from celery import Celery
 
 from cephflow.engine import dispatch, keys, late
 from cephflow.engine.connection import redis_client
-from cephflow.engine.context import NotYet, StepContext
+from cephflow.engine.context import EngineClock, NotYet, StepContext
 from cephflow.engine.context_backend import RedisContextBackend
 from cephflow.engine.registry import IMPLEMENTATIONS, import_task_modules
-from cephflow.engine.scripts import Transitions
+from cephflow.engine.scripts import Claimed, Transitions
 from cephflow.errors import ConfigError, EngineError, StepFailed
 from cephflow.masking import LOG_MASKING, Masker
 from cephflow.runbook.catalog import CATALOG
@@ -58,12 +58,12 @@ class Engine:
         self.transitions = Transitions(self.client, self.ns, settings.lease_seconds)
         self.backend = RedisContextBackend(self.client, self.transitions, self.ns)
         self.current: tuple[str, str, float] | None = None
+        """(workflow, node, time.monotonic() at its start) of the node running now."""
         self._heartbeat: threading.Thread | None = None
         self._per_runbook: dict[str, Settings] = {}
         self.holder_id = keys.holder_id(socket.gethostname(), os.getpid())
-        """Who this process is to the claim script, which records what it claims under
-        ``keys.holder`` (see ``reconciler.relet_orphans``)."""
-        self.holder = keys.holder(self.ns, socket.gethostname(), os.getpid())
+        """Who this process is to the claim and beat scripts, which record what it claims
+        under ``keys.holder`` (see ``reconciler.relet_orphans``)."""
         LOG_MASKING.install()
 
     def settings_for(self, runbook: str) -> Settings:
@@ -83,16 +83,11 @@ class Engine:
             while True:
                 time.sleep(interval)
                 current = self.current
-                if current is None or time.time() - current[2] < interval:
+                if current is None or time.monotonic() - current[2] < interval:
                     continue
-                member = keys.lease_member(current[0], current[1])
                 try:
-                    # gt: a beat racing the run's end never cuts short the lease its
-                    # reschedule set (countdown + lease), which would re-send it early
-                    self.client.zadd(keys.leases(self.ns),
-                                     {member: time.time() + self.settings.lease_seconds},
-                                     xx=True, gt=True)
-                    self.client.pexpire(self.holder, int(self.settings.lease_seconds * 1000))
+                    # by the server's clock, never shortened (lua/beat.lua)
+                    self.transitions.beat(current[0], current[1], self.holder_id)
                 except Exception as exc:  # noqa: BLE001 - a missed beat only risks a re-send
                     log.warning("lease heartbeat failed: %s", exc)
 
@@ -114,8 +109,9 @@ def engine_for(app: Celery) -> Engine:
 
 
 @contextmanager
-def deadline_timer(deadline: float | None) -> Iterator[None]:
-    """Raise StepTimeout in the task when ``deadline`` passes (main thread only)."""
+def deadline_timer(deadline: float | None, clock: EngineClock) -> Iterator[None]:
+    """Raise StepTimeout in the task when ``deadline`` (``clock``'s time) passes (main thread
+    only)."""
     if deadline is None or threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -124,7 +120,7 @@ def deadline_timer(deadline: float | None) -> Iterator[None]:
         raise StepTimeout()
 
     previous = signal.signal(signal.SIGALRM, fire)
-    signal.setitimer(signal.ITIMER_REAL, max(deadline - time.time(), 0.001))
+    signal.setitimer(signal.ITIMER_REAL, max(deadline - clock(), 0.001))
     try:
         yield
     finally:
@@ -169,6 +165,8 @@ class _Run:
     node: str
     token: str
     masker: Masker
+    clock: EngineClock
+    """The server's clock from the claim on: what the node's start and deadline are in."""
 
 
 def _run(engine: Engine, wf: str, node: str, token: str) -> None:
@@ -180,11 +178,12 @@ def _run(engine: Engine, wf: str, node: str, token: str) -> None:
     if claim.status != "run":
         dispatch.send(engine.app, wf, claim.sends, client=engine.client)
         return
-    attempt_s, started_s, spec_json, params_json, runbook, secrets_json = claim.detail
-    secrets = json.loads(secrets_json)
+    claimed = Claimed(*claim.detail)
+    clock = EngineClock(float(claimed.now))
+    secrets = json.loads(claimed.secrets)
     LOG_MASKING.register(wf, secrets)
-    run = _Run(engine, wf, node, token, Masker(secrets))
-    spec = json.loads(spec_json)
+    run = _Run(engine, wf, node, token, Masker(secrets), clock)
+    spec = json.loads(claimed.spec)
     if "late" in spec or "expand" in spec:
         try:
             decision = late.decide(engine.client, keys.WorkflowKeys(engine.ns, wf), spec)
@@ -198,7 +197,7 @@ def _run(engine: Engine, wf: str, node: str, token: str) -> None:
             _expand(run, spec["step"], decision.members)
             return
         spec["args"] = decision.args
-    attempt, started = int(attempt_s), float(started_s)
+    attempt, started = int(claimed.attempt), float(claimed.started)
     timeout = spec.get("timeout")
     deadline = started + float(timeout) if timeout else None
     task_name = spec["task"]
@@ -212,22 +211,22 @@ def _run(engine: Engine, wf: str, node: str, token: str) -> None:
     task_spec = CATALOG.get(task_name)
     poll = bool(task_spec and task_spec.poll)
     try:
-        settings = engine.settings_for(runbook)
+        settings = engine.settings_for(claimed.runbook)
     except ConfigError as exc:
         _finish(run, "failed", str(exc))
         return
     ctx = StepContext(
         workflow_id=wf, node_id=node, backend=engine.backend, attempt=attempt,
-        started_at=started, deadline=deadline, params=json.loads(params_json),
-        settings=settings, masker=run.masker,
+        started_at=started, deadline=deadline, params=json.loads(claimed.params),
+        settings=settings, masker=run.masker, clock=clock,
     )
-    if deadline is not None and not poll and time.time() >= deadline:
+    if deadline is not None and not poll and clock() >= deadline:
         _finish(run, "failed", f"timed out after {timeout:g}s")
         return
     engine.heartbeat()
-    engine.current = (wf, node, time.time())
+    engine.current = (wf, node, time.monotonic())
     try:
-        with deadline_timer(None if poll else deadline):
+        with deadline_timer(None if poll else deadline, clock):
             result = fn(ctx, **spec.get("args", {}))
     except NotYet as exc:
         _not_yet(run, exc, deadline, timeout)
@@ -291,7 +290,7 @@ def _reschedule(run: _Run, kind: str, delay: float, error: str = "") -> None:
 
 def _not_yet(run: _Run, exc: NotYet, deadline: float | None, timeout: Any) -> None:
     countdown = exc.countdown if exc.countdown is not None else run.engine.settings.poll_countdown
-    now = time.time()
+    now = run.clock()
     if deadline is not None:
         if now >= deadline:
             detail = f": {exc.detail}" if exc.detail else ""
@@ -309,7 +308,7 @@ def _retry_or_fail(run: _Run, exc: Exception, spec: dict[str, Any], attempt: int
         _finish(run, "failed", error)
         return
     delay = policy.delay(attempt)
-    if deadline is not None and time.time() + delay >= deadline:
+    if deadline is not None and run.clock() + delay >= deadline:
         _finish(run, "failed", f"timed out after {timeout:g}s: {error}")
         return
     log.info("workflow %s node %s try %d failed (%s); retry in %.1fs", run.wf, run.node,

@@ -2,8 +2,10 @@
 
 Each ``lua/<name>.lua`` is prefixed with a generated prelude and ``lua/_common.lua`` (the
 helpers shared by all transitions), and receives the workflow's keys in
-``WorkflowKeys.script_keys()`` order and ``(workflow id, now, lease seconds)`` as its first
-three arguments. The prelude is the one place where the scripts learn Python's names: it binds
+``WorkflowKeys.script_keys()`` order and ``(workflow id, lease seconds)`` as its first two
+arguments. No script is told the time: each reads Redis's ``TIME`` (``_common.lua``'s ``NOW``),
+the one clock of the engine, so hosts whose clocks disagree still agree on leases and
+deadlines. The prelude is the one place where the scripts learn Python's names: it binds
 ``K_<NAME> = KEYS[i]`` from ``keys.SCRIPT_KEYS`` and spells every state, phase, event type and
 reply word as a constant table (``LUA_CONSTANTS``), so the ``.lua`` files write ``S.RUNNING``
 and ``W.FAILING``, never the strings (``tests/engine/test_lua_contract.py`` checks that).
@@ -14,12 +16,11 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis
 
@@ -35,7 +36,7 @@ class Reply(StrEnum):
 
     OK = "ok"
     RUN = "run"
-    """claim: run the node (attempt, started_at, spec, params, runbook, secrets follow)."""
+    """claim: run the node (the fields of ``Claimed`` follow)."""
     STALE = "stale"
     """The message's token is outdated or its node not runnable: nothing changed."""
     UNKNOWN = "unknown"
@@ -43,6 +44,8 @@ class Reply(StrEnum):
     """A lock is held by another workflow (lock, holder follow): nothing changed."""
     INVALID = "invalid"
     """The workflow or node is in a state that refuses the request (the reason follows)."""
+    INCOMPLETE = "incomplete"
+    """start: the submit's writes are not all there (after ``invalid``): nothing changed."""
     CANCELLED = "cancelled"
     """The workflow stopped meanwhile: the node was cancelled (sends follow)."""
     DECIDED = "decided"
@@ -63,6 +66,22 @@ class Rerun(StrEnum):
     RETRY = "retry_step"
     """The given failed (or cancelled) nodes and the cancelled ones after them, nothing
     else: other failed nodes stay failed (``cephflow retry``)."""
+
+
+class Claimed(NamedTuple):
+    """What ``claim.lua`` answers after ``run``, in its reply's order (the one place it is
+    spelled: the script returns these, the runner reads them by name)."""
+
+    attempt: str
+    started: str
+    """When the node first started (epoch seconds, the server's clock)."""
+    spec: str
+    params: str
+    runbook: str
+    secrets: str
+    """JSON list of the values to mask in what the run shows."""
+    now: str
+    """The server's clock at the claim: the runner counts on from it with time.monotonic()."""
 
 
 LUA_CONSTANTS: dict[str, type[StrEnum]] = {
@@ -130,23 +149,40 @@ class Transitions:
         if script is None:
             script = self._scripts[name] = self.client.register_script(_source(name))
         wk = keys.WorkflowKeys(self.ns, wf)
-        argv = [wf, repr(time.time()), repr(self.lease), *args]
+        argv = [wf, repr(self.lease), *args]
         return call(lambda: script(keys=wk.script_keys(), args=argv), what=name)
 
     def _with_sends(self, result: list[Any]) -> Outcome:
         return Outcome(result[0], sends=_pairs(result[1:]))
 
-    def start(self, wf: str, locks: list[str], roots: list[str], submitted_at: float) -> Outcome:
-        r = self._run("start", wf, json.dumps(locks), json.dumps(roots), repr(submitted_at))
-        if r[0] == Reply.HELD:
-            return Outcome(Reply.HELD, detail=r[1:])
+    def start(self, wf: str, note: str = "") -> Outcome:
+        """Start a written workflow (its locks and roots are in its meta)."""
+        r = self._run("start", wf, note)
+        if r[0] in (Reply.HELD, Reply.INVALID):
+            return Outcome(r[0], detail=r[1:])
         return self._with_sends(r)
+
+    def discard(self, wf: str, why: str) -> Outcome:
+        """Remove a workflow still submitting (its audit record's outcome says ``why``)."""
+        r = self._run("discard", wf, why)
+        return Outcome(r[0], detail=r[1:])
 
     def claim(self, wf: str, node: str, token: str, holder: str = "") -> Outcome:
         r = self._run("claim", wf, node, token, holder)
         if r[0] == Reply.RUN:
             return Outcome(Reply.RUN, detail=r[1:])
         return self._with_sends(r)
+
+    def beat(self, wf: str, node: str, holder: str = "") -> bool:
+        """Extend the node's lease (and ``holder``'s record) to one lease past the server's
+        now (never shorten it)."""
+        return bool(self._run("beat", wf, node, holder))
+
+    def due(self, limit: int, submit_grace: float) -> tuple[list[str], list[str]]:
+        """The expired lease members, and the workflows submitting for longer than
+        ``submit_grace`` seconds, both by the server's clock (at most ``limit`` each)."""
+        leases, stuck = self._run("due", "", str(limit), repr(submit_grace))
+        return leases, stuck
 
     def complete(self, wf: str, node: str, token: str, outcome: str, error: str = "",
                  result: str = "") -> Outcome:

@@ -43,7 +43,9 @@ class WorkflowState(StrEnum):
 
     SUBMITTING = "submitting"
     """Its DAG is being written; ``start.lua`` takes its locks and moves it to RUNNING.
-    Readers see it as RUNNING (``shown``)."""
+    Readers see it as RUNNING (``shown``). A submit that died here is finished (started, or
+    removed when its writes are incomplete) by the reconciler after
+    ``Settings.submit_grace_seconds``; ``cancel`` ends it CANCELLED at once."""
     RUNNING = "running"
     FAILING = "failing"
     """A step failed: nothing new starts, running steps finish, then cleanup runs."""

@@ -14,7 +14,6 @@ obeys a decision.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from cephflow.engine.approvals import may_approve
@@ -122,13 +121,13 @@ def approval(
 
     left = ctx.time_left()
     if left is not None and left <= 0:
-        raise StepFailed(f"no approval within the step's timeout (started {_ago(ctx.started_at)})")
+        raise StepFailed(f"no approval within the step's timeout (started {_ago(ctx, ctx.started_at)})")
     if ctx.memo.get("opened") is None:
         command = approve_command(ctx.workflow_id, ctx.node_id)
         who = ", ".join(approvers) if approvers else "anyone"
         ctx.progress(f"waiting for approval ({who}): {command}", command=command,
                      approvers=approvers)
-        ctx.remember("opened", time.time())
+        ctx.remember("opened", ctx.now())
     if not ctx.memo.get("announce_settled"):
         _announce(ctx, message, approvers, notify, to)
     keep_alive(ctx, ["default"] if downtimes is None else downtimes)
@@ -139,5 +138,5 @@ def approval(
     return {}  # unreachable: not_yet raises
 
 
-def _ago(epoch: float) -> str:
-    return f"{int(time.time() - epoch)}s ago"
+def _ago(ctx: StepContext, epoch: float) -> str:
+    return f"{int(ctx.now() - epoch)}s ago"

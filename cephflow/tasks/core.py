@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from typing import Any
 
 from cephflow.engine.context import StepContext
@@ -32,7 +31,7 @@ def sleep(ctx: StepContext, *, seconds: float) -> dict[str, Any]:
     engine starts that clock afresh when a workflow is resumed, so a resumed wait waits in
     full again instead of ending at once.
     """
-    left = min(ctx.started_at + seconds - time.time(), seconds)
+    left = min(ctx.started_at + seconds - ctx.now(), seconds)
     if left > 0:
         ctx.not_yet(f"{_seconds(left)} left of {_seconds(seconds)}", countdown=min(left, 5.0))
     ctx.progress(f"waited {_seconds(seconds)}")

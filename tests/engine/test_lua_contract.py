@@ -104,9 +104,9 @@ def test_the_workflow_owns_exactly_its_keys_under_its_base():
     owned = {keys.SCRIPT_KEYS[name](wk) for name in keys.OWNED_SCRIPT_KEYS}
     assert wk.meta in owned and wk.order in owned and wk.relay in owned
     assert not owned & {keys.leases("ns"), keys.lock_prefix("ns"), keys.audit("ns", "wf"),
-                        keys.workflows("ns"), keys.workflow_ids("ns"), wk.gready_prefix,
-                        wk.memo_prefix, keys.holder_prefix("ns")}
-    assert len(owned) == len(keys.SCRIPT_KEYS) - 8
+                        keys.workflows("ns"), keys.workflow_ids("ns"), keys.submitting("ns"),
+                        wk.gready_prefix, wk.memo_prefix, keys.holder_prefix("ns")}
+    assert len(owned) == len(keys.SCRIPT_KEYS) - 9
 
 
 def test_the_constant_tables_hold_every_member():

@@ -10,12 +10,22 @@
 -- Write states, phases, event types and replies through those tables, never as strings, and
 -- never index KEYS here: tests/engine/test_lua_contract.py fails otherwise.
 --
--- ARGV (common head): 1 workflow id, 2 now (epoch seconds), 3 lease seconds.
--- Script-specific arguments start at ARGV[4].
+-- ARGV (common head): 1 workflow id, 2 lease seconds.
+-- Script-specific arguments start at ARGV[3].
+--
+-- NOW is the engine's one clock: Redis's TIME (epoch seconds), read once per script, never
+-- a caller's clock. Every lease score, start, end and event time a script writes uses it, so
+-- a worker whose clock runs ahead or behind neither sees healthy leases as expired nor
+-- times a step out early (the runner counts on from claim.lua's NOW with time.monotonic()).
+-- TIME is allowed in a script that writes: scripts replicate their effects (Redis >= 5).
 
 local WF = ARGV[1]
-local NOW = tonumber(ARGV[2])
-local LEASE = tonumber(ARGV[3])
+local LEASE = tonumber(ARGV[2])
+local NOW
+do
+    local t = redis.call('TIME')
+    NOW = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
 
 -- Append one event; fields is a flat list of name, value pairs (nil or false values skipped).
 -- The pairs are walked up to table.maxn, not #fields: a nil value leaves a hole in the list,

@@ -1,13 +1,12 @@
 -- claim: a worker received (wf, node, token); may it run the node now?
 -- KEYS: the workflow keys (see _common.lua).
--- ARGV: 1 wf, 2 now, 3 lease, 4 node, 5 token, 6 the claiming process ('<host>:<pid>',
+-- ARGV: 1 wf, 2 lease, 3 node, 4 token, 5 the claiming process ('<host>:<pid>',
 --       keys.holder_id; '' for none): K_HOLDER .. it names the node it claimed, for a lease
 --       (so that a restart tells a dead worker's nodes from a live one's)
 -- Returns {'unknown'} (no such workflow/node), {'stale'} (token outdated or node not
 -- runnable: a duplicate or redelivered message), {'cancelled', node, token, ...} (the workflow
--- stopped; sends follow) or {'run', attempt, started_at, spec JSON, params JSON, runbook,
--- secrets JSON (the values to mask in what the run shows)}.
-local node, tok = ARGV[4], ARGV[5]
+-- stopped; sends follow) or {'run', ...}: the fields of scripts.Claimed, in its order.
+local node, tok = ARGV[3], ARGV[4]
 if redis.call('EXISTS', K_META) == 0 then return {R.UNKNOWN} end
 local s = redis.call('HGET', K_STATE, node)
 if not s then return {R.UNKNOWN} end
@@ -25,9 +24,9 @@ if not started then
     redis.call('HSET', K_STARTED, node, started)
 end
 lease(node, LEASE)
-if ARGV[6] and ARGV[6] ~= '' then
-    redis.call('SET', K_HOLDER .. ARGV[6], member(node), 'PX', math.max(math.floor(LEASE * 1000), 1))
+if ARGV[5] and ARGV[5] ~= '' then
+    redis.call('SET', K_HOLDER .. ARGV[5], member(node), 'PX', math.max(math.floor(LEASE * 1000), 1))
 end
 local meta = redis.call('HMGET', K_META, 'params', 'runbook', 'secrets')
 return {R.RUN, attempt, started, redis.call('HGET', K_SPEC, node), meta[1] or '{}',
-        meta[2] or '', meta[3] or '[]'}
+        meta[2] or '', meta[3] or '[]', tostring(NOW)}

@@ -1,14 +1,14 @@
 -- complete: a run of a node ended (succeeded or failed for good); dispatch what follows.
 -- KEYS: the workflow keys (see _common.lua).
--- ARGV: 1 wf, 2 now, 3 lease, 4 node, 5 token, 6 outcome ('succeeded'|'failed'|'skipped'),
---       7 error ('' for none; for 'skipped': why, kept as the node's detail),
---       8 result JSON ('' for none)
+-- ARGV: 1 wf, 2 lease, 3 node, 4 token, 5 outcome ('succeeded'|'failed'|'skipped'),
+--       6 error ('' for none; for 'skipped': why, kept as the node's detail),
+--       7 result JSON ('' for none)
 -- A node skipped here (its `if:` was false, or a step it needs was skipped) ends like a
 -- succeeded one for what comes after it: skipped counts as ended.
 -- Returns {'stale'} when the token is outdated (another run owns the node: nothing changed),
 -- else {'ok', node1, token1, ...}: the messages the caller must send.
-local node, tok, outcome = ARGV[4], ARGV[5], ARGV[6]
-local err = ARGV[7] ~= '' and ARGV[7] or nil
+local node, tok, outcome = ARGV[3], ARGV[4], ARGV[5]
+local err = ARGV[6] ~= '' and ARGV[6] or nil
 if redis.call('HGET', K_TOKEN, node) ~= tok or redis.call('HGET', K_STATE, node) ~= S.RUNNING
         or is_waiting(node) then
     return {R.STALE}
@@ -22,7 +22,7 @@ set_state(node, outcome, {'error', err or false, 'attempt', redis.call('HGET', K
 count_end(node)
 if err then redis.call('HSET', K_ERROR, node, err) end
 if reason then redis.call('HSET', K_DETAIL, node, reason) end
-if ARGV[8] ~= '' then redis.call('HSET', K_RESULT, node, ARGV[8]) end
+if ARGV[7] ~= '' then redis.call('HSET', K_RESULT, node, ARGV[7]) end
 local cleanup = is_cleanup(node)
 local went_on = outcome == S.SUCCEEDED or skipped
 group_member_ended(node, sends, accepting(node) and (cleanup or went_on))

@@ -1,8 +1,8 @@
 -- expand: an expander node (a runtime fan-out) rendered its items into members; write them,
 -- make the nodes after its step wait for every one of them, and end the expander.
 -- KEYS: the workflow keys (see _common.lua).
--- ARGV: 1 wf, 2 now, 3 lease, 4 node, 5 token, 6 the members as JSON [[id, spec JSON], ...],
---       7 the group they form (the step id), 8 the expander's detail line
+-- ARGV: 1 wf, 2 lease, 3 node, 4 token, 5 the members as JSON [[id, spec JSON], ...],
+--       6 the group they form (the step id), 7 the expander's detail line
 -- Returns {'stale'} when the token is outdated or the node not running (expanded already by
 -- an earlier run, or re-sent meanwhile: nothing changed), {'invalid', id} when a member's id
 -- is taken (nothing changed), {'cancelled', ...} when the workflow stopped meanwhile (the
@@ -10,7 +10,7 @@
 -- the caller must send.
 -- All or nothing in one script: a worker killed before it runs leaves no member (the lease
 -- brings the expander back and it expands again); after it, every member exists once.
-local node, tok = ARGV[4], ARGV[5]
+local node, tok = ARGV[3], ARGV[4]
 if redis.call('HGET', K_TOKEN, node) ~= tok or redis.call('HGET', K_STATE, node) ~= S.RUNNING
         or is_waiting(node) or redis.call('HEXISTS', K_MEMBERS, node) == 1 then
     return {R.STALE}
@@ -18,8 +18,8 @@ end
 if not accepting(node) then return refuse_stopped(node) end
 local join = redis.call('HGET', K_FANIN, node)
 if not join then return {R.INVALID, node} end
-local members = cjson.decode(ARGV[6])
-local group = ARGV[7]
+local members = cjson.decode(ARGV[5])
+local group = ARGV[6]
 for _, m in ipairs(members) do
     if redis.call('HEXISTS', K_STATE, m[1]) == 1 then return {R.INVALID, m[1]} end
 end
@@ -71,8 +71,8 @@ redis.call('HINCRBY', K_META, cleanup and 'open_cleanup' or 'open_main', #member
 local sends = {}
 event(E.EXPANDED, node, {'detail', tostring(#members)})
 set_state(node, S.SUCCEEDED, {'attempt', redis.call('HGET', K_ATTEMPT, node),
-                              'detail', ARGV[8]})
-redis.call('HSET', K_DETAIL, node, ARGV[8])
+                              'detail', ARGV[7]})
+redis.call('HSET', K_DETAIL, node, ARGV[7])
 count_end(node)
 release_and_ready(node, sends)
 -- members the group's limit holds back go straight to its ready list, in batches

@@ -1,8 +1,8 @@
 -- progress: a task published a progress line; keep it as the node's detail and tell followers.
 -- KEYS: the workflow keys (see _common.lua).
--- ARGV: 1 wf, 2 now, 3 lease, 4 node, 5 detail, 6 data JSON
+-- ARGV: 1 wf, 2 lease, 3 node, 4 detail, 5 data JSON
 -- Returns 1, or 0 when the workflow is unknown.
 if redis.call('EXISTS', K_META) == 0 then return 0 end
-redis.call('HSET', K_DETAIL, ARGV[4], ARGV[5])
-event(E.NODE_PROGRESS, ARGV[4], {'detail', ARGV[5], 'data', ARGV[6]})
+redis.call('HSET', K_DETAIL, ARGV[3], ARGV[4])
+event(E.NODE_PROGRESS, ARGV[3], {'detail', ARGV[4], 'data', ARGV[5]})
 return 1

@@ -1,9 +1,9 @@
 -- relet: the reconciler found an expired lease; decide whether the node must be sent again.
 -- KEYS: the workflow keys (see _common.lua).
--- ARGV: 1 wf, 2 now, 3 lease, 4 node
+-- ARGV: 1 wf, 2 lease, 3 node
 -- Returns {'send', token} (send (wf, node, token) now) or {'skip'} (lease renewed meanwhile,
 -- or the node has ended: its lease is dropped).
-local node = ARGV[4]
+local node = ARGV[3]
 local m = member(node)
 local score = redis.call('ZSCORE', K_LEASES, m)
 if not score then return {R.SKIP} end

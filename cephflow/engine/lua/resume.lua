@@ -1,7 +1,7 @@
 -- resume: run a stopped (or, from a step, an ended) workflow again. Which nodes run again
--- depends on the mode (scripts.Rerun, ARGV[5]):
+-- depends on the mode (scripts.Rerun, ARGV[4]):
 --   M.STOPPED  plain resume: the failed and cancelled nodes;
---   M.STEP     from a step: those, and the seed nodes (ARGV[6]: a step's nodes) with every
+--   M.STEP     from a step: those, and the seed nodes (ARGV[5]: a step's nodes) with every
 --              node reachable from them through the children lists (joins walked through);
 --              the workflow may have failed, been cancelled or succeeded;
 --   M.RETRY    one failed step: the seed nodes (that step's failed and cancelled nodes, the
@@ -15,12 +15,12 @@
 -- again. A node that had ended well and runs again starts afresh: its output, memo and once
 -- markers go. An expander that runs again loses the members it wrote (it writes them anew).
 -- KEYS: the workflow keys (see _common.lua).
--- ARGV: 1 wf, 2 now, 3 lease, 4 user, 5 mode, 6 seed nodes (JSON list), 7 the step named
+-- ARGV: 1 wf, 2 lease, 3 user, 4 mode, 5 seed nodes (JSON list), 6 the step named
 -- Returns {'invalid', state}, {'invalid', state, node, node state} (retry: a seed did not
 -- fail), {'held', lock, holder} or {'ok', node1, token1, ...}.
-local mode = ARGV[5] or M.STOPPED
-local seeds = cjson.decode(ARGV[6] or '[]')
-local step = ARGV[7] or ''
+local mode = ARGV[4] or M.STOPPED
+local seeds = cjson.decode(ARGV[5] or '[]')
+local step = ARGV[6] or ''
 local st = wf_state()
 if not st then return {R.INVALID, R.UNKNOWN} end
 if mode == M.RETRY then
@@ -329,7 +329,7 @@ redis.call('HDEL', K_META, 'failed_node', 'error', 'cleanup_failed', 'ended_at',
 if kept_failed then redis.call('HSET', K_META, 'failed_kept', kept_failed) end
 redis.call('HSET', K_META, 'state', W.RUNNING, 'phase', P.MAIN, 'open_main', open_main,
            'open_cleanup', open_cleanup)
-local user = ARGV[4]
+local user = ARGV[3]
 local said
 if mode == M.RETRY then
     redis.call('HSET', K_AUDIT, 'outcome', W.RUNNING, 'retried_by', user,

@@ -1,11 +1,20 @@
 -- start: take the workflow's locks, index it, record the audit, queue its root nodes.
 -- KEYS: the workflow keys (see _common.lua).
--- ARGV: 1 wf, 2 now, 3 lease, 4 JSON list of lock names, 5 JSON list of main root nodes,
---       6 submitted_at
+-- ARGV: 1 wf, 2 lease, 3 note for the audit record ('' from submit; the reconciler's
+--       'started by the reconciler ...' when it finishes a submit that died before this)
+-- The locks, roots and submit time come from the meta the submit wrote (meta 'locks',
+-- 'roots', 'submitted_at'); the meta field 'written' says the submit's writes are complete.
 -- Returns {'held', lock, holder} when a lock is held by another workflow (nothing changed),
+-- {'invalid', 'unknown'} (no such workflow: removed as an unfinished submit),
+-- {'invalid', 'incomplete'} (its writes are not complete: nothing changed),
+-- {'invalid', state} for the reconciler (a note given) when it is no longer submitting,
 -- else {'ok', node1, token1, node2, token2, ...}: the messages the caller must send.
-local roots = cjson.decode(ARGV[5])
-if wf_state() ~= W.SUBMITTING then
+local st = wf_state()
+if not st then return {R.INVALID, R.UNKNOWN} end
+local roots = cjson.decode(redis.call('HGET', K_META, 'roots') or '[]')
+if st ~= W.SUBMITTING then
+    -- the reconciler: another worker's reconciler, or the submit itself, came first
+    if ARGV[3] ~= '' then return {R.INVALID, st} end
     -- run again (a retry after a lost reply): the roots are queued already; repeat the
     -- messages of those still queued (their token lets one copy run), queue nothing twice
     local out = {R.OK}
@@ -16,16 +25,19 @@ if wf_state() ~= W.SUBMITTING then
     end
     return out
 end
-local locks = cjson.decode(ARGV[4])
+if redis.call('HGET', K_META, 'written') ~= '1' then return {R.INVALID, R.INCOMPLETE} end
+local locks = cjson.decode(redis.call('HGET', K_META, 'locks') or '[]')
 for _, name in ipairs(locks) do
     local holder = redis.call('GET', K_LOCK .. name)
     if holder and holder ~= WF then return {R.HELD, name, holder} end
 end
 for _, name in ipairs(locks) do redis.call('SET', K_LOCK .. name, WF) end
 redis.call('HSET', K_META, 'state', W.RUNNING, 'phase', P.MAIN)
-redis.call('ZADD', K_WORKFLOWS, tonumber(ARGV[6]), WF)
+redis.call('ZREM', K_SUBMITTING, WF)
+redis.call('ZADD', K_WORKFLOWS, tonumber(redis.call('HGET', K_META, 'submitted_at')), WF)
 redis.call('ZADD', K_IDS, 0, WF)
 redis.call('HSET', K_AUDIT, 'outcome', W.RUNNING)
+if ARGV[3] ~= '' then redis.call('HSET', K_AUDIT, 'note', ARGV[3]) end
 event(E.WORKFLOW_SUBMITTED, nil, {'state', W.RUNNING})
 local sends = {}
 for _, root in ipairs(roots) do make_ready(root, sends) end

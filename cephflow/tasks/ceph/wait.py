@@ -10,8 +10,6 @@ by someone else, PGs backfill_toofull on an OSD, PGs peering, health checks by c
 
 from __future__ import annotations
 
-import time
-
 from cephflow.ceph.prechecks import ClusterView, failure_domain_problems
 from cephflow.ceph.waiting import why_not_healthy
 from cephflow.engine.context import StepContext
@@ -121,8 +119,8 @@ def wait_safe_to_destroy(
         if blockers:
             first = ctx.memo.get("stuck_since")
             if first is None:
-                ctx.remember("stuck_since", time.time())
-            elif time.time() - float(first) >= settle:
+                ctx.remember("stuck_since", ctx.now())  # polls may run on other hosts
+            elif ctx.now() - float(first) >= settle:
                 raise UnsafeOperation(
                     f"Ceph says {_names(osds)} are not safe to destroy: "
                     f"{client.safe_to_destroy_explanation(osds)}; and the data cannot move: "
