@@ -11,28 +11,17 @@ import json
 import pytest
 
 from cephflow.engine import keys, late
-from cephflow.engine.client import WorkflowClient
 from cephflow.engine.scripts import Transitions
 from cephflow.runbook.dag import FanOut, Late, StepRef
-from cephflow.settings import Settings
 from tests.engine.support import dag, node
+from tests.fixtures.workflow_client import LONE_NAMESPACE as NS
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
-NS = "cfbig"
 WIDTH = late.MAX_MEMBERS
 
 
-@pytest.fixture
-def bare_client(redis_server):
-    redis_server.flush_namespace(NS)
-    client = WorkflowClient(Settings(redis_url=redis_server.url, namespace=NS))
-    yield client
-    client.close()
-    redis_server.flush_namespace(NS)
-
-
-def test_a_runtime_fan_out_of_100000_members_is_written_once_by_one_script(bare_client):
-    client = bare_client
+def test_a_runtime_fan_out_of_100000_members_is_written_once_by_one_script(lone_client):
+    client = lone_client
     d = dag(
         node("discover", task="core.echo", args={"value": {}}),
         node("drain", task="core.noop", after=["discover"],
