@@ -6,9 +6,12 @@ conftest) and the test Redis named by URL and namespace, as tests/cli's end-to-e
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import sys
 from collections.abc import Mapping
+from pathlib import Path
 
 from tests.fixtures.redis_server import NAMESPACE
 from tests.paths import CEPHFLOW, REPO
@@ -30,3 +33,53 @@ def one_error(result: subprocess.CompletedProcess[str]) -> str:
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1, result.stderr
     return errors[0]
+
+
+FAKE_CEPH = """#!{python}
+import json, os, sys
+with open("/proc/%d/comm" % os.getppid()) as comm:
+    parent = comm.read().strip()
+with open({log!r}, "a", encoding="utf-8") as log:
+    log.write(json.dumps({{"argv": sys.argv[1:], "parent": parent}}) + "\\n")
+answers = json.loads({answers!r})
+words, skip = [], False
+for arg in sys.argv[1:]:
+    if skip or arg[:1].isdigit():
+        skip = False
+        continue
+    skip = arg in ("-c", "--connect-timeout", "-f", "--max")
+    if not skip:
+        words.append(arg)
+words = " ".join(words)
+status, out, err = answers.get(words, [0, "[]", ""])
+sys.stdout.write(out)
+sys.stderr.write(err)
+sys.exit(status)
+"""
+
+
+class FakeCeph:
+    """A ``ceph`` executable written into ``directory``: it records every argv (and the name
+    of the process that started it) and answers from ``answers`` (the command's words, such
+    as ``"osd ok-to-stop"``, to exit status, stdout and stderr; anything else: ``[]``).
+
+    ``env`` points cephflow (a worker, the CLI) at it through the CLI backend.
+    """
+
+    def __init__(self, directory: Path, answers: Mapping[str, tuple[int, str, str]] | None = None):
+        self.log = directory / "ceph-argv.jsonl"
+        self.path = directory / "bin" / "ceph"
+        self.path.parent.mkdir(parents=True)
+        self.path.write_text(FAKE_CEPH.format(python=sys.executable, log=str(self.log),
+                                              answers=json.dumps(dict(answers or {}))))
+        self.path.chmod(0o755)
+        conf = directory / "ceph.conf"
+        conf.write_text("[global]\n")
+        self.env = {"CEPHFLOW_CEPH__CEPH_BINARY": str(self.path), "CEPHFLOW_CEPH__BACKEND": "cli",
+                    "CEPHFLOW_CEPH__CONF": str(conf)}
+
+    def calls(self) -> list[dict]:
+        """Every run so far: ``{"argv": [...], "parent": <process name>}``."""
+        if not self.log.exists():
+            return []
+        return [json.loads(line) for line in self.log.read_text(encoding="utf-8").splitlines()]

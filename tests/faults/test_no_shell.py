@@ -9,27 +9,15 @@ substitutions would create the marker file, and the fake's parent would be a she
 
 from __future__ import annotations
 
-import json
-import sys
-
 import pytest
 
 from cephflow.engine.state import WorkflowState
-from tests.faults.support import cephflow
+from tests.faults.support import FakeCeph, cephflow
 from tests.fixtures.celery_worker import worker_with_client
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 NS = "faultshell"
-
-FAKE_CEPH = """#!{python}
-import json, os, sys
-with open("/proc/%d/comm" % os.getppid()) as comm:
-    parent = comm.read().strip()
-with open({log!r}, "a", encoding="utf-8") as log:
-    log.write(json.dumps({{"argv": sys.argv[1:], "parent": parent}}) + "\\n")
-print("[]")
-"""
 
 RUNBOOK = """name: hostile-value
 params:
@@ -46,16 +34,10 @@ def test_a_param_full_of_shell_metacharacters_reaches_ceph_as_one_exact_argument
     marker = tmp_path / "pwned"
     hostile = (f"1; rm -rf / ; touch {marker} && $(touch {marker}) `touch {marker}` "
                f"| tee {marker} > {marker} 'it''s' \"q\" \\ $HOME * ~ \nsecond line é😀")
-    log = tmp_path / "argv.jsonl"
-    fake = tmp_path / "bin" / "ceph"
-    fake.parent.mkdir()
-    fake.write_text(FAKE_CEPH.format(python=sys.executable, log=str(log)))
-    fake.chmod(0o755)
-    (tmp_path / "ceph.conf").write_text("[global]\n")
+    fake = FakeCeph(tmp_path)
     book = tmp_path / "hostile.yaml"
     book.write_text(RUNBOOK)
-    ceph = {"CEPHFLOW_CEPH__CEPH_BINARY": str(fake), "CEPHFLOW_CEPH__BACKEND": "cli",
-            "CEPHFLOW_CEPH__CONF": str(tmp_path / "ceph.conf")}
+    ceph = fake.env
     with worker_with_client(redis_server, tmp_path, namespace=NS, name="shell",
                             env=ceph) as (_, client):
         done = cephflow(["run", str(book), "--value", hostile, "--quiet"], redis_server.url,
@@ -63,7 +45,7 @@ def test_a_param_full_of_shell_metacharacters_reaches_ceph_as_one_exact_argument
         assert done.returncode == 0, done.stdout + done.stderr
         [wf] = [w.id for w in client.list_workflows(5)]
         assert client.snapshot(wf).state is WorkflowState.SUCCEEDED
-    calls = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    calls = fake.calls()
     sets = [c for c in calls if "set" in c["argv"]]
     assert len(sets) == 1, calls
     argv = sets[0]["argv"]
