@@ -164,4 +164,4 @@ def test_a_workflow_stored_in_an_unknown_format_is_refused_by_name(client, celer
     assert redis_server.client().hgetall(meta) == before  # nothing changed it
     listed = cephflow(["status"], redis_url)
     assert listed.returncode == 0, listed.stderr
-    assert "Traceback" not in listed.stderr
+    assert "Traceback" not in listed.stderr and wf[:8] not in listed.stdout
