@@ -136,13 +136,16 @@ def test_commands_that_do_not_fit_the_state_are_refused_and_change_nothing(
 
     done_step = cephflow(["approve", wf, "first"], redis_url)  # a step that is no gate
     assert done_step.returncode == ExitStatus.BAD_INPUT, done_step.stdout + done_step.stderr
-    assert "first" in one_error(done_step)
+    assert one_error(done_step) == (f"error: workflow {wf}: 'first' names no open approval "
+                                 "gate; open approval steps: gate")
     not_reached = cephflow(["approve", wf, "last"], redis_url)  # no gate, not reached
     assert not_reached.returncode == ExitStatus.BAD_INPUT, not_reached.stderr
-    assert "last" in one_error(not_reached)
+    assert one_error(not_reached) == (f"error: workflow {wf}: 'last' names no open approval "
+                                 "gate; open approval steps: gate")
     unknown = cephflow(["approve", wf, "gaet"], redis_url)  # a typo
     assert unknown.returncode == ExitStatus.BAD_INPUT, unknown.stderr
-    assert "gaet" in one_error(unknown)
+    assert one_error(unknown) == (f"error: workflow {wf}: 'gaet' names no open approval "
+                                 "gate; open approval steps: gate")
     assert _unchanged(client, wf) == before
 
     approved = cephflow(["approve", wf, "gate"], redis_url)
