@@ -101,16 +101,21 @@ def test_a_param_of_the_wrong_shape_is_refused_before_anything_is_submitted(
     nothing_stored(redis_server)
 
 
-@pytest.mark.parametrize("path", [
-    "a/" * 3000 + "x.yaml",           # longer than PATH_MAX
-    "a" * 300 + ".yaml",              # a name longer than NAME_MAX
-    "x\n;$(id) `id`.yaml",            # a newline and metacharacters in the name
-    "/dev/zero",                      # endless
-], ids=["path-max", "name-max", "metacharacters", "dev-zero"])
-def test_a_runbook_path_that_cannot_be_read_is_refused(path, tmp_path, redis_server, redis_url):
+@pytest.mark.parametrize("path, expect", [
+    ("a/" * 3000 + "x.yaml", "error: no runbook file 'a/a/a/"),   # longer than PATH_MAX
+    ("a" * 300 + ".yaml", "error: no runbook file 'aaaa"),          # longer than NAME_MAX
+    ("x\n;$(id) `id`.yaml", "error: no runbook file 'x\\n;$(id) `id`.yaml'"),
+    ("/dev/zero", "error: '/dev/zero' is not a regular file, not a runbook file"),  # endless
+    ("/", "error: '/' is a directory, not a runbook file"),
+], ids=["path-max", "name-max", "metacharacters", "dev-zero", "directory"])
+def test_a_runbook_path_that_cannot_be_read_is_refused(path, expect, tmp_path, redis_server,
+                                                       redis_url):
     result = cephflow(["run", path], redis_url, cwd=tmp_path, timeout=30)
     assert result.returncode == ExitStatus.BAD_INPUT, result.stdout + result.stderr
-    one_error(result)
+    error = one_error(result)
+    assert error.startswith(expect), error
+    assert len(error) < 300, error  # a huge path is cut, not printed whole
+    assert "hint:" not in result.stderr  # no advice about HOME for a path that is too long
     nothing_stored(redis_server)
 
 
