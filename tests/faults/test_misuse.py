@@ -131,8 +131,16 @@ def test_commands_that_do_not_fit_the_state_are_refused_and_change_nothing(
     assert resumed.returncode == ExitStatus.BAD_INPUT, resumed.stdout + resumed.stderr
     assert one_error(resumed) == (f"error: workflow {wf} is running: only failed or "
                                   "cancelled workflows resume")
+    from_step = cephflow(["resume", wf, "--from", "first"], redis_url)
+    assert from_step.returncode == ExitStatus.BAD_INPUT, from_step.stdout + from_step.stderr
+    assert one_error(from_step) == (f"error: workflow {wf} is running: only a failed, "
+                                    "cancelled or succeeded workflow resumes from a step")
+    retried = cephflow(["retry", wf, "first"], redis_url)
+    assert retried.returncode == ExitStatus.BAD_INPUT, retried.stdout + retried.stderr
+    assert one_error(retried) == (f"error: workflow {wf} is running: only a failed "
+                                  "workflow's failed steps are retried")
     assert _unchanged(client, wf) == before
-    assert "resumed_by" not in client.audit(wf)
+    assert "resumed_by" not in client.audit(wf) and "retried_by" not in client.audit(wf)
 
     done_step = cephflow(["approve", wf, "first"], redis_url)  # a step that is no gate
     assert done_step.returncode == ExitStatus.BAD_INPUT, done_step.stdout + done_step.stderr
