@@ -170,6 +170,14 @@ class WorkflowNotFound(EngineError):
     hint = "`cephflow status` lists the recent workflows"
 
 
+class WorkflowFormatUnknown(EngineError):
+    """Raised when a workflow in Redis was written in a format this cephflow does not read
+    (by a newer or an older cephflow): refused by name rather than misread."""
+
+    exit_code = ExitStatus.BAD_INPUT
+    hint = "use the cephflow version that submitted it"
+
+
 class AmbiguousWorkflowId(EngineError):
     """Raised when an id prefix matches more than one workflow."""
 

@@ -1,7 +1,8 @@
 """Shared test set-up. Fixtures for real services live in tests/fixtures/, one module each.
 
 Tests sit under the folder of the package they test (tests/engine for cephflow/engine, ...);
-tests/repo checks the checkout as a whole. Helpers that are not fixtures are plain modules
+tests/repo checks the checkout as a whole; tests/faults tries bad input, misuse and faults
+across the packages through the CLI (docs/reliability.md lists them). Helpers that are not fixtures are plain modules
 (``support.py``) imported where used.
 
 Fixtures that need a service start it themselves (binaries installed by scripts/setup.sh).

@@ -14,8 +14,9 @@ here once, so tasks cannot forget them:
 from __future__ import annotations
 
 import errno
-from collections.abc import Iterable
-from typing import Any
+import json
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
@@ -50,10 +51,25 @@ def _transient(exc: BaseException) -> bool:
     )
 
 
+T = TypeVar("T")
+
 CLUSTER_FLAGS = frozenset(
     {"noout", "noin", "noup", "nodown", "nobackfill", "norebalance", "norecover", "noscrub",
      "nodeep-scrub", "pause"}
 )
+
+
+def understood(command: CephCommand, data: Any, parse: Callable[[Any], T]) -> T:
+    """``parse(data)``; a CephError naming the command and quoting the answer when the answer
+    has another shape than the one parsed (a Ceph release that changed it, something else
+    answering), instead of a bare ``KeyError: 'osd'`` from inside a model that names neither.
+    """
+    try:
+        return parse(data)
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        snippet = json.dumps(data)[:200]
+        raise CephError(f"ceph {' '.join(command.words)}: answer not understood "
+                        f"({type(exc).__name__}: {exc}): {snippet}") from exc
 
 
 class CephClient:
@@ -87,6 +103,10 @@ class CephClient:
         """Run a read-only command and return its parsed JSON; non-zero exits raise."""
         return self.run(command).check().json()
 
+    def read(self, command: CephCommand, parse: Callable[[Any], T]) -> T:
+        """``parse`` of the read-only command's JSON answer (see ``understood``)."""
+        return understood(command, self.query(command), parse)
+
     def change(self, command: CephCommand) -> CommandResult:
         """Run a command that changes the cluster; non-zero exits raise ``CommandFailed``."""
         return self.run(command).check()
@@ -94,29 +114,29 @@ class CephClient:
     # -- reads ---------------------------------------------------------------------------------
     def health(self, *, detail: bool = True) -> Health:
         command = cmd("health", "detail", detail="detail") if detail else cmd("health")
-        return Health.from_json(self.query(command))
+        return self.read(command, Health.from_json)
 
     def status(self) -> ClusterStatus:
-        return ClusterStatus.from_json(self.query(cmd("status")))
+        return self.read(cmd("status"), ClusterStatus.from_json)
 
     def osd_tree(self) -> OsdTree:
-        return OsdTree.from_json(self.query(cmd("osd tree")))
+        return self.read(cmd("osd tree"), OsdTree.from_json)
 
     def osd_df(self) -> dict[int, OsdUsage]:
-        return parse_osd_df(self.query(cmd("osd df", target="mgr")))
+        return self.read(cmd("osd df", target="mgr"), parse_osd_df)
 
     def osd_dump(self) -> OsdDump:
-        return OsdDump.from_json(self.query(cmd("osd dump")))
+        return self.read(cmd("osd dump"), OsdDump.from_json)
 
     def epoch(self) -> int:
         """The current osdmap epoch: what a wait after a change compares against."""
         return self.osd_dump().epoch
 
     def osd_metadata(self, osd: int) -> OsdMetadata:
-        return OsdMetadata.from_json(self.query(cmd("osd metadata", str(osd), id=osd)))
+        return self.read(cmd("osd metadata", str(osd), id=osd), OsdMetadata.from_json)
 
     def pg_ls(self) -> PgList:
-        return PgList.from_json(self.query(cmd("pg ls", target="mgr")))
+        return self.read(cmd("pg ls", target="mgr"), PgList.from_json)
 
     def osd_metadata_all(self) -> list[dict[str, Any]]:
         """``ceph osd metadata``: one mapping per OSD that reported (``id``, ``hostname``...)."""
@@ -128,7 +148,7 @@ class CephClient:
         return list(self.query(cmd("config dump")))
 
     def crush_rules(self) -> dict[int, CrushRule]:
-        rules = [CrushRule.from_json(r) for r in self.query(cmd("osd crush rule dump"))]
+        rules = self.read(cmd("osd crush rule dump"), lambda data: [CrushRule.from_json(r) for r in data])
         return {r.id: r for r in rules}
 
     def _require_osds(self, osds: Iterable[int]) -> list[int]:
@@ -156,21 +176,20 @@ class CephClient:
         if max is not None:
             extra["max"] = int(max)
             words += ["--max", str(int(max))]
-        result = self.run(
-            cmd("osd ok-to-stop", *words, target="mgr", ids=[str(i) for i in ids], **extra)
-        )
+        command = cmd("osd ok-to-stop", *words, target="mgr", ids=[str(i) for i in ids], **extra)
+        result = self.run(command)
         if result.status not in (0, errno.EBUSY) or not result.stdout.strip():
             result.check()
             raise CephError(f"osd ok-to-stop {ids}: empty answer")
-        return OkToStop.from_json(result.json(), explanation=result.stderr)
+        return understood(command, result.json(),
+                          lambda data: OkToStop.from_json(data, explanation=result.stderr))
 
     def safe_to_destroy(self, osds: Iterable[int]) -> SafeToDestroy:
         """Whether destroying these OSDs loses no data (read the lists: the status is always 0)."""
         ids = self._require_osds(osds)
-        return SafeToDestroy.from_json(
-            self.query(
-                cmd("osd safe-to-destroy", *map(str, ids), target="mgr", ids=[str(i) for i in ids])
-            )
+        return self.read(
+            cmd("osd safe-to-destroy", *map(str, ids), target="mgr", ids=[str(i) for i in ids]),
+            SafeToDestroy.from_json,
         )
 
     def safe_to_destroy_explanation(self, osds: Iterable[int]) -> str:

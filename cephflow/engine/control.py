@@ -84,7 +84,7 @@ class WorkflowControl(WorkflowReader):
         roots, writes = plan_writes(dag)
         now = self._server_time()
         meta = {
-            "runbook": dag.runbook, "source": dag.source, "description": dag.description,
+            "format": keys.FORMAT, "runbook": dag.runbook, "source": dag.source, "description": dag.description,
             "params": _params_text(dag),
             "locks": json.dumps(dag.locks), "submitted_at": repr(now), "submitted_by": user,
             "cluster": self.settings.cluster_name, "state": WorkflowState.SUBMITTING,

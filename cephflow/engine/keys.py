@@ -26,7 +26,11 @@ submit reads it for ``submitted_at``; no worker's or client's clock is written. 
 ``roots`` (JSON list) names the main root nodes start queues, and ``written`` is set to 1 by
 the submit's last write: a workflow still ``submitting`` without it was left half-written
 (the reconciler removes it after ``Settings.submit_grace_seconds``, its audit ``outcome``
-saying so; with it, it starts it and the audit record's ``note`` says so).
+saying so; with it, it starts it and the audit record's ``note`` says so). The meta field
+``format`` is ``FORMAT``, the layout of the workflow's keys that submit wrote; a reader refuses
+a workflow of another format (written by a newer or older cephflow) with
+``WorkflowFormatUnknown`` instead of misreading it; a workflow without the field was written
+before it existed, in format 1.
 
     <ns>:workflows            zset   workflow id -> submitted_at (listing, newest first)
     <ns>:workflow-ids         zset   workflow id, score 0 (prefix lookup with ZRANGEBYLEX)
@@ -83,6 +87,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 LEASE_SEPARATOR = "|"
+
+FORMAT = "1"
+"""The layout of a workflow's keys and meta fields this cephflow writes and reads (meta
+``format``). Change it when a workflow written before the change can no longer be read or run."""
+
+FORMATS_READ = frozenset({FORMAT})
+"""The formats this cephflow reads (a meta without ``format`` is format 1)."""
 
 
 def workflow_prefix(ns: str) -> str:

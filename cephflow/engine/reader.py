@@ -29,7 +29,7 @@ from cephflow.engine.state import (
     WorkflowState,
     WorkflowSummary,
 )
-from cephflow.errors import AmbiguousWorkflowId, WorkflowNotFound
+from cephflow.errors import AmbiguousWorkflowId, WorkflowFormatUnknown, WorkflowNotFound
 from cephflow.masking import Masker
 from cephflow.runbook.dag import REDACTED
 
@@ -69,7 +69,7 @@ class WorkflowReader(EngineBinding):
         if not prefix:
             raise WorkflowNotFound("no workflow id given")
         if call(lambda: self.redis.exists(self.workflow_keys(prefix).meta)):
-            return prefix
+            return self._readable(prefix)
         found = call(lambda: self.redis.zrangebylex(
             keys.workflow_ids(self.ns), f"[{prefix}", f"[{prefix}\x7f", start=0, num=2))
         if not found:
@@ -77,7 +77,17 @@ class WorkflowReader(EngineBinding):
         if len(found) > 1:
             raise AmbiguousWorkflowId(f"{prefix!r} matches several workflows: "
                                       f"{', '.join(found)}, ...")
-        return found[0]
+        return self._readable(found[0])
+
+    def _readable(self, wf: str) -> str:
+        """``wf``, or WorkflowFormatUnknown when its meta ``format`` is not one this reads.
+
+        Every command that names a workflow resolves its id here first, so a workflow of
+        another format is refused before anything reads or changes it.
+        """
+        _check_format(wf, call(lambda: self.redis.hget(self.workflow_keys(wf).meta, "format"),
+                               what="format"))
+        return wf
 
     def snapshot(self, wf: str) -> WorkflowSnapshot:
         """The workflow's state, consistent with ``last_event_id`` (read in one transaction)."""
@@ -97,6 +107,7 @@ class WorkflowReader(EngineBinding):
          last) = call(read, what="snapshot")
         if not meta:
             raise WorkflowNotFound(f"no workflow {wf!r}")
+        _check_format(wf, meta.get("format"))
         masker = self._keep_masker(wf, meta.get("secrets"))
         lists: dict[str, list[str]] = {}
 
@@ -207,7 +218,7 @@ class WorkflowReader(EngineBinding):
     def list_workflows(self, limit: int = 20) -> list[WorkflowSummary]:
         """The most recently submitted workflows, newest first."""
         ids = call(lambda: self.redis.zrevrange(keys.workflows(self.ns), 0, limit - 1))
-        fields = ["runbook", "state", "submitted_at", "submitted_by", "ended_at", "failed_node",
+        fields = ["format", "runbook", "state", "submitted_at", "submitted_by", "ended_at", "failed_node",
                   "error", "nodes", "params", "given", "open_main", "open_cleanup", "secrets"]
         pipe = self.redis.pipeline(transaction=False)
         for wf in ids:
@@ -216,10 +227,12 @@ class WorkflowReader(EngineBinding):
         result = []
         expired = []
         for wf, row in zip(ids, rows, strict=True):
-            if row[1] is None:
+            if row[2] is None:  # state
                 expired.append(wf)  # its retention passed: only the audit record is left
                 continue
             data = dict(zip(fields, row, strict=True))
+            if (data["format"] or "1") not in keys.FORMATS_READ:
+                continue  # not ours to read; `status ID` names it and why
             # the engine keeps open counters, never a count of ended nodes: derive it
             nodes = int(data["nodes"] or 0)
             still_open = int(data["open_main"] or 0) + int(data["open_cleanup"] or 0)
@@ -261,6 +274,15 @@ def _shown_args(spec: dict[str, Any]) -> dict[str, Any]:
     args = spec.get("args", {})
     secret = set(spec.get("secret_args") or ())
     return {k: REDACTED if k in secret else v for k, v in args.items()} if secret else args
+
+
+def _check_format(wf: str, stored: str | None) -> None:
+    """WorkflowFormatUnknown unless ``stored`` (meta ``format``; None: written before the
+    field, format 1) is a format this cephflow reads."""
+    if (stored or "1") not in keys.FORMATS_READ:
+        raise WorkflowFormatUnknown(
+            f"workflow {wf} is stored in format {stored!r}, which this cephflow does not read "
+            f"(it reads {', '.join(sorted(keys.FORMATS_READ))})")
 
 
 def _json_or_none(value: str | None) -> Any:

@@ -71,6 +71,11 @@ def available(search_path: list[Path]) -> dict[str, Path]:
     return found
 
 
+def _shown(name: str, limit: int = 120) -> str:
+    """``name`` quoted for an error line, cut to ``limit`` characters (a path may be huge)."""
+    return repr(name) if len(name) <= limit else repr(name[:limit]) + f"... ({len(name)} characters)"
+
+
 def find(name: str, search_path: list[Path], *, relative_to: Path | None = None) -> Path:
     """The file of runbook ``name`` (a name or a path); RunbookNotFound otherwise."""
     if looks_like_path(name):
@@ -78,9 +83,15 @@ def find(name: str, search_path: list[Path], *, relative_to: Path | None = None)
         if relative_to is not None and not Path(name).is_absolute():
             candidates.insert(0, relative_to / name)
         for candidate in candidates:
-            if candidate.is_file():
-                return candidate.resolve()
-        raise RunbookNotFound(f"no runbook file {name!r}")
+            try:
+                if candidate.is_file():
+                    return candidate.resolve()
+                if candidate.exists():  # a FIFO or a device would block or never end
+                    kind = "a directory" if candidate.is_dir() else "not a regular file"
+                    raise RunbookNotFound(f"{_shown(name)} is {kind}, not a runbook file")
+            except OSError as exc:  # a name too long for the file system, a loop of links
+                raise RunbookNotFound(f"no runbook file {_shown(name)}: {exc.strerror}") from exc
+        raise RunbookNotFound(f"no runbook file {_shown(name)}")
     directories = ([relative_to] if relative_to is not None else []) + list(search_path)
     for directory in directories:
         for suffix in SUFFIXES:
