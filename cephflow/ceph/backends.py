@@ -152,10 +152,11 @@ class RadosBackend:
 
     Two deadlines: librados' own (``rados_mon_op_timeout`` and ``rados_osd_op_timeout`` set to
     the call timeout, ``client_mount_timeout`` to the connect timeout, before connecting),
-    which ends a mon command with ETIMEDOUT and keeps the handle; and a watchdog for what
-    those options do not cover (``mgr_command`` waiting for a mgr, a connect stuck in
-    hunting): past it the handle is abandoned to the stuck call, which closes it once it
-    returns, and the next call connects afresh.
+    which ends a mon command with ETIMEDOUT and keeps the handle (a mgr command too, but that
+    handle is shut down: see ``execute``); and a watchdog for whatever librados does not end
+    (the binding's ``timeout`` argument is ignored; a connect stuck in hunting): past it the
+    handle is abandoned to the stuck call, which closes it once it returns, and the next call
+    connects afresh.
     """
 
     name = "librados"
@@ -239,10 +240,10 @@ class RadosBackend:
     def execute(self, command: CephCommand, *, timeout: float | None = None) -> CommandResult:
         """Send the command on the handle, under a watchdog of ``timeout`` (or
         ``command_timeout``); ``NoAnswer`` past it, or when librados' own timeout ends it."""
-        cluster = self._cluster()
         body = json.dumps(command.to_json())
         inbuf = (command.inbuf or "").encode()
         deadline = float(timeout or self.command_timeout)
+        cluster = self._cluster()
         send = cluster.mgr_command if command.target == "mgr" else cluster.mon_command
         started = time.monotonic()
         try:
@@ -257,6 +258,11 @@ class RadosBackend:
             self._abandon(cluster)
             raise TransportError(f"librados {command.prefix}: {exc}") from exc
         if ret == -errno.ETIMEDOUT:
+            if command.target == "mgr":
+                # librados gave up waiting but its mgr client still holds the command, with
+                # pointers into the call that returned: a late reply would write into freed
+                # memory. Shutting the handle down drops the command unanswered.
+                self._abandon(cluster)
             raise no_answer(command, time.monotonic() - started, str(outs).strip())
         argv = ("librados", command.target, body)
         if isinstance(out, bytes):

@@ -150,6 +150,20 @@ def test_librados_own_timeout_is_no_answer_and_keeps_the_handle():
     assert factory.made == [handle] and not handle.shut.is_set()
 
 
+def test_a_mgr_command_that_librados_timed_out_drops_its_handle():
+    """librados' mgr client keeps a timed-out command with pointers into the finished call:
+    only shutting the handle down makes sure a late reply lands nowhere."""
+    timed_out, fresh = Handle(mgr_down=False), Handle(mgr_down=False)
+    timed_out.mgr_command = lambda body, inbuf, timeout=0: (-errno.ETIMEDOUT, "", "")
+    factory = Factory(timed_out, fresh)
+    backend = RadosBackend(conf="ceph.conf", handle_factory=factory)
+    with pytest.raises(NoAnswer, match=r"^ceph mgr did not answer within .* s: pg ls"):
+        backend.execute(cmd("pg ls", target="mgr"), timeout=DEADLINE)
+    assert timed_out.shut.is_set()
+    assert backend.execute(cmd("pg ls", target="mgr")).json() == {"asked": "pg ls"}
+    assert factory.made == [timed_out, fresh]
+
+
 def test_a_connect_that_never_returns_is_cut_off():
     hunting = Handle(connect_hangs=True)
     backend = RadosBackend(conf="ceph.conf", connect_timeout=0.2, handle_factory=Factory(hunting))
