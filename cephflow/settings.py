@@ -84,7 +84,8 @@ class CephSettings(BaseModel):
     the ``ceph`` process is killed, a librados call is abandoned, and ``NoAnswer`` says who did
     not answer. Waiting steps then say "mgr unreachable for N s" and keep waiting."""
     command_timeout: float = 120.0
-    """Seconds a host command over SSH (``systemctl``, ``ceph-volume``) may take."""
+    """Seconds a host command may take: ``systemctl``, ``ceph-volume`` over SSH, and the
+    ``ceph orch`` commands that deploy or zap (they outlive ``call_timeout``)."""
     backend: str = "auto"
     """``cli``, ``librados`` or ``auto`` (librados where importable, for polling)."""
     hosts_backend: str = "ssh"

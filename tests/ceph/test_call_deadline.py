@@ -238,3 +238,27 @@ def test_a_waiting_step_says_how_long_the_mgr_is_unreachable_across_resends(monk
     _, done = check()
     assert done == {"asked": "pg ls"}
     assert memos.node_memo("wf", "wait").get("unreachable_since") is None
+
+
+def test_orchestrator_host_work_gets_the_host_command_deadline_and_the_rest_the_call_deadline():
+    """``orch daemon add osd`` deploys a daemon on a host: 30 s would cut it off half-way."""
+    from cephflow.ceph.command_runner import CommandResult
+    from cephflow.ceph.hosts.cephadm import CephadmHosts
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.timeouts: dict[str, float | None] = {}
+
+        def run(self, argv, *, input=None, timeout=None):
+            self.timeouts[" ".join(argv[3:6])] = timeout  # after: ceph --connect-timeout N
+            return CommandResult(tuple(argv), 0, '{"epoch": 1, "osds": []}', "")
+
+    rec = Recorder()
+    ops = CephadmHosts(CephClient(CliBackend(rec), timeout=30), host_timeout=120)
+    ops.stop_osd("h1", 4)
+    ops.zap("h1", 4, "/dev/sdc")
+    ops.create_osd("h1", "/dev/sdc", 4)
+    assert rec.timeouts["orch daemon stop"] == 30
+    assert rec.timeouts["orch device zap"] == 120
+    assert rec.timeouts["orch daemon add"] == 120
+    assert rec.timeouts["osd dump -f"] == 30
