@@ -262,3 +262,28 @@ def test_orchestrator_host_work_gets_the_host_command_deadline_and_the_rest_the_
     assert rec.timeouts["orch device zap"] == 120
     assert rec.timeouts["orch daemon add"] == 120
     assert rec.timeouts["osd dump -f"] == 30
+
+
+@pytest.mark.parametrize("step", ["ok_to_stop", "osd_facts", "discover_host"])
+def test_a_step_that_gets_no_answer_is_left_to_its_retry_policy_not_failed(monkeypatch, step):
+    """``NoAnswer`` is a ``CephError``; these steps turn Ceph's refusals into ``StepFailed``
+    (never retried) but must let an outage through to the engine, which retries it."""
+    from cephflow.tasks.ceph import discover, wait
+
+    class Silent:
+        name = "silent"
+
+        def execute(self, command, *, timeout=None):
+            raise NoAnswer(f"ceph {command.target} did not answer within 30 s: "
+                           f"{' '.join(command.words)}", who=command.target, waited=30)
+
+    client = CephClient(Silent())
+    monkeypatch.setattr(common, "client_for", lambda settings: client)
+    monkeypatch.setattr(common, "hosts_for", lambda settings: None)
+    ctx = StepContext("wf", step, MemoryBackend())
+    run = {"ok_to_stop": lambda: wait.ok_to_stop(ctx, osds=[0]),
+           "osd_facts": lambda: discover.osd_facts(ctx, osd=0),
+           "discover_host": lambda: discover.discover_host(ctx, host="h1")}[step]
+    with pytest.raises(NoAnswer, match="did not answer within 30 s"):
+        run()
+    assert ctx.fact("osd.0") is None
