@@ -257,7 +257,9 @@ class RadosBackend:
         except _rados_error() as exc:
             self._abandon(cluster)
             raise TransportError(f"librados {command.prefix}: {exc}") from exc
-        if ret == -errno.ETIMEDOUT:
+        if abs(ret) == errno.ETIMEDOUT:
+            # a mon command ends with -ETIMEDOUT; a mgr command with +ETIMEDOUT (librados
+            # hands back the bare wait_for result: seen with Ceph 16.2)
             if command.target == "mgr":
                 # librados gave up waiting but its mgr client still holds the command, with
                 # pointers into the call that returned: a late reply would write into freed

@@ -154,7 +154,8 @@ def test_a_mgr_command_that_librados_timed_out_drops_its_handle():
     """librados' mgr client keeps a timed-out command with pointers into the finished call:
     only shutting the handle down makes sure a late reply lands nowhere."""
     timed_out, fresh = Handle(mgr_down=False), Handle(mgr_down=False)
-    timed_out.mgr_command = lambda body, inbuf, timeout=0: (-errno.ETIMEDOUT, "", "")
+    # librados 16.2 hands back +ETIMEDOUT from mgr_command (a mon command gets -ETIMEDOUT)
+    timed_out.mgr_command = lambda body, inbuf, timeout=0: (errno.ETIMEDOUT, "", "")
     factory = Factory(timed_out, fresh)
     backend = RadosBackend(conf="ceph.conf", handle_factory=factory)
     with pytest.raises(NoAnswer, match=r"^ceph mgr did not answer within .* s: pg ls"):

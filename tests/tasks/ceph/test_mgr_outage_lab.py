@@ -61,8 +61,11 @@ def test_a_waiting_step_names_a_mgr_outage_keeps_waiting_and_ends_once_the_mgr_i
         mgr_down = True
         killed = time.monotonic()
         # bounded: one check's call timeout, the poll countdown, and a check in flight
-        wait_until(lambda: unreachable_for(flow.client.snapshot(wf).nodes["h"].detail) is not None,
+        wait_until(lambda: unreachable_for(flow.client.snapshot(wf).nodes["h"].detail) is not None
+                   or flow.client.snapshot(wf).nodes["h"].state is not NodeState.RUNNING,
                    timeout=4 * CALL_TIMEOUT + 15, what="the step to say the mgr is unreachable")
+        node = flow.client.snapshot(wf).nodes["h"]
+        assert node.state is NodeState.RUNNING, (node.state, node.error)
         said = time.monotonic() - killed
 
         # it keeps waiting, counting on across re-sends, and does not fail
