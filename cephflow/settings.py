@@ -78,7 +78,14 @@ class CephSettings(BaseModel):
     known_hosts: Path | None = None
     """known_hosts file to verify host keys against (default: ~/.ssh/known_hosts)."""
     connect_timeout: float = 10.0
+    """Seconds to reach the mons (``ceph --connect-timeout``; librados' ``client_mount_timeout``)."""
+    call_timeout: float = 30.0
+    """Seconds one Ceph command (a mon or mgr command, read or change) may take, on every backend:
+    the ``ceph`` process is killed, a librados call is abandoned, and ``NoAnswer`` says who did
+    not answer. Waiting steps then say "mgr unreachable for N s" and keep waiting."""
     command_timeout: float = 120.0
+    """Seconds a host command may take: ``systemctl``, ``ceph-volume`` over SSH, and the
+    ``ceph orch`` commands that deploy or zap (they outlive ``call_timeout``)."""
     backend: str = "auto"
     """``cli``, ``librados`` or ``auto`` (librados where importable, for polling)."""
     hosts_backend: str = "ssh"

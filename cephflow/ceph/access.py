@@ -39,7 +39,7 @@ def admin_runner(ceph: CephSettings) -> CommandRunner:
     """Where ``ceph`` commands run: locally, or on ``ssh_host`` over SSH."""
     if ceph.ssh_host:
         return ssh_runner(ceph.ssh_host, ceph)
-    return LocalRunner(timeout=ceph.command_timeout)
+    return LocalRunner(timeout=ceph.call_timeout)
 
 
 def build_client(ceph: CephSettings) -> CephClient:
@@ -59,11 +59,11 @@ def build_client(ceph: CephSettings) -> CephClient:
         if not (local and ceph.conf):
             raise ConfigError("ceph.backend = librados needs a local ceph.conf (ceph.conf)")
         reader = RadosBackend(conf=ceph.conf, connect_timeout=ceph.connect_timeout,
-                              command_timeout=ceph.command_timeout)
+                              command_timeout=ceph.call_timeout)
     elif ceph.backend == "auto" and local and ceph.conf and rados_available():
         reader = RadosBackend(conf=ceph.conf, connect_timeout=ceph.connect_timeout,
-                              command_timeout=ceph.command_timeout)
-    return CephClient(writer, reader, timeout=ceph.command_timeout)
+                              command_timeout=ceph.call_timeout)
+    return CephClient(writer, reader, timeout=ceph.call_timeout)
 
 
 def client_for(settings: Settings) -> CephClient:

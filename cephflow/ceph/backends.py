@@ -5,13 +5,20 @@ answers the same mon/mgr commands with the same JSON on an open handle in well u
 millisecond instead of the CLI's 0.2-1 s, so cephflow uses it for polling where the ``rados``
 binding imports (Debian's python3-rados). Both return a ``CommandResult`` whose ``status`` is
 the positive errno Ceph gave (16 for EBUSY), so callers handle them alike.
+
+Every call has a real deadline on both: the CLI runs as a process killed at its timeout; a
+librados call runs under a watchdog, because the binding ignores its ``timeout`` argument
+(with no mgr, ``mgr_command`` waits for one for good). A call past its deadline raises
+``NoAnswer``: "ceph mgr did not answer within 30 s: osd ok-to-stop 0".
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -54,7 +61,57 @@ class CliBackend:
         return argv + command.cli_argv()
 
     def execute(self, command: CephCommand, *, timeout: float | None = None) -> CommandResult:
-        return self.runner.run(self.argv(command), input=command.inbuf, timeout=timeout)
+        """Run the ``ceph`` process; the runner kills it at ``timeout`` (its own by default)."""
+        try:
+            result = self.runner.run(self.argv(command), input=command.inbuf, timeout=timeout)
+        except NoAnswer as exc:
+            raise no_answer(command, exc.waited) from exc
+        if result.status == errno.ETIMEDOUT:
+            raise no_answer(command, timeout or 0.0, result.stderr.strip())
+        return result
+
+
+def no_answer(command: CephCommand, waited: float, why: str = "") -> NoAnswer:
+    """"ceph mgr did not answer within 30 s: osd ok-to-stop 0 2": who, how long, what."""
+    words = " ".join(command.words)
+    return NoAnswer(
+        f"ceph {command.target} did not answer within {waited:g} s: {words}"
+        + (f" ({why})" if why else ""),
+        who=command.target, waited=waited,
+    )
+
+
+class Expired(Exception):
+    """``within`` gave up waiting: the call is still running in its abandoned thread."""
+
+
+def within(deadline: float, call: Callable[[], Any], *, name: str = "cephflow-call",
+           finished: Callable[[], None] | None = None) -> Any:
+    """``call()``'s value (or exception), or ``Expired`` once ``deadline`` seconds have passed.
+
+    The call runs in a daemon thread joined with the deadline: a call that never returns
+    keeps its thread, not its caller. ``finished`` runs in that thread once the call is over,
+    whether or not anyone still waits for it (an abandoned handle is closed there).
+    """
+    answer: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            answer["value"] = call()
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
+            answer["error"] = exc
+        finally:
+            if finished is not None:
+                finished()
+
+    worker = threading.Thread(target=run, name=name, daemon=True)
+    worker.start()
+    worker.join(max(deadline, 0.0))
+    if worker.is_alive():
+        raise Expired(f"no answer within {deadline:g}s")
+    if "error" in answer:
+        raise answer["error"]
+    return answer["value"]
 
 
 def rados_available() -> bool:
@@ -66,89 +123,170 @@ def rados_available() -> bool:
     return True
 
 
+def rados_handle(conf: str, options: dict[str, str]) -> Any:
+    """A new, unconnected ``rados.Rados`` on ``conf`` with ``options`` set before connecting
+    (librados reads its timeouts at connect time only)."""
+    try:
+        import rados
+    except ImportError as exc:
+        raise TransportError("the rados Python binding is not installed") from exc
+    try:
+        handle = rados.Rados(conffile=conf)
+        for key, value in options.items():
+            handle.conf_set(key, value)
+    except rados.Error as exc:
+        raise TransportError(f"librados cannot read {conf}: {exc}") from exc
+    return handle
+
+
+def _rados_error() -> type[BaseException]:
+    try:
+        import rados
+    except ImportError:  # a handle made by a test: nothing raises rados.Error
+        return type("NoRadosError", (Exception,), {})
+    return rados.Error
+
+
 class RadosBackend:
-    """librados ``mon_command``/``mgr_command`` on one handle, opened on first use."""
+    """librados ``mon_command``/``mgr_command`` on one handle, opened on first use.
+
+    Two deadlines: librados' own (``rados_mon_op_timeout`` and ``rados_osd_op_timeout`` set to
+    the call timeout, ``client_mount_timeout`` to the connect timeout, before connecting),
+    which ends a mon command with ETIMEDOUT and keeps the handle (a mgr command too, but that
+    handle is shut down: see ``execute``); and a watchdog for whatever librados does not end
+    (the binding's ``timeout`` argument is ignored; a connect stuck in hunting): past it the
+    handle is abandoned to the stuck call, which closes it once it returns, and the next call
+    connects afresh.
+    """
 
     name = "librados"
 
     def __init__(self, *, conf: Path | str, connect_timeout: float = 10.0,
-                 command_timeout: float = 120.0):
+                 command_timeout: float = 30.0,
+                 handle_factory: Callable[[str, dict[str, str]], Any] = rados_handle):
         self.conf = str(conf)
         self.connect_timeout = connect_timeout
         self.command_timeout = command_timeout
+        self.handle_factory = handle_factory
         self._handle: Any = None
         self._lock = threading.Lock()
+        self._busy: dict[int, int] = {}
+        """Calls running on each handle (by id): an abandoned handle is closed at zero."""
+        self._abandoned: set[int] = set()
+
+    def options(self) -> dict[str, str]:
+        """The librados options set before connecting: its own deadlines."""
+        op = f"{max(int(self.command_timeout), 1)}"
+        return {
+            "rados_mon_op_timeout": op,
+            "rados_osd_op_timeout": op,
+            "client_mount_timeout": f"{max(int(self.connect_timeout), 1)}",
+        }
 
     def _cluster(self) -> Any:
         with self._lock:
+            if self._handle is not None:
+                self._busy[id(self._handle)] = self._busy.get(id(self._handle), 0) + 1
+                return self._handle
+        handle = self.handle_factory(self.conf, self.options())
+        error = _rados_error()
+        late = {"gave_up": False, "over": False}
+
+        def connected() -> None:
+            with self._lock:
+                late["over"] = True
+                if not late["gave_up"]:
+                    return
+            handle.shutdown()  # nobody waits for this connect any more
+
+        try:
+            within(self.connect_timeout + 1.0, lambda: handle.connect(
+                timeout=int(max(self.connect_timeout, 1))), name="cephflow-rados-connect",
+                finished=connected)
+        except Expired as exc:
+            # a connect stuck in hunting cannot be cancelled: it closes the handle when over
+            with self._lock:
+                late["gave_up"] = True
+                over = late["over"]
+            if over:
+                handle.shutdown()
+            raise NoAnswer(f"ceph mon did not answer within {self.connect_timeout:g} s: "
+                           f"connect ({self.conf})", who="mon",
+                           waited=self.connect_timeout) from exc
+        except error as exc:
+            handle.shutdown()
+            raise TransportError(f"librados cannot connect ({self.conf}): {exc}") from exc
+        with self._lock:
             if self._handle is None:
-                try:
-                    import rados
-                except ImportError as exc:
-                    raise TransportError("the rados Python binding is not installed") from exc
-                try:
-                    handle = rados.Rados(conffile=self.conf)
-                except rados.Error as exc:
-                    raise TransportError(f"librados cannot read {self.conf}: {exc}") from exc
-                try:
-                    handle.connect(timeout=int(max(self.connect_timeout, 1)))
-                except rados.Error as exc:
-                    handle.shutdown()
-                    raise TransportError(f"librados cannot connect ({self.conf}): {exc}") from exc
                 self._handle = handle
+            else:  # another thread connected meanwhile: use its handle
+                handle.shutdown()
+            self._busy[id(self._handle)] = self._busy.get(id(self._handle), 0) + 1
             return self._handle
 
+    def _done(self, handle: Any) -> None:
+        """A call on ``handle`` is over: close it if it was abandoned and no call is left."""
+        with self._lock:
+            key = id(handle)
+            self._busy[key] = self._busy.get(key, 1) - 1
+            if self._busy[key] > 0:
+                return
+            del self._busy[key]
+            if key not in self._abandoned:
+                return
+            self._abandoned.discard(key)
+        handle.shutdown()
+
     def execute(self, command: CephCommand, *, timeout: float | None = None) -> CommandResult:
-        """Send the command on the handle, under a watchdog.
-
-        librados' ``mgr_command`` ignores its ``timeout``: with the mgr down a call blocks
-        until a mgr is back. So the call runs in a thread of its own; past ``timeout`` (or
-        ``command_timeout``) the handle is dropped (the stuck call keeps it until it returns)
-        and ``NoAnswer`` names who did not answer. The next call connects afresh.
-        """
-        import rados
-
-        cluster = self._cluster()
+        """Send the command on the handle, under a watchdog of ``timeout`` (or
+        ``command_timeout``); ``NoAnswer`` past it, or when librados' own timeout ends it."""
         body = json.dumps(command.to_json())
         inbuf = (command.inbuf or "").encode()
         deadline = float(timeout or self.command_timeout)
+        cluster = self._cluster()
         send = cluster.mgr_command if command.target == "mgr" else cluster.mon_command
-        answer: dict[str, Any] = {}
-
-        def call() -> None:
-            try:
-                answer["value"] = send(body, inbuf, timeout=int(max(deadline, 1)))
-            except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
-                answer["error"] = exc
-
         started = time.monotonic()
-        worker = threading.Thread(target=call, name="cephflow-librados", daemon=True)
-        worker.start()
-        worker.join(deadline)
-        if worker.is_alive():
+        try:
+            ret, out, outs = within(
+                deadline, lambda: send(body, inbuf, timeout=int(max(deadline, 1))),
+                name="cephflow-librados", finished=lambda: self._done(cluster),
+            )
+        except Expired as exc:
             self._abandon(cluster)
-            raise NoAnswer(f"librados {command.target} command {command.prefix!r}: no answer "
-                           f"within {deadline:g}s", who=command.target, waited=deadline)
-        error = answer.get("error")
-        if isinstance(error, rados.Error):
-            self.close()
-            raise TransportError(f"librados {command.prefix}: {error}") from error
-        if error is not None:
-            raise error
-        ret, out, outs = answer["value"]
+            raise no_answer(command, deadline) from exc
+        except _rados_error() as exc:
+            self._abandon(cluster)
+            raise TransportError(f"librados {command.prefix}: {exc}") from exc
+        if abs(ret) == errno.ETIMEDOUT:
+            # a mon command ends with -ETIMEDOUT; a mgr command with +ETIMEDOUT (librados
+            # hands back the bare wait_for result: seen with Ceph 16.2)
+            if command.target == "mgr":
+                # librados gave up waiting but its mgr client still holds the command, with
+                # pointers into the call that returned: a late reply would write into freed
+                # memory. Shutting the handle down drops the command unanswered.
+                self._abandon(cluster)
+            raise no_answer(command, time.monotonic() - started, str(outs).strip())
         argv = ("librados", command.target, body)
-        return CommandResult(
-            argv, -ret, out.decode(errors="replace"), outs, time.monotonic() - started
-        )
+        if isinstance(out, bytes):
+            out = out.decode(errors="replace")
+        return CommandResult(argv, -ret, out, outs, time.monotonic() - started)
 
     def _abandon(self, handle: Any) -> None:
-        """Forget ``handle`` without shutting it down: a call still blocks on it."""
+        """Forget ``handle``; the last call still running on it closes it (``_done``)."""
         with self._lock:
             if self._handle is handle:
                 self._handle = None
+            if id(handle) in self._busy:
+                self._abandoned.add(id(handle))
+                return
+        handle.shutdown()
 
     def close(self) -> None:
         with self._lock:
-            if self._handle is not None:
-                self._handle.shutdown()
-                self._handle = None
+            handle, self._handle = self._handle, None
+            if handle is None:
+                return
+            if id(handle) in self._busy:
+                self._abandoned.add(id(handle))
+                return
+        handle.shutdown()

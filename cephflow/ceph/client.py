@@ -89,15 +89,16 @@ class CephClient:
         A read that could not be run (mon unreachable for a moment, SSH dropped) is tried
         again; a change never is: it may have been applied before the connection broke.
         """
+        timeout = command.timeout or self.timeout
         if not command.readonly:
-            return self.writer.execute(command, timeout=self.timeout)
+            return self.writer.execute(command, timeout=timeout)
         attempt = Retrying(
             retry=retry_if_exception(_transient),
             stop=stop_after_attempt(self.read_attempts),
             wait=wait_exponential(multiplier=0.2, max=2.0),
             reraise=True,
         )
-        return attempt(self.reader.execute, command, timeout=self.timeout)
+        return attempt(self.reader.execute, command, timeout=timeout)
 
     def query(self, command: CephCommand) -> Any:
         """Run a read-only command and return its parsed JSON; non-zero exits raise."""

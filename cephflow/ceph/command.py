@@ -26,6 +26,9 @@ class CephCommand:
     inbuf: str | None = None
     """Input (``-i -`` for the CLI)."""
     readonly: bool = True
+    timeout: float | None = None
+    """Seconds this command may take when it does host work (``orch daemon add osd``);
+    None: the client's ``ceph.call_timeout``."""
 
     def __post_init__(self) -> None:
         if not self.prefix:
@@ -47,7 +50,8 @@ class CephCommand:
 
 
 def cmd(prefix: str, *extra: str, target: Literal["mon", "mgr"] = "mon", readonly: bool = True,
-        json_output: bool = True, inbuf: str | None = None, **args: Any) -> CephCommand:
+        json_output: bool = True, inbuf: str | None = None, timeout: float | None = None,
+        **args: Any) -> CephCommand:
     """Shorthand: ``cmd("osd ok-to-stop", "0", target="mgr", ids=["0"])``."""
     return CephCommand(
         words=(*prefix.split(), *extra),
@@ -57,4 +61,5 @@ def cmd(prefix: str, *extra: str, target: Literal["mon", "mgr"] = "mon", readonl
         json_output=json_output,
         inbuf=inbuf,
         readonly=readonly,
+        timeout=timeout,
     )

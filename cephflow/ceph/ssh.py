@@ -27,7 +27,7 @@ from tenacity import (
 )
 
 from cephflow.ceph.command_runner import CommandResult, permanent
-from cephflow.errors import HostKeyError, TransportError
+from cephflow.errors import HostKeyError, NoAnswer, TransportError
 
 _TRANSIENT = (
     socket.timeout,
@@ -176,7 +176,9 @@ class SshRunner:
             err = stderr.read().decode(errors="replace")
             status = stdout.channel.recv_exit_status()
         except TimeoutError as exc:  # socket.timeout: the command did not finish in time
-            raise TransportError(f"{command} on {self.where}: no answer within {limit:g}s") from exc
+            stdout.channel.close()  # the remote command may go on; this side stops waiting
+            raise NoAnswer(f"{command} on {self.where}: no answer within {limit:g}s",
+                           who=self.where, waited=limit) from exc
         except (paramiko.SSHException, EOFError, ConnectionError) as exc:
             # the command may have run: never re-send it, let the caller decide
             self.close()

@@ -27,7 +27,7 @@ def hosts_for(settings: Settings) -> HostOps:
         check_one_cluster(settings.ceph)
         return LabHosts(settings.ceph.lab_dir, client_for(settings))
     if kind == "cephadm":
-        return CephadmHosts(client_for(settings))
+        return CephadmHosts(client_for(settings), host_timeout=settings.ceph.command_timeout)
     if kind == "ssh":
         return SystemdHosts.from_settings(settings.ceph)
     raise ConfigError(f"ceph.hosts_backend must be ssh, cephadm or lab, not {kind!r}")

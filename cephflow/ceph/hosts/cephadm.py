@@ -13,8 +13,10 @@ class CephadmHosts:
 
     name = "cephadm"
 
-    def __init__(self, client: CephClient):
+    def __init__(self, client: CephClient, *, host_timeout: float = 120.0):
         self.client = client
+        self.host_timeout = host_timeout
+        """Deadline of the commands that do host work (zap, create): ``ceph.command_timeout``."""
 
     def stop_osd(self, host: str, osd: int) -> None:
         self.client.change(cmd("orch daemon stop", f"osd.{osd}", name=f"osd.{osd}",
@@ -38,7 +40,8 @@ class CephadmHosts:
             raise CephError(f"zapping osd.{osd} on {host} needs its device")
         device = device_word(host, device)
         self.client.change(cmd("orch device zap", host, device, "--force", hostname=host,
-                               path=device, force=True, readonly=False, json_output=False))
+                               path=device, force=True, readonly=False, json_output=False,
+                               timeout=self.host_timeout))
 
     def create_osd(self, host: str, device: str | None, osd: int | None,
                    db: str | None = None) -> int:
@@ -48,7 +51,8 @@ class CephadmHosts:
         device = device_word(host, device)
         before = set(self.client.osd_dump().osds)
         self.client.change(cmd("orch daemon add osd", f"{host}:{device}",
-                               svc_arg=f"{host}:{device}", readonly=False, json_output=False))
+                               svc_arg=f"{host}:{device}", readonly=False, json_output=False,
+                               timeout=self.host_timeout))
         if osd is not None:
             return osd
         new = sorted(set(self.client.osd_dump().osds) - before)

@@ -108,7 +108,7 @@ def through_outages(fn: F) -> F:
             _reached(ctx)
             raise
         except TransportError as exc:
-            now = time.time()
+            now = ctx.now()  # the engine's clock: re-sends may run on other hosts
             first = ctx.memo.get("unreachable_since")
             if first is None:
                 first = now - float(getattr(exc, "waited", 0.0))

@@ -15,7 +15,7 @@ from cephflow.ceph.hosts import HostOps, hosts_for
 from cephflow.ceph.models import Health, OsdDump, OsdTree, osds_named
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
-from cephflow.errors import CephError, StepFailed
+from cephflow.errors import CephError, StepFailed, TransportError
 from cephflow.runbook.catalog import lookup
 from cephflow.settings import Settings, get_settings
 from cephflow.tasks.ceph.common import ceph, hosts
@@ -46,6 +46,8 @@ def osd_info(client: CephClient, host_ops: HostOps, osd: int) -> dict[str, Any]:
     }
     try:
         meta = client.osd_metadata(osd)
+    except TransportError:
+        raise  # facts are kept once: never record an outage as "no device known"
     except CephError:
         meta = None
     if meta is not None and meta.devices:
@@ -178,6 +180,8 @@ def discover_host(ctx: StepContext, *, host: str) -> dict[str, Any]:
     when it was planned."""
     try:
         osds = host_osds(ceph(ctx), hosts(ctx), host)
+    except TransportError:
+        raise  # Ceph did not answer: the step's retry policy decides, not a failure
     except CephError as exc:
         raise StepFailed(str(exc)) from exc
     ctx.set_fact(f"host_osds.{host}", osds)
@@ -193,6 +197,8 @@ def osd_facts(ctx: StepContext, *, osd: int) -> dict[str, Any]:
         return known
     try:
         info = osd_info(ceph(ctx), hosts(ctx), osd)
+    except TransportError:
+        raise  # Ceph did not answer: the step's retry policy decides, not a failure
     except CephError as exc:
         raise StepFailed(str(exc)) from exc
     ctx.set_fact(f"osd.{osd}", info)

@@ -54,6 +54,8 @@ def ok_to_stop(ctx: StepContext, *, osds: list[int]) -> dict:
     """Ask Ceph whether these OSDs can stop without making PGs unavailable; fail if not."""
     try:
         answer = ceph(ctx).ok_to_stop(osds)
+    except TransportError:
+        raise  # no answer is no "no": the step's retry policy decides
     except CephError as exc:
         raise StepFailed(str(exc)) from exc
     if not answer.ok:
