@@ -273,9 +273,7 @@ class WorkflowControl(WorkflowReader):
                     f"workflow {wf} {now}: only failed or cancelled workflows resume")
             raise InvalidTransition(f"workflow {wf} {now}: only a failed, cancelled or "
                                     "succeeded workflow resumes from a step")
-        if out.status == Reply.HELD:
-            raise LockHeld(out.detail[0], out.detail[1])
-        self.send(wf, out)
+        self._run_again(wf, out)
 
     def retry(self, wf: str, step: str, user: str | None = None) -> None:
         """Re-run one failed step of a failed workflow, and the steps after it it stopped.
@@ -308,6 +306,10 @@ class WorkflowControl(WorkflowReader):
                                         f"{out.detail[2]}; only a failed step is retried")
             raise InvalidTransition(f"workflow {wf} is {out.detail[0]}: only a failed "
                                     "workflow's failed steps are retried")
+        self._run_again(wf, out)
+
+    def _run_again(self, wf: str, out: Outcome) -> None:
+        """Send what a resume or retry decided; LockHeld when a lock it needs is taken."""
         if out.status == Reply.HELD:
             raise LockHeld(out.detail[0], out.detail[1])
         self.send(wf, out)
