@@ -320,8 +320,8 @@ def step_nodes(snap: WorkflowSnapshot, name: str) -> list[str]:
     members; a runtime fan-out's expander with them). Finally steps and the compiler's
     barriers are not steps one re-runs. Raises StepNotFound naming the steps there are."""
     main = [n for n in snap.nodes.values() if not n.cleanup and not is_barrier(n)]
-    if name in snap.nodes and snap.nodes[name] in main:
-        return [name]
+    if name in snap.nodes and snap.nodes[name] in main and not snap.nodes[name].expander:
+        return [name]  # an expander's id is its step's: that names the step
     found = [n.id for n in main if n.step == name]
     if found:
         return found

@@ -194,3 +194,24 @@ def test_resume_after_a_failed_member_waits_for_its_rerun(client, celery_worker)
     client.resume(wf, user="tester")
     assert client.wait(wf, timeout=30) is WorkflowState.SUCCEEDED
     assert runs(client, wf)["after"] == 1
+
+
+def test_retry_of_a_runtime_fan_out_step_reruns_its_failed_member(client, celery_worker):
+    """The step's name is also its expander's id: it names the whole step, members too."""
+    d = dag(
+        node("discover", task="test.wait_fact", args={"key": "found"}),
+        node("drain", task="test.fail", after=["discover"],
+             expand=FanOut(items="{{ steps.discover.output.value.osds }}", var="osd"),
+             late=Late(args={"fixed_by": "{{ 'fixed' if osd == 2 else 'found' }}"},
+                       reads=reads(discover=["discover"]))),
+        echo("after", {}, after=["drain"]),
+    )
+    wf = client.submit(d, user="tester")
+    client.set_fact(wf, "found", {"osds": [1, 2, 3]})
+    assert client.wait(wf, timeout=30) is WorkflowState.FAILED
+    assert client.snapshot(wf).failed_node == "drain[2]"
+    client.set_fact(wf, "fixed", True)
+    client.retry(wf, "drain", user="tester")
+    assert client.wait(wf, timeout=30) is WorkflowState.SUCCEEDED
+    assert runs(client, wf) == {"discover": 1, "drain[1]": 1, "drain[2]": 1, "drain[3]": 1,
+                                "after": 1}
