@@ -168,9 +168,10 @@ def test_a_runtime_foreach_over_a_non_list_fails_the_step_not_the_engine(client,
 
 
 
-def test_resume_after_a_failed_member_waits_for_its_rerun(client, celery_worker):
-    """The expander stays succeeded; the step after the fan-out is not released by it on a
-    resume, but by the fan-in, once the re-run member has ended."""
+def member_2_failed(client) -> str:
+    """A workflow that failed at ``drain[2]``, a member of a runtime fan-out over [1, 2, 3]
+    (the others succeeded), with ``after`` waiting for the fan-out; ``drain[2]`` succeeds
+    once the fact ``fixed`` is set."""
     d = dag(
         node("discover", task="test.wait_fact", args={"key": "found"}),
         node("drain", task="test.fail", after=["discover"],
@@ -182,6 +183,13 @@ def test_resume_after_a_failed_member_waits_for_its_rerun(client, celery_worker)
     wf = client.submit(d, user="tester")
     client.set_fact(wf, "found", {"osds": [1, 2, 3]})
     assert client.wait(wf, timeout=30) is WorkflowState.FAILED
+    return wf
+
+
+def test_resume_after_a_failed_member_waits_for_its_rerun(client, celery_worker):
+    """The expander stays succeeded; the step after the fan-out is not released by it on a
+    resume, but by the fan-in, once the re-run member has ended."""
+    wf = member_2_failed(client)
     snap = client.snapshot(wf)
     assert snap.nodes["drain"].state is NodeState.SUCCEEDED
     assert snap.nodes["after"].state is NodeState.CANCELLED
@@ -198,17 +206,7 @@ def test_resume_after_a_failed_member_waits_for_its_rerun(client, celery_worker)
 
 def test_retry_of_a_runtime_fan_out_step_reruns_its_failed_member(client, celery_worker):
     """The step's name is also its expander's id: it names the whole step, members too."""
-    d = dag(
-        node("discover", task="test.wait_fact", args={"key": "found"}),
-        node("drain", task="test.fail", after=["discover"],
-             expand=FanOut(items="{{ steps.discover.output.value.osds }}", var="osd"),
-             late=Late(args={"fixed_by": "{{ 'fixed' if osd == 2 else 'found' }}"},
-                       reads=reads(discover=["discover"]))),
-        echo("after", {}, after=["drain"]),
-    )
-    wf = client.submit(d, user="tester")
-    client.set_fact(wf, "found", {"osds": [1, 2, 3]})
-    assert client.wait(wf, timeout=30) is WorkflowState.FAILED
+    wf = member_2_failed(client)
     assert client.snapshot(wf).failed_node == "drain[2]"
     client.set_fact(wf, "fixed", True)
     client.retry(wf, "drain", user="tester")
