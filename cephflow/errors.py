@@ -231,6 +231,15 @@ class CommandFailed(CephError):
         super().__init__(f"{' '.join(self.argv)} exited {status}: {detail}")
 
 
+class CannotTellYet(CephError, StepError):
+    """Raised when Ceph answers a safety question with EAGAIN: it cannot judge yet.
+
+    ``ok-to-stop`` and ``safe-to-destroy`` say so while PGs are in an unknown state (just
+    after a mgr restart, before the OSDs reported their PGs). That is neither a yes nor a
+    no: a waiting step asks again, any other step is retried per its policy.
+    """
+
+
 class TransportError(CephError):
     """Raised when a command could not be run at all (SSH unreachable, binary missing, timeout)."""
 

@@ -36,7 +36,7 @@ from cephflow.ceph.models import (
     SafeToDestroy,
     parse_osd_df,
 )
-from cephflow.errors import CephError, CommandFailed, HostKeyError, TransportError
+from cephflow.errors import CannotTellYet, CephError, CommandFailed, HostKeyError, TransportError
 
 
 def _transient(exc: BaseException) -> bool:
@@ -49,6 +49,14 @@ def _transient(exc: BaseException) -> bool:
         and not isinstance(exc, HostKeyError)
         and getattr(exc, "transient", True)
     )
+
+
+def _judged(result: CommandResult) -> CommandResult:
+    """``result``, or ``CannotTellYet`` when Ceph answered a safety question with EAGAIN."""
+    if result.status == errno.EAGAIN:
+        detail = (result.stderr or result.stdout).strip() or "EAGAIN"
+        raise CannotTellYet(f"Ceph cannot tell yet: {detail}")
+    return result
 
 
 T = TypeVar("T")
@@ -178,7 +186,7 @@ class CephClient:
             extra["max"] = int(max)
             words += ["--max", str(int(max))]
         command = cmd("osd ok-to-stop", *words, target="mgr", ids=[str(i) for i in ids], **extra)
-        result = self.run(command)
+        result = _judged(self.run(command))
         if result.status not in (0, errno.EBUSY) or not result.stdout.strip():
             result.check()
             raise CephError(f"osd ok-to-stop {ids}: empty answer")
@@ -188,10 +196,8 @@ class CephClient:
     def safe_to_destroy(self, osds: Iterable[int]) -> SafeToDestroy:
         """Whether destroying these OSDs loses no data (read the lists: the status is always 0)."""
         ids = self._require_osds(osds)
-        return self.read(
-            cmd("osd safe-to-destroy", *map(str, ids), target="mgr", ids=[str(i) for i in ids]),
-            SafeToDestroy.from_json,
-        )
+        command = cmd("osd safe-to-destroy", *map(str, ids), target="mgr", ids=[str(i) for i in ids])
+        return understood(command, _judged(self.run(command)).check().json(), SafeToDestroy.from_json)
 
     def safe_to_destroy_explanation(self, osds: Iterable[int]) -> str:
         """Ceph's own words on why OSDs are (not) safe to destroy: the plain form's stderr."""

@@ -17,7 +17,7 @@ from cephflow.ceph.identity import check_one_cluster
 from cephflow.ceph.models import OsdDump, OsdState, PgList
 from cephflow.engine.context import NotYet, StepContext
 from cephflow.engine.registry import worker_check
-from cephflow.errors import CephError, StepFailed, TransportError
+from cephflow.errors import CannotTellYet, CephError, StepFailed, TransportError
 from cephflow.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -96,7 +96,8 @@ def through_outages(fn: F) -> F:
 
     A read that cannot be run (``TransportError``: the mgr or mon gives no answer, SSH to the
     admin host is down) does not fail the step: the check ends with "mgr unreachable for
-    95 s: ..." and runs again, until the step's own deadline. Since when is kept in the
+    95 s: ..." and runs again, until the step's own deadline. So does an answer that Ceph
+    cannot judge yet (``CannotTellYet``: PGs in an unknown state after a mgr restart). Since when is kept in the
     node memo ``unreachable_since`` and forgotten at the first check that gets through.
     """
 
@@ -107,6 +108,9 @@ def through_outages(fn: F) -> F:
         except NotYet:
             _reached(ctx)
             raise
+        except CannotTellYet as exc:  # Ceph answered: it cannot judge yet (unknown PGs)
+            _reached(ctx)
+            ctx.not_yet(f"waiting: {exc}", countdown=2.0)
         except TransportError as exc:
             now = ctx.now()  # the engine's clock: re-sends may run on other hosts
             first = ctx.memo.get("unreachable_since")

@@ -14,7 +14,7 @@ from cephflow.ceph.prechecks import ClusterView, failure_domain_problems
 from cephflow.ceph.waiting import why_not_healthy
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
-from cephflow.errors import CephError, StepFailed, TransportError, UnsafeOperation
+from cephflow.errors import CannotTellYet, CephError, StepFailed, TransportError, UnsafeOperation
 from cephflow.tasks.ceph.common import ceph, settled, through_outages
 from cephflow.tasks.ceph.flags import our_flag_checks, our_flags
 
@@ -54,7 +54,7 @@ def ok_to_stop(ctx: StepContext, *, osds: list[int]) -> dict:
     """Ask Ceph whether these OSDs can stop without making PGs unavailable; fail if not."""
     try:
         answer = ceph(ctx).ok_to_stop(osds)
-    except TransportError:
+    except (TransportError, CannotTellYet):
         raise  # no answer is no "no": the step's retry policy decides
     except CephError as exc:
         raise StepFailed(str(exc)) from exc
@@ -102,8 +102,8 @@ def wait_safe_to_destroy(
     client = ceph(ctx)
     try:
         answer = client.safe_to_destroy(osds)
-    except TransportError:
-        raise  # an outage: waited through (through_outages), not a failure
+    except (TransportError, CannotTellYet):
+        raise  # an outage, or Ceph cannot judge yet: waited through (through_outages)
     except CephError as exc:
         raise StepFailed(str(exc)) from exc
     if answer.is_safe(osds):
