@@ -265,7 +265,7 @@ class RadosBackend:
                 # pointers into the call that returned: a late reply would write into freed
                 # memory. Shutting the handle down drops the command unanswered.
                 self._abandon(cluster)
-            raise no_answer(command, time.monotonic() - started, str(outs).strip())
+            raise no_answer(command, deadline, str(outs).strip())  # its deadline, not a clock reading
         argv = ("librados", command.target, body)
         if isinstance(out, bytes):
             out = out.decode(errors="replace")
