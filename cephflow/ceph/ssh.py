@@ -9,7 +9,9 @@ shows it on the host, so the operator can compare them. Authentication
 is by key file or SSH agent. Connecting is retried with tenacity when the failure is
 transient (refused, reset, timed out); a wrong host key, a rejected login or a missing key
 file is permanent and fails at once. A command is sent as ``shlex.join(argv)`` so the remote
-shell sees exactly the argument list cephflow built.
+shell sees exactly the argument list cephflow built. A connection that drops while a command
+runs is a ``TransportError`` (never a result with a made-up exit status), and the command is
+not sent again here: ``CephClient`` runs a read again, never a change.
 """
 
 from __future__ import annotations
@@ -96,6 +98,18 @@ class _TrustOnFirstUse(paramiko.MissingHostKeyPolicy):
         client.get_host_keys().add(hostname, key.get_name(), key)
         log.warning("trusted the new SSH host key of %s on first use (%s), recorded in %s",
                     self.runner.where, _key_text(key), path)
+
+
+def _connection_died(transport: paramiko.Transport | None) -> bool:
+    """Whether ``transport`` ended under a command that gave no exit status.
+
+    Its thread wakes the channels first and marks itself inactive just after; a command that
+    ended by a signal leaves it running. So a live transport is given a moment to end.
+    """
+    if transport is None or not transport.is_active():
+        return True
+    transport.join(timeout=1.0)
+    return not transport.is_active()
 
 
 class SshRunner:
@@ -232,6 +246,10 @@ class SshRunner:
             out = stdout.read().decode(errors="replace")
             err = stderr.read().decode(errors="replace")
             status = stdout.channel.recv_exit_status()
+            if status == -1 and _connection_died(stdout.channel.get_transport()):
+                # paramiko ends the reads at EOF and gives -1 when the connection dies under
+                # a running command: that is no answer of the command's
+                raise EOFError("the connection closed before the command finished")
         except TimeoutError as exc:  # socket.timeout: the command did not finish in time
             stdout.channel.close()  # the remote command may go on; this side stops waiting
             raise NoAnswer(f"{command} on {self.where}: no answer within {limit:g}s",
