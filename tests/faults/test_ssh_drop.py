@@ -29,6 +29,7 @@ from cephflow.ceph.backends import CliBackend
 from cephflow.ceph.client import CephClient
 from cephflow.errors import NoAnswer, StepFailed, TransportError
 from cephflow.settings import CephSettings, Settings
+from cephflow.tasks.ceph.flags import set_flag
 from cephflow.tasks.ceph.weight import mark_out
 from tests.fixtures.services import wait_until
 from tests.tasks.support import make_ctx
@@ -52,16 +53,19 @@ with open(state_file, encoding="utf-8") as f:
     state = json.load(f)
 answer = ""
 if words == "osd dump":
-    answer = json.dumps({{"epoch": state["epoch"], "flags": "", "osds": [
+    answer = json.dumps({{"epoch": state["epoch"], "flags": ",".join(state["flags"]), "osds": [
         {{"osd": int(osd), "up": 1, "in": flag}} for osd, flag in state["in"].items()]}})
-elif words == "osd out":
-    osd = sys.argv[-1]
-    state["in"][osd] = 0
+elif words in ("osd out", "osd set noout"):
+    if words == "osd out":
+        state["in"][sys.argv[-1]] = 0
+        answer = "marked out osd." + sys.argv[-1] + ". "
+    else:
+        state["flags"].append("noout")
+        answer = "noout is set"
     state["epoch"] += 1
     with open(state_file + ".new", "w", encoding="utf-8") as f:
         json.dump(state, f)
     os.replace(state_file + ".new", state_file)
-    answer = "marked out osd." + osd + ". "
 hang = os.path.join(hang_dir, words.replace(" ", "-"))
 hung = os.path.exists(hang)
 if hung:
@@ -78,11 +82,12 @@ sys.stdout.write(answer)
 
 
 class RemoteCeph:
-    """The ``ceph`` the admin host runs: osd.3 is in, at epoch 10, until ``osd out 3``."""
+    """The ``ceph`` the admin host runs: osd.3 is in and no flag is set, at epoch 10, until
+    ``osd out 3`` or ``osd set noout``."""
 
     def __init__(self, directory: Path):
         self.state = directory / "osdmap.json"
-        self.state.write_text(json.dumps({"epoch": 10, "in": {"3": 1}}))
+        self.state.write_text(json.dumps({"epoch": 10, "in": {"3": 1}, "flags": []}))
         self.log = directory / "ceph-runs.jsonl"
         self.hang_dir = directory / "hang"
         self.hang_dir.mkdir()
@@ -102,8 +107,8 @@ class RemoteCeph:
     def words(self) -> list[str]:
         return [run["words"] for run in self.runs()]
 
-    def osd_in(self) -> int:
-        return json.loads(self.state.read_text())["in"]["3"]
+    def osdmap(self) -> dict:
+        return json.loads(self.state.read_text())
 
 
 def _parent(pid: int) -> int:
@@ -169,25 +174,39 @@ def test_a_read_cut_off_by_a_dropped_connection_is_run_again(sshd, tmp_path):
         runner.close()
 
 
-def test_a_change_cut_off_is_not_sent_again_and_its_retry_finds_it_done(sshd, tmp_path):
+# (task, its arguments, the change it sends, what the cluster shows once it is applied, what
+# the task returns on its retry)
+CHANGES = [
+    (mark_out, {"osd": 3}, "osd out", {"epoch": 11, "in": {"3": 0}, "flags": []},
+     {"osd": 3, "in": False, "epoch": 11}, ["osd dump", "osd dump"]),
+    (set_flag, {"flag": "noout"}, "osd set noout", {"epoch": 11, "in": {"3": 1}, "flags": ["noout"]},
+     {"flag": "noout", "ours": True}, ["osd dump"]),
+]
+
+
+@pytest.mark.parametrize(("task", "args", "change", "applied", "answer", "retry_reads"),
+                         CHANGES, ids=["ceph.out", "ceph.set_flag"])
+def test_a_change_cut_off_is_not_sent_again_and_its_retry_finds_it_done(
+        task, args, change, applied, answer, retry_reads, sshd, tmp_path):
     ceph = RemoteCeph(tmp_path)
     settings = Settings(ceph=CephSettings(
         ssh_host=sshd.host, ssh_port=sshd.port, ssh_user=sshd.user, ssh_key=sshd.client_key,
         known_hosts=sshd.known_hosts, ceph_binary=str(ceph.path), backend="cli",
         command_timeout=10, call_timeout=10))
-    ctx = make_ctx(settings, node_id="out")
+    ctx = make_ctx(settings, node_id="change")
     try:
-        # attempt 1: osd.3 is in, so `osd out 3` is sent; the connection drops under it
-        outcome = cut_while(sshd, ceph, "osd out", lambda: mark_out(ctx, osd=3))
+        # attempt 1: the cluster does not show the change, so it is sent; the connection drops
+        outcome = cut_while(sshd, ceph, change, lambda: task(ctx, **args))
         error = outcome.get("error")
         assert isinstance(error, TransportError) and not isinstance(error, NoAnswer), outcome
         assert not isinstance(error, StepFailed)  # so the step's retry policy runs it again
-        assert "osd out 3" in str(error) and "connection lost" in str(error)
-        assert ceph.words() == ["osd dump", "osd out"]  # the client did not send it again
-        assert ceph.osd_in() == 0  # though the cluster had applied it
+        assert change in str(error) and "connection lost" in str(error)
+        assert ceph.words() == ["osd dump", change]  # the client did not send it again
+        assert ceph.osdmap() == applied  # though the cluster had applied it
         # attempt 2, as the step's retry policy runs it: the cluster is asked first
-        assert mark_out(ctx, osd=3) == {"osd": 3, "in": False, "epoch": 11}
-        assert ceph.words() == ["osd dump", "osd out", "osd dump", "osd dump"]
+        assert task(ctx, **args) == answer
+        assert ceph.words() == ["osd dump", change, *retry_reads]  # nothing sent again
+        assert ceph.osdmap() == applied
     finally:
         forget_clients()
 
