@@ -30,8 +30,7 @@ def fingerprint(public_key: str) -> str:
 
 def settings(sshd, known_hosts, trusted=()) -> CephSettings:
     return CephSettings(ssh_port=sshd.port, ssh_user=sshd.user, ssh_key=sshd.client_key,
-                        known_hosts=known_hosts, ssh_trust_new_host_keys=list(trusted),
-                        connect_timeout=5)
+                        known_hosts=known_hosts, ssh_trust_new_host_keys=list(trusted))
 
 
 def run_true(host: str, ceph: CephSettings, tries: list[int] | None = None) -> str:
