@@ -4,10 +4,11 @@ A typo in a setting must not be ignored: ``[ceph] ssh_hots = "admin"`` would run
 locally instead of on the admin host. So every key of the config file (in every section,
 ``runbook_overrides`` included) and every ``CEPHFLOW_*`` environment variable must name a
 setting, or be one of ``VARIABLES`` (the variables cephflow reads besides its settings, the
-one list of them); anything else is a ``ConfigError`` with a did-you-mean. A config file
-named by ``CEPHFLOW_CONFIG`` must exist; one with a TOML syntax error is reported with its
-line. This module knows settings only as pydantic models handed to it, so ``settings.py``
-can use it without a cycle.
+one list of them); anything else is a ``ConfigError`` with a did-you-mean, or, for a setting
+that was removed (``RETIRED``), what replaced it. A config file named by ``CEPHFLOW_CONFIG``
+must exist; one with a TOML syntax error is reported with its line. This module knows
+settings only as pydantic models handed to it (and the names in ``RETIRED``), so
+``settings.py`` can use it without a cycle.
 """
 
 from __future__ import annotations
