@@ -92,8 +92,10 @@ class CephSettings(BaseModel):
     """How host-level actions run: ``ssh`` (package/systemd), ``cephadm`` or ``lab``."""
     lab_dir: Path | None = None
     """The lab cluster's directory (set from the lab's state file while ``cephflow lab up``)."""
-    ssh_auto_add_host_keys: bool = False
-    """Trust unknown SSH host keys on first use (off: unknown keys are refused)."""
+    ssh_trust_new_host_keys: list[str] = Field(default_factory=list)
+    """Hosts (by the name cephflow connects to: ``ssh_host``, an OSD host) whose unknown SSH
+    host key is trusted on first use and written to ``known_hosts``; every other unknown key
+    is refused. A key that differs from the one in ``known_hosts`` is refused for all."""
 
 
 class RetrySettings(BaseModel):

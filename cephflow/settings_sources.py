@@ -4,10 +4,11 @@ A typo in a setting must not be ignored: ``[ceph] ssh_hots = "admin"`` would run
 locally instead of on the admin host. So every key of the config file (in every section,
 ``runbook_overrides`` included) and every ``CEPHFLOW_*`` environment variable must name a
 setting, or be one of ``VARIABLES`` (the variables cephflow reads besides its settings, the
-one list of them); anything else is a ``ConfigError`` with a did-you-mean. A config file
-named by ``CEPHFLOW_CONFIG`` must exist; one with a TOML syntax error is reported with its
-line. This module knows settings only as pydantic models handed to it, so ``settings.py``
-can use it without a cycle.
+one list of them); anything else is a ``ConfigError`` with a did-you-mean, or, for a setting
+that was removed (``RETIRED``), what replaced it. A config file named by ``CEPHFLOW_CONFIG``
+must exist; one with a TOML syntax error is reported with its line. This module knows
+settings only as pydantic models handed to it (and the names in ``RETIRED``), so
+``settings.py`` can use it without a cycle.
 """
 
 from __future__ import annotations
@@ -41,6 +42,14 @@ VARIABLE_PREFIXES: dict[str, str] = {
 }
 """Families of variables whose names the user completes."""
 OVERRIDES = "runbook_overrides"
+RETIRED: dict[str, str] = {
+    "ceph.ssh_auto_add_host_keys":
+        "it trusted every unknown SSH host key; it is replaced by ceph.ssh_trust_new_host_keys, "
+        'the hosts whose new key may be trusted on first use: ssh_trust_new_host_keys = '
+        '["osd-host-7"]',
+}
+"""Settings that existed once (dotted name) and what replaced them: a config that still
+names one is refused with this hint, not a mere did-you-mean."""
 
 
 def _section(annotation: Any) -> type[BaseModel] | None:
@@ -68,10 +77,18 @@ def allowed_variable(name: str, model: type[BaseModel]) -> bool:
     return name in set(setting_variables(model))
 
 
+def _variable(dotted: str) -> str:
+    return PREFIX + NESTED.join(part.upper() for part in dotted.split("."))
+
+
 def check_environment(environ: Mapping[str, str], model: type[BaseModel]) -> None:
     """Raise ConfigError for the first ``CEPHFLOW_*`` variable that names nothing."""
     known = [*setting_variables(model), *VARIABLES]
+    retired = {_variable(dotted): dotted for dotted in RETIRED}
     for name in sorted(environ):
+        if name in retired:
+            raise ConfigError(f"setting {retired[name]} no longer exists", where=name,
+                              hint=RETIRED[retired[name]])
         if name.startswith(PREFIX) and not allowed_variable(name, model):
             raise ConfigError(
                 f"unknown environment variable {name}", where="environment",
@@ -105,8 +122,12 @@ def read_config_file(path: Path, *, explicit: bool, model: type[BaseModel]) -> d
     for table, key, candidates in _unknown_keys(data, model.model_fields, ()):
         dotted = ".".join((*table, key))
         line = _line_of(text, table, key)
-        raise ConfigError(f"unknown setting {dotted!r}",
-                          where=f"{path}:{line}" if line else str(path),
+        where = f"{path}:{line}" if line else str(path)
+        setting = table[2:] if table[:1] == (OVERRIDES,) else table
+        replaced = RETIRED.get(".".join((*setting, key)))
+        if replaced:
+            raise ConfigError(f"setting {dotted!r} no longer exists", where=where, hint=replaced)
+        raise ConfigError(f"unknown setting {dotted!r}", where=where,
                           hint=did_you_mean(key, candidates) or "remove it, or fix its name")
     return data
 

@@ -22,14 +22,16 @@ _LOCK = threading.Lock()
 
 def ssh_runner(host: str, ceph: CephSettings) -> SshRunner:
     """An SSH connection to ``host`` as the settings say: the admin host and every OSD host
-    are reached with the same user, key, known_hosts and timeouts."""
+    are reached with the same user, key, known_hosts and timeouts. An unknown host key is
+    trusted on first use only when ``host`` is listed, by this very name, in
+    ``ssh_trust_new_host_keys``."""
     return SshRunner(
         host,
         port=ceph.ssh_port,
         user=ceph.ssh_user,
         key_file=ceph.ssh_key,
         known_hosts=ceph.known_hosts,
-        auto_add_host_keys=ceph.ssh_auto_add_host_keys,
+        trust_new_host_key=host in ceph.ssh_trust_new_host_keys,
         connect_timeout=ceph.connect_timeout,
         command_timeout=ceph.command_timeout,
     )

@@ -1,15 +1,22 @@
 """Run commands on another host over SSH (paramiko), with the host key verified.
 
-Host keys are checked against a known_hosts file and an unknown key is refused by default
-(``RejectPolicy``): cephflow never trusts a host on first use unless told to. Authentication
+Host keys are checked against a known_hosts file. An unknown key is refused unless the
+operator opted in for that very host (``ceph.ssh_trust_new_host_keys``): then the key is
+trusted on first use and written to known_hosts, so every later connection is verified
+against it. A key that differs from the one known_hosts holds is always refused, opted in or
+not. Both messages name the host and the key's SHA256 fingerprint, as ``ssh-keygen -lf``
+shows it on the host, so the operator can compare them. Authentication
 is by key file or SSH agent. Connecting is retried with tenacity when the failure is
 transient (refused, reset, timed out); a wrong host key, a rejected login or a missing key
 file is permanent and fails at once. A command is sent as ``shlex.join(argv)`` so the remote
-shell sees exactly the argument list cephflow built.
+shell sees exactly the argument list cephflow built. A connection that drops while a command
+runs is a ``TransportError`` (never a result with a made-up exit status), and the command is
+not sent again here: ``CephClient`` runs a read again, never a change.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shlex
 import socket
@@ -29,6 +36,8 @@ from tenacity import (
 from cephflow.ceph.command_runner import CommandResult, permanent
 from cephflow.errors import HostKeyError, NoAnswer, TransportError
 
+log = logging.getLogger(__name__)
+
 _TRANSIENT = (
     socket.timeout,
     ConnectionError,
@@ -39,6 +48,68 @@ _TRANSIENT = (
 
 class _Transient(Exception):
     """Internal: a failure worth another try (wraps the original)."""
+
+
+def _key_text(key: paramiko.PKey) -> str:
+    """A host key as the operator checks it: its type and SHA256 fingerprint."""
+    return f"{key.get_name()} {key.fingerprint}"
+
+
+class _RefuseUnknown(paramiko.MissingHostKeyPolicy):
+    """An unknown host key: refused, with what to check and how to let it in."""
+
+    def __init__(self, runner: SshRunner):
+        self.runner = runner
+
+    def missing_host_key(self, client, hostname, key) -> None:
+        runner = self.runner
+        raise HostKeyError(
+            f"SSH host key of {runner.where} is not in {runner.known_hosts} "
+            f"(the host offers {_key_text(key)}); refusing to connect. Check that fingerprint "
+            f"on {runner.host} (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), then add the key "
+            f"to known_hosts, or list {runner.host!r} in ceph.ssh_trust_new_host_keys to "
+            "trust it on first use"
+        )
+
+
+class _TrustOnFirstUse(paramiko.MissingHostKeyPolicy):
+    """An unknown host key of an opted-in host: accepted and appended to known_hosts.
+
+    Appending one line (never rewriting the file) keeps the other hosts' entries and what a
+    concurrent worker appends; the next connection finds the key and verifies it.
+    """
+
+    def __init__(self, runner: SshRunner):
+        self.runner = runner
+
+    def missing_host_key(self, client, hostname, key) -> None:
+        path = self.runner.known_hosts
+        line = paramiko.hostkeys.HostKeyEntry([hostname], key).to_line()
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8") as known:
+                known.write(line)
+        except OSError as exc:
+            raise HostKeyError(
+                f"cannot record the SSH host key of {self.runner.where} "
+                f"({_key_text(key)}) in {path}: {exc}; refusing to connect"
+            ) from exc
+        client.get_host_keys().add(hostname, key.get_name(), key)
+        log.warning("trusted the new SSH host key of %s on first use (%s), recorded in %s",
+                    self.runner.where, _key_text(key), path)
+
+
+def _connection_died(transport: paramiko.Transport | None) -> bool:
+    """Whether ``transport`` ended under a command that gave no exit status.
+
+    Its thread wakes the channels first and marks itself inactive just after; a command that
+    ended by a signal leaves it running. So a live transport is given a moment to end.
+    """
+    if transport is None or not transport.is_active():
+        return True
+    transport.join(timeout=1.0)
+    return not transport.is_active()
 
 
 class SshRunner:
@@ -53,7 +124,7 @@ class SshRunner:
         key_file: Path | None = None,
         known_hosts: Path | None = None,
         allow_agent: bool = True,
-        auto_add_host_keys: bool = False,
+        trust_new_host_key: bool = False,
         connect_timeout: float = 10.0,
         command_timeout: float = 120.0,
         connect_attempts: int = 3,
@@ -64,7 +135,7 @@ class SshRunner:
         self.key_file = key_file
         self.known_hosts = known_hosts or Path.home() / ".ssh" / "known_hosts"
         self.allow_agent = allow_agent
-        self.auto_add_host_keys = auto_add_host_keys
+        self.trust_new_host_key = trust_new_host_key
         self.connect_timeout = connect_timeout
         self.command_timeout = command_timeout
         self.connect_attempts = connect_attempts
@@ -79,7 +150,7 @@ class SshRunner:
         client = paramiko.SSHClient()
         if self.known_hosts.exists():
             client.load_host_keys(str(self.known_hosts))
-        policy = paramiko.AutoAddPolicy() if self.auto_add_host_keys else paramiko.RejectPolicy()
+        policy = _TrustOnFirstUse(self) if self.trust_new_host_key else _RefuseUnknown(self)
         client.set_missing_host_key_policy(policy)
         return client
 
@@ -97,11 +168,16 @@ class SshRunner:
                 banner_timeout=self.connect_timeout,
                 auth_timeout=self.connect_timeout,
             )
+        except HostKeyError:  # from the missing-key policy
+            client.close()
+            raise
         except paramiko.BadHostKeyException as exc:
             client.close()
             raise HostKeyError(
-                f"SSH host key of {self.where} does not match {self.known_hosts}: "
-                f"got {exc.key.get_name()} {exc.key.get_fingerprint().hex()}; refusing to connect"
+                f"SSH host key of {self.where} does not match {self.known_hosts}: the host "
+                f"offers {_key_text(exc.key)}, known_hosts holds {_key_text(exc.expected_key)}; "
+                "refusing to connect (the host was reinstalled, or someone is in between: "
+                "check the fingerprint on the host before replacing the known_hosts entry)"
             ) from exc
         except paramiko.AuthenticationException as exc:
             client.close()
@@ -111,11 +187,6 @@ class SshRunner:
             raise _Transient(exc) from exc
         except paramiko.SSHException as exc:
             client.close()
-            if "not found in known_hosts" in str(exc):
-                raise HostKeyError(
-                    f"SSH host key of {self.where} is not in {self.known_hosts}; refusing to "
-                    "connect (add the host's key to known_hosts after checking its fingerprint)"
-                ) from exc
             raise _Transient(exc) from exc
         except OSError as exc:
             client.close()
@@ -175,6 +246,10 @@ class SshRunner:
             out = stdout.read().decode(errors="replace")
             err = stderr.read().decode(errors="replace")
             status = stdout.channel.recv_exit_status()
+            if status == -1 and _connection_died(stdout.channel.get_transport()):
+                # paramiko ends the reads at EOF and gives -1 when the connection dies under
+                # a running command: that is no answer of the command's
+                raise EOFError("the connection closed before the command finished")
         except TimeoutError as exc:  # socket.timeout: the command did not finish in time
             stdout.channel.close()  # the remote command may go on; this side stops waiting
             raise NoAnswer(f"{command} on {self.where}: no answer within {limit:g}s",

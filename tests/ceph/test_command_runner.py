@@ -1,4 +1,5 @@
-"""Transports: local subprocess, and SSH to a real sshd on the loopback (host key verified)."""
+"""Transports: local subprocess, and SSH to a real sshd on the loopback (host key verified:
+tests/ceph/test_ssh_host_keys.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from cephflow.ceph.backends import CliBackend
 from cephflow.ceph.client import CephClient
 from cephflow.ceph.command_runner import CommandResult, LocalRunner
-from cephflow.errors import CephError, CommandFailed, HostKeyError, TransportError
+from cephflow.errors import CephError, CommandFailed, TransportError
 
 
 def test_local_transport_runs_argv_without_a_shell():
@@ -56,23 +57,6 @@ def test_ceph_cli_over_ssh(sshd, ceph_lab):
         assert not answer.ok and "unsafe to stop" in answer.explanation
     finally:
         runner.close()
-
-
-def test_unknown_host_key_is_refused(sshd, tmp_path):
-    empty = tmp_path / "known_hosts"
-    empty.write_text("")
-    with pytest.raises(HostKeyError, match="is not in .*known_hosts; refusing to connect"):
-        sshd.runner(known_hosts=empty).run(["true"])
-
-
-def test_changed_host_key_is_refused(sshd, tmp_path):
-    other = tmp_path / "other"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
-    kind, key = other.with_suffix(".pub").read_text().split()[:2]
-    wrong = tmp_path / "known_hosts"
-    wrong.write_text(f"[127.0.0.1]:{sshd.port} {kind} {key}\n")
-    with pytest.raises(HostKeyError, match="does not match"):
-        sshd.runner(known_hosts=wrong).run(["true"])
 
 
 def test_rejected_login_is_permanent(sshd, tmp_path):

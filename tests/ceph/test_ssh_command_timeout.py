@@ -23,6 +23,7 @@ def test_a_hanging_command_over_ssh_is_cut_off_by_the_command_timeout(sshd):
         assert took < 10, took
         assert str(caught.value).startswith("sleep 30 on ")
         assert str(caught.value).endswith("no answer within 1s")
-        assert runner.run(["echo", "still usable"]).stdout.strip() == "still usable"
+        # the runner still runs commands (a generous limit: the machine may be busy)
+        assert runner.run(["echo", "still usable"], timeout=15).stdout.strip() == "still usable"
     finally:
         runner.close()

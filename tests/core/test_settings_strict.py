@@ -14,6 +14,10 @@ from cephflow.settings_sources import VARIABLES, allowed_variable
 from tests.paths import REPO
 
 CONFIG = "{config}"
+RETIRED_SSH = (
+    "it trusted every unknown SSH host key; it is replaced by ceph.ssh_trust_new_host_keys, "
+    'the hosts whose new key may be trusted on first use: ssh_trust_new_host_keys = '
+    '["osd-host-7"]')
 
 # (case, config file text or None, environment, message, where, hint)
 CASES = [
@@ -41,6 +45,16 @@ CASES = [
     ("unknown nested variable", None, {"CEPHFLOW_CEPH__SSH_HOTS": "a"},
      "unknown environment variable CEPHFLOW_CEPH__SSH_HOTS", "environment",
      "did you mean 'CEPHFLOW_CEPH__SSH_HOST'?"),
+    ("retired setting in the file", '[ceph]\nssh_auto_add_host_keys = true\n', {},
+     "setting 'ceph.ssh_auto_add_host_keys' no longer exists", f"{CONFIG}:2", RETIRED_SSH),
+    ("retired setting in an override", '[runbook_overrides.demo.ceph]\n'
+     'ssh_auto_add_host_keys = true\n', {},
+     "setting 'runbook_overrides.demo.ceph.ssh_auto_add_host_keys' no longer exists",
+     f"{CONFIG}:2", RETIRED_SSH),
+    ("retired setting in the environment", None,
+     {"CEPHFLOW_CEPH__SSH_AUTO_ADD_HOST_KEYS": "true"},
+     "setting ceph.ssh_auto_add_host_keys no longer exists",
+     "CEPHFLOW_CEPH__SSH_AUTO_ADD_HOST_KEYS", RETIRED_SSH),
     ("bad Redis URL", None, {"CEPHFLOW_REDIS_URL": "foo://"},
      "setting redis_url: must start with redis://, rediss://, unix://", "CEPHFLOW_REDIS_URL",
      "fix the value of redis_url"),
@@ -116,5 +130,6 @@ def test_every_variable_the_code_tests_and_docs_name_is_allowed():
 
 
 _PLACEHOLDERS = {"CEPHFLOW_CEPH__", "CEPHFLOW_X", "CEPHFLOW_RETENTION_DAYZ",
-                 "CEPHFLOW_CEPH__SSH_HOTS"}
-"""Names that stand for a family in prose, or are the typos the tests above make on purpose."""
+                 "CEPHFLOW_CEPH__SSH_HOTS", "CEPHFLOW_CEPH__SSH_AUTO_ADD_HOST_KEYS"}
+"""Names that stand for a family in prose, the typos the tests above make on purpose, and the
+retired settings they try."""

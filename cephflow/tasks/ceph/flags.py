@@ -24,7 +24,11 @@ def set_flag(ctx: StepContext, *, flag: str = "noout") -> dict:
     if flag not in CLUSTER_FLAGS:
         raise StepFailed(f"unknown cluster flag {flag!r} (one of {', '.join(sorted(CLUSTER_FLAGS))})")
     client = ceph(ctx)
-    if flag in client.osd_dump().flags and not ctx.fact(_flag_key(flag)):
+    ours = ctx.fact(_flag_key(flag))
+    if flag in client.osd_dump().flags:
+        if ours:  # a try that died after setting it (a dropped connection): not sent again
+            ctx.progress(f"{flag} already set by this workflow")
+            return {"flag": flag, "ours": True}
         ctx.progress(f"{flag} was already set (not by this workflow): left as it is")
         return {"flag": flag, "ours": False}
     ctx.set_fact(_flag_key(flag), True)
