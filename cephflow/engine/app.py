@@ -14,7 +14,7 @@ from typing import Any
 from celery import Celery, signals
 
 from cephflow.engine import broker, dispatch
-from cephflow.engine.connection import broker_url
+from cephflow.engine.connection import broker_url, redis_address
 from cephflow.errors import CephflowError
 from cephflow.lab.state import use_lab_state
 from cephflow.settings import Settings, get_settings
@@ -35,11 +35,18 @@ def resolve_redis_url(settings: Settings) -> str:
 
 
 def make_app(redis_url: str, namespace: str) -> Celery:
-    """A Celery app on ``redis_url`` whose queue is named after the namespace."""
+    """A Celery app on ``redis_url`` whose queue is named after the namespace.
+
+    Its TLS options go to the broker and the result backend as options, not in their URLs
+    (``redis_address``): the same certificate check as the engine's own client.
+    """
+    address = redis_address(redis_url)
     app = Celery("cephflow", set_as_current=False)
     app.conf.update(
-        broker_url=broker.broker_url(redis_url),
-        result_backend=broker_url(redis_url),
+        broker_url=broker.broker_url(address.url),
+        broker_use_ssl=address.tls or False,
+        result_backend=broker_url(address.url),
+        redis_backend_use_ssl=address.tls or None,
         broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
         broker_connection_retry_on_startup=True,
         task_default_queue=namespace,
