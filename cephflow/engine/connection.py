@@ -97,12 +97,11 @@ def redis_address(url: str) -> RedisAddress:
     """``url`` split for redis-py, kombu (``broker_use_ssl``) and Celery's result backend
     (``redis_backend_use_ssl``). The settings have checked its query already
     (``REDIS_TLS_PARAMETERS`` only, and only on ``rediss://``)."""
-    parts = urlsplit(url)
-    base = urlunsplit(parts._replace(query=""))
-    if parts.scheme != "rediss":
+    base, _, query = url.partition("?")  # as given: urlunsplit would spell unix:/// unix:/
+    if not base.startswith("rediss://"):
         return RedisAddress(base)
     tls: dict[str, Any] = {"ssl_cert_reqs": ssl.CERT_REQUIRED}
-    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+    for name, value in parse_qsl(query, keep_blank_values=True):
         if name == "ssl_cert_reqs":
             tls[name] = _CERT_REQS[value.lower()]
         elif name == "ssl_check_hostname":
