@@ -14,8 +14,8 @@ from typing import Any
 from celery import Celery, signals
 
 from cephflow.engine import broker, dispatch
-from cephflow.engine.connection import broker_url, redis_address
-from cephflow.errors import CephflowError
+from cephflow.engine.connection import broker_url, call, redis_address, redis_client
+from cephflow.errors import CephflowError, RedisUnreachable
 from cephflow.lab.state import use_lab_state
 from cephflow.settings import Settings, get_settings
 
@@ -86,21 +86,41 @@ _reconciler: Any = None
 
 
 @signals.worker_init.connect
-def _load_tasks(**_: Any) -> None:
+def _load_tasks(sender: Any = None, **_: Any) -> None:
     """Load the task modules the settings name (``task_modules``), then run their worker
     checks: a failed check stops the worker before it takes a message (SystemExit: Celery's
-    signal dispatch logs and swallows ordinary exceptions)."""
+    signal dispatch logs and swallows ordinary exceptions). A Redis that refuses the worker
+    (``_redis_lets_in``) stops it the same way."""
     from cephflow.engine.registry import WORKER_CHECKS
     from cephflow.engine.runner import load_task_modules
 
     settings = get_settings()
     load_task_modules(settings)
-    for check in WORKER_CHECKS:
+    worker_app = getattr(sender, "app", None) or app
+    checks = [lambda _: _redis_lets_in(worker_app), *WORKER_CHECKS]
+    for check in checks:
         try:
             check(settings)
         except CephflowError as exc:
-            log.critical("cephflow worker refuses to start: %s", exc)
+            where = f" ({exc.where})" if exc.where else ""
+            log.critical("cephflow worker refuses to start: %s%s", exc, where)
             raise SystemExit(2) from exc
+
+
+def _redis_lets_in(worker_app: Celery) -> None:
+    """Raise RedisAccessDenied when Redis refuses this worker's password, ACL user or TLS
+    certificate check: Celery would retry the broker connection forever, logging each try.
+    An unreachable Redis is not an error here: the worker waits for it as before."""
+    url = getattr(worker_app.conf, "cephflow_redis_url", None)
+    if url is None:
+        return
+    client = redis_client(url)
+    try:
+        call(client.ping, patience=0, what="ping")
+    except RedisUnreachable:
+        pass
+    finally:
+        client.close()
 
 
 @signals.worker_ready.connect

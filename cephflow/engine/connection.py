@@ -28,6 +28,7 @@ from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import redis
+from redis.exceptions import NoPermissionError
 
 from cephflow.errors import EngineError, RedisAccessDenied, RedisUnreachable
 from cephflow.runbook.dag import REDACTED
@@ -168,7 +169,7 @@ def call(fn: Callable[[], T], *, patience: float | None = None, what: str = "red
             time.sleep(min(delay, max(started + patience - now, 0.0)))
             delay = min(delay * 2, MAX_DELAY)
             continue
-        except redis.NoPermissionError as exc:
+        except NoPermissionError as exc:
             raise access_denied(exc) from exc
         except redis.RedisError as exc:
             raise EngineError(f"{what}: {exc}") from exc
@@ -201,6 +202,10 @@ def _untrusted(exc: BaseException) -> ssl.SSLCertVerificationError | None:
     return None
 
 
+_COMMAND = re.compile(r"^Command # \d+ \((\S+)")
+"""The command a pipeline's NOPERM names (``Command # 1 (HSET key value ...) of pipeline``)."""
+
+
 def access_denied(exc: BaseException, url: str | None = None) -> RedisAccessDenied:
     """The error for Redis refusing cephflow: its password, its ACL, or its certificate.
 
@@ -216,9 +221,12 @@ def access_denied(exc: BaseException, url: str | None = None) -> RedisAccessDeni
             f"Redis's TLS certificate is not trusted ({reason})", where=where,
             hint="ssl_ca_certs=/path/to/ca.pem in redis_url names the CA that signed the "
                  "server's certificate; its name must match the URL's host")
-    if isinstance(exc, redis.NoPermissionError):
+    if isinstance(exc, NoPermissionError):  # its text may quote a command's values: not shown
+        reason = str(exc).rsplit("caused error: ", 1)[-1]
+        command = _COMMAND.search(str(exc))
+        forbidden = f"{command.group(1)}: " if command else ""
         return RedisAccessDenied(
-            f"Redis's ACL forbids what cephflow needs ({exc})", where=where,
+            f"Redis's ACL forbids what cephflow needs ({forbidden}{reason})", where=where,
             hint="the ACL user of redis_url needs the engine's commands and its keys "
                  "(docs/reliability.md, \"Redis access\")")
     return RedisAccessDenied(

@@ -20,11 +20,12 @@ import pytest
 import redis
 
 from cephflow.engine import embedded
+from cephflow.engine.app import make_app
 from cephflow.engine.state import WorkflowState
 from cephflow.errors import ExitStatus
 from cephflow.settings import Settings
 from tests.faults.support import cephflow, one_error
-from tests.fixtures.celery_worker import worker_with_client
+from tests.fixtures.celery_worker import CeleryWorker, worker_with_client
 from tests.fixtures.redis_server import RedisServer
 from tests.fixtures.services import free_port, require_binary, stop_process, wait_until
 from tests.paths import CEPHFLOW
@@ -172,6 +173,47 @@ def test_a_refused_password_or_an_untrusted_certificate_is_said_at_once_and_subm
     assert quote(password, safe="") not in done.stdout + done.stderr
     assert "trying again" not in done.stderr  # not waited out as an outage
     assert secured.namespace_keys() == []
+
+
+def test_an_acl_user_kept_out_of_the_namespace_is_told_which_command_was_forbidden(
+        secured, tmp_path):
+    book = tmp_path / "access.yaml"
+    book.write_text(RUNBOOK)
+    url = secured.url("acl-user", password=ACL_PASSWORD)
+    done = cephflow(["run", str(book), "--quiet"], url, namespace="elsewhere", cwd=tmp_path)
+    assert done.returncode == ExitStatus.BAD_INPUT, done.stdout + done.stderr
+    error = one_error(done)
+    assert "Redis's ACL forbids what cephflow needs (HSET: this user has no permissions" in error
+    assert ACL_PASSWORD not in done.stdout + done.stderr
+    assert "access.yaml" not in error  # Redis's text quotes the command's values: not shown
+    with secured.admin() as admin:
+        assert list(admin.scan_iter(match="elsewhere*")) == []
+
+
+def test_the_broker_checks_the_certificate_against_the_urls_ca(secured):
+    """kombu alone takes ``rediss://`` as TLS with the certificate unchecked: cephflow's app
+    hands it the URL's CA and requires the check."""
+    trusted = make_app(secured.url("tls"), NS)
+    with trusted.connection_for_write() as connection:
+        connection.ensure_connection(max_retries=0)
+    untrusted = make_app(secured.url("tls", ca="other"), NS)
+    with untrusted.connection_for_write() as connection:
+        with pytest.raises(Exception, match="CERTIFICATE_VERIFY_FAILED"):
+            connection.ensure_connection(max_retries=0)
+
+
+def test_a_worker_redis_refuses_stops_at_once_saying_why(secured, tmp_path):
+    url = secured.url("tls", ca="other")
+    worker = CeleryWorker(url, tmp_path, namespace=NS, name="refused")
+    try:
+        with pytest.raises(AssertionError, match="worker exited 2"):
+            worker.start()
+    finally:
+        worker.stop()
+    said = worker.output()
+    assert "cephflow worker refuses to start: Redis's TLS certificate is not trusted" in said
+    assert f"127.0.0.1:{secured.tls_port}" in said
+    assert quote(PASSWORD, safe="") not in said and PASSWORD not in said
 
 
 def test_the_embedded_redis_and_its_state_dir_let_only_their_owner_in(tmp_path):
