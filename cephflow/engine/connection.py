@@ -228,7 +228,7 @@ def access_denied(exc: BaseException, url: str | None = None) -> RedisAccessDeni
         return RedisAccessDenied(
             f"Redis's ACL forbids what cephflow needs ({forbidden}{reason})", where=where,
             hint="the ACL user of redis_url needs the engine's commands and its keys "
-                 "(docs/reliability.md, \"Redis access\")")
+                 "(the README, \"Redis and workers\")")
     return RedisAccessDenied(
         f"Redis refused cephflow's credentials ({exc})", where=where,
         hint="check the user and password in redis_url (CEPHFLOW_REDIS_URL): "

@@ -30,7 +30,7 @@ from tests.fixtures.redis_server import RedisServer
 from tests.fixtures.services import free_port, require_binary, stop_process, wait_until
 from tests.paths import CEPHFLOW
 
-pytestmark = [pytest.mark.services]
+pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 NS = "access"
 PASSWORD = "pa ss@w/rd:%1"  # every character a URL must escape
