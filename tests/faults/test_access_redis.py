@@ -143,14 +143,18 @@ def secured(tmp_path_factory):
 @pytest.mark.parametrize("scheme", ["password", "acl-user", "tls"])
 def test_a_workflow_submitted_over_a_secured_url_runs_to_its_end_on_a_worker_given_it(
         scheme, secured, tmp_path):
-    url = secured.url(scheme, password=ACL_PASSWORD if scheme == "acl-user" else PASSWORD)
+    password = ACL_PASSWORD if scheme == "acl-user" else PASSWORD
+    url = secured.url(scheme, password=password)
     book = tmp_path / "access.yaml"
     book.write_text(RUNBOOK)
-    with worker_with_client(Endpoint(url), tmp_path, namespace=NS, name=scheme) as (_, client):
+    with worker_with_client(Endpoint(url), tmp_path, namespace=NS,
+                            name=scheme) as (worker, client):
         done = cephflow(["run", str(book), "--quiet"], url, namespace=NS, cwd=tmp_path)
         assert done.returncode == 0, done.stdout + done.stderr
         [summary] = client.list_workflows(5)
         assert client.snapshot(summary.id).state is WorkflowState.SUCCEEDED
+        said = done.stdout + done.stderr + worker.output()  # the banner names the broker
+        assert password not in said and quote(password, safe="") not in said
 
 
 @pytest.mark.parametrize("scheme,password,ca,words", [
