@@ -45,7 +45,13 @@ steps:
   - id: say
     task: core.log
     with: {message: through the secured Redis}
+  - id: wait
+    task: core.sleep
+    after: say
+    with: {seconds: 0.3}
 """
+"""``say`` is sent by the CLI (the engine's own client); ``wait`` asks again later, a message
+with a countdown that the worker publishes through the broker (kombu)."""
 
 
 def _openssl(*args: str) -> None:
@@ -154,6 +160,8 @@ def test_a_workflow_submitted_over_a_secured_url_runs_to_its_end_on_a_worker_giv
         [summary] = client.list_workflows(5)
         assert client.snapshot(summary.id).state is WorkflowState.SUCCEEDED
         said = done.stdout + done.stderr + worker.output()  # the banner names the broker
+        assert "not sent" not in said  # ``wait``'s later message went by the broker, not the
+        #                                reconciler's re-send (dispatch.send logs a failure)
         assert password not in said and quote(password, safe="") not in said
 
 
