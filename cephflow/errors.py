@@ -3,7 +3,8 @@
     CephflowError                      root of everything cephflow raises on purpose
     ├── ConfigError                    settings or config file are invalid
     │   ├── ClusterMismatch            Ceph commands and host operations name two clusters
-    │   └── NoClusterConfigured        no ceph.conf to reach a cluster with (none set or found)
+    │   ├── NoClusterConfigured        no ceph.conf to reach a cluster with (none set or found)
+    │   └── RedisAccessDenied          Redis refused the credentials, or its certificate is untrusted
     ├── RunbookError                   a runbook cannot be loaded or compiled (carries Problems)
     ├── RunbookNotFound                no runbook has that name, or the file does not exist
     ├── ParamError                     a runbook parameter given on the command line is invalid
@@ -114,6 +115,14 @@ class Problem:
         if self.hint:
             text += f" ({self.hint})"
         return text
+
+
+class RedisAccessDenied(ConfigError):
+    """Raised at once (never waited out as an outage) when Redis refuses cephflow's user or
+    password, when its ACL forbids a command or key cephflow needs, or when its TLS
+    certificate is not signed by a CA cephflow trusts: asking again changes nothing, the
+    settings must. ``where`` is the URL with its password hidden.
+    """
 
 
 class RunbookError(CephflowError):

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import (
     BaseModel,
@@ -62,6 +63,12 @@ def config_file() -> Path:
 
 
 REDIS_SCHEMES = ("redis", "rediss", "unix")
+REDIS_TLS_PARAMETERS = ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_cert_reqs",
+                        "ssl_check_hostname")
+"""The query parameters a ``rediss://`` URL may carry (redis-py's names); the files named by
+the first three must exist. Any other parameter is refused: kombu cannot take it."""
+_REDIS_TLS_FILES = REDIS_TLS_PARAMETERS[:3]
+_CERT_REQS = ("required", "optional", "none")
 
 
 class CephSettings(BaseModel):
@@ -246,10 +253,15 @@ class Settings(BaseSettings):
     @field_validator("redis_url")
     @classmethod
     def _redis_url(cls, url: str | None) -> str | None:
-        """Refuse a URL redis-py cannot use now, not at the first command that connects."""
+        """Refuse a URL redis-py cannot use now, not at the first command that connects.
+
+        The messages never quote the URL: it may hold a password.
+        """
         scheme, separator, _ = (url or "").partition("://")
         if url is not None and (not separator or scheme not in REDIS_SCHEMES):
             raise ValueError("must start with " + ", ".join(f"{s}://" for s in REDIS_SCHEMES))
+        if url is not None:
+            _check_redis_query(scheme, urlsplit(url).query)
         return url
 
     @model_validator(mode="after")
@@ -288,6 +300,20 @@ class Settings(BaseSettings):
     def runbook_search_path(self) -> list[Path]:
         """Directories searched for a runbook name, in order."""
         return [SHIPPED_RUNBOOKS, *self.runbook_dirs]
+
+
+def _check_redis_query(scheme: str, query: str) -> None:
+    """Only TLS parameters, only on ``rediss://``, with files that exist and known values."""
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if name not in REDIS_TLS_PARAMETERS:
+            raise ValueError(f"unknown query parameter {name!r} (a rediss:// URL may carry "
+                             + ", ".join(REDIS_TLS_PARAMETERS) + ")")
+        if scheme != "rediss":
+            raise ValueError(f"{name} needs a rediss:// URL (TLS)")
+        if name in _REDIS_TLS_FILES and not Path(value).is_file():
+            raise ValueError(f"{name}: no such file: {value}")
+        if name == "ssl_cert_reqs" and value.lower() not in _CERT_REQS:
+            raise ValueError(f"ssl_cert_reqs must be one of {', '.join(_CERT_REQS)}")
 
 
 def _deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:

@@ -14,8 +14,8 @@ from typing import Any
 from celery import Celery, signals
 
 from cephflow.engine import broker, dispatch
-from cephflow.engine.connection import broker_url
-from cephflow.errors import CephflowError
+from cephflow.engine.connection import broker_url, call, redis_address, redis_client
+from cephflow.errors import CephflowError, RedisUnreachable
 from cephflow.lab.state import use_lab_state
 from cephflow.settings import Settings, get_settings
 
@@ -35,11 +35,18 @@ def resolve_redis_url(settings: Settings) -> str:
 
 
 def make_app(redis_url: str, namespace: str) -> Celery:
-    """A Celery app on ``redis_url`` whose queue is named after the namespace."""
+    """A Celery app on ``redis_url`` whose queue is named after the namespace.
+
+    Its TLS options go to the broker and the result backend as options, not in their URLs
+    (``redis_address``): the same certificate check as the engine's own client.
+    """
+    address = redis_address(redis_url)
     app = Celery("cephflow", set_as_current=False)
     app.conf.update(
-        broker_url=broker.broker_url(redis_url),
-        result_backend=broker_url(redis_url),
+        broker_url=broker.broker_url(address.url),
+        broker_use_ssl=address.tls or False,
+        result_backend=broker_url(address.url),
+        redis_backend_use_ssl=address.tls or None,
         broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
         broker_connection_retry_on_startup=True,
         task_default_queue=namespace,
@@ -79,21 +86,41 @@ _reconciler: Any = None
 
 
 @signals.worker_init.connect
-def _load_tasks(**_: Any) -> None:
+def _load_tasks(sender: Any = None, **_: Any) -> None:
     """Load the task modules the settings name (``task_modules``), then run their worker
     checks: a failed check stops the worker before it takes a message (SystemExit: Celery's
-    signal dispatch logs and swallows ordinary exceptions)."""
+    signal dispatch logs and swallows ordinary exceptions). A Redis that refuses the worker
+    (``_redis_lets_in``) stops it the same way."""
     from cephflow.engine.registry import WORKER_CHECKS
     from cephflow.engine.runner import load_task_modules
 
     settings = get_settings()
     load_task_modules(settings)
-    for check in WORKER_CHECKS:
+    worker_app = getattr(sender, "app", None) or app
+    checks = [lambda _: _redis_lets_in(worker_app), *WORKER_CHECKS]
+    for check in checks:
         try:
             check(settings)
         except CephflowError as exc:
-            log.critical("cephflow worker refuses to start: %s", exc)
+            where = f" ({exc.where})" if exc.where else ""
+            log.critical("cephflow worker refuses to start: %s%s", exc, where)
             raise SystemExit(2) from exc
+
+
+def _redis_lets_in(worker_app: Celery) -> None:
+    """Raise RedisAccessDenied when Redis refuses this worker's password, ACL user or TLS
+    certificate check: Celery would retry the broker connection forever, logging each try.
+    An unreachable Redis is not an error here: the worker waits for it as before."""
+    url = getattr(worker_app.conf, "cephflow_redis_url", None)
+    if url is None:
+        return
+    client = redis_client(url)
+    try:
+        call(client.ping, patience=0, what="ping")
+    except RedisUnreachable:
+        pass
+    finally:
+        client.close()
 
 
 @signals.worker_ready.connect

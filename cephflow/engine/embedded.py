@@ -9,6 +9,11 @@ Both stay in the background so a workflow goes on after the command returns;
 A service whose PID file outlives its process died (killed, out of memory, a reboot):
 ``revive`` starts it again, and every command on the embedded default calls it, while one
 stopped by ``services stop`` (its PID file removed) stays stopped until a command needs it.
+
+Only the owner reaches the embedded Redis: the state dir and its ``redis/`` are 0700 (made
+so, or tightened, before anything is started in them), the socket is 0700 (``unixsocketperm``)
+and there is no TCP port. A password would add nothing: it would be kept in the same
+owner-only directory, from the same user that may read the AOF itself.
 """
 
 from __future__ import annotations
@@ -74,13 +79,21 @@ def _starting(settings: Settings) -> Iterator[None]:
     """One process at a time looks for dead services and starts them: two commands at once
     would otherwise both find the worker dead and start two."""
     p = paths(settings)
-    p.root.mkdir(parents=True, exist_ok=True)
+    private_dir(p.root)
     with open(p.lock, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def private_dir(path: Path) -> None:
+    """Make ``path`` (and its missing parents) a directory only its owner may enter: 0700,
+    tightened if it exists with more (it holds the AOF: every workflow's params, and logs)."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
 
 
 def paths(settings: Settings) -> Paths:
@@ -157,7 +170,8 @@ def start_redis(settings: Settings, *, timeout: float = 10.0) -> int:
     if binary is None:
         raise ConfigError("redis-server is not installed (scripts/setup.sh installs it), "
                           "or set CEPHFLOW_REDIS_URL")
-    p.redis_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(p.root)
+    private_dir(p.redis_dir)
     if len(str(p.socket)) > 100:
         raise ConfigError(f"state dir path too long for a unix socket: {p.socket}")
     argv = [binary, "--port", "0", "--unixsocket", str(p.socket), "--unixsocketperm", "700",
@@ -189,7 +203,7 @@ def start_worker(settings: Settings, *, concurrency: int = 2, url: str | None = 
     pid = _read_pid(p.worker_pid)
     if _alive(pid):
         return pid  # type: ignore[return-value]
-    p.root.mkdir(parents=True, exist_ok=True)
+    private_dir(p.root)
     env = dict(os.environ, CEPHFLOW_REDIS_URL=url or redis_url(settings))
     with open(p.worker_log, "ab") as log:
         proc = subprocess.Popen(worker_argv(concurrency), stdin=subprocess.DEVNULL, stdout=log,

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from cephflow.cli.views.style import safe_url
+from cephflow.engine.connection import safe_url
 from tests.paths import CEPHFLOW
 
 

@@ -58,6 +58,19 @@ CASES = [
     ("bad Redis URL", None, {"CEPHFLOW_REDIS_URL": "foo://"},
      "setting redis_url: must start with redis://, rediss://, unix://", "CEPHFLOW_REDIS_URL",
      "fix the value of redis_url"),
+    ("a Redis URL with a query kombu cannot take", None,
+     {"CEPHFLOW_REDIS_URL": "rediss://:hunter2-secret@r:6380/0?socket_timeout=3"},
+     "setting redis_url: unknown query parameter 'socket_timeout' (a rediss:// URL may carry "
+     "ssl_ca_certs, ssl_certfile, ssl_keyfile, ssl_cert_reqs, ssl_check_hostname)",
+     "CEPHFLOW_REDIS_URL", "fix the value of redis_url"),
+    ("TLS options on a plain Redis URL", None,
+     {"CEPHFLOW_REDIS_URL": "redis://:hunter2-secret@r:6379/0?ssl_cert_reqs=required"},
+     "setting redis_url: ssl_cert_reqs needs a rediss:// URL (TLS)", "CEPHFLOW_REDIS_URL",
+     "fix the value of redis_url"),
+    ("a Redis CA file that does not exist", None,
+     {"CEPHFLOW_REDIS_URL": "rediss://:hunter2-secret@r:6380/0?ssl_ca_certs=/nonexistent/ca.pem"},
+     "setting redis_url: ssl_ca_certs: no such file: /nonexistent/ca.pem", "CEPHFLOW_REDIS_URL",
+     "fix the value of redis_url"),
     ("a list that is not JSON", None, {"CEPHFLOW_RUNBOOK_DIRS": "/srv/rb"},
      "setting runbook_dirs: not valid JSON", "CEPHFLOW_RUNBOOK_DIRS",
      """lists and tables are JSON: CEPHFLOW_RUNBOOK_DIRS='["/srv/runbooks"]'"""),
@@ -79,6 +92,7 @@ def test_each_mistake_is_a_config_error_saying_where(case, text, env, message, w
     assert (str(error), error.where, error.hint) == (
         message, where.replace(CONFIG, str(config)), hint)
     assert error.exit_code == ExitStatus.BAD_INPUT
+    assert "hunter2" not in f"{error} {error.where} {error.hint}"  # a URL's password
 
 
 def test_an_explicit_config_file_that_does_not_exist_is_an_error(tmp_path, monkeypatch):

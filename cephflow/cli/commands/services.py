@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from cephflow.cli import console as c
-from cephflow.cli.views.style import safe_url
+from cephflow.engine.connection import safe_url
 
 if TYPE_CHECKING:
     from cephflow.operations.services import Services

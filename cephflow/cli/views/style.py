@@ -6,10 +6,7 @@ CI output and the golden tests see no colour at all.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
-
 from cephflow.engine.state import NodeState, WorkflowState
-from cephflow.runbook.dag import REDACTED
 from cephflow.settings import Settings
 
 DEFAULT_CLUSTER: str = Settings.model_fields["cluster_name"].default
@@ -94,16 +91,3 @@ def _value(value: object) -> str:
     return str(value)
 
 
-def safe_url(url: str) -> str:
-    """``url`` as it may be shown: a password in it (``redis://:pw@host``) prints as SecretStr
-    prints, the rest as given so that the operator still sees which server is meant."""
-    try:
-        parts = urlsplit(url)
-        password = parts.password
-    except ValueError:  # a malformed URL (a bad port): show none of it that could be secret
-        return url.rsplit("@", 1)[-1] if "@" in url else url
-    if password is None:
-        return url
-    user = parts.username or ""
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{user}:{REDACTED}@{host}"))
