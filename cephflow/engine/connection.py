@@ -3,7 +3,8 @@
 ``settings.redis_url`` takes ``redis://host:port/db`` or ``unix:///path/to/redis.sock``;
 Celery (kombu) spells the socket form ``redis+socket://``. Redis being briefly away (a
 restart with AOF) is waited out for ``redis_patience`` seconds before it becomes
-``RedisUnreachable`` (exit status 5).
+``RedisUnreachable`` (exit status 5). A write refused because Redis is at its
+``maxmemory`` is ``RedisOutOfMemory`` at once: no wait brings memory back.
 
 While Redis is away the process's ``OutageReporter`` hears of it: the default one logs the
 outage once and its end once (a worker's log); the CLI puts in one that shows a status line
@@ -20,7 +21,7 @@ from typing import Protocol, TypeVar
 
 import redis
 
-from cephflow.errors import EngineError, RedisUnreachable
+from cephflow.errors import EngineError, RedisOutOfMemory, RedisUnreachable
 from cephflow.settings import get_settings
 
 T = TypeVar("T")
@@ -104,6 +105,8 @@ def call(fn: Callable[[], T], *, patience: float | None = None, what: str = "red
             time.sleep(min(delay, max(started + patience - now, 0.0)))
             delay = min(delay * 2, MAX_DELAY)
             continue
+        except redis.exceptions.OutOfMemoryError as exc:
+            raise out_of_memory(what) from exc
         except redis.RedisError as exc:
             raise EngineError(f"{what}: {exc}") from exc
         if started is not None:
@@ -112,6 +115,12 @@ def call(fn: Callable[[], T], *, patience: float | None = None, what: str = "red
 
 
 _ADDRESS = re.compile(r"connecting to (\S+?)\.?(?:\s|$)")
+
+
+def out_of_memory(what: str) -> RedisOutOfMemory:
+    """The error of a write Redis refused at its ``maxmemory`` (``what`` was being done)."""
+    return RedisOutOfMemory("Redis is out of memory (used memory > maxmemory): it refuses "
+                            "writes and transactions", where=what)
 
 
 def unreachable(exc: Exception, patience: float) -> RedisUnreachable:
