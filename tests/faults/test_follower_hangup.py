@@ -28,7 +28,7 @@ from cephflow.errors import ExitStatus
 from tests.faults.support import cephflow_env
 from tests.paths import CEPHFLOW, REPO
 
-pytestmark = [pytest.mark.services]
+pytestmark = [pytest.mark.services, pytest.mark.slow]  # a CLI and a demo run each: ~10 s
 
 SGR = r"(?:\x1b\[[0-9;]*m)*"
 WAIT_RUNNING = re.compile(r"▶" + SGR + r" " + SGR + r"wait")
