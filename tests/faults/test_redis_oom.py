@@ -16,7 +16,7 @@ import pytest
 
 from cephflow.engine.keys import WorkflowKeys, audit, holder_prefix, submitting
 from cephflow.engine.state import NodeState, WorkflowState
-from cephflow.errors import ExitStatus
+from cephflow.errors import ExitStatus, RedisOutOfMemory
 from tests.engine.support import dag, node
 from tests.faults.support import cephflow, one_error
 from tests.faults.tasks import WORKER_ENV, effects
@@ -84,8 +84,9 @@ def test_out_of_memory_refuses_a_submit_and_the_running_workflow_ends_once_memor
     wait_until(lambda: client.redis.hget(wk.state, "b") == NodeState.SUCCEEDED, timeout=30,
                what="b's outcome recorded past maxmemory")
     assert effects(log) == ["a", "b"]
-    # c's message waits for memory (a snapshot cannot be read now: MULTI is refused too)
-    assert client.redis.hget(wk.meta, "state") == WorkflowState.RUNNING
+    assert client.redis.hget(wk.meta, "state") == WorkflowState.RUNNING  # c waits for memory
+    with pytest.raises(RedisOutOfMemory):  # a snapshot (`status ID`) reads in a MULTI: refused
+        client.snapshot(wf)
 
     capped_redis.client().config_set("maxmemory", "0")
     assert client.wait(wf, timeout=60) is WorkflowState.SUCCEEDED
