@@ -10,6 +10,7 @@
     ├── ParamError                     a runbook parameter given on the command line is invalid
     ├── EngineError                    the workflow engine cannot do what was asked
     │   ├── RedisUnreachable           Redis did not answer for as long as cephflow waits for it
+    │   ├── RedisOutOfMemory           Redis refused a write: it is at its ``maxmemory``
     │   ├── WorkflowNotFound           no workflow with that id (or prefix)
     │   ├── AmbiguousWorkflowId        a prefix matches several workflows
     │   ├── LockHeld                   a lock the runbook needs is held by another workflow
@@ -170,6 +171,23 @@ class RedisUnreachable(EngineError):
         super().__init__(message)
         self.where = where
         self.hint = hint
+
+
+class RedisOutOfMemory(EngineError):
+    """Raised when Redis refuses a write because it is at its ``maxmemory`` (``noeviction``).
+
+    Not waited out as an outage is: memory comes back only when someone acts (raises
+    ``maxmemory``, deletes data), so a submit is refused at once, leaving nothing behind.
+    Workflows already running go on (their transitions are allowed past the limit:
+    ``engine/scripts.py``) and finish once the broker can queue their messages again.
+    """
+
+    hint = ("raise Redis's maxmemory (CONFIG SET maxmemory ...) or free memory; workflows "
+            "already running go on once it can queue their messages again")
+
+    def __init__(self, message: str, *, where: str | None = None):
+        super().__init__(message)
+        self.where = where
 
 
 class WorkflowNotFound(EngineError):

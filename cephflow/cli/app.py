@@ -5,11 +5,15 @@ command can end with an exit status of ``cephflow.errors.ExitStatus`` and, for a
 message in the style of ``cli/errors.py`` (never a traceback, unless ``--debug``):
 cephflow's errors, click's usage errors, an ``OSError`` of the environment. A reader that
 closes stdout early (``cephflow run demo | head -1``) ends the command quietly with status 0:
-it chose to stop reading, and a followed workflow keeps running.
+it chose to stop reading, and a followed workflow keeps running. A terminal that goes away
+(an SSH session dropped) ends a command with SIGHUP, as any terminal program; where SIGHUP is
+ignored (``nohup``) the next write to it fails with ``EIO`` and the command ends as if
+detached (status 130), never as a problem of the environment: the workflow keeps running.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 
@@ -55,6 +59,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def run_app(argv: list[str] | None = None) -> int:
     """Run the command line ``argv``; returns its exit status."""
+    terminal = sys.stdout.isatty()  # asked now: a hung-up terminal is no tty to ask later
     try:
         code = app(args=argv, prog_name="cephflow", standalone_mode=False)
     except CephflowError as exc:
@@ -70,8 +75,21 @@ def run_app(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return _stdout_closed()
     except OSError as exc:
+        if exc.errno == errno.EIO and terminal:
+            return _terminal_gone()
         return report_os_error(exc)
     return code if isinstance(code, int) else int(ExitStatus.SUCCEEDED)
+
+
+def _terminal_gone() -> int:
+    """stdout's terminal hung up: say so where it still can be read (a ``nohup`` log), and
+    send what is left of stdout to /dev/null so exiting flushes quietly."""
+    _stdout_closed()
+    try:
+        show_error("the terminal went away; stopped following (any workflow keeps running)")
+    except OSError:
+        pass  # stderr was that terminal too
+    return int(ExitStatus.DETACHED)
 
 
 def _report_usage(exc: typer.TyperException) -> int:

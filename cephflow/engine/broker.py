@@ -6,7 +6,8 @@ malformed *task* payloads are the runner's concern (``runner.run_message``).
 
 Also: when Redis goes away, kombu may close the channel after its connection was released and
 then fail with an AttributeError that Celery treats as unrecoverable (the worker exits).
-Reporting that case as the connection error it is lets Celery reconnect as usual.
+Reporting that case as the connection error it is lets Celery reconnect as usual. So is
+Redis at its ``maxmemory``: the worker lives on until Redis has memory again.
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ class Channel(kombu_redis.Channel):
 
 class Transport(kombu_redis.Transport):
     Channel = Channel
+    connection_errors = (*kombu_redis.Transport.connection_errors,
+                         redis.exceptions.OutOfMemoryError)
+    """kombu counts Redis refusing a write for memory as a channel error, and an ack that
+    fails with one stops the worker for good; as a connection error the ack's failure is
+    logged (the message stays unacknowledged, and a redelivery finds its run recorded) and a
+    refused receive makes the consumer reconnect until Redis has memory again."""
 
 
 ALIAS = "cephflow-redis"

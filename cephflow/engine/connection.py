@@ -9,7 +9,8 @@ so the CLI, a worker's state client, its broker and its result backend all conne
 certificate unchecked". Redis being briefly away (a restart with AOF) is waited out for
 ``redis_patience`` seconds before it becomes ``RedisUnreachable`` (exit status 5); Redis
 refusing the password, the ACL or the certificate is ``RedisAccessDenied`` at once (exit
-status 2): waiting would not change it.
+status 2): waiting would not change it. A write refused because Redis is at its
+``maxmemory`` is ``RedisOutOfMemory`` at once: no wait brings memory back.
 
 While Redis is away the process's ``OutageReporter`` hears of it: the default one logs the
 outage once and its end once (a worker's log); the CLI puts in one that shows a status line
@@ -30,7 +31,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 import redis
 from redis.exceptions import NoPermissionError
 
-from cephflow.errors import EngineError, RedisAccessDenied, RedisUnreachable
+from cephflow.errors import EngineError, RedisAccessDenied, RedisOutOfMemory, RedisUnreachable
 from cephflow.runbook.dag import REDACTED
 from cephflow.settings import get_settings
 
@@ -171,6 +172,8 @@ def call(fn: Callable[[], T], *, patience: float | None = None, what: str = "red
             continue
         except NoPermissionError as exc:
             raise access_denied(exc) from exc
+        except redis.exceptions.OutOfMemoryError as exc:
+            raise out_of_memory(what) from exc
         except redis.RedisError as exc:
             raise EngineError(f"{what}: {exc}") from exc
         if started is not None:
@@ -179,6 +182,12 @@ def call(fn: Callable[[], T], *, patience: float | None = None, what: str = "red
 
 
 _ADDRESS = re.compile(r"connecting to (\S+?)\.?(?:\s|$)")
+
+
+def out_of_memory(what: str) -> RedisOutOfMemory:
+    """The error of a write Redis refused at its ``maxmemory`` (``what`` was being done)."""
+    return RedisOutOfMemory("Redis is out of memory (used memory > maxmemory): it refuses "
+                            "writes and transactions", where=what)
 
 
 def unreachable(exc: Exception, patience: float) -> RedisUnreachable:

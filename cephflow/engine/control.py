@@ -27,6 +27,7 @@ from cephflow.errors import (
     EngineError,
     InvalidTransition,
     LockHeld,
+    RedisOutOfMemory,
     StepNotFound,
     WorkflowNotFound,
 )
@@ -66,7 +67,8 @@ class WorkflowControl(WorkflowReader):
 
         ``given`` are the params as the user typed them, kept for display (meta ``given``);
         a param the DAG holds as a secret is stored redacted whatever value it has here.
-        Raises LockHeld (nothing is left behind) when another workflow holds a lock.
+        Raises LockHeld (nothing is left behind) when another workflow holds a lock, and
+        RedisOutOfMemory (what was written is removed) when Redis is at its maxmemory.
         Two steps, ``write`` then ``start``: a submit that dies between them leaves the
         workflow ``submitting``, which a worker's reconciler finishes or removes after
         ``submit_grace_seconds``.
@@ -106,7 +108,12 @@ class WorkflowControl(WorkflowReader):
             "runbook": dag.runbook, "source": dag.source, "params": meta["params"],
             "outcome": WorkflowState.SUBMITTING,
         }
-        call(lambda: self._write(wf, dag, meta, audit, writes, now), what="submit")
+        try:
+            call(lambda: self._write(wf, dag, meta, audit, writes, now), what="submit")
+        except RedisOutOfMemory:
+            # what went in before Redis refused, audit record too: no refusal can be written
+            self._discard(wf, keys.audit(self.ns, wf))  # (deleting is allowed past maxmemory)
+            raise
         return wf
 
     def start(self, wf: str, dag: Dag, user: str) -> None:
@@ -173,8 +180,8 @@ class WorkflowControl(WorkflowReader):
         }
         call(lambda: self.redis.hset(keys.audit(self.ns, wf), mapping=record))
 
-    def _discard(self, wf: str) -> None:
-        names = self.workflow_keys(wf).owned_keys()
+    def _discard(self, wf: str, *also: str) -> None:
+        names = [*self.workflow_keys(wf).owned_keys(), *also]
 
         def remove() -> None:
             pipe = self.redis.pipeline(transaction=False)

@@ -116,10 +116,20 @@ def prelude() -> str:
     return "\n".join(lines) + "\n"
 
 
+ALLOW_OOM = "#!lua flags=allow-oom"
+"""The first line of every script on Redis 7 or later: a transition runs even when Redis is
+at its ``maxmemory`` (``noeviction``). New workflows are refused then (the submit's writes are
+plain commands: ``RedisOutOfMemory``), but a running one must be able to record what its steps
+did: a step whose outcome could not be written would be sent, and run, again. What a
+transition adds is small and bounded by the workflows already running. (Redis 6 knows no
+flags: there a transition refused for memory is an error, left to the reconciler.)"""
+
+
 @cache
-def _source(name: str) -> str:
-    return "\n".join([prelude(), (LUA_DIR / "_common.lua").read_text(),
-                      (LUA_DIR / f"{name}.lua").read_text()])
+def _source(name: str, allow_oom: bool = True) -> str:
+    lines = [ALLOW_OOM] if allow_oom else []
+    return "\n".join([*lines, prelude(), (LUA_DIR / "_common.lua").read_text(),
+                       (LUA_DIR / f"{name}.lua").read_text()])
 
 
 def _pairs(values: list[Any]) -> list[tuple[str, str]]:
@@ -143,11 +153,25 @@ class Transitions:
         self.ns = ns
         self.lease = lease_seconds
         self._scripts: dict[str, Any] = {}
+        self._flags: bool | None = None
+
+    def _allow_oom(self) -> bool:
+        """Whether this Redis reads script flags (7.0 on): asked once per client."""
+        if self._flags is None:
+            def version() -> str:
+                try:
+                    return str(self.client.info("server")["redis_version"])
+                except redis.exceptions.NoPermissionError:
+                    return "7"  # an ACL user barred from INFO: ACLs came with Redis 6, flags 7
+
+            self._flags = int(call(version, what="version").split(".")[0]) >= 7
+        return self._flags
 
     def _run(self, name: str, wf: str, *args: Any) -> list[Any]:
         script = self._scripts.get(name)
         if script is None:
-            script = self._scripts[name] = self.client.register_script(_source(name))
+            script = self._scripts[name] = self.client.register_script(
+                _source(name, self._allow_oom()))
         wk = keys.WorkflowKeys(self.ns, wf)
         argv = [wf, repr(self.lease), *args]
         return call(lambda: script(keys=wk.script_keys(), args=argv), what=name)

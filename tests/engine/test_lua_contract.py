@@ -142,3 +142,23 @@ def test_every_script_compiles(redis_url, name):
         client.redis.script_load(scripts._source(name))
     finally:
         client.close()
+
+
+@pytest.mark.parametrize(("version", "flagged"), [("7.0.15", True), ("6.2.14", False)])
+def test_scripts_pass_maxmemory_only_where_redis_reads_script_flags(version, flagged):
+    """Redis 7 reads ``#!lua flags=allow-oom`` (a transition runs past maxmemory); Redis 6
+    would refuse to compile it, so there the scripts go without it."""
+
+    class Server:
+        def info(self, section):
+            assert section == "server"
+            return {"redis_version": version}
+
+        def register_script(self, source):
+            self.source = source
+            return lambda keys, args: [1]
+
+    server = Server()
+    Transitions(server, "ns", 30).progress("wf", "a", "step 1", {})
+    assert server.source.startswith(scripts.ALLOW_OOM + "\n") is flagged
+    assert scripts.prelude() in server.source

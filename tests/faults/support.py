@@ -21,10 +21,14 @@ def cephflow(args: list[str], redis_url: str, *, namespace: str = NAMESPACE,
              env: Mapping[str, str] | None = None, timeout: float = 60,
              cwd: os.PathLike | str = REPO) -> subprocess.CompletedProcess[str]:
     """``cephflow ARGS`` run to its end: its exit status, stdout and stderr."""
-    full = dict(os.environ, CEPHFLOW_REDIS_URL=redis_url, CEPHFLOW_NAMESPACE=namespace,
-                COLUMNS="200", NO_COLOR="1", **(env or {}))
-    return subprocess.run([CEPHFLOW, *args], env=full, cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run([CEPHFLOW, *args], env=cephflow_env(redis_url, namespace, **(env or {})),
+                          cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def cephflow_env(redis_url: str, namespace: str = NAMESPACE, **more: str) -> dict[str, str]:
+    """The environment of a ``cephflow`` run on the test Redis: wide, uncoloured output."""
+    return dict(os.environ, CEPHFLOW_REDIS_URL=redis_url, CEPHFLOW_NAMESPACE=namespace,
+                COLUMNS="200", NO_COLOR="1", **more)
 
 
 def one_error(result: subprocess.CompletedProcess[str]) -> str:
