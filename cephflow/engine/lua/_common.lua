@@ -45,6 +45,20 @@ local function event(etype, node, fields)
     return redis.call('XADD', unpack(args))
 end
 
+-- The history (K_HISTORY, keys.history): who did what, appended by the script that does it.
+-- Only the control path passes the key, and with it, as the last ARGV, a JSON object
+-- {user, host, maxlen}; a worker running the same script passes neither and nothing is
+-- written (its Redis ACL may not allow writing the history). The stream is capped near maxlen.
+local HISTORY = K_HISTORY and cjson.decode(ARGV[#ARGV])
+local function history(action, step, detail)
+    if not HISTORY then return end
+    redis.call('XADD', K_HISTORY, 'MAXLEN', '~', tostring(HISTORY.maxlen), '*',
+               'ts', tostring(NOW), 'action', action, 'user', HISTORY.user,
+               'host', HISTORY.host, 'workflow', WF,
+               'runbook', redis.call('HGET', K_META, 'runbook') or '',
+               'step', step or '', 'detail', detail or '')
+end
+
 local function member(node) return WF .. '|' .. node end
 local function lease(node, seconds)
     redis.call('ZADD', K_LEASES, NOW + seconds, member(node))
