@@ -35,13 +35,17 @@ class HistoryList:
         if not self.entries:
             yield Text("no history matches", style="dim")
             return
+        rows = [(Text(when(e.ts)), Text(e.user), Text(e.action.value, style="bold"),
+                 Text(e.workflow, style="cyan"), Text(e.runbook), Text(e.step), Text(e.detail))
+                for e in self.entries]
+        widths = [max([len(name), *(row[i].cell_len for row in rows)])
+                  for i, name in enumerate(_COLUMNS)]
+        others = sum(widths[:-1]) + 2 * (len(widths) - 1)
+        # the detail is the one column that gives way on a narrow terminal
+        widths[-1] = max(min(widths[-1], options.max_width - others), 6)
         table = Table(box=None, pad_edge=False, header_style="bold")
-        for name in _COLUMNS:
-            last = name == "detail"
-            table.add_column(name, no_wrap=True, overflow="ellipsis",
-                             min_width=6 if last else None, ratio=1 if last else None)
-        for e in self.entries:
-            table.add_row(Text(when(e.ts)), Text(e.user), Text(e.action.value, style="bold"),
-                          Text(e.workflow, style="cyan"), Text(e.runbook),
-                          Text(e.step), Text(e.detail))
+        for name, width in zip(_COLUMNS, widths, strict=True):
+            table.add_column(name, no_wrap=True, overflow="ellipsis", width=width)
+        for row in rows:
+            table.add_row(*row)
         yield table
