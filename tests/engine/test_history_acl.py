@@ -1,7 +1,7 @@
 """No task can rewrite the history: a worker whose Redis user is the one docs/history.md gives
-runs a workflow to its end, while a step that tries to add to, trim, delete or flush the
-history with the worker's own connection gets NOPERM, and the history still shows who did
-what."""
+runs a workflow to its end (submitted and approved by an operator's user, also as documented),
+while a step that tries to add to, trim, delete or flush the history with the worker's own
+connection gets NOPERM, and the history still shows who did what."""
 
 from __future__ import annotations
 
@@ -24,11 +24,22 @@ pytestmark = pytest.mark.services
 NS = "cfacl"
 
 
+def broker_keys(ns: str) -> list[str]:
+    """The keys Celery's Redis transport uses: the queue (with its priority queues), its
+    bindings, the unacknowledged messages, the workers' control queues."""
+    return [f"~{ns}", f"~{ns}\x06\x16*", "~_kombu.binding*", "~unacked*", "~*.pidbox*"]
+
+
 def worker_acl(ns: str, password: str) -> list[str]:
     """The worker's user, as docs/history.md gives it (ACL SETUSER arguments)."""
-    return ["on", f">{password}", "resetkeys", f"~{ns}:*", f"~{ns}", f"~{ns}\x06\x16*",
-            "~_kombu.binding*", "~unacked*", "~*.pidbox*", f"%R~{ns}.history", "resetchannels", "&*",
-            "+@all", "-@dangerous"]
+    return ["on", f">{password}", "resetkeys", f"~{ns}:*", *broker_keys(ns),
+            f"%R~{ns}.history", "resetchannels", "&*", "+@all", "-@dangerous"]
+
+
+def operator_acl(ns: str, password: str) -> list[str]:
+    """The user of the hosts operators run ``cephflow`` on, as docs/history.md gives it."""
+    return ["on", f">{password}", "resetkeys", f"~{ns}:*", *broker_keys(ns), f"~{ns}.history",
+            "resetchannels", "&*", "+@all", "-@dangerous"]
 
 
 @pytest.fixture
@@ -53,6 +64,7 @@ def acl_redis(tmp_path: Path):
         wait_until(up, timeout=10, what="redis-server to answer")
         admin.acl_setuser("cephflow-worker", reset=True)
         admin.execute_command("ACL", "SETUSER", "cephflow-worker", *worker_acl(NS, "wpass"))
+        admin.execute_command("ACL", "SETUSER", "cephflow-operator", *operator_acl(NS, "opass"))
         admin.execute_command("ACL", "SETUSER", "default", ">apass")
         yield port
     finally:
@@ -62,9 +74,11 @@ def acl_redis(tmp_path: Path):
 
 def test_a_task_cannot_rewrite_the_history_a_worker_may_only_read(acl_redis, tmp_path):
     worker_url = f"redis://cephflow-worker:wpass@127.0.0.1:{acl_redis}/0"
-    admin_url = f"redis://default:apass@127.0.0.1:{acl_redis}/0"
+    operator_url = f"redis://cephflow-operator:opass@127.0.0.1:{acl_redis}/0"
     worker = CeleryWorker(worker_url, tmp_path, namespace=NS, name="acl")
-    client = WorkflowClient(Settings(redis_url=admin_url, namespace=NS))
+    client = WorkflowClient(Settings(redis_url=operator_url, namespace=NS))
+    admin = redis.Redis(port=acl_redis, username="default", password="apass",
+                        decode_responses=True)
     try:
         worker.start()
         wf = client.submit(dag(node("rewrite", task="test.rewrite_history"), node("b"),
@@ -82,11 +96,12 @@ def test_a_task_cannot_rewrite_the_history_a_worker_may_only_read(acl_redis, tmp
             (HistoryAction.SUBMITTED, "carol", wf), (HistoryAction.APPROVED, "dave", wf)]
         with redis.Redis.from_url(worker_url, decode_responses=True) as as_worker:
             assert as_worker.xlen(keys.history(NS)) == 2  # it may read it
-        # nothing else the worker did was denied: its user allows all it needs
-        denied = {(d["username"], d["reason"], d["object"], d["count"])
-                  for d in client.redis.acl_log()}
+        # nothing else the worker or the operator did was denied: their users allow all they
+        # need
+        denied = {(d["username"], d["reason"], d["object"], d["count"]) for d in admin.acl_log()}
         assert denied == {("cephflow-worker", "key", keys.history(NS), 5),
                           ("cephflow-worker", "command", "flushdb", 1)}, denied
     finally:
         worker.stop()
         client.close()
+        admin.close()
