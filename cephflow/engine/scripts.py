@@ -3,7 +3,9 @@
 Each ``lua/<name>.lua`` is prefixed with a generated prelude and ``lua/_common.lua`` (the
 helpers shared by all transitions), and receives the workflow's keys in
 ``WorkflowKeys.script_keys()`` order and ``(workflow id, lease seconds)`` as its first two
-arguments. No script is told the time: each reads Redis's ``TIME`` (``_common.lua``'s ``NOW``),
+arguments; the control path's calls add the history key (``keys.CONTROL_SCRIPT_KEYS``) and,
+last, who acts (``Actor``), and the script records its action in the history (``history()``
+in ``_common.lua``). No script is told the time: each reads Redis's ``TIME`` (``_common.lua``'s ``NOW``),
 the one clock of the engine, so hosts whose clocks disagree still agree on leases and
 deadlines. The prelude is the one place where the scripts learn Python's names: it binds
 ``K_<NAME> = KEYS[i]`` from ``keys.SCRIPT_KEYS`` and spells every state, phase, event type and
