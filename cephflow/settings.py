@@ -235,6 +235,11 @@ class Settings(BaseSettings):
     retention_days: float = 30.0
     """A finished workflow's state and events expire this long after it ends; its audit
     record (who, when, runbook, params, outcome) is kept for good."""
+    history_max_entries: int = Field(default=100_000, gt=0)
+    """The history (``cephflow history``: who ran, approved, rejected, cancelled, resumed
+    what and when) keeps about this many entries, the oldest dropped first (Redis trims a
+    stream in whole nodes, so a few more may stay); at about 300 bytes an entry, the
+    default is some 30 MB."""
     task_modules: list[str] = Field(default_factory=lambda: ["cephflow.tasks"])
     """Modules (or packages: every module in them) a worker imports for its tasks; the
     engine names none itself. ``CEPHFLOW_EXTRA_TASK_MODULES`` (comma-separated) adds more."""

@@ -4,7 +4,9 @@ retry, facts).
 Submit writes a DAG once, in pipelined batches, then one script takes the workflow's locks
 and queues its roots; it never builds a Celery canvas. Every other change is one Lua
 transition whose queued nodes are then sent. Who acted is always the OS user of this
-process unless the caller names one.
+process unless the caller names one; the transition that acts also appends who, what and
+when to the history (``keys.history``, an ``Actor``), so no action is done unrecorded and
+none recorded undone. A refused submit is recorded with its audit record.
 """
 
 from __future__ import annotations
@@ -21,8 +23,14 @@ from cephflow.engine import gates, keys
 from cephflow.engine.connection import call
 from cephflow.engine.layout import Writes, plan_writes
 from cephflow.engine.reader import WorkflowReader
-from cephflow.engine.scripts import Outcome, Reply, Rerun
-from cephflow.engine.state import NodeState, WorkflowPhase, WorkflowSnapshot, WorkflowState
+from cephflow.engine.scripts import Actor, Outcome, Reply, Rerun
+from cephflow.engine.state import (
+    HistoryAction,
+    NodeState,
+    WorkflowPhase,
+    WorkflowSnapshot,
+    WorkflowState,
+)
 from cephflow.errors import (
     EngineError,
     InvalidTransition,
@@ -119,7 +127,7 @@ class WorkflowControl(WorkflowReader):
     def start(self, wf: str, dag: Dag, user: str) -> None:
         """The second step of ``submit``: take the locks of the written ``wf`` and queue its
         roots (LockHeld, and the workflow removed, when another workflow holds a lock)."""
-        started = self.transitions.start(wf)
+        started = self.transitions.start(wf, actor=self._actor(user))
         if started.status == Reply.HELD:
             lock, holder = started.detail
             self._discard(wf)
@@ -131,6 +139,10 @@ class WorkflowControl(WorkflowReader):
                               f"longer than submit_grace_seconds "
                               f"({self.settings.submit_grace_seconds:g}s)")
         self.send(wf, started)
+
+    def _actor(self, user: str) -> Actor:
+        """``user`` on this host, as the history records who acted."""
+        return Actor(user, socket.gethostname(), self.settings.history_max_entries)
 
     def _server_time(self) -> float:
         """Redis's clock (epoch seconds): the engine's one clock, as the scripts' ``NOW``."""
@@ -178,7 +190,18 @@ class WorkflowControl(WorkflowReader):
             "params": _params_text(dag),
             "outcome": f"refused: lock {lock} held by {holder}",
         }
-        call(lambda: self.redis.hset(keys.audit(self.ns, wf), mapping=record))
+        actor = self._actor(user)
+        entry = {"ts": record["submitted_at"], "action": HistoryAction.REFUSED, "user": user,
+                 "host": actor.host, "workflow": wf, "runbook": dag.runbook, "step": "",
+                 "detail": record["outcome"]}
+
+        def write() -> None:
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.hset(keys.audit(self.ns, wf), mapping=record)
+            pipe.xadd(keys.history(self.ns), entry, maxlen=actor.maxlen, approximate=True)
+            pipe.execute()
+
+        call(write)
 
     def _discard(self, wf: str, *also: str) -> None:
         names = [*self.workflow_keys(wf).owned_keys(), *also]
@@ -229,7 +252,8 @@ class WorkflowControl(WorkflowReader):
                     reason: str | None, early: bool) -> gates.GateDecision:
         record = {"decision": decision, "by": user, "reason": reason}  # decide.lua adds "at"
         line = f"{decision} by {user}" + (f": {reason}" if reason else "")
-        out = self.transitions.decide(wf, node_id, record, line, early=early)
+        out = self.transitions.decide(wf, node_id, record, line, early=early,
+                                      actor=self._actor(user))
         if out.status == Reply.DECIDED:
             earlier = gates.GateDecision.from_record(node_id, json.loads(out.detail[0]),
                                                      already=True)
@@ -250,7 +274,8 @@ class WorkflowControl(WorkflowReader):
 
         A workflow still ``submitting`` (not started, or its submit died) ends cancelled at
         once: nothing of it runs, and it holds no lock to release."""
-        out = self.transitions.cancel(wf, user or current_user())
+        user = user or current_user()
+        out = self.transitions.cancel(wf, user, actor=self._actor(user))
         _refuse_unknown(wf, out)
         if out.status == "invalid":
             raise InvalidTransition(f"workflow {wf} has already ended ({out.detail[0]})")
@@ -267,10 +292,11 @@ class WorkflowControl(WorkflowReader):
         """
         user = user or current_user()
         if from_step is None:
-            out = self.transitions.resume(wf, user)
+            out = self.transitions.resume(wf, user, actor=self._actor(user))
         else:
             nodes = step_nodes(self.snapshot(wf), from_step)
-            out = self.transitions.resume(wf, user, Rerun.STEP, nodes, from_step)
+            out = self.transitions.resume(wf, user, Rerun.STEP, nodes, from_step,
+                                          actor=self._actor(user))
         _refuse_unknown(wf, out)
         if out.status == Reply.INVALID:
             state = out.detail[0]
@@ -305,7 +331,8 @@ class WorkflowControl(WorkflowReader):
                                     f"{_states_text(states)}; only a failed step is retried")
         seeds = [n for n, s in zip(nodes, states, strict=True)
                  if s in (NodeState.FAILED, NodeState.CANCELLED)]
-        out = self.transitions.resume(wf, user, Rerun.RETRY, seeds, step)
+        out = self.transitions.resume(wf, user, Rerun.RETRY, seeds, step,
+                                      actor=self._actor(user))
         _refuse_unknown(wf, out)
         if out.status == Reply.INVALID:  # it changed since it was read: nothing was done
             if len(out.detail) > 2:

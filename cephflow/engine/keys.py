@@ -21,6 +21,13 @@ it even when everything retried succeeds. The audit record says who resumed (``r
 ``resumed_at``, ``resumed_from``: the step of ``resume --from``, ``resumes``) or retried
 (``retried_by``, ``retried_at``, ``retried_step``, ``retries``).
 
+The history (``history``) is the one key outside ``<ns>:``, on purpose: a worker's Redis ACL
+may then write ``<ns>:*`` (everything the engine and its tasks write) and only read the
+history, so no task can rewrite it (``docs/history.md``). The control path appends to it in
+the same script as the action it records: it passes ``CONTROL_SCRIPT_KEYS`` after
+``SCRIPT_KEYS``; a worker's calls of the same scripts do not, and then they write no entry.
+Its entries never expire with a workflow; the stream is capped instead.
+
 Every time here (epoch seconds) is Redis's ``TIME``: the scripts read it themselves, and
 submit reads it for ``submitted_at``; no worker's or client's clock is written. The meta field
 ``roots`` (JSON list) names the main root nodes start queues, and ``written`` is set to 1 by
@@ -43,6 +50,9 @@ before it existed, in format 1.
                                      renewed by its heartbeat); tells a dead worker's leases
                                      from a live one's
     <ns>:audit:<wf>           hash   who, when, runbook, params, outcome
+    <ns>.history              stream who did what, when: one entry per action of a person
+                                     (``HISTORY_FIELDS``), appended only by the control
+                                     path; capped near ``Settings.history_max_entries``
     <ns>:wf:<id>              hash   workflow meta: state, phase, counters, runbook, params,
                                      secrets (values to mask, JSON list; absent: none) ...
     <ns>:wf:<id>:order        list   node ids in topological order
@@ -146,6 +156,17 @@ def lock(ns: str, name: str) -> str:
 
 def audit(ns: str, wf: str) -> str:
     return f"{ns}:audit:{wf}"
+
+
+def history(ns: str) -> str:
+    """The history stream: ``<ns>.history``, outside ``<ns>:*`` (see the module docstring)."""
+    return f"{ns}.history"
+
+
+HISTORY_FIELDS = ("ts", "action", "user", "host", "workflow", "runbook", "step", "detail")
+"""The fields of a history entry, in the order written: ``ts`` (Redis TIME, epoch seconds),
+``action`` (``state.HistoryAction``), ``user`` and ``host`` of the process that acted, the
+workflow id, its runbook, the step acted on (or empty), and a short ``detail``."""
 
 
 def lease_member(wf: str, node: str) -> str:
@@ -267,6 +288,13 @@ The order is the order of ``KEYS``: ``script_keys()`` and the generated Lua prel
 this table, so the two can never disagree. Prefixes end with ``:`` (the scripts append a
 group, lock or node name).
 """
+
+
+CONTROL_SCRIPT_KEYS: dict[str, Callable[[WorkflowKeys], str]] = {
+    "HISTORY": lambda k: history(k.ns),
+}
+"""Keys only the control path passes, after ``SCRIPT_KEYS`` (bound as ``K_<NAME>`` too, nil
+when not passed): a worker never names them, so its ACL need not allow writing them."""
 
 
 def _owned_script_keys() -> tuple[str, ...]:

@@ -1,4 +1,5 @@
-"""``WorkflowReader``: the engine's read model (find, snapshot, list, follow, wait, audit).
+"""``WorkflowReader``: the engine's read model (find, snapshot, list, follow, wait, audit,
+history).
 
 Reading is cheap and changes nothing: state lives in hashes (``snapshot``, ``state``,
 ``list_workflows``) and every transition in a stream (``events``, ``wait``). A snapshot is
@@ -23,6 +24,7 @@ from cephflow.engine.context import LEFT_PREFIX
 from cephflow.engine.state import (
     Event,
     EventType,
+    HistoryEntry,
     NodeSnapshot,
     NodeState,
     WorkflowSnapshot,
@@ -32,6 +34,9 @@ from cephflow.engine.state import (
 from cephflow.errors import AmbiguousWorkflowId, WorkflowFormatUnknown, WorkflowNotFound
 from cephflow.masking import Masker
 from cephflow.runbook.dag import REDACTED
+
+HISTORY_PAGE = 500
+"""History entries read per XREVRANGE while filtering for ``history``."""
 
 MASKERS_KEPT = 256
 """Workflows whose maskers a reader keeps (their secrets never change after submit)."""
@@ -256,6 +261,37 @@ class WorkflowReader(EngineBinding):
     def audit(self, wf: str) -> dict[str, str]:
         """The audit record: who, when, runbook, params, outcome (also for refused submits)."""
         return call(lambda: self.redis.hgetall(keys.audit(self.ns, wf)))
+
+    def history(self, workflow: str | None = None, user: str | None = None,
+                since: float | None = None, limit: int = 50) -> list[HistoryEntry]:
+        """The newest ``limit`` history entries that match, oldest first.
+
+        ``workflow`` is an id or the start of one (the workflow may have expired: the history
+        outlives it); ``user`` who acted; ``since`` seconds back from Redis's now (the clock
+        that stamped the entries: a stream id is its entry's time in ms). The stream is read
+        newest first, a page at a time, until ``limit`` entries matched.
+        """
+        key = keys.history(self.ns)
+        low = "-"
+        if since is not None:
+            seconds, micros = call(lambda: self.redis.time(), what="time")
+            low = str(max(int((seconds + micros / 1_000_000 - since) * 1000), 0))
+        found: list[HistoryEntry] = []
+        high = "+"
+        while len(found) < limit:
+            page = call(lambda top=high: self.redis.xrevrange(key, top, low,
+                                                              count=HISTORY_PAGE),
+                        what="history")
+            for entry_id, fields in page:
+                if ((workflow is None or fields.get("workflow", "").startswith(workflow))
+                        and (user is None or fields.get("user") == user)):
+                    found.append(HistoryEntry(id=entry_id, **fields))
+                    if len(found) == limit:
+                        break
+            if len(page) < HISTORY_PAGE:
+                break
+            high = f"({page[-1][0]}"
+        return found[::-1]
 
     def get_fact(self, wf: str, key: str, default: Any = None) -> Any:
         raw = call(lambda: self.redis.hget(self.workflow_keys(wf).facts, key))

@@ -251,6 +251,39 @@ class WorkflowSummary(BaseModel):
     """As ``WorkflowSnapshot.given``."""
 
 
+class HistoryAction(StrEnum):
+    """What a person did, as the history records it (``keys.history``)."""
+
+    SUBMITTED = "submitted"
+    """Ran a runbook: the workflow started (``detail``: its params, secrets redacted)."""
+    REFUSED = "refused"
+    """Tried to run one and was refused: a lock it needs is held (``detail`` says which)."""
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    """Decided an approval gate (``step``: the gate; ``detail``: the reason, ``early``)."""
+    CANCELLED = "cancelled"
+    RESUMED = "resumed"
+    """Resumed a failed or cancelled workflow (``step``: the step of ``--from``, if any)."""
+    RETRIED = "retried"
+    """Retried a failed step (``step``)."""
+
+
+class HistoryEntry(BaseModel):
+    """One entry of the history: who did what to which workflow, and when."""
+
+    id: str
+    """The stream entry id (``1700000000000-0``): entries sort by it."""
+    ts: float
+    """When (Redis TIME, epoch seconds)."""
+    action: HistoryAction
+    user: str
+    host: str = ""
+    workflow: str
+    runbook: str = ""
+    step: str = ""
+    detail: str = ""
+
+
 def _stream_id(value: str) -> tuple[int, int]:
     ms, _, seq = value.partition("-")
     return int(ms or 0), int(seq or 0)

@@ -17,7 +17,7 @@ from cephflow.engine.client import WorkflowClient
 from cephflow.engine.connection import OutageReporter, set_outage_reporter
 from cephflow.engine.embedded import ServiceStatus
 from cephflow.engine.gates import GateDecision
-from cephflow.engine.state import WorkflowSnapshot, WorkflowSummary
+from cephflow.engine.state import HistoryEntry, WorkflowSnapshot, WorkflowSummary
 from cephflow.operations import steps
 from cephflow.runbook.barrier import step_count
 from cephflow.runbook.dag import Dag
@@ -121,6 +121,14 @@ def submit(dag: Dag, *, client: WorkflowClient | None = None,
 def list_workflows(client: WorkflowClient, limit: int = 20) -> list[WorkflowSummary]:
     """The ``limit`` most recent workflows, newest first."""
     return client.list_workflows(limit)
+
+
+def history(client: WorkflowClient, workflow_id: str | None = None, *, user: str | None = None,
+            since: float | None = None, limit: int = 50) -> list[HistoryEntry]:
+    """Who ran, approved, rejected, cancelled, resumed and retried what, and when: the newest
+    ``limit`` entries, oldest first, of ``workflow_id`` (an id or the start of one; expired
+    workflows too) and ``user``, in the last ``since`` seconds."""
+    return client.history(workflow_id, user=user, since=since, limit=limit)
 
 
 def resolve(client: WorkflowClient, workflow_id: str) -> str:

@@ -164,3 +164,38 @@ def once(ctx: StepContext) -> None:
     first = ctx.once("done")
     call(lambda: client.rpush(_key(ctx, "once"), f"{ctx.node_id}:{int(first)}"))
     _record(ctx)
+
+
+@task("test.rewrite_history")
+def rewrite_history(ctx: StepContext) -> dict:
+    """Use all of ``StepContext`` (progress, facts, ``leave``, ``once``, memos), then try to
+    rewrite the history with a Redis connection made from the worker's own URL: add an entry,
+    trim it, delete it, from a script too, and flush the database. Returns what each try got
+    (``ok``, or the error's class and text)."""
+    import redis
+
+    from cephflow.engine import keys
+
+    ctx.progress("using the context")
+    ctx.set_fact("tried", True)
+    ctx.leave("nothing", None)
+    ctx.once("first")
+    ctx.remember("seen", 1)
+    key = keys.history(ctx.settings.namespace)
+    tries = {
+        "xadd": lambda c: c.xadd(key, {"action": "approved", "user": "mallory"}),
+        "xtrim": lambda c: c.xtrim(key, maxlen=0),
+        "del": lambda c: c.delete(key),
+        "xdel": lambda c: c.xdel(key, *[i for i, _ in c.xrange(key)]),
+        "eval": lambda c: c.eval("return redis.call('DEL', KEYS[1])", 1, key),
+        "flushdb": lambda c: c.flushdb(),
+    }
+    got = {}
+    with redis.Redis.from_url(ctx.settings.redis_url, decode_responses=True) as client:
+        for name, attempt in tries.items():
+            try:
+                attempt(client)
+                got[name] = "ok"
+            except redis.RedisError as exc:
+                got[name] = f"{type(exc).__name__}: {exc}"
+    return got

@@ -50,7 +50,8 @@ def lua_problems(source: str) -> list[str]:
     problems = [f"KEYS indexed by hand: {m.group(0)}"
                 for m in re.finditer(r"\bKEYS\s*\[[^\]]*\]", code)]
     problems += [f"unknown key {name}" for name in _KEY_NAME.findall(code)
-                 if name.removeprefix("K_") not in keys.SCRIPT_KEYS]
+                 if name.removeprefix("K_") not in {*keys.SCRIPT_KEYS,
+                                                     *keys.CONTROL_SCRIPT_KEYS}]
     for table, member in _CONSTANT.findall(code):
         enum = LUA_CONSTANTS.get(table)
         if enum is None:
@@ -92,8 +93,9 @@ def test_the_prelude_binds_the_keys_in_script_keys_order():
     wk = keys.WorkflowKeys("ns", "wf")
     bound = re.findall(r"^local K_([A-Z_]+) = KEYS\[(\d+)\]$", prelude(), re.M)
     assert [(name, int(i)) for name, i in bound] == [
-        (name, i) for i, name in enumerate(keys.SCRIPT_KEYS, 1)]
-    assert len(wk.script_keys()) == len(bound) == len(set(wk.script_keys()))
+        (name, i) for i, name in enumerate([*keys.SCRIPT_KEYS, *keys.CONTROL_SCRIPT_KEYS], 1)]
+    assert len(wk.script_keys()) + len(keys.CONTROL_SCRIPT_KEYS) == len(bound)
+    assert len(wk.script_keys()) == len(set(wk.script_keys()))
     by_name = dict(zip(keys.SCRIPT_KEYS, wk.script_keys(), strict=True))
     assert by_name["META"] == wk.meta and by_name["LEASES"] == keys.leases("ns")
     assert by_name["GREADY"] + "g" == wk.gready("g") and by_name["MEMO"] + "n" == wk.memo("n")

@@ -11,6 +11,16 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from cephflow.cli.commands import control, lab, plan, run, runbooks, services, status, worker
+from cephflow.cli.commands import (
+    control,
+    history,
+    lab,
+    plan,
+    run,
+    runbooks,
+    services,
+    status,
+    worker,
+)
 
-MODULES: list[ModuleType] = [runbooks, plan, run, status, control, worker, services, lab]
+MODULES: list[ModuleType] = [runbooks, plan, run, status, control, history, worker, services, lab]

@@ -7,6 +7,8 @@
 --   S, W, P    NodeState, WorkflowState and WorkflowPhase (state.py): S.RUNNING, W.FAILING ...
 --   E          EventType (state.py): E.NODE_STATE ...
 --   R          the reply words, scripts.Reply: R.OK, R.STALE ...
+--   M, H       scripts.Rerun, and state.HistoryAction (what the history records): H.APPROVED ...
+--   K_HISTORY  keys.CONTROL_SCRIPT_KEYS: passed by the control path only, else nil
 -- Write states, phases, event types and replies through those tables, never as strings, and
 -- never index KEYS here: tests/engine/test_lua_contract.py fails otherwise.
 --
@@ -43,6 +45,20 @@ local function event(etype, node, fields)
         end
     end
     return redis.call('XADD', unpack(args))
+end
+
+-- The history (K_HISTORY, keys.history): who did what, appended by the script that does it.
+-- Only the control path passes the key, and with it, as the last ARGV, a JSON object
+-- {user, host, maxlen}; a worker running the same script passes neither and nothing is
+-- written (its Redis ACL may not allow writing the history). The stream is capped near maxlen.
+local HISTORY = K_HISTORY and cjson.decode(ARGV[#ARGV])
+local function history(action, step, detail)
+    if not HISTORY then return end
+    redis.call('XADD', K_HISTORY, 'MAXLEN', '~', tostring(HISTORY.maxlen), '*',
+               'ts', tostring(NOW), 'action', action, 'user', HISTORY.user,
+               'host', HISTORY.host, 'workflow', WF,
+               'runbook', redis.call('HGET', K_META, 'runbook') or '',
+               'step', step or '', 'detail', detail or '')
 end
 
 local function member(node) return WF .. '|' .. node end

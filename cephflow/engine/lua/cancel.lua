@@ -22,6 +22,7 @@ if st == W.SUBMITTING then
     redis.call('ZADD', K_IDS, 0, WF)
     redis.call('HSET', K_AUDIT, 'outcome', W.CANCELLED, 'cancelled_by', ARGV[3],
                'ended_at', tostring(NOW))
+    history(H.CANCELLED, nil, 'before it started')
     event(E.WORKFLOW_STATE, nil, {'state', W.CANCELLED,
                                   'error', 'cancelled by ' .. ARGV[3] .. ' before it started'})
     expire_workflow()
@@ -30,6 +31,7 @@ end
 local sends = {}
 if st == W.RUNNING then
     redis.call('HSET', K_AUDIT, 'cancelled_by', ARGV[3])
+    history(H.CANCELLED, nil, '')
     stop_workflow(W.CANCELLING, nil, 'cancelled by ' .. ARGV[3])
 end
 advance(sends)

@@ -32,4 +32,7 @@ local record = cjson.encode(fields)
 redis.call('HSET', K_FACTS, 'approval:' .. node, record)
 redis.call('HSET', K_DETAIL, node, ARGV[5])
 event(E.APPROVAL, node, {'data', record})
+local reason = type(fields['reason']) == 'string' and fields['reason'] or ''
+if fields['early'] then reason = 'decided before the gate was reached' .. (reason ~= '' and ': ' .. reason or '') end
+history(fields['decision'] == H.APPROVED and H.APPROVED or H.REJECTED, node, reason)
 return {R.OK, record}

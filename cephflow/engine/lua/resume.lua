@@ -336,15 +336,18 @@ if mode == M.RETRY then
                'retried_at', tostring(NOW), 'retried_step', step)
     redis.call('HINCRBY', K_AUDIT, 'retries', 1)
     said = 'step ' .. step .. ' retried by ' .. user
+    history(H.RETRIED, step, '')
 else
     redis.call('HSET', K_AUDIT, 'outcome', W.RUNNING, 'resumed_by', user,
                'resumed_at', tostring(NOW))
     if mode == M.STEP then
         redis.call('HSET', K_AUDIT, 'resumed_from', step)
         said = 'resumed by ' .. user .. ' from step ' .. step
+        history(H.RESUMED, step, 'from step ' .. step)
     else
         redis.call('HDEL', K_AUDIT, 'resumed_from')
         said = 'resumed by ' .. user
+        history(H.RESUMED, nil, '')
     end
     redis.call('HINCRBY', K_AUDIT, 'resumes', 1)
 end

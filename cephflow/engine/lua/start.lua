@@ -1,7 +1,8 @@
 -- start: take the workflow's locks, index it, record the audit, queue its root nodes.
 -- KEYS: the workflow keys (see _common.lua).
 -- ARGV: 1 wf, 2 lease, 3 note for the audit record ('' from submit; the reconciler's
---       'started by the reconciler ...' when it finishes a submit that died before this)
+--       'started by the reconciler ...' when it finishes a submit that died before this),
+--       then the history's argument when the control path starts it (see _common.lua)
 -- The locks, roots and submit time come from the meta the submit wrote (meta 'locks',
 -- 'roots', 'submitted_at'); the meta field 'written' says the submit's writes are complete.
 -- Returns {'held', lock, holder} when a lock is held by another workflow (nothing changed),
@@ -38,6 +39,7 @@ redis.call('ZADD', K_WORKFLOWS, tonumber(redis.call('HGET', K_META, 'submitted_a
 redis.call('ZADD', K_IDS, 0, WF)
 redis.call('HSET', K_AUDIT, 'outcome', W.RUNNING)
 if ARGV[3] ~= '' then redis.call('HSET', K_AUDIT, 'note', ARGV[3]) end
+history(H.SUBMITTED, nil, redis.call('HGET', K_META, 'params'))
 event(E.WORKFLOW_SUBMITTED, nil, {'state', W.RUNNING})
 local sends = {}
 for _, root in ipairs(roots) do make_ready(root, sends) end
