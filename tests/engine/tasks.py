@@ -8,10 +8,12 @@ in the order their bodies ended).
 from __future__ import annotations
 
 import json
+import os
 import time
 
 from cephflow.engine.connection import call
 from cephflow.engine.context import StepContext
+from cephflow.engine.keys import WorkflowKeys
 from cephflow.engine.registry import task
 from cephflow.errors import StepFailed
 from tests.engine.recorded import recorded
@@ -164,3 +166,22 @@ def once(ctx: StepContext) -> None:
     first = ctx.once("done")
     call(lambda: client.rpush(_key(ctx, "once"), f"{ctx.node_id}:{int(first)}"))
     _record(ctx)
+
+
+_EFFECT = """
+redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+redis.call('RPUSH', KEYS[2], ARGV[1] .. ' ' .. ARGV[2] .. ' ' .. (redis.call('HGET', KEYS[3], ARGV[1]) or ''))
+"""
+
+
+@task("test.effect")
+def effect(ctx: StepContext) -> None:
+    """A step with an effect: one atomic script counts the run (``runs``) and appends
+    ``"<node> <pid> <token>"`` to ``executions``, the token being the one the engine holds for
+    the node now (the claim's). A test of worker kills tells by the pid and the token which
+    runs a kill cut short after their effect (token voided by a re-send) from the one that
+    counted."""
+    client = ctx.backend.client  # type: ignore[attr-defined]
+    tokens = WorkflowKeys(ctx.settings.namespace, ctx.workflow_id).token
+    call(lambda: client.eval(_EFFECT, 3, _key(ctx, "runs"), _key(ctx, "executions"), tokens,
+                             ctx.node_id, os.getpid()))
