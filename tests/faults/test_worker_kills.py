@@ -1,12 +1,13 @@
 """A 2,000-step workflow whose workers are killed with SIGKILL at 20 seeded moments.
 
-Each of the 20 seeds draws one kill: its moment (a count of steps run, in the seed's own
-stretch of the run, so the kills spread over the whole workflow) and its target: a whole
-worker (its process group: the main process with the messages it holds, and its pool) or one
-pool process (running a step or idle). Two workers serve the workflow; a killed worker is
-replaced at once while the other goes on, a killed pool process is replaced by Celery. Kills
-wait on progress, never on time, so a seed kills at the same point of the run on a fast or a
-slow machine.
+Each of the 20 seeds draws one kill (``Kill``): a whole worker (its process group: the main
+process with the messages it holds, and its pool) or one pool process, running a step or
+idle, once a count of steps has run; or the pool process running a given step once its
+effect is done (the step holds there): the window in which a kill makes an effect run twice.
+The moments fall in each seed's own stretch of the run, so the kills spread over the whole
+workflow. Two workers serve it; a killed worker is replaced at once while the other goes on,
+a killed pool process is replaced by Celery (which hands its message back: a redelivery).
+Kills wait on progress, never on time, so a seed kills at the same point on any machine.
 
 The steps are ``test.effect``: one atomic script counts the run and appends its pid and the
 token the engine holds for the node at that moment (the claim's). The at-least-once design
@@ -54,29 +55,44 @@ queue never holds more than 8 steps, so none waits there long enough to be sent 
 STRETCH = 95
 """Seed i kills once after i * STRETCH + 1 .. (i + 1) * STRETCH - 1 steps have run: the last
 kill lands at least 100 steps before the end, so the workflow is still running."""
-WHOLE_WORKER_SHARE = 0.25
-"""How often a seed kills the whole worker rather than one pool process."""
+WORKER, PROCESS, IN_FLIGHT = "worker", "process", "in-flight"
+HOLD = 30.0
+"""Seconds a step held for an in-flight kill waits (it is killed long before)."""
 
 
 @dataclass(frozen=True)
 class Kill:
+    """One seed's kill. ``worker``: a whole worker, after ``after`` steps have run;
+    ``process``: one of its pool processes (running a step or idle) then; ``in-flight``: the
+    process running step number ``after`` once its effect is done (the step holds there), the
+    window in which a kill makes a step's effect run twice."""
+
     seed: int
     after: int
-    whole: bool
+    kind: str
     pick: int
 
     @classmethod
     def drawn(cls, seed: int) -> Kill:
         rng = random.Random(seed)
-        return cls(seed=seed, after=seed * STRETCH + rng.randrange(1, STRETCH),
-                   whole=rng.random() < WHOLE_WORKER_SHARE, pick=rng.randrange(4))
+        after = seed * STRETCH + rng.randrange(1, STRETCH)
+        draw = rng.random()
+        kind = WORKER if draw < 0.25 else IN_FLIGHT if draw < 0.6 else PROCESS
+        return cls(seed=seed, after=after, kind=kind, pick=rng.randrange(4))
+
+    @property
+    def held(self) -> str:
+        """The step an in-flight kill cuts off."""
+        return f"s{self.after // WIDTH}[{self.after % WIDTH}]"
 
 
-def staged_effects():
+def staged_effects(plan: list[Kill]):
+    held = {k.held for k in plan if k.kind == IN_FLIGHT}
     nodes, prev = [], []
     for s in range(STAGES):
         ids = [f"s{s}[{i}]" for i in range(WIDTH)]
-        nodes += [node(i, task="test.effect", after=prev, group=f"s{s}") for i in ids]
+        nodes += [node(i, task="test.effect", after=prev, group=f"s{s}",
+                       args={"hold": HOLD} if i in held else {}) for i in ids]
         prev = ids
     return dag(*nodes, groups={f"s{s}": SLOTS for s in range(STAGES)})
 
@@ -94,9 +110,9 @@ def test_twenty_seeded_worker_kills_lose_no_step_and_repeat_only_cut_off_runs(
     client = WorkflowClient(Settings(redis_url=redis_server.url, namespace=NS,
                                      lease_seconds=LEASE_SECONDS))
     r = client.redis
-    d = staged_effects()
-    assert len(d.nodes) == 2000
     plan = [Kill.drawn(seed) for seed in SEEDS]
+    d = staged_effects(plan)
+    assert len(d.nodes) == 2000
     started: list[CeleryWorker] = []
 
     def launch() -> CeleryWorker:
@@ -106,6 +122,7 @@ def test_twenty_seeded_worker_kills_lose_no_step_and_repeat_only_cut_off_runs(
 
     workers = [launch(), launch()]
     killed: set[int] = set()
+    cut: dict[str, int] = {}
     landed: list[int] = []
     # the workers are killed here, never Redis: the shared server's fsync of every write
     # (3 ms a write on this machine kind against 0.2 ms) would make most of the run's time
@@ -116,7 +133,17 @@ def test_twenty_seeded_worker_kills_lose_no_step_and_repeat_only_cut_off_runs(
         began = time.monotonic()
         wf = client.submit(d, user="tester")
         runs_key = recorded(NS, wf, "runs")
+        held_key = recorded(NS, wf, "held")
         for kill in plan:
+            if kill.kind == IN_FLIGHT:
+                pid = int(wait_until(lambda: r.hget(held_key, kill.held), timeout=60,  # noqa: B023
+                                     what=f"seed {kill.seed}: {kill.held} held"))
+                if pid not in killed:  # else an earlier kill of its worker cut it off
+                    psutil.Process(pid).kill()
+                    killed.add(pid)
+                cut[kill.held] = pid
+                landed.append(r.hlen(runs_key))
+                continue
             ran = wait_until(lambda: max(r.hlen(runs_key) - kill.after + 1, 0),  # noqa: B023
                              timeout=60, what=f"seed {kill.seed}: {kill.after} steps run")
             assert client.state(wf) is WorkflowState.RUNNING, f"ended before seed {kill.seed}"
@@ -124,7 +151,7 @@ def test_twenty_seeded_worker_kills_lose_no_step_and_repeat_only_cut_off_runs(
                                timeout=60, what="a worker to kill")
             target = ready[kill.pick % len(ready)]
             pool = pool_pids(target)
-            if kill.whole:
+            if kill.kind == WORKER:
                 killed.update([target.proc.pid, *pool])
                 target.kill9()
                 workers.remove(target)
@@ -164,6 +191,7 @@ def test_twenty_seeded_worker_kills_lose_no_step_and_repeat_only_cut_off_runs(
         runs = {k: int(v) for k, v in r.hgetall(runs_key).items()}
         extra = {step for steps in cut_off.values() for step in steps}
         assert runs == {s: 1 + (s in extra) for s in ids}  # the effect's own count agrees
+        assert all(cut_off[pid] == [step] for step, pid in cut.items()), "in-flight kills"
         resent = sum(1 for f in changes if f.get("detail") == "lease expired: sent again")
         assert resent >= 1, "no kill cost a step: the kills did not land in flight"
         assert set(r.hvals(wk.gactive)) <= {"0"}, "a fan-out slot was kept or given twice"
@@ -173,6 +201,7 @@ def test_twenty_seeded_worker_kills_lose_no_step_and_repeat_only_cut_off_runs(
         r.config_set("appendfsync", fsync)
         client.close()
         redis_server.flush_namespace(NS)
-    print(f"\n2,000 steps, {len(plan)} kills ({sum(k.whole for k in plan)} whole worker): "
+    kinds = Counter(k.kind for k in plan)
+    print(f"\n2,000 steps, {len(plan)} kills ({dict(kinds)}): "
           f"{elapsed:.1f} s; runs cut off after their effect: {len(extra)}; "
           f"steps re-sent after a lost run: {resent}; kills after {landed} steps")
