@@ -8,10 +8,12 @@ in the order their bodies ended).
 from __future__ import annotations
 
 import json
+import os
 import time
 
 from cephflow.engine.connection import call
 from cephflow.engine.context import StepContext
+from cephflow.engine.keys import WorkflowKeys
 from cephflow.engine.registry import task
 from cephflow.errors import StepFailed
 from tests.engine.recorded import recorded
@@ -199,3 +201,27 @@ def rewrite_history(ctx: StepContext) -> dict:
             except redis.RedisError as exc:
                 got[name] = f"{type(exc).__name__}: {exc}"
     return got
+
+
+_EFFECT = """
+local n = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+redis.call('RPUSH', KEYS[2], ARGV[1] .. ' ' .. ARGV[2] .. ' ' .. (redis.call('HGET', KEYS[3], ARGV[1]) or ''))
+return n
+"""
+
+
+@task("test.effect")
+def effect(ctx: StepContext, *, hold: float = 0.0) -> None:
+    """A step with an effect: one atomic script counts the run (``runs``) and appends
+    ``"<node> <pid> <token>"`` to ``executions``, the token being the one the engine holds for
+    the node now (the claim's). A test of worker kills tells by the pid and the token which
+    runs a kill cut short after their effect (token voided by a re-send) from the one that
+    counted. With ``hold``, its first run then names its pid in ``held`` and waits up to
+    ``hold`` seconds before it completes: a window for the test to kill it in."""
+    client = ctx.backend.client  # type: ignore[attr-defined]
+    tokens = WorkflowKeys(ctx.settings.namespace, ctx.workflow_id).token
+    runs = call(lambda: client.eval(_EFFECT, 3, _key(ctx, "runs"), _key(ctx, "executions"),
+                                    tokens, ctx.node_id, os.getpid()))
+    if hold and runs == 1:
+        call(lambda: client.hset(_key(ctx, "held"), ctx.node_id, os.getpid()))
+        time.sleep(hold)
