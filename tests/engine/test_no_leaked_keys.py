@@ -15,6 +15,7 @@ import pytest
 
 from cephflow.engine import keys
 from cephflow.engine.client import WorkflowClient
+from cephflow.engine.context_backend import RedisContextBackend
 from cephflow.engine.state import NodeState, WorkflowState
 from cephflow.runbook.dag import FanOut, Late, RetryPolicy, StepRef
 from cephflow.settings import Settings
@@ -110,3 +111,32 @@ def test_finished_workflows_leave_only_long_lived_keys(short_lived, celery_worke
         pytest.fail(f"keys left after their workflow's retention: {leftovers(client)[:20]}")
     for wf, state in ended.items():
         assert client.audit(wf)["outcome"] == state.value
+
+
+def late_writes(client: WorkflowClient, wf: str) -> bool:
+    """What a copy of step ``a`` still running after its workflow ended writes (sent again when
+    its lease expired, the other copy finished): a fact, a once-marker, a memo entry and a
+    progress line, each into a key the workflow did not have. True if the marker was new."""
+    backend = RedisContextBackend(client.redis, client.transitions, NAMESPACE)
+    backend.set_fact(wf, "late", True)
+    first = backend.claim_once(wf, "a", "late")
+    backend.set_node_memo(wf, "a", "late", 1)
+    backend.publish_progress(wf, "a", "late", {})
+    return first
+
+
+def test_what_a_late_copy_of_a_step_writes_expires_with_its_workflow(short_lived,
+                                                                      celery_worker):
+    client = short_lived
+    wf = client.submit(dag(node("a")), user="tester")
+    assert client.wait(wf, timeout=30) is WorkflowState.SUCCEEDED
+    wk = keys.WorkflowKeys(NAMESPACE, wf)
+    assert not client.redis.exists(wk.facts, wk.once, wk.memo("a"), wk.detail)
+    assert late_writes(client, wf)
+    ttls = {k: client.redis.pttl(k) for k in (wk.facts, wk.once, wk.memo("a"), wk.detail)}
+    assert all(0 < t <= RETENTION * 1000 for t in ttls.values()), ttls
+    wait_until(lambda: not client.redis.exists(wk.meta), timeout=10, what="the workflow expired")
+    assert not late_writes(client, wf)  # expired: not the first, and nothing is written
+    client.set_fact(wf, "later", True)
+    wait_until(lambda: not leftovers(client), timeout=10, what="its keys to expire")
+    assert leftovers(client) == []
