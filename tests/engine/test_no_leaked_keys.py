@@ -4,7 +4,7 @@ the namespace but the keys ``keys.long_lived`` names (audit records, indexes, ..
 Every shape the engine ends in, through a real worker: succeeded after a retried step that kept
 a fact, a once-marker and progress lines; failed with a finally step; cancelled while a step
 waits; a runtime fan-out in a concurrency-limited group (per-group ready lists); an approval
-gate; a resumed workflow. Each is submitted with a retention of ``RETENTION`` seconds.
+gate; a resumed workflow; two of them holding a lock. Each is submitted with a retention of ``RETENTION`` seconds.
 """
 
 from __future__ import annotations
@@ -71,9 +71,10 @@ def submit_every_shape(client: WorkflowClient) -> dict[str, WorkflowState]:
             node("fin", cleanup=True)))
     # a failed step: the finally step undoes the setup
     run(dag(node("setup", task="test.setup"), node("bad", task="test.fail", after=["setup"]),
-            node("undo", cleanup=True)))
+            node("undo", cleanup=True), locks=["host:x"]))
     # cancelled while a step waits
-    run(dag(node("w", task="test.wait_fact", args={"key": "never"}), node("fin", cleanup=True)),
+    run(dag(node("w", task="test.wait_fact", args={"key": "never"}), node("fin", cleanup=True),
+            locks=["host:x"]),
         then=lambda wf: (running(client, wf, "w"), client.cancel(wf, user="tester")))
     # a runtime fan-out, one member at a time (held back in the group's ready list)
     run(dag(node("discover", task="test.output", args={"value": {"osds": [1, 2, 3]}}),
@@ -111,6 +112,13 @@ def test_finished_workflows_leave_only_long_lived_keys(short_lived, celery_worke
         pytest.fail(f"keys left after their workflow's retention: {leftovers(client)[:20]}")
     for wf, state in ended.items():
         assert client.audit(wf)["outcome"] == state.value
+    # the long-lived keys hold nothing of them but their audit records and index entries,
+    # and listing drops those index entries
+    for shared in (keys.leases(NAMESPACE), keys.submitting(NAMESPACE)):
+        assert client.redis.zrange(shared, 0, -1) == [], shared
+    assert list(client.redis.scan_iter(match=f"{keys.lock_prefix(NAMESPACE)}*")) == []
+    assert client.list_workflows(100) == []
+    assert not client.redis.exists(keys.workflows(NAMESPACE), keys.workflow_ids(NAMESPACE))
 
 
 def late_writes(client: WorkflowClient, wf: str) -> bool:
