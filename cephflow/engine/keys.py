@@ -8,9 +8,10 @@ build a key themselves, except the three prefixes (``K_GREADY``, ``K_LOCK``, ``K
 ready lists, locks, node memos) which they extend with a group, lock or node name.
 
 When a workflow ends, every key under ``<ns>:wf:<id>`` expires after the retention it was
-submitted with (meta field ``retention``, ms; ``Settings.retention_days``); the audit record,
-the lock keys and the indexes are not workflow keys and stay (the client drops index
-entries whose workflow has expired when it lists them). ``long_lived`` names every key of the
+submitted with (meta field ``retention``, ms; ``Settings.retention_days``); one written after
+the end, by a late copy of a step or the client, expires with them (``lua/keep.lua``). The
+audit record, the lock keys and the indexes are not workflow keys and stay (the client drops
+index entries whose workflow has expired when it lists them). ``long_lived`` names every key of the
 namespace that may outlive a workflow's retention; any other key left after it is a leak
 (``tests/engine/test_no_leaked_keys.py`` lists the namespace and checks it).
 
