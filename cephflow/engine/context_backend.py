@@ -1,4 +1,7 @@
-"""The Redis ``ContextBackend``: what a task's ``StepContext`` reads and writes in Redis."""
+"""The Redis ``ContextBackend``: what a task's ``StepContext`` reads and writes in Redis.
+
+Writes go through ``lua/keep.lua``: a copy of a step still running after its workflow ended
+must not leave keys that outlive the workflow's retention."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import redis
 
 from cephflow.engine import keys
 from cephflow.engine.connection import call
-from cephflow.engine.scripts import Transitions
+from cephflow.engine.scripts import Kept, Transitions
 
 
 class RedisContextBackend:
@@ -28,23 +31,21 @@ class RedisContextBackend:
         self.transitions.progress(workflow_id, node_id, detail, data)
 
     def get_fact(self, workflow_id: str, key: str) -> Any:
-        raw = call(lambda: self.client.hget(self._keys(workflow_id).facts, key), what="fact")
+        raw = call(lambda: self.client.hget(self._keys(workflow_id).facts, key), what=Kept.FACT)
         return None if raw is None else json.loads(raw)
 
     def set_fact(self, workflow_id: str, key: str, value: Any) -> None:
-        text = json.dumps(value, sort_keys=True, default=str)
-        call(lambda: self.client.hset(self._keys(workflow_id).facts, key, text), what="fact")
+        self.transitions.keep(workflow_id, Kept.FACT, "", key,
+                              json.dumps(value, sort_keys=True, default=str))
 
     def claim_once(self, workflow_id: str, node_id: str, key: str) -> bool:
         marker = f"{node_id}|{key}"
-        return bool(call(lambda: self.client.sadd(self._keys(workflow_id).once, marker),
-                         what="once"))
+        return self.transitions.keep(workflow_id, Kept.ONCE, node_id, marker)
 
     def node_memo(self, workflow_id: str, node_id: str) -> dict[str, Any]:
-        raw = call(lambda: self.client.hgetall(self._keys(workflow_id).memo(node_id)), what="memo")
+        raw = call(lambda: self.client.hgetall(self._keys(workflow_id).memo(node_id)), what=Kept.MEMO)
         return {k: json.loads(v) for k, v in raw.items()}
 
     def set_node_memo(self, workflow_id: str, node_id: str, key: str, value: Any) -> None:
-        text = json.dumps(value, sort_keys=True, default=str)
-        call(lambda: self.client.hset(self._keys(workflow_id).memo(node_id), key, text),
-             what="memo")
+        self.transitions.keep(workflow_id, Kept.MEMO, node_id, key,
+                              json.dumps(value, sort_keys=True, default=str))

@@ -23,7 +23,7 @@ from cephflow.engine import gates, keys
 from cephflow.engine.connection import call
 from cephflow.engine.layout import Writes, plan_writes
 from cephflow.engine.reader import WorkflowReader
-from cephflow.engine.scripts import Actor, Outcome, Reply, Rerun
+from cephflow.engine.scripts import Actor, Kept, Outcome, Reply, Rerun
 from cephflow.engine.state import (
     HistoryAction,
     NodeState,
@@ -217,8 +217,7 @@ class WorkflowControl(WorkflowReader):
     # -- facts and decisions --------------------------------------------------------------------
 
     def set_fact(self, wf: str, key: str, value: Any) -> None:
-        text = json.dumps(value, sort_keys=True, default=str)
-        call(lambda: self.redis.hset(self.workflow_keys(wf).facts, key, text))
+        self.transitions.keep(wf, Kept.FACT, "", key, json.dumps(value, sort_keys=True, default=str))
 
     def approve(self, wf: str, node_or_step: str, user: str | None = None, *,
                 early: bool = False) -> list[gates.GateDecision]:

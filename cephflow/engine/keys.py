@@ -8,9 +8,12 @@ build a key themselves, except the three prefixes (``K_GREADY``, ``K_LOCK``, ``K
 ready lists, locks, node memos) which they extend with a group, lock or node name.
 
 When a workflow ends, every key under ``<ns>:wf:<id>`` expires after the retention it was
-submitted with (meta field ``retention``, ms; ``Settings.retention_days``); the audit record,
-the lock keys and the indexes are not workflow keys and stay (the client drops index
-entries whose workflow has expired when it lists them).
+submitted with (meta field ``retention``, ms; ``Settings.retention_days``); one written after
+the end, by a late copy of a step or the client, expires with them (``lua/keep.lua``). The
+audit record, the lock keys and the indexes are not workflow keys and stay (the client drops
+index entries whose workflow has expired when it lists them). ``long_lived`` names every key of the
+namespace that may outlive a workflow's retention; any other key left after it is a leak
+(``tests/engine/test_no_leaked_keys.py`` lists the namespace and checks it).
 
 Among the meta fields, ``params`` holds the resolved params (defaults applied, secrets
 redacted) and ``given`` the params as the user typed them (JSON object in the order given,
@@ -93,6 +96,7 @@ before it existed, in format 1.
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -167,6 +171,28 @@ HISTORY_FIELDS = ("ts", "action", "user", "host", "workflow", "runbook", "step",
 """The fields of a history entry, in the order written: ``ts`` (Redis TIME, epoch seconds),
 ``action`` (``state.HistoryAction``), ``user`` and ``host`` of the process that acted, the
 workflow id, its runbook, the step acted on (or empty), and a short ``detail``."""
+
+
+def long_lived(ns: str) -> dict[str, str]:
+    """Every key of the namespace that may outlive a workflow's retention, as a ``SCAN MATCH``
+    pattern -> why it stays. Everything else under ``<ns>:`` belongs to one workflow and
+    expires with it."""
+    return {
+        workflows(ns): "the listing index (an expired workflow's entry is dropped when listed)",
+        workflow_ids(ns): "the id index (likewise)",
+        leases(ns): "the leases of the nodes queued or running now (absent when none)",
+        submitting(ns): "workflows between their submit's first write and their start",
+        f"{lock_prefix(ns)}*": "a lock, while the workflow that took it has not ended",
+        f"{holder_prefix(ns)}*": "a worker process's last claim; expires one lease after its "
+                                 "last claim or heartbeat",
+        audit(ns, "*"): "a workflow's audit record: its history, kept for good",
+        history(ns): "the history stream of every action, capped at history_max_entries",
+    }
+
+
+def is_long_lived(key: str, ns: str) -> bool:
+    """Whether ``key`` is one of ``long_lived(ns)``."""
+    return any(fnmatch.fnmatchcase(key, pattern) for pattern in long_lived(ns))
 
 
 def lease_member(wf: str, node: str) -> str:

@@ -76,6 +76,15 @@ class Rerun(StrEnum):
     else: other failed nodes stay failed (``cephflow retry``)."""
 
 
+class Kept(StrEnum):
+    """What ``keep.lua`` writes for a task or the client."""
+
+    FACT = "fact"
+    ONCE = "once"
+    """A ``StepContext.once`` marker."""
+    MEMO = "memo"
+
+
 class Claimed(NamedTuple):
     """What ``claim.lua`` answers after ``run``, in its reply's order (the one place it is
     spelled: the script returns these, the runner reads them by name)."""
@@ -100,6 +109,7 @@ LUA_CONSTANTS: dict[str, type[StrEnum]] = {
     "R": Reply,
     "M": Rerun,
     "H": HistoryAction,
+    "C": Kept,
 }
 """The constant tables of the prelude: Lua name -> the enum whose members it holds."""
 
@@ -285,6 +295,12 @@ class Transitions:
         r = self._run("decide", wf, node, json.dumps(decision, sort_keys=True), detail,
                       "1" if early else "0", actor=actor)
         return Outcome(r[0], detail=r[1:])
+
+    def keep(self, wf: str, what: Kept, node: str, name: str, value: str = "") -> bool:
+        """Keep a fact (``name`` -> ``value``), a once-marker (``name`` is the marker) or an
+        entry of ``node``'s memo, expiring with the workflow if it has ended; nothing is
+        written once it has expired. True when written (for a marker: when it is new)."""
+        return bool(self._run("keep", wf, what.value, node, name, value))
 
     def progress(self, wf: str, node: str, detail: str, data: dict[str, Any]) -> bool:
         return bool(self._run("progress", wf, node, detail, json.dumps(data, default=str)))

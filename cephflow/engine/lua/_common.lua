@@ -271,6 +271,12 @@ local function finish()
     expire_workflow()
 end
 
+-- A key written after the workflow ended (its meta already expiring) expires with it.
+local function expire_with_workflow(key)
+    local ms = redis.call('PTTL', K_META)
+    if ms > 0 then redis.call('PEXPIRE', key, ms) end
+end
+
 -- After any end: main part over -> start the finally nodes; those over -> finish.
 local function advance(sends)
     local phase = redis.call('HGET', K_META, 'phase')

@@ -4,5 +4,6 @@
 -- Returns 1, or 0 when the workflow is unknown.
 if redis.call('EXISTS', K_META) == 0 then return 0 end
 redis.call('HSET', K_DETAIL, ARGV[3], ARGV[4])
+expire_with_workflow(K_DETAIL)  -- a late copy of an ended step (keep.lua)
 event(E.NODE_PROGRESS, ARGV[3], {'detail', ARGV[4], 'data', ARGV[5]})
 return 1
