@@ -183,6 +183,20 @@ class Actor:
         return json.dumps({"user": self.user, "host": self.host, "maxlen": self.maxlen})
 
 
+def server_version(client: redis.Redis) -> str:
+    """Redis's version from ``HELLO`` (``@connection``: every ACL user may ask it, where
+    ``INFO`` is ``@dangerous`` and refused by the ACLs the docs give). Before Redis 6 there is
+    no ``HELLO``: "5"."""
+    try:
+        reply = client.execute_command("HELLO")
+    except redis.exceptions.ResponseError:
+        return "5"
+    if isinstance(reply, list):  # RESP2 without a callback: field, value, field, value...
+        reply = dict(zip(reply[::2], reply[1::2], strict=False))
+    version = reply.get("version", reply.get(b"version", "5"))
+    return version.decode() if isinstance(version, bytes) else str(version)
+
+
 class Transitions:
     """The scripts bound to one Redis client and namespace."""
 
@@ -196,13 +210,8 @@ class Transitions:
     def _allow_oom(self) -> bool:
         """Whether this Redis reads script flags (7.0 on): asked once per client."""
         if self._flags is None:
-            def version() -> str:
-                try:
-                    return str(self.client.info("server")["redis_version"])
-                except redis.exceptions.NoPermissionError:
-                    return "7"  # an ACL user barred from INFO: ACLs came with Redis 6, flags 7
-
-            self._flags = int(call(version, what="version").split(".")[0]) >= 7
+            self._flags = int(call(lambda: server_version(self.client),
+                                   what="version").split(".")[0]) >= 7
         return self._flags
 
     def _run(self, name: str, wf: str, *args: Any, actor: Actor | None = None) -> list[Any]:

@@ -152,9 +152,9 @@ def test_scripts_pass_maxmemory_only_where_redis_reads_script_flags(version, fla
     would refuse to compile it, so there the scripts go without it."""
 
     class Server:
-        def info(self, section):
-            assert section == "server"
-            return {"redis_version": version}
+        def execute_command(self, *words):
+            assert words == ("HELLO",)
+            return ["server", "redis", "version", version, "proto", 2]
 
         def register_script(self, source):
             self.source = source
@@ -164,3 +164,14 @@ def test_scripts_pass_maxmemory_only_where_redis_reads_script_flags(version, fla
     Transitions(server, "ns", 30).progress("wf", "a", "step 1", {})
     assert server.source.startswith(scripts.ALLOW_OOM + "\n") is flagged
     assert scripts.prelude() in server.source
+
+
+def test_the_version_comes_from_hello_which_any_acl_user_may_ask(redis_url):
+    """``HELLO`` answers on the real server (``INFO`` is ``@dangerous``: the documented ACLs
+    refuse it, and each refusal would fill the ACL log)."""
+    client = make_client(redis_url)
+    try:
+        assert scripts.server_version(client.redis).split(".")[0] == \
+            client.redis.info("server")["redis_version"].split(".")[0]
+    finally:
+        client.close()
