@@ -13,7 +13,7 @@ demo: setup
 test: setup
 	$(VENV)/bin/ruff check cephflow tests bench
 	$(VENV)/bin/lint-imports --no-cache
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n 2 --dist loadgroup --durations=30
 
 lint: setup
 	$(VENV)/bin/ruff check cephflow tests bench

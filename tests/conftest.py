@@ -69,6 +69,24 @@ def pytest_unconfigure(config) -> None:
         shutil.rmtree(_SESSION_HOME, ignore_errors=True)
 
 
+LAB_GROUP = "lab"
+"""The xdist group of every test on a real Ceph: one process runs them all, one lab at a time."""
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """``make test`` runs on two processes (pytest-xdist, ``--dist loadgroup``).
+
+    Tests that use the session's lab cluster, or start labs of their own (tests/lab), go to
+    one process: a second lab would double the load of the slowest tests and share nothing.
+    Every other test runs on either process with its own Redis, workers and HOME (each
+    process runs ``pytest_configure`` and the session fixtures for itself).
+    """
+    for item in items:
+        if (item.get_closest_marker("ceph") or "ceph_lab" in item.fixturenames
+                or item.nodeid.startswith("tests/lab/")):
+            item.add_marker(pytest.mark.xdist_group(LAB_GROUP))
+
+
 @pytest.fixture(autouse=True)
 def _isolated_settings(tmp_path_factory, monkeypatch):
     """Every test gets its own state dir and config file, never the user's."""
