@@ -28,6 +28,11 @@ def gate() -> object:
                node("after", after=["gate"]), runbook="gated")
 
 
+def _errors(client, wf: str) -> dict[str, str]:
+    """The failed steps' errors: what an assertion on the outcome shows when it fails."""
+    return {n.id: n.error for n in client.snapshot(wf).nodes.values() if n.error}
+
+
 def _waiting(client, wf: str) -> None:
     wait_until(lambda: client.snapshot(wf).nodes["gate"].state is NodeState.RUNNING,
                timeout=20, what="gate waiting")
@@ -42,7 +47,7 @@ def test_each_action_is_one_entry_with_who_what_and_when_in_order(client, celery
     client.resume(gated, user="bob")
     _waiting(client, gated)
     client.approve(gated, "gate", user="dave")
-    assert client.wait(gated, timeout=30) is WorkflowState.SUCCEEDED
+    assert client.wait(gated, timeout=30) is WorkflowState.SUCCEEDED, _errors(client, gated)
 
     held = client.submit(dag(node("w", task="test.wait_fact", args={"key": "go"}),
                              locks=["demo"], runbook="holder"), user="erin")
@@ -88,7 +93,7 @@ def test_only_what_changed_something_is_recorded(client, celery_worker):
     _waiting(client, wf)
     client.approve(wf, "gate", user="dave")
     client.approve(wf, "gate", user="dave")
-    assert client.wait(wf, timeout=30) is WorkflowState.SUCCEEDED
+    assert client.wait(wf, timeout=30) is WorkflowState.SUCCEEDED, _errors(client, wf)
     with pytest.raises(InvalidTransition, match="already ended"):
         client.cancel(wf, user="gina")
     assert [e.action for e in client.history()] == [H.SUBMITTED, H.APPROVED]

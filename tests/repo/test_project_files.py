@@ -45,7 +45,12 @@ def test_the_readme_has_exactly_two_commands_and_both_are_make_targets_that_set_
     assert "scripts/setup.sh" in " ".join(targets["setup"])
     assert any("pytest" in line for line in targets["test"])  # the whole suite: no path given
     pytest_line = next(line for line in targets["test"] if "pytest" in line)
-    assert shlex.split(pytest_line)[-1] == "pytest", pytest_line
+    words = shlex.split(pytest_line)
+    options = words[words.index("pytest") + 1:]
+    # options only (their values included), no test path: the whole suite, as testpaths says
+    paths = [w for i, w in enumerate(options)
+             if not w.startswith("-") and not (i and options[i - 1] in ("-n", "--dist"))]
+    assert paths == [], pytest_line
 
 
 def test_ci_runs_exactly_the_readme_test_command():
