@@ -20,8 +20,9 @@
     │   └── StepFailed                 a permanent failure: do not retry
     ├── CephError                      talking to the cluster failed
     │   ├── CommandFailed              a command ran and exited non-zero (argv, status, stderr)
+    │   ├── CannotTellYet              Ceph answered a safety question with EAGAIN: ask again
     │   ├── TransportError             the command could not be run (SSH down, binary missing)
-    │   │   ├── HostKeyError           the SSH host key is unknown or does not match
+    │   │   ├── HostKeyError           the SSH host key is unknown or does not match (a StepFailed too)
     │   │   └── NoAnswer               no answer within the command's deadline (mgr or mon down)
     │   └── UnsafeOperation            Ceph said an operation is not safe right now
     ├── MonitoringError                a monitoring backend (Alertmanager, HTTP) failed
@@ -284,8 +285,12 @@ class NoAnswer(TransportError):
         self.waited = waited
 
 
-class HostKeyError(TransportError):
-    """Raised when an SSH host key is not in known_hosts or does not match it."""
+class HostKeyError(TransportError, StepFailed):
+    """Raised when an SSH host key is not in known_hosts or does not match it.
+
+    Also a ``StepFailed``: no retry or wait changes a host key; the step fails at once with
+    the fingerprints, and the operator resumes once known_hosts is settled.
+    """
 
 
 class UnsafeOperation(CephError, StepFailed):

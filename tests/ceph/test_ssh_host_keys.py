@@ -111,3 +111,28 @@ def test_a_changed_host_key_is_refused_even_for_an_opted_in_host(trusted, sshd, 
     assert f"known_hosts holds ssh-ed25519 {fingerprint(old)}" in message
     assert known.read_text() == f"[127.0.0.1]:{sshd.port} {old}\n"  # nothing replaced
     assert len(tries) == 1
+
+
+def test_a_refused_host_key_fails_a_waiting_step_at_once_instead_of_waiting_it_out(monkeypatch):
+    """A waiting step waits through an outage (``through_outages``); a refused host key is no
+    outage: the step fails at once (``StepFailed``) with the fingerprints, for an operator."""
+    from cephflow.engine.context import MemoryBackend, StepContext
+    from cephflow.errors import StepFailed
+    from cephflow.tasks.ceph import common
+
+    class Refusing:
+        name = "ssh"
+
+        def execute(self, command, *, timeout=None):
+            raise HostKeyError("SSH host key of root@admin does not match known_hosts")
+
+    client = CephClient(Refusing())
+    monkeypatch.setattr(common, "client_for", lambda settings: client)
+
+    @common.through_outages
+    def wait_for_health(ctx):
+        return common.ceph(ctx).health()
+
+    with pytest.raises(HostKeyError, match="does not match") as refused:
+        wait_for_health(StepContext("wf", "wait", MemoryBackend()))
+    assert isinstance(refused.value, StepFailed)

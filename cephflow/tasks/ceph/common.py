@@ -17,7 +17,7 @@ from cephflow.ceph.identity import check_one_cluster
 from cephflow.ceph.models import OsdDump, OsdState, PgList
 from cephflow.engine.context import NotYet, StepContext
 from cephflow.engine.registry import worker_check
-from cephflow.errors import CannotTellYet, CephError, StepFailed, TransportError
+from cephflow.errors import CannotTellYet, CephError, HostKeyError, StepFailed, TransportError
 from cephflow.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -108,6 +108,8 @@ def through_outages(fn: F) -> F:
         except NotYet:
             _reached(ctx)
             raise
+        except HostKeyError:
+            raise  # no outage: a refused host key waits for an operator, not for time
         except CannotTellYet as exc:  # Ceph answered: it cannot judge yet (unknown PGs)
             _reached(ctx)
             ctx.not_yet(f"waiting: {exc}", countdown=2.0)
