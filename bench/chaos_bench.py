@@ -36,17 +36,14 @@ import json
 import os
 import platform
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
-import psutil
 import redis
 from celery import group
+from harness import Worker, private_redis, use_redis
 
 from cephflow.engine import keys
 from cephflow.engine.app import app
@@ -54,7 +51,6 @@ from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
 from cephflow.engine.state import EventType, WorkflowState
 
-ROOT = Path(__file__).resolve().parent.parent
 NS = os.environ.get("CEPHFLOW_NAMESPACE", "cephflow")
 CONCURRENCY = 2
 RESENT = "lease expired: sent again"
@@ -80,37 +76,12 @@ def step(ctx: StepContext) -> None:
     ctx.backend.client.hincrby(f"bench:runs:{ctx.workflow_id}", ctx.node_id, 1)  # type: ignore[attr-defined]
 
 
-class Worker:
-    """One ``celery worker`` process group, stopped (or killed) by its PID."""
-
-    def __init__(self, url: str, log: Path, lease: float):
-        env = dict(os.environ, CEPHFLOW_REDIS_URL=url, CEPHFLOW_NAMESPACE=NS,
-                   CEPHFLOW_EXTRA_TASK_MODULES="chaos_bench", CEPHFLOW_LEASE_SECONDS=str(lease),
-                   PYTHONPATH=os.pathsep.join([str(ROOT / "bench"), str(ROOT)]))
-        argv = [sys.executable, "-m", "celery", "-A", "cephflow.engine.app", "worker", "--pool",
-                "prefork", "-c", str(CONCURRENCY), "--loglevel", "WARNING", "--without-gossip",
-                "--without-mingle", "--without-heartbeat"]
-        with open(log, "ab") as out:
-            self.proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
-
-    def ready(self) -> bool:
-        try:
-            return len(psutil.Process(self.proc.pid).children()) >= CONCURRENCY
-        except psutil.Error:
-            return False
-
-    def wait_ready(self, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while not self.ready():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("worker did not start")
-            time.sleep(0.05)
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
+def launch_worker(url: str, log: Path, lease: float) -> Worker:
+    """A worker with the bench's lease, started without waiting (a restart after a kill)."""
+    worker = Worker(url, log, namespace=NS, tasks="chaos_bench", concurrency=CONCURRENCY,
+                    env={"CEPHFLOW_LEASE_SECONDS": str(lease)})
+    worker.launch()
+    return worker
 
 
 def staged_dag(n: int, width: int, slots: int):
@@ -132,7 +103,7 @@ def start_workers(url: str, workdir: Path, count: int, lease: float, serial: lis
     workers = []
     for _ in range(count):
         serial[0] += 1
-        workers.append(Worker(url, workdir / f"worker-{serial[0]}.log", lease))
+        workers.append(launch_worker(url, workdir / f"worker-{serial[0]}.log", lease))
     for w in workers:
         w.wait_ready()
     time.sleep(1.0)  # the pool is up; its consumer connects just after (as engine_bench)
@@ -174,7 +145,7 @@ def run_cephflow(url: str, args: argparse.Namespace, workers: list[Worker], ever
                 kills += 1
                 workers.remove(victim)
                 serial[0] += 1
-                workers.append(Worker(url, workdir / f"worker-{serial[0]}.log", lease))
+                workers.append(launch_worker(url, workdir / f"worker-{serial[0]}.log", lease))
                 next_kill = time.monotonic() + every
         time.sleep(0.02)
     wall = time.monotonic() - t0
@@ -207,30 +178,11 @@ def main() -> None:
                         help="members of a fan-out running at once (0: no limit)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="chaos-bench-"))
-    sock = workdir / "redis.sock"
-    redis_proc = subprocess.Popen(
-        [shutil.which("redis-server"), "--port", "0", "--unixsocket", str(sock), "--dir",
-         str(workdir), "--appendonly", "yes", "--appendfsync", "everysec", "--save", ""],
-        stdout=subprocess.DEVNULL)
-    url = f"unix://{sock}"
-    from cephflow.engine import broker
-    from cephflow.engine.connection import broker_url
-
-    app.conf.update(broker_url=broker.broker_url(url), result_backend=broker_url(url),
-                    cephflow_redis_url=url, task_default_queue=NS)
     serial = [0]
     rows = []
-    try:
+    with private_redis(workdir) as url:
+        use_redis(url, NS)
         r = redis.Redis.from_url(url, decode_responses=True)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                r.ping()
-                break
-            except (redis.RedisError, OSError):
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
         print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} {platform.node()} "
               f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; {args.steps} steps, "
               f"fan-outs of {args.width} ({args.slots or 'no limit'} at once), "
@@ -252,10 +204,7 @@ def main() -> None:
             rows.append(row)
             print(json.dumps(row, default=lambda x: round(x, 3)), flush=True)
         print_table(rows, args)
-    finally:
-        redis_proc.send_signal(signal.SIGTERM)
-        redis_proc.wait()
-        shutil.rmtree(workdir, ignore_errors=True)
+    shutil.rmtree(workdir, ignore_errors=True)
 
 
 def print_table(rows: list[dict], args: argparse.Namespace) -> None:

@@ -33,8 +33,6 @@ import json
 import os
 import platform
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -44,6 +42,7 @@ from pathlib import Path
 import psutil
 import redis
 from celery import chain, chord, group, signals
+from harness import Worker, private_redis, use_redis
 
 from cephflow.engine import keys
 from cephflow.engine.app import app
@@ -51,7 +50,6 @@ from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
 from cephflow.engine.state import WorkflowState
 
-ROOT = Path(__file__).resolve().parent.parent
 NS = os.environ.get("CEPHFLOW_NAMESPACE", "cephflow")
 WIDTH = 100
 
@@ -155,42 +153,6 @@ class Sampler(threading.Thread):
         return self.peak
 
 
-class Worker:
-    def __init__(self, url: str, log: Path):
-        self.url, self.log = url, log
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        env = dict(os.environ, CEPHFLOW_REDIS_URL=self.url, CEPHFLOW_NAMESPACE=NS,
-                   CEPHFLOW_EXTRA_TASK_MODULES="engine_bench",
-                   PYTHONPATH=os.pathsep.join([str(ROOT / "bench"), str(ROOT)]))
-        argv = [sys.executable, "-m", "celery", "-A", "cephflow.engine.app", "worker", "--pool",
-                "prefork", "-c", "2", "--loglevel", "WARNING", "--without-gossip",
-                "--without-mingle", "--without-heartbeat"]
-        self.proc = subprocess.Popen(argv, env=env, stdout=open(self.log, "ab"),
-                                     stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            p = psutil.Process(self.proc.pid)
-            if len(p.children()) >= 2:
-                time.sleep(1.0)
-                return
-            time.sleep(0.1)
-        raise RuntimeError("worker did not start")
-
-    def processes(self) -> list[psutil.Process]:
-        try:
-            p = psutil.Process(self.proc.pid)
-            return [p, *p.children(recursive=True)]
-        except psutil.Error:
-            return []
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-
-
 def stages(n: int) -> list[list[int]]:
     return [list(range(s, min(s + WIDTH, n))) for s in range(0, n, WIDTH)]
 
@@ -230,8 +192,8 @@ def run_one(kind: str, n: int, url: str, workdir: Path, cap: float) -> dict:
     r = redis.Redis.from_url(url, decode_responses=True)
     r.flushall()
     _max_seen = 0
-    worker = Worker(url, workdir / f"worker-{kind}-{n}.log")
-    worker.start()
+    worker = Worker(url, workdir / f"worker-{kind}-{n}.log", namespace=NS, tasks="engine_bench")
+    worker.start(settle=1.0)
     wsampler = Sampler(worker.processes)
     wsampler.start()
     worker_base = sum(p.memory_info().rss for p in worker.processes())
@@ -292,7 +254,7 @@ def run_one(kind: str, n: int, url: str, workdir: Path, cap: float) -> dict:
     row["max_msg_bytes"] = int(r.get("bench:maxmsg") or 0)
     row["worker_base_mb"] = worker_base / 2**20
     row["worker_peak_mb"] = wsampler.stop() / 2**20
-    worker.stop()
+    worker.kill()
     return row
 
 
@@ -345,8 +307,8 @@ def run_fanout(kind: str, n: int, url: str, workdir: Path) -> dict:
 
     r = redis.Redis.from_url(url, decode_responses=True)
     r.flushall()
-    worker = Worker(url, workdir / f"worker-{kind}-{n}.log")
-    worker.start()
+    worker = Worker(url, workdir / f"worker-{kind}-{n}.log", namespace=NS, tasks="engine_bench")
+    worker.start(settle=1.0)
     row: dict = {"kind": kind, "n": n}
     dag = fanout_dag(kind, n)
     client = WorkflowClient(Settings(redis_url=url, namespace=NS))
@@ -363,7 +325,7 @@ def run_fanout(kind: str, n: int, url: str, workdir: Path) -> dict:
         r, f"bench:runs:{wf}", n + 1)  # the members and discover
     probe = r.hget(f"bench:probe:{wf}", "done")
     row["done_claim_to_call_s"] = float(probe) if probe else None
-    worker.stop()
+    worker.kill()
     client.close()
     return row
 
@@ -398,54 +360,43 @@ def main() -> None:
                              "expanded at run time, and a fan-in reading N outputs")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="engine-bench-"))
-    sock = workdir / "redis.sock"
-    redis_proc = subprocess.Popen(
-        [shutil.which("redis-server"), "--port", "0", "--unixsocket", str(sock), "--dir",
-         str(workdir), "--appendonly", "yes", "--appendfsync", "everysec", "--save", ""],
-        stdout=subprocess.DEVNULL)
-    url = f"unix://{sock}"
-    from cephflow.engine import broker
-    from cephflow.engine.connection import broker_url
-
-    app.conf.update(broker_url=broker.broker_url(url), result_backend=broker_url(url),
-                    cephflow_redis_url=url, task_default_queue=NS)
     try:
-        for _ in range(100):
-            if sock.exists():
-                break
-            time.sleep(0.05)
-        time.sleep(0.3)
-        print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} {platform.node()} "
-              f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}", flush=True)
-        if args.runtime_fanout:
-            fan_rows = []
-            for kind in FANOUT_KINDS:
-                row = run_fanout(kind, args.runtime_fanout, url, workdir)
-                fan_rows.append(row)
-                print(json.dumps(row, default=lambda x: round(x, 4)), flush=True)
-            print_fanout_table(fan_rows)
-            return
-        rows = []
-        floors: dict[int, float] = {}
-        plan = [(k, int(n)) for n in args.sizes.split(",") for k in args.kinds.split(",")]
-        if args.big and "cephflow" in args.kinds:
-            plan.append(("cephflow", args.big))
-        for kind, n in plan:
-            cap = args.cap if kind in ("canvas", "dyrygent") else max(600.0, n / 50)
-            row = run_one(kind, n, url, workdir, cap)
-            if kind == "floor" and row["wall_s"]:
-                floors[n] = row["wall_s"]
-            if row.get("wall_s") and n in floors:
-                row["ratio"] = row["wall_s"] / floors[n]
-            rows.append(row)
-            print(json.dumps(row, default=lambda x: round(x, 3)), flush=True)
-        print_table(rows, args.cap)
+        with private_redis(workdir) as url:
+            use_redis(url, NS)
+            run_all(args, url, workdir)
     finally:
-        redis_proc.send_signal(signal.SIGTERM)
-        redis_proc.wait()
         shutil.rmtree(workdir, ignore_errors=True)
     sys.stdout.flush()
     os._exit(0)  # skip the result backend's noisy teardown of abandoned canvas results
+
+
+def run_all(args: argparse.Namespace, url: str, workdir: Path) -> None:
+    """The rows the arguments ask for, printed as they come and as a table."""
+    print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} {platform.node()} "
+          f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}", flush=True)
+    if args.runtime_fanout:
+        fan_rows = []
+        for kind in FANOUT_KINDS:
+            row = run_fanout(kind, args.runtime_fanout, url, workdir)
+            fan_rows.append(row)
+            print(json.dumps(row, default=lambda x: round(x, 4)), flush=True)
+        print_fanout_table(fan_rows)
+        return
+    rows = []
+    floors: dict[int, float] = {}
+    plan = [(k, int(n)) for n in args.sizes.split(",") for k in args.kinds.split(",")]
+    if args.big and "cephflow" in args.kinds:
+        plan.append(("cephflow", args.big))
+    for kind, n in plan:
+        cap = args.cap if kind in ("canvas", "dyrygent") else max(600.0, n / 50)
+        row = run_one(kind, n, url, workdir, cap)
+        if kind == "floor" and row["wall_s"]:
+            floors[n] = row["wall_s"]
+        if row.get("wall_s") and n in floors:
+            row["ratio"] = row["wall_s"] / floors[n]
+        rows.append(row)
+        print(json.dumps(row, default=lambda x: round(x, 3)), flush=True)
+    print_table(rows, args.cap)
 
 
 def print_table(rows: list[dict], cap: float) -> None:

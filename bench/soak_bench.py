@@ -33,20 +33,18 @@ import os
 import platform
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-import psutil
 import redis
+from harness import Worker, private_redis
 
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
 
-ROOT = Path(__file__).resolve().parent.parent
 NS = "soak"
 RAN = "bench:soak:ran"
 """Counter of task calls (outside the namespace: the bench's own, one key)."""
@@ -104,54 +102,6 @@ def shape_dag(shape: str, steps: int):
 
 
 # -- harness -----------------------------------------------------------------------------------
-
-
-class Worker:
-    """One ``celery worker`` process group on the bench's Redis."""
-
-    def __init__(self, url: str, log: Path):
-        self.url, self.log = url, log
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        env = dict(os.environ, CEPHFLOW_REDIS_URL=self.url, CEPHFLOW_NAMESPACE=NS,
-                   CEPHFLOW_EXTRA_TASK_MODULES="soak_bench",
-                   PYTHONPATH=os.pathsep.join([str(ROOT / "bench"), str(ROOT)]))
-        argv = [sys.executable, "-m", "celery", "-A", "cephflow.engine.app", "worker", "--pool",
-                "prefork", "-c", "2", "--loglevel", "WARNING", "--without-gossip",
-                "--without-mingle", "--without-heartbeat"]
-        self.proc = subprocess.Popen(argv, env=env, stdout=open(self.log, "ab"),
-                                     stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if len(psutil.Process(self.proc.pid).children()) >= 2:
-                return
-            time.sleep(0.1)
-        raise RuntimeError(f"worker did not start (see {self.log})")
-
-    def rss(self) -> int:
-        """Bytes: the main process and its pool children, summed."""
-        total = 0
-        try:
-            procs = [psutil.Process(self.proc.pid)]
-            procs += procs[0].children(recursive=True)
-        except psutil.Error:
-            return 0
-        for p in procs:
-            try:
-                total += p.memory_info().rss
-            except psutil.Error:
-                pass
-        return total
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
 
 
 class Sampler(threading.Thread):
@@ -256,81 +206,72 @@ def main() -> None:
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="soak-bench-"))
-    sock = workdir / "redis.sock"
-    redis_proc = subprocess.Popen(
-        [shutil.which("redis-server"), "--port", "0", "--unixsocket", str(sock), "--dir",
-         str(workdir), "--appendonly", "no", "--save", ""], stdout=subprocess.DEVNULL)
-    url = f"unix://{sock}"
-    worker = Worker(url, workdir / "worker.log")
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # still stops Redis and the worker
     try:
-        from cephflow.engine import keys
-        from cephflow.engine.client import WorkflowClient
-        from cephflow.settings import Settings
-
-        for _ in range(100):
-            if sock.exists():
-                break
-            time.sleep(0.05)
-        r = redis.Redis.from_url(url, decode_responses=True)
-        for _ in range(100):
+        with private_redis(workdir, fsync=None) as url:
+            worker = Worker(url, workdir / "worker.log", namespace=NS, tasks="soak_bench")
             try:
-                r.ping()
-                break
-            except redis.RedisError:
-                time.sleep(0.05)
-        client = WorkflowClient(Settings(redis_url=url, namespace=NS,
-                                         retention_days=args.retention / 86400))
-        print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} {platform.node()} "
-              f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; {args.steps:,} steps as "
-              f"workflows of {args.per_workflow:,}, {args.in_flight} in flight, retention "
-              f"{args.retention:g} s", flush=True)
-        worker.start()
-
-        # warm-up: one small workflow of each shape, then its retention
-        run_workflows(client, r, [(s, 50) for s in SHAPES], len(SHAPES), threading.Event())
-        left, _ = wait_expired(r, args.retention)
-        assert not left, f"warm-up keys did not expire: {left[:10]}"
-        base_mem = used_memory(r)
-        base_audit = len(list(r.scan_iter(match=keys.audit(NS, "*"), count=5000)))
-        base_rss = worker.rss()
-        r.set(RAN, 0)
-        print(f"# baseline: redis used_memory {base_mem / 2**20:.2f} MB, worker RSS "
-              f"{base_rss / 2**20:.1f} MB", flush=True)
-
-        n_wf = max(args.steps // args.per_workflow, 1)
-        plan = [(SHAPES[i % len(SHAPES)], args.per_workflow) for i in range(n_wf)]
-        t0 = time.monotonic()
-        if args.stop_after:
-            threading.Timer(args.stop_after, stop.set).start()
-        sampler = Sampler(r, worker, args.interval, t0)
-        sampler.start()
-        sampler.sample()
-        rows = run_workflows(client, r, plan, args.in_flight, stop)
-        wall = time.monotonic() - t0
-        sampler.stop()
-        last = sampler.sample()
-        stop.set()
-
-        left, waited = wait_expired(r, args.retention)
-        end_mem = used_memory(r)
-        audits = list(r.scan_iter(match=keys.audit(NS, "*"), count=5000))
-        audit_bytes = sum(r.memory_usage(k) or 0 for k in audits)
-        index_bytes = sum(r.memory_usage(k) or 0 for k in (keys.workflows(NS),
-                                                           keys.workflow_ids(NS)))
-        others = sorted(k for k in r.scan_iter(count=5000) if not k.startswith(f"{NS}:"))
-        end_rss = worker.rss()
-        report(args, rows, sampler.samples, wall, last, left, waited, base_mem, end_mem,
-               len(audits) - base_audit, audit_bytes, index_bytes, others, base_rss, end_rss,
-               int(r.get(RAN) or 0))
-        client.close()
+                soak(args, url, worker, stop)
+            finally:
+                worker.stop()
     finally:
-        worker.stop()
-        redis_proc.send_signal(signal.SIGTERM)
-        redis_proc.wait()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def soak(args: argparse.Namespace, url: str, worker: Worker, stop: threading.Event) -> None:
+    """Baseline, the run, the wait for retention, and the report."""
+    from cephflow.engine import keys
+    from cephflow.engine.client import WorkflowClient
+    from cephflow.settings import Settings
+
+    r = redis.Redis.from_url(url, decode_responses=True)
+    client = WorkflowClient(Settings(redis_url=url, namespace=NS,
+                                     retention_days=args.retention / 86400))
+    print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} {platform.node()} "
+          f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; {args.steps:,} steps as "
+          f"workflows of {args.per_workflow:,}, {args.in_flight} in flight, retention "
+          f"{args.retention:g} s", flush=True)
+    worker.start()
+
+    # warm-up: one small workflow of each shape, then its retention
+    run_workflows(client, r, [(s, 50) for s in SHAPES], len(SHAPES), threading.Event())
+    left, _ = wait_expired(r, args.retention)
+    assert not left, f"warm-up keys did not expire: {left[:10]}"
+    base_mem = used_memory(r)
+    base_audit = len(list(r.scan_iter(match=keys.audit(NS, "*"), count=5000)))
+    base_rss = worker.rss()
+    r.set(RAN, 0)
+    print(f"# baseline: redis used_memory {base_mem / 2**20:.2f} MB, worker RSS "
+          f"{base_rss / 2**20:.1f} MB", flush=True)
+
+    n_wf = max(args.steps // args.per_workflow, 1)
+    plan = [(SHAPES[i % len(SHAPES)], args.per_workflow) for i in range(n_wf)]
+    t0 = time.monotonic()
+    if args.stop_after:
+        threading.Timer(args.stop_after, stop.set).start()
+    sampler = Sampler(r, worker, args.interval, t0)
+    sampler.start()
+    sampler.sample()
+    rows = run_workflows(client, r, plan, args.in_flight, stop)
+    wall = time.monotonic() - t0
+    sampler.stop()
+    last = sampler.sample()
+    stop.set()
+
+    left, waited = wait_expired(r, args.retention)
+    end_mem = used_memory(r)
+    audits = list(r.scan_iter(match=keys.audit(NS, "*"), count=5000))
+    audit_bytes = sum(r.memory_usage(k) or 0 for k in audits)
+    index_bytes = sum(r.memory_usage(k) or 0 for k in (keys.workflows(NS),
+                                                       keys.workflow_ids(NS)))
+    others = sorted(k for k in r.scan_iter(count=5000) if not k.startswith(f"{NS}:"))
+    end_rss = worker.rss()
+    report(args, rows, sampler.samples, wall, last, left, waited, base_mem, end_mem,
+           len(audits) - base_audit, audit_bytes, index_bytes, others, base_rss, end_rss,
+           int(r.get(RAN) or 0))
+    client.close()
 
 
 def report(args, rows, samples, wall, last, left, waited, base_mem, end_mem, new_audits,
