@@ -110,6 +110,9 @@ def redis_address(url: str) -> RedisAddress:
             tls[name] = value.lower() not in ("false", "no", "0", "off")
         else:
             tls[name] = value
+    # said, not left to redis-py, whose default was False before 6.0 (the pin allows 5.x):
+    # a certificate of any trusted CA would do. Off only with no certificate check at all.
+    tls.setdefault("ssl_check_hostname", tls["ssl_cert_reqs"] != ssl.CERT_NONE)
     return RedisAddress(base, tls)
 
 
@@ -121,6 +124,9 @@ def safe_url(url: str) -> str:
         password = parts.password
     except ValueError:  # a malformed URL (a bad port): show none of it that could be secret
         return url.rsplit("@", 1)[-1] if "@" in url else url
+    if "@" in url and "@" not in parts.netloc:
+        # a '#', '?' or '/' in the password ended the netloc early: the secret is past it
+        return f"{parts.scheme}://{REDACTED}@{url.rsplit('@', 1)[1]}"
     if password is None:
         return url
     user = parts.username or ""

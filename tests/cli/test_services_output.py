@@ -17,6 +17,8 @@ from tests.paths import CEPHFLOW
     ("rediss://:p@ss@redis.lab/0", "rediss://:**********@redis.lab/0"),
     ("redis://redis.lab:6379/0", "redis://redis.lab:6379/0"),
     ("unix:///run/redis.sock", "unix:///run/redis.sock"),
+    ("redis://:s3cr#t@redis.lab:6379/0", "redis://**********@redis.lab:6379/0"),
+    ("redis://ops:a?b@redis.lab/0", "redis://**********@redis.lab/0"),
 ])
 def test_a_url_is_shown_with_its_password_masked_and_its_server_whole(url, shown):
     assert safe_url(url) == shown
