@@ -27,7 +27,7 @@ from celery import Celery
 from cephflow.engine import dispatch, keys
 from cephflow.engine.connection import TRANSIENT
 from cephflow.engine.scripts import Reply, Transitions
-from cephflow.errors import EngineError
+from cephflow.errors import EngineError, RedisAccessDenied
 from cephflow.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ class ReconcilerThread(threading.Thread):
         while not self.stopping.is_set():
             try:
                 reconcile_once(*self.args, submit_grace=self.submit_grace)
-            except (EngineError, *TRANSIENT) as exc:
+            except (EngineError, RedisAccessDenied, *TRANSIENT) as exc:
                 log.warning("reconciler: %s", exc)
             except Exception:  # noqa: BLE001 - the timer must survive anything
                 log.exception("reconciler pass failed")

@@ -189,6 +189,8 @@ def server_version(client: redis.Redis) -> str:
     no ``HELLO``: "5"."""
     try:
         reply = client.execute_command("HELLO")
+    except redis.exceptions.NoPermissionError:
+        return "7"  # an ACL that refuses even HELLO: ACLs came with Redis 6, HELLO with 6
     except redis.exceptions.ResponseError:
         return "5"
     if isinstance(reply, list):  # RESP2 without a callback: field, value, field, value...

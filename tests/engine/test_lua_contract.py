@@ -175,3 +175,16 @@ def test_the_version_comes_from_hello_which_any_acl_user_may_ask(redis_url):
             client.redis.info("server")["redis_version"].split(".")[0]
     finally:
         client.close()
+
+
+def test_an_acl_that_refuses_hello_still_gets_the_flagged_scripts():
+    """NOPERM is a ResponseError too: it must not read as "Redis 5, no flags" (a running
+    workflow would then lose its steps' outcomes when Redis is full)."""
+    import redis
+
+    class Guarded:
+        def execute_command(self, *words):
+            raise redis.exceptions.NoPermissionError("this user has no permissions to run "
+                                                     "the 'hello' command")
+
+    assert scripts.server_version(Guarded()) == "7"
