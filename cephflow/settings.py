@@ -309,6 +309,9 @@ class Settings(BaseSettings):
 
 def _check_redis_query(scheme: str, query: str) -> None:
     """Only TLS parameters, only on ``rediss://``, with files that exist and known values."""
+    if "@" in query:  # the '?' was in the password: quoting a "parameter" would quote it
+        raise ValueError("a '?' in the password must be written %3F (what follows it reads "
+                         "as a query)")
     for name, value in parse_qsl(query, keep_blank_values=True):
         if name not in REDIS_TLS_PARAMETERS:
             raise ValueError(f"unknown query parameter {name!r} (a rediss:// URL may carry "

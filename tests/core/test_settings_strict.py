@@ -63,6 +63,10 @@ CASES = [
      "setting redis_url: unknown query parameter 'socket_timeout' (a rediss:// URL may carry "
      "ssl_ca_certs, ssl_certfile, ssl_keyfile, ssl_cert_reqs, ssl_check_hostname)",
      "CEPHFLOW_REDIS_URL", "fix the value of redis_url"),
+    ("a '?' in a Redis password", None,
+     {"CEPHFLOW_REDIS_URL": "redis://:hunter2?secret@r:6379/0"},
+     "setting redis_url: a '?' in the password must be written %3F (what follows it reads as "
+     "a query)", "CEPHFLOW_REDIS_URL", "fix the value of redis_url"),
     ("TLS options on a plain Redis URL", None,
      {"CEPHFLOW_REDIS_URL": "redis://:hunter2-secret@r:6379/0?ssl_cert_reqs=required"},
      "setting redis_url: ssl_cert_reqs needs a rediss:// URL (TLS)", "CEPHFLOW_REDIS_URL",
