@@ -20,7 +20,7 @@ from cephflow.runbook.dag import Dag, Node, RetryPolicy
 from tests.engine.recorded import recorded
 from tests.fixtures.alertmanager import start_alertmanager
 from tests.fixtures.celery_worker import worker_with_client
-from tests.fixtures.services import free_port, wait_until
+from tests.fixtures.services import free_port, port_held, wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
@@ -63,8 +63,9 @@ def test_alertmanager_down_when_the_silence_is_set_and_when_it_is_cleared(tmp_pa
                        what="the step before the silence to wait")
         finally:
             am.stop()
-        client.set_fact(wf, "go", True)
-        assert client.wait(wf, timeout=60) is WorkflowState.FAILED
+        with port_held(port):  # down, and no other test's server on its port meanwhile
+            client.set_fact(wf, "go", True)
+            assert client.wait(wf, timeout=60) is WorkflowState.FAILED
         nodes = client.snapshot(wf).nodes
         assert nodes["silence"].state is NodeState.FAILED
         assert nodes["silence"].attempt == 2  # the step's retry policy, then no more
@@ -89,8 +90,9 @@ def test_alertmanager_down_when_the_silence_is_set_and_when_it_is_cleared(tmp_pa
             assert HOUR - 60 <= lasts <= HOUR + 60  # it lapses by itself within the hour
         finally:
             am.stop()
-        client.set_fact(wf, "done", True)
-        assert client.wait(wf, timeout=60) is WorkflowState.FAILED
+        with port_held(port):
+            client.set_fact(wf, "done", True)
+            assert client.wait(wf, timeout=60) is WorkflowState.FAILED
         nodes = client.snapshot(wf).nodes
         assert nodes["work"].state is NodeState.SUCCEEDED
         assert runs(client, wf) == {"before": 1, "work": 1}
