@@ -61,6 +61,7 @@ def test_each_action_is_one_entry_with_who_what_and_when_in_order(client, celery
     client.retry(failing, "f", user="judy")
     assert client.wait(failing, timeout=20) is WorkflowState.FAILED
     client.resume(failing, user="kim", from_step="f")
+    assert client.wait(failing, timeout=20) is WorkflowState.FAILED  # ended: none left running
 
     entries = client.history(limit=100)
     refused = entries[5].workflow
