@@ -89,8 +89,9 @@ def _starting(settings: Settings) -> Iterator[None]:
 
 
 def private_dir(path: Path) -> None:
-    """Make ``path`` (and its missing parents) a directory only its owner may enter: 0700,
-    tightened if it exists with more (it holds the AOF: every workflow's params, and logs)."""
+    """Make ``path`` a directory only its owner may enter: 0700, tightened if it exists with
+    more (it holds the AOF: every workflow's params, and logs). Missing parents are made with
+    the umask's mode: what guards the contents is ``path`` itself."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     if path.stat().st_mode & 0o077:
         path.chmod(0o700)
