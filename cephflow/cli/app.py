@@ -7,8 +7,8 @@ cephflow's errors, click's usage errors, an ``OSError`` of the environment. A re
 closes stdout early (``cephflow run demo | head -1``) ends the command quietly with status 0:
 it chose to stop reading, and a followed workflow keeps running. A terminal that goes away
 (an SSH session dropped) ends a command with SIGHUP, as any terminal program; where SIGHUP is
-ignored (``nohup``) the next write to it fails with ``EIO`` and the command ends as if
-detached (status 130), never as a problem of the environment: the workflow keeps running.
+ignored (``trap '' HUP``, ``disown``; ``nohup`` also sends a terminal stdout to a file) the
+next write to it fails with ``EIO`` and the command ends as if detached (status 130), never as a problem of the environment: the workflow keeps running.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def run_app(argv: list[str] | None = None) -> int:
 
 
 def _terminal_gone() -> int:
-    """stdout's terminal hung up: say so where it still can be read (a ``nohup`` log), and
+    """stdout's terminal hung up: say so where it still can be read (a log a HUP-ignoring wrapper keeps), and
     send what is left of stdout to /dev/null so exiting flushes quietly."""
     _stdout_closed()
     try:

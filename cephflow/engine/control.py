@@ -126,8 +126,13 @@ class WorkflowControl(WorkflowReader):
 
     def start(self, wf: str, dag: Dag, user: str) -> None:
         """The second step of ``submit``: take the locks of the written ``wf`` and queue its
-        roots (LockHeld, and the workflow removed, when another workflow holds a lock)."""
-        started = self.transitions.start(wf, actor=self._actor(user))
+        roots (LockHeld, and the workflow removed, when another workflow holds a lock;
+        RedisOutOfMemory, and it removed too, on a Redis that runs no script past maxmemory)."""
+        try:
+            started = self.transitions.start(wf, actor=self._actor(user))
+        except RedisOutOfMemory:
+            self._discard(wf, keys.audit(self.ns, wf))  # refused: nothing left to start later
+            raise
         if started.status == Reply.HELD:
             lock, holder = started.detail
             self._discard(wf)
