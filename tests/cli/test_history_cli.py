@@ -33,7 +33,9 @@ def cephflow(redis_url: str, *args: str) -> subprocess.CompletedProcess[str]:
 def test_history_shows_who_did_what_as_json_or_a_table(client, redis_url):
     me = pwd.getpwuid(os.geteuid()).pw_name
     first = client.submit(dag(node("a"), runbook="first"), user="alice")
-    second = client.submit(dag(node("a"), runbook="second"), user="bob")
+    # waits for a fact no one sets: still there to cancel whether or not a worker runs it
+    second = client.submit(dag(node("a", task="test.wait_fact", args={"key": "never"}),
+                               runbook="second"), user="bob")
     workflows.cancel(client, second[:6])  # as `cephflow cancel` does: as the OS user
 
     shown = cephflow(redis_url, "history", "--json")
