@@ -43,7 +43,7 @@ from pathlib import Path
 
 import redis
 from celery import group
-from harness import Worker, private_redis, use_redis
+from harness import Worker, bench_redis, private_redis, use_redis
 
 from cephflow.engine import keys
 from cephflow.engine.app import app
@@ -55,19 +55,11 @@ NS = os.environ.get("CEPHFLOW_NAMESPACE", "cephflow")
 CONCURRENCY = 2
 RESENT = "lease expired: sent again"
 
-_client: redis.Redis | None = None
-
-
-def _redis() -> redis.Redis:
-    global _client
-    if _client is None:
-        _client = redis.Redis.from_url(app.conf.cephflow_redis_url, decode_responses=True)
-    return _client
 
 
 @app.task(name="chaos.noop", ignore_result=True)
 def noop(tag: str, i: int) -> None:
-    _redis().hincrby(f"bench:runs:{tag}", str(i), 1)
+    bench_redis().hincrby(f"bench:runs:{tag}", str(i), 1)
 
 
 @task("chaos.step")

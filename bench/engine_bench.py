@@ -42,7 +42,7 @@ from pathlib import Path
 import psutil
 import redis
 from celery import chain, chord, group, signals
-from harness import Worker, private_redis, use_redis
+from harness import Worker, bench_redis, private_redis, use_redis
 
 from cephflow.engine import keys
 from cephflow.engine.app import app
@@ -53,20 +53,12 @@ from cephflow.engine.state import WorkflowState
 NS = os.environ.get("CEPHFLOW_NAMESPACE", "cephflow")
 WIDTH = 100
 
-_client: redis.Redis | None = None
 _max_seen = 0
-
-
-def _redis() -> redis.Redis:
-    global _client
-    if _client is None:
-        _client = redis.Redis.from_url(app.conf.cephflow_redis_url, decode_responses=True)
-    return _client
 
 
 @app.task(name="bench.noop", ignore_result=False)
 def noop(tag: str, i: int, *_: object) -> int:
-    _redis().hincrby(f"bench:runs:{tag}", str(i), 1)
+    bench_redis().hincrby(f"bench:runs:{tag}", str(i), 1)
     return i
 
 
@@ -119,7 +111,7 @@ def _measure(body: object = None, headers: dict | None = None, **_: object) -> N
     if size > _max_seen:
         _max_seen = size
         try:
-            _redis().eval(_MAX_LUA, 1, "bench:maxmsg", size)
+            bench_redis().eval(_MAX_LUA, 1, "bench:maxmsg", size)
         except redis.RedisError:
             pass
 

@@ -55,6 +55,22 @@ def private_redis(workdir: Path, *, fsync: str | None = "everysec") -> Iterator[
         proc.wait()
 
 
+_client = None
+
+
+def bench_redis():
+    """The Redis the worker's app is pointed at (``cephflow_redis_url``), one client per
+    process: what the benchmarks' own tasks count their runs in."""
+    global _client
+    if _client is None:
+        import redis
+
+        from cephflow.engine.app import app
+
+        _client = redis.Redis.from_url(app.conf.cephflow_redis_url, decode_responses=True)
+    return _client
+
+
 def use_redis(url: str, namespace: str) -> None:
     """Point this process's Celery app (broker, backend, engine) at ``url``."""
     from cephflow.engine import broker
