@@ -15,6 +15,7 @@
     │   ├── AmbiguousWorkflowId        a prefix matches several workflows
     │   ├── LockHeld                   a lock the runbook needs is held by another workflow
     │   ├── InvalidTransition          a command does not apply to the workflow's state
+    │   │   └── NotAnApprover          the user is not among the gate's approvers
     │   └── StepNotFound               no step of the workflow has that name (or several do)
     ├── StepError                      raised inside a task: the step cannot succeed
     │   └── StepFailed                 a permanent failure: do not retry
@@ -227,6 +228,10 @@ class InvalidTransition(EngineError):
     """Raised when a command (approve, resume, cancel) does not apply to the current state."""
 
     exit_code = ExitStatus.BAD_INPUT
+
+
+class NotAnApprover(InvalidTransition):
+    """Raised when someone not among a gate's ``approvers`` tries to decide it."""
 
 
 class StepNotFound(EngineError):

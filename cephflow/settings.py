@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import (
     BaseModel,
+    ConfigDict,
     Field,
     SecretStr,
     TypeAdapter,
@@ -191,6 +193,40 @@ class WebhookSettings(RetrySettings):
     ca_file: Path | None = None
 
 
+class ApiRole(StrEnum):
+    """What an API token may do (``cephflow serve``); a token holds one or more."""
+
+    VIEWER = "viewer"
+    """Read: runbooks, workflows, their events and the history."""
+    OPERATOR = "operator"
+    """Plan, submit, cancel, resume and retry (and read)."""
+    APPROVER = "approver"
+    """Approve or reject approval gates, as far as each gate's own ``approvers`` allow (and read)."""
+
+
+class ApiToken(BaseModel):
+    """One API token: only its SHA-256 is kept (``cephflow api-token`` makes one)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    """Hex SHA-256 of the token (tokens are 32 random bytes: a plain hash is enough)."""
+    user: str = Field(min_length=1)
+    """Recorded as who did what the token's calls do (the audit history)."""
+    roles: list[ApiRole] = Field(min_length=1)
+
+
+class ApiSettings(BaseModel):
+    """``cephflow serve``: the REST API and the web page."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8470, ge=0, le=65535)
+    tokens: dict[str, ApiToken] = Field(default_factory=dict)
+    """Keyed by a name for the token (who holds it, what it is for)."""
+    max_body_bytes: int = Field(default=1_000_000, gt=0)
+    """A request body larger than this is refused (413) before it is read."""
+
+
 class Settings(BaseSettings):
     """Everything cephflow can be configured with."""
 
@@ -230,6 +266,7 @@ class Settings(BaseSettings):
     http_downtime: HttpDowntimeSettings = Field(default_factory=HttpDowntimeSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
     runbook_overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Per-runbook overrides of the sections above, keyed by runbook name (``for_runbook``)."""
     retention_days: float = 30.0

@@ -53,11 +53,23 @@ names one is refused with this hint, not a mere did-you-mean."""
 
 
 def _section(annotation: Any) -> type[BaseModel] | None:
-    """The model of a settings section (``ceph``, ``smtp``, ...), None for a plain value."""
+    """The model of a settings section (``ceph``, ``smtp``, ...), None for a plain value (or
+    a table of sections: ``_table_of``)."""
+    if typing.get_origin(annotation) is dict:
+        return None
     for candidate in (annotation, *typing.get_args(annotation)):
         if isinstance(candidate, type) and issubclass(candidate, BaseModel):
             return candidate
     return None
+
+
+def _table_of(annotation: Any) -> type[BaseModel] | None:
+    """The model of each entry of a table of sections named by the user (``api.tokens``:
+    ``[api.tokens.<name>]``), None for anything else."""
+    if typing.get_origin(annotation) is not dict:
+        return None
+    value = typing.get_args(annotation)[1]
+    return value if isinstance(value, type) and issubclass(value, BaseModel) else None
 
 
 def setting_variables(model: type[BaseModel], prefix: str = PREFIX) -> Iterator[str]:
@@ -141,8 +153,13 @@ def _unknown_keys(data: Mapping[str, Any], fields: Mapping[str, Any],
             yield table, key, list(fields)
             continue
         section = _section(fields[key].annotation)
+        entries = _table_of(fields[key].annotation)
         if section is not None and isinstance(value, dict):
             yield from _unknown_keys(value, section.model_fields, (*table, key))
+        elif entries is not None and isinstance(value, dict):
+            for name, entry in value.items():
+                if isinstance(entry, dict):
+                    yield from _unknown_keys(entry, entries.model_fields, (*table, key, name))
         elif key == OVERRIDES and not table and isinstance(value, dict):
             allowed = {k: v for k, v in fields.items() if k != OVERRIDES}
             for runbook, overrides in value.items():

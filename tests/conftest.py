@@ -30,6 +30,7 @@ pytest_plugins: list[str] = [
     "tests.fixtures.sshd",
     "tests.fixtures.ceph_lab",
     "tests.fixtures.ceph_flow",
+    "tests.fixtures.api_server",
 ]
 """Every fixture module, registered once: any test folder can ask for any service."""
 

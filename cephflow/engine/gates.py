@@ -17,7 +17,7 @@ from cephflow.engine.approvals import may_approve
 from cephflow.engine.connection import call
 from cephflow.engine.reader import WorkflowReader
 from cephflow.engine.state import NodeState
-from cephflow.errors import InvalidTransition, WorkflowNotFound
+from cephflow.errors import InvalidTransition, NotAnApprover, WorkflowNotFound
 from cephflow.hints import approve_command, reject_command
 from cephflow.task_names import APPROVAL_TASK
 
@@ -101,7 +101,7 @@ def check_approver(approvers: Any, user: str, node_id: str) -> None:
     """Refuse a decision by someone the gate does not list (rule: ``approvals.may_approve``)."""
     if not may_approve(user, approvers):
         listed = [approvers] if isinstance(approvers, str) else list(map(str, approvers))
-        raise InvalidTransition(f"{user} may not decide {node_id}: its approvers are "
+        raise NotAnApprover(f"{user} may not decide {node_id}: its approvers are "
                                 f"{', '.join(listed)}")
 
 

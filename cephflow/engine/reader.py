@@ -220,9 +220,10 @@ class WorkflowReader(EngineBinding):
             if events:
                 last = events[-1].id
 
-    def list_workflows(self, limit: int = 20) -> list[WorkflowSummary]:
-        """The most recently submitted workflows, newest first."""
-        ids = call(lambda: self.redis.zrevrange(keys.workflows(self.ns), 0, limit - 1))
+    def list_workflows(self, limit: int | None = 20) -> list[WorkflowSummary]:
+        """The ``limit`` most recently submitted workflows (None: all), newest first."""
+        last = -1 if limit is None else limit - 1
+        ids = call(lambda: self.redis.zrevrange(keys.workflows(self.ns), 0, last))
         fields = ["format", "runbook", "state", "submitted_at", "submitted_by", "ended_at", "failed_node",
                   "error", "nodes", "params", "given", "open_main", "open_cleanup", "secrets"]
         pipe = self.redis.pipeline(transaction=False)

@@ -17,7 +17,13 @@ from cephflow.engine.client import WorkflowClient
 from cephflow.engine.connection import OutageReporter, set_outage_reporter
 from cephflow.engine.embedded import ServiceStatus
 from cephflow.engine.gates import GateDecision
-from cephflow.engine.state import HistoryEntry, WorkflowSnapshot, WorkflowSummary
+from cephflow.engine.state import (
+    Event,
+    HistoryEntry,
+    WorkflowSnapshot,
+    WorkflowState,
+    WorkflowSummary,
+)
 from cephflow.operations import steps
 from cephflow.runbook.barrier import step_count
 from cephflow.runbook.dag import Dag
@@ -36,6 +42,26 @@ class Submitted:
     """The client it was submitted through, to follow it with."""
     started: list[ServiceStatus] = field(default_factory=list)
     """The embedded services this submit started in the background (PIDs, logs)."""
+
+
+@dataclass(frozen=True)
+class WorkflowFilter:
+    """Which workflows a list shows: each field given must match (``None``: any)."""
+
+    state: WorkflowState | None = None
+    runbook: str | None = None
+    user: str | None = None
+    since: float | None = None
+    """Submitted at or after this time (epoch seconds)."""
+
+    def active(self) -> bool:
+        return any(v is not None for v in (self.state, self.runbook, self.user, self.since))
+
+    def admits(self, summary: WorkflowSummary) -> bool:
+        return ((self.state is None or summary.state == self.state)
+                and (self.runbook is None or summary.runbook == self.runbook)
+                and (self.user is None or summary.submitted_by == self.user)
+                and (self.since is None or summary.submitted_at >= self.since))
 
 
 @dataclass(frozen=True)
@@ -101,10 +127,11 @@ def watch_redis(reporter: OutageReporter) -> OutageReporter:
 
 
 def submit(dag: Dag, *, client: WorkflowClient | None = None,
-           given: Mapping[str, object] | None = None) -> Submitted:
+           given: Mapping[str, object] | None = None, user: str | None = None) -> Submitted:
     """Submit ``dag``; returns its id. Connects (services started) unless given ``client``.
 
-    ``given`` are the params as the user typed them (``Plan.given``), which views show.
+    ``given`` are the params as the user typed them (``Plan.given``), which views show;
+    ``user`` is who submits (default: the OS user; the web API: the token's user).
 
     Raises ClusterMismatch before anything is started or written when the settings name two
     clusters, and LockHeld when another workflow holds a lock the runbook needs.
@@ -114,13 +141,18 @@ def submit(dag: Dag, *, client: WorkflowClient | None = None,
     if client is None:
         opened = open_client(services=True)
         client, started = opened.client, opened.started
-    wf = client.submit(dag, given=given)
+    wf = client.submit(dag, given=given, user=user)
     return Submitted(wf, dag.runbook, step_count(dag.nodes), client, started)
 
 
-def list_workflows(client: WorkflowClient, limit: int = 20) -> list[WorkflowSummary]:
-    """The ``limit`` most recent workflows, newest first."""
-    return client.list_workflows(limit)
+def list_workflows(client: WorkflowClient, limit: int = 20, *,
+                   filters: WorkflowFilter | None = None, offset: int = 0) -> list[WorkflowSummary]:
+    """The ``limit`` most recent workflows that pass ``filters``, newest first, after
+    skipping the first ``offset`` of them (a page)."""
+    if filters is None or not filters.active():
+        return client.list_workflows(offset + limit)[offset:]
+    matching = [s for s in client.list_workflows(None) if filters.admits(s)]
+    return matching[offset:offset + limit]
 
 
 def history(client: WorkflowClient, workflow_id: str | None = None, *, user: str | None = None,
@@ -139,6 +171,13 @@ def resolve(client: WorkflowClient, workflow_id: str) -> str:
 def snapshot(client: WorkflowClient, workflow_id: str) -> WorkflowSnapshot:
     """Workflow ``workflow_id`` (an id or a unique prefix) as it is now."""
     return client.snapshot(client.resolve_id(workflow_id))
+
+
+def events(client: WorkflowClient, workflow_id: str, after_id: str = "0-0", *,
+           block_ms: int | None = None) -> tuple[WorkflowState, list[Event]]:
+    """The workflow's state and its events after ``after_id`` (waiting up to ``block_ms``
+    for one): what a live view needs to go on from where it was."""
+    return client.state(workflow_id), client.events(workflow_id, after_id, block_ms=block_ms)
 
 
 def step(client: WorkflowClient, workflow_id: str, name: str) -> tuple[WorkflowSnapshot, str]:
@@ -168,14 +207,15 @@ def reject(client: WorkflowClient, workflow_id: str, step: str, *, reason: str,
     return Decision(wf, client.reject(wf, step, user=user, reason=reason, early=early))
 
 
-def cancel(client: WorkflowClient, workflow_id: str) -> Cancelled:
+def cancel(client: WorkflowClient, workflow_id: str, *, user: str | None = None) -> Cancelled:
     """Cancel: nothing new starts, running steps finish, finally steps run."""
     wf = client.resolve_id(workflow_id)
-    client.cancel(wf)
+    client.cancel(wf, user=user)
     return Cancelled(wf, client.left_changes(wf))
 
 
-def resume(client: WorkflowClient, workflow_id: str, *, from_step: str | None = None) -> str:
+def resume(client: WorkflowClient, workflow_id: str, *, from_step: str | None = None,
+           user: str | None = None) -> str:
     """Re-run a failed or cancelled workflow from its failed steps; returns its full id.
 
     With ``from_step`` that step and every step after it run again too, and the workflow
@@ -183,14 +223,15 @@ def resume(client: WorkflowClient, workflow_id: str, *, from_step: str | None = 
     (StepNotFound, bad input) before anything changes.
     """
     wf = client.resolve_id(workflow_id)
-    client.resume(wf, from_step=from_step)
+    client.resume(wf, from_step=from_step, user=user)
     return wf
 
 
-def retry(client: WorkflowClient, workflow_id: str, step: str) -> str:
+def retry(client: WorkflowClient, workflow_id: str, step: str, *,
+          user: str | None = None) -> str:
     """Re-run the failed step ``step`` of a failed workflow and the steps it stopped; returns
     the workflow's full id. Other failed steps stay failed, so the workflow ends failed again
     unless there are none (``WorkflowControl.retry``)."""
     wf = client.resolve_id(workflow_id)
-    client.retry(wf, step)
+    client.retry(wf, step, user=user)
     return wf

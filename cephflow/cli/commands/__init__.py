@@ -18,9 +18,10 @@ from cephflow.cli.commands import (
     plan,
     run,
     runbooks,
+    serve,
     services,
     status,
     worker,
 )
 
-MODULES: list[ModuleType] = [runbooks, plan, run, status, control, history, worker, services, lab]
+MODULES: list[ModuleType] = [runbooks, plan, run, status, control, history, worker, services, serve, lab]
