@@ -225,6 +225,9 @@ class ApiSettings(BaseModel):
     """Keyed by a name for the token (who holds it, what it is for)."""
     max_body_bytes: int = Field(default=1_000_000, gt=0)
     """A request body larger than this is refused (413) before it is read."""
+    auth_failures_per_minute: int = Field(default=30, gt=0)
+    """Calls with a missing or wrong token one client address may make in a minute; past
+    that every call from it is refused (429) until the minute has passed."""
 
 
 class Settings(BaseSettings):

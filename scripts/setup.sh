@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up everything cephflow and its tests need on a fresh Debian machine (run as root):
-# the system services the tests start (redis, ceph, alertmanager, sshd, tmux) and a virtualenv
+# the system services the tests start (redis, ceph, alertmanager, sshd, tmux, chromium) and a virtualenv
 # in .venv with cephflow installed in editable mode. Safe to run again: it only does what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +18,7 @@ command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
 command -v ssh-keygen >/dev/null || need+=(openssh-client)
 command -v tmux >/dev/null || need+=(tmux)
 command -v uuidgen >/dev/null || need+=(uuid-runtime)
+command -v chromium >/dev/null || need+=(chromium)  # the web page's browser tests (Playwright drives it)
 
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" != 0 ]; then

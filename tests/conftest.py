@@ -31,6 +31,7 @@ pytest_plugins: list[str] = [
     "tests.fixtures.ceph_lab",
     "tests.fixtures.ceph_flow",
     "tests.fixtures.api_server",
+    "tests.fixtures.browser",
 ]
 """Every fixture module, registered once: any test folder can ask for any service."""
 

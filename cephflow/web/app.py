@@ -19,10 +19,11 @@ from cephflow import __version__
 from cephflow.errors import CephflowError
 from cephflow.operations import workflows
 from cephflow.settings import get_settings
-from cephflow.web import errors
-from cephflow.web.api import runbooks
+from cephflow.web import errors, pages
+from cephflow.web.api import me, runbooks
 from cephflow.web.api import workflows as workflow_api
 from cephflow.web.limits import BodyLimit
+from cephflow.web.ratelimit import FailureLimit
 
 API_PREFIX = "/api/v1"
 
@@ -49,14 +50,19 @@ async def _invalid_request(_, exc: RequestValidationError) -> JSONResponse:
 
 def create_app() -> FastAPI:
     """The app: ``/api/v1`` (its OpenAPI document at ``/api/v1/openapi.json``, the docs page
-    at ``/api/v1/docs``)."""
+    at ``/api/v1/docs``), and the web page (``/``, ``/ui/...``, ``/static/...``)."""
     app = FastAPI(title="cephflow", version=__version__, lifespan=_lifespan,
                   openapi_url=f"{API_PREFIX}/openapi.json", docs_url=f"{API_PREFIX}/docs",
                   redoc_url=None)
+    app.include_router(me.router, prefix=API_PREFIX)
     app.include_router(runbooks.router, prefix=API_PREFIX)
     app.include_router(workflow_api.router, prefix=API_PREFIX)
+    app.include_router(pages.router)
+    app.mount("/static", pages.static_files, name="static")
     app.add_exception_handler(CephflowError, errors.cephflow_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
-    app.add_middleware(BodyLimit, max_bytes=get_settings().api.max_body_bytes)
+    api = get_settings().api
+    app.state.auth_failures = FailureLimit(api.auth_failures_per_minute)
+    app.add_middleware(BodyLimit, max_bytes=api.max_body_bytes)
     return app

@@ -1,14 +1,16 @@
 """Who is calling, and may they: a bearer token from the settings, checked for a role.
 
-No token (or one no setting names) is 401; a token without the role the call needs is 403.
-The caller's user is what the audit history records for whatever the call changes.
+No token (or one no setting names) is 401; a token without the role the call needs is 403;
+an address with too many failed calls in the last minute is 429 (``ratelimit``). The
+caller's user is what the audit history records for whatever the call changes.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
-from fastapi import Depends, HTTPException
+from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from cephflow.operations.api_tokens import Caller, caller_of
@@ -16,13 +18,17 @@ from cephflow.settings import ApiRole
 
 _bearer = HTTPBearer(auto_error=False, description="An API token (`cephflow api-token`).")
 
-READ_ROLES = frozenset(ApiRole)
-"""Every role may read."""
-
-
-def caller(credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Caller:
+def caller(request: Request,
+           credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Caller:
+    limit = request.app.state.auth_failures
+    address = request.client.host if request.client else "?"
+    wait = limit.blocked_for(address)
+    if wait > 0:
+        raise HTTPException(429, f"too many calls without a valid token from {address}: "
+                            f"wait {math.ceil(wait)} s", headers={"Retry-After": str(math.ceil(wait))})
     found = caller_of(credentials.credentials if credentials else None)
     if found is None:
+        limit.failed(address)
         raise HTTPException(401, "a valid API token is needed (Authorization: Bearer TOKEN)",
                             headers={"WWW-Authenticate": "Bearer"})
     return found

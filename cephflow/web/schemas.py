@@ -76,6 +76,8 @@ class PlanInfo(BaseModel):
     given: dict[str, Any]
     dag: dict[str, Any]
     """The DAG as ``cephflow plan --json`` prints it (secret params redacted)."""
+    shown: list[dict[str, Any]]
+    """The steps a plan lists (the compiler's barriers left out): ``id``, ``task``, ``after``."""
 
 
 class SubmittedInfo(BaseModel):

@@ -213,3 +213,21 @@ def test_the_openapi_document_lists_every_route_and_the_docs_page_is_served(api_
             "/api/v1/workflows/{workflow_id}/gates/{step}/approve",
             "/api/v1/workflows/{workflow_id}/gates/{step}/reject"} <= paths
     assert "swagger" in httpx.get(api_server.url + "/api/v1/docs").text.lower()
+
+
+def test_too_many_failed_logins_from_an_address_get_429_even_with_a_good_token(
+        redis_server, redis_url, celery_worker, tmp_path):
+    from tests.fixtures.api_server import start_api_server
+
+    api = start_api_server(redis_server, tmp_path, api="auth_failures_per_minute = 5")
+    try:
+        with httpx.Client(base_url=api.url + "/api/v1",
+                          headers={"Authorization": "Bearer cfl_guess"}) as http:
+            assert [http.get("/workflows").status_code for _ in range(5)] == [401] * 5
+            limited = http.get("/workflows")
+        assert limited.status_code == 429 and 0 < int(limited.headers["retry-after"]) <= 60
+        assert "too many" in limited.json()["error"]
+        with api.client("viewer") as http:
+            assert http.get("/workflows").status_code == 429
+    finally:
+        api.stop()

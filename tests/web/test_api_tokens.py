@@ -75,3 +75,19 @@ def test_the_api_token_command_prints_the_token_once_and_lines_that_admit_it(con
     bad = subprocess.run([CEPHFLOW, "api-token", "ab", "--user", "u", "--role", "root"],
                          cwd=REPO, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "root" in bad.stderr
+
+
+def test_failed_logins_are_counted_per_address_in_a_sliding_minute():
+    from cephflow.web.ratelimit import FailureLimit
+
+    now = [1000.0]
+    limit = FailureLimit(3, clock=lambda: now[0])
+    for _ in range(3):
+        assert limit.blocked_for("10.0.0.1") == 0
+        limit.failed("10.0.0.1")
+    assert limit.blocked_for("10.0.0.1") == 60.0
+    assert limit.blocked_for("10.0.0.2") == 0  # another address is not held back
+    now[0] += 59.5
+    assert limit.blocked_for("10.0.0.1") == pytest.approx(0.5)
+    now[0] += 0.5
+    assert limit.blocked_for("10.0.0.1") == 0

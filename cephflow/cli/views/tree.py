@@ -15,8 +15,8 @@ so a 10,000-node workflow costs one pass over its nodes per frame.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
@@ -31,16 +31,28 @@ from cephflow.cli.views.style import (
 )
 from cephflow.engine.state import NodeSnapshot, NodeState, WorkflowSnapshot
 from cephflow.hints import approve_command, status_command
-from cephflow.runbook.barrier import is_barrier
+from cephflow.operations.tree import (
+    ACTIVE,
+    Include,
+    Item,
+    group_counters,
+    group_elapsed,
+    group_state,
+    no_worker_for,
+    node_elapsed,
+    steps_of,
+    strip_prefix,
+)
 from cephflow.task_names import APPROVAL_TASK
+
+__all__ = ["WorkflowTree", "group_counters", "group_state", "node_elapsed"]
 
 ERROR_LINES = 2
 """Lines of a failed step's error shown in the tree; ``status ID --step S`` shows all."""
 NAME_COLUMN_MAX = 40
 """Names are padded to a common column, but never beyond this many cells."""
 
-_MET = (NodeState.SUCCEEDED, NodeState.SKIPPED)
-_ACTIVE = (NodeState.RUNNING, NodeState.QUEUED)
+_ACTIVE = ACTIVE
 
 # Priorities: rows with lower values are dropped first when the terminal is too short.
 _P_DONE, _P_PENDING, _P_QUEUED, _P_DETAIL, _P_RUNNING, _P_HINT, _P_VITAL = range(7)
@@ -63,71 +75,6 @@ class _Row:
     text: str = ""
 
 
-def group_state(members: Iterable[NodeSnapshot]) -> NodeState:
-    """One state for a fan-out: failed beats running beats the rest."""
-    states = {m.state for m in members}
-    if NodeState.FAILED in states:
-        return NodeState.FAILED
-    if states & set(_ACTIVE):
-        return NodeState.RUNNING
-    if all(s.terminal for s in states):
-        if NodeState.CANCELLED in states:
-            return NodeState.CANCELLED
-        if states == {NodeState.SKIPPED}:
-            return NodeState.SKIPPED
-        return NodeState.SUCCEEDED
-    if states & set(_MET):
-        return NodeState.RUNNING
-    return NodeState.PENDING
-
-
-def group_counters(members: list[NodeSnapshot]) -> str:
-    """``37/120 ✓  2 running  1 failed``: what an operator scans a fan-out for."""
-    counts = {state: 0 for state in NodeState}
-    for member in members:
-        counts[member.state] += 1
-    parts = [f"{counts[NodeState.SUCCEEDED]}/{len(members)} ✓"]
-    for state in (
-        NodeState.RUNNING,
-        NodeState.QUEUED,
-        NodeState.FAILED,
-        NodeState.CANCELLED,
-        NodeState.SKIPPED,
-    ):
-        if counts[state]:
-            parts.append(f"{counts[state]} {state.value}")
-    return "  ".join(parts)
-
-
-NO_WORKER_AFTER = 60.0
-"""Seconds a node may sit queued before the tree says no worker has taken it."""
-
-
-def no_worker_for(node: NodeSnapshot, now: float) -> float | None:
-    """How long a queued node has waited for a worker, once that is past NO_WORKER_AFTER."""
-    if node.state is not NodeState.QUEUED or node.queued_since is None:
-        return None
-    waited = now - node.queued_since
-    return waited if waited >= NO_WORKER_AFTER else None
-
-
-def node_elapsed(node: NodeSnapshot, now: float) -> float | None:
-    if node.started_at is None:
-        return None
-    end = node.ended_at if node.state.terminal and node.ended_at is not None else now
-    return end - node.started_at
-
-
-def _group_elapsed(members: list[NodeSnapshot], now: float) -> float | None:
-    starts = [m.started_at for m in members if m.started_at is not None]
-    if not starts:
-        return None
-    if all(m.state.terminal for m in members):
-        ends = [m.ended_at for m in members if m.ended_at is not None]
-        return (max(ends) if ends else now) - min(starts)
-    return now - min(starts)
-
-
 _PRIORITY = {
     NodeState.FAILED: _P_VITAL,
     NodeState.RUNNING: _P_RUNNING,
@@ -148,60 +95,6 @@ def _node_priority(state: NodeState, node: NodeSnapshot | None = None) -> int:
     return _PRIORITY[state]
 
 
-@dataclass(slots=True)
-class _Include:
-    """The nodes that came from one ``include:`` step: a subtree of their own."""
-
-    name: str
-    """The include step's id with the prefixes of enclosing includes (``drain``)."""
-    items: list[_Item] = field(default_factory=list)
-    members: list[NodeSnapshot] = field(default_factory=list)
-
-
-_Item = NodeSnapshot | list[NodeSnapshot] | _Include
-"""A line of one level: a plain node, the members of one fan-out, or an include's subtree."""
-
-
-def _items(nodes: Iterable[NodeSnapshot], prefix: str = "") -> list[_Item]:
-    """One level's items in the DAG's order; ``prefix`` is the enclosing includes' (``a.``).
-
-    A node whose step carries a further prefix (``drain.reweight``: step ids cannot contain
-    dots) came from an include and goes into that include's subtree. ``finally`` nodes stay
-    at the top: they run at the very end, and would keep a finished include open.
-    """
-    nodes = list(nodes)
-    expanded = {n.group for n in nodes if n.group is not None}
-    items: list[_Item] = []
-    groups: dict[str, list[NodeSnapshot]] = {}
-    includes: dict[str, _Include] = {}
-    for node in nodes:
-        rest = node.step[len(prefix):] if node.step.startswith(prefix) else node.step
-        if "." in rest and not node.cleanup:
-            name = prefix + rest.split(".", 1)[0]
-            include = includes.get(name)
-            if include is None:
-                include = includes[name] = _Include(name)
-                items.append(include)
-            include.members.append(node)
-            continue
-        if node.group is None:
-            if not (node.expander and node.step in expanded):  # its members stand for it
-                items.append(node)
-            continue
-        members = groups.get(node.group)
-        if members is None:
-            members = groups[node.group] = []
-            items.append(members)
-        members.append(node)
-    for include in includes.values():
-        include.items = _items(include.members, include.name + ".")
-    return items
-
-
-def _strip(name: str, prefix: str) -> str:
-    return name[len(prefix):] if prefix and name.startswith(prefix) else name
-
-
 class WorkflowTree:
     """The workflow at the root, then its steps; fits in ``height`` lines.
 
@@ -220,14 +113,13 @@ class WorkflowTree:
 
     def _plan(self, width: int) -> list[_Row]:
         rows: list[_Row] = []
-        steps = (n for n in self.snapshot.nodes.values() if not is_barrier(n))
-        self._plan_items(rows, _items(steps), "", "", width)
+        self._plan_items(rows, steps_of(self.snapshot), "", "", width)
         for position, row in enumerate(rows):
             row.order = position if row.priority == _P_DONE else -position
         return rows
 
     def _plan_items(
-        self, rows: list[_Row], items: list[_Item], indent: str, prefix: str, width: int
+        self, rows: list[_Row], items: list[Item], indent: str, prefix: str, width: int
     ) -> None:
         middle, end = indent + "├── ", indent + "└── "
         last = len(items) - 1
@@ -244,19 +136,19 @@ class WorkflowTree:
                     self._plan_node(rows, item, branch, cont, name, width)
                 continue
             cont = indent + ("    " if index == last else "│   ")
-            if isinstance(item, _Include):
+            if isinstance(item, Include):
                 self._plan_include(rows, item, branch, cont, prefix, width)
             else:
                 self._plan_group(rows, item, branch, cont, prefix, width)
 
     def _plan_include(
-        self, rows: list[_Row], include: _Include, branch: str, cont: str, prefix: str, width: int
+        self, rows: list[_Row], include: Include, branch: str, cont: str, prefix: str, width: int
     ) -> None:
         """One line of counters; its steps below it while it runs or after it failed."""
         state = group_state(include.members)
         active = state in (NodeState.FAILED, NodeState.RUNNING)
         priority = _P_VITAL if active else _node_priority(state)
-        name = _strip(include.name, prefix)
+        name = strip_prefix(include.name, prefix)
         rows.append(_Row(branch, "group", priority, 0, state, name, members=include.members))
         if active:
             self._plan_items(rows, include.items, cont, include.name + ".", width)
@@ -272,13 +164,13 @@ class WorkflowTree:
     ) -> None:
         state = group_state(members)
         priority = _P_VITAL if state in (NodeState.FAILED, NodeState.RUNNING) else _node_priority(state)
-        name = _strip(members[0].group or members[0].step, prefix)
+        name = strip_prefix(members[0].group or members[0].step, prefix)
         rows.append(_Row(branch, "group", priority, 0, state, name, members=members))
         shown = [m for m in members if m.state in (NodeState.RUNNING, NodeState.FAILED)]
         for index, member in enumerate(shown):
             last = index == len(shown) - 1
             child_branch, child_cont = ("└── ", "    ") if last else ("├── ", "│   ")
-            name = member.label or _strip(member.id, prefix)
+            name = member.label or strip_prefix(member.id, prefix)
             self._plan_node(rows, member, cont + child_branch, cont + child_cont, name, width)
 
     def _plan_node(
@@ -398,7 +290,7 @@ class WorkflowTree:
         if row.kind == "group":
             members = row.members or []
             text.append("  " + group_counters(members))
-            elapsed = _group_elapsed(members, self.now)
+            elapsed = group_elapsed(members, self.now)
             if elapsed is not None:
                 text.append("  " + duration(elapsed), style="dim")
             return text

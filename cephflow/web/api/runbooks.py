@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from cephflow.operations import plan as plan_ops
 from cephflow.operations import runbooks as runbook_ops
 from cephflow.operations.api_tokens import Caller
-from cephflow.runbook.barrier import step_count
+from cephflow.runbook.barrier import is_barrier
 from cephflow.runbook.model import RunbookDecl
 from cephflow.web import auth
 from cephflow.web.schemas import (
@@ -69,5 +69,7 @@ async def plan(name: RunbookName, body: PlanRequest,
     """The concrete DAG the params give (``cephflow plan NAME --json``); submits nothing."""
     compiled = await run_in_threadpool(compile_plan, name, body)  # lookups may ask Ceph
     shown = compiled.shown
-    return PlanInfo(runbook=shown.runbook, cluster=compiled.cluster,
-                    steps=step_count(shown.nodes), given=compiled.given, dag=json.loads(shown.to_json()))
+    listed = [{"id": n.id, "task": n.task, "after": n.after}
+              for n in shown.nodes if not is_barrier(n)]
+    return PlanInfo(runbook=shown.runbook, cluster=compiled.cluster, steps=len(listed),
+                    given=compiled.given, dag=json.loads(shown.to_json()), shown=listed)

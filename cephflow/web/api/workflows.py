@@ -9,8 +9,9 @@ plain functions: FastAPI runs them in its thread pool.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
@@ -18,6 +19,7 @@ from fastapi.responses import StreamingResponse
 from cephflow.engine.client import WorkflowClient
 from cephflow.engine.state import HistoryEntry, WorkflowSnapshot, WorkflowState, WorkflowSummary
 from cephflow.errors import ParamError
+from cephflow.operations import tree
 from cephflow.operations import workflows as ops
 from cephflow.operations.api_tokens import Caller
 from cephflow.web import auth
@@ -48,7 +50,8 @@ def list_workflows(
     state: WorkflowState | None = None,
     runbook: str | None = Query(None, max_length=100),
     user: str | None = Query(None, max_length=200),
-    since: float | None = Query(None, ge=0, description="Submitted at or after (epoch seconds)."),
+    since: float | None = Query(None, ge=0, le=1e11, allow_inf_nan=False,
+                                description="Submitted at or after (epoch seconds)."),
     limit: int = Query(50, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=1_000_000),
     engine: WorkflowClient = Depends(client),
@@ -74,6 +77,14 @@ def get_workflow(workflow_id: WorkflowId, engine: WorkflowClient = Depends(clien
                  _: Caller = Depends(auth.viewer)) -> WorkflowSnapshot:
     """The workflow as it is now (``cephflow status ID --json``)."""
     return ops.snapshot(engine, workflow_id)
+
+
+@router.get("/workflows/{workflow_id}/tree")
+def workflow_tree(workflow_id: WorkflowId, engine: WorkflowClient = Depends(client),
+                  _: Caller = Depends(auth.viewer)) -> dict[str, Any]:
+    """The workflow's steps as the terminal's live tree shows them (``operations.tree``):
+    fan-outs as counters with their running and failed members, includes as subtrees."""
+    return tree.outline(ops.snapshot(engine, workflow_id), now=time.time())
 
 
 def _stream(engine: WorkflowClient, wf: str, after: str) -> Iterator[str]:
@@ -160,7 +171,8 @@ def retry(workflow_id: WorkflowId, step: str, engine: WorkflowClient = Depends(c
 @router.get("/history", response_model=list[HistoryEntry])
 def history(workflow: str | None = Query(None, max_length=64),
             user: str | None = Query(None, max_length=200),
-            since: float | None = Query(None, ge=0, description="Seconds back from now."),
+            since: float | None = Query(None, ge=0, le=1e10, allow_inf_nan=False,
+                                        description="Seconds back from now."),
             limit: int = Query(50, ge=1, le=10_000),
             engine: WorkflowClient = Depends(client),
             _: Caller = Depends(auth.viewer)) -> list[HistoryEntry]:
