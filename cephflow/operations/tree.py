@@ -148,7 +148,8 @@ def steps_of(snapshot: WorkflowSnapshot) -> list[Item]:
 
 
 def outline(snapshot: WorkflowSnapshot, *, now: float) -> dict[str, Any]:
-    """The tree as plain data for the web page: the workflow, then its entries.
+    """The tree as plain data for the web page: the workflow (what its header shows), then
+    its entries.
 
     Each entry is ``{"kind": "node" | "group" | "include", "name", "state", ...}``: a node
     carries its id, elapsed time, detail, error, attempt and (an open gate) the approve
@@ -156,7 +157,10 @@ def outline(snapshot: WorkflowSnapshot, *, now: float) -> dict[str, Any]:
     include its own entries.
     """
     return {"id": snapshot.id, "runbook": snapshot.runbook, "state": snapshot.state.value,
-            "failed_node": snapshot.failed_node,
+            "failed_node": snapshot.failed_node, "error": snapshot.error,
+            "submitted_by": snapshot.submitted_by, "submitted_at": snapshot.submitted_at,
+            "ended_at": snapshot.ended_at,
+            "params": snapshot.given if snapshot.given is not None else snapshot.params,
             "entries": [_entry(snapshot, item, "", now) for item in steps_of(snapshot)]}
 
 

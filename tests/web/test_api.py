@@ -132,6 +132,13 @@ def test_a_submitted_workflow_runs_and_its_gate_is_decided_as_the_tokens_user(ap
         assert [(h["action"], h["user"]) for h in history] == [("submitted", "olga"),
                                                                ("approved", "alice")]
         assert SECRET_DEFAULT not in json.dumps(snapshot) + json.dumps(history)
+        step = http.get(f"/workflows/{wf}/steps/hello").json()
+        assert step["output"] == {"greeting": "hello ann", "times": 2}
+        tree = http.get(f"/workflows/{wf}/tree").json()
+        assert [e["name"] for e in tree["entries"]] == ["hello", "approve-confirm", "confirm",
+                                                        "bye"]
+        assert tree["submitted_by"] == "olga" and tree["params"] == {"who": "ann"}
+        assert http.get(f"/workflows/{wf}/steps/nope").status_code == 404
         listed = http.get("/workflows", params={"state": "succeeded", "user": "olga"}).json()
         assert [w["id"] for w in listed] == [wf]
         assert http.get("/workflows", params={"user": "someone-else"}).json() == []

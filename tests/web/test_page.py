@@ -39,6 +39,8 @@ def test_a_gate_approved_with_the_button_and_the_steps_turn_green_without_a_relo
     assert page.evaluate("window.__same_page") is True
     assert "null" not in page.locator("#workflow-header").inner_text()
     assert page.locator("[data-approve]").count() == 0
+    page.click("[data-node='hello'] strong")  # a step's details: its output too
+    page.wait_for_selector("#step-detail:has-text('hello ann')")
     screenshot(page, "workflow-succeeded")
     with api.client("viewer") as http:
         history = http.get("/history", params={"workflow": wf}).json()

@@ -17,7 +17,13 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from cephflow.engine.client import WorkflowClient
-from cephflow.engine.state import HistoryEntry, WorkflowSnapshot, WorkflowState, WorkflowSummary
+from cephflow.engine.state import (
+    HistoryEntry,
+    NodeSnapshot,
+    WorkflowSnapshot,
+    WorkflowState,
+    WorkflowSummary,
+)
 from cephflow.errors import ParamError
 from cephflow.operations import tree
 from cephflow.operations import workflows as ops
@@ -85,6 +91,15 @@ def workflow_tree(workflow_id: WorkflowId, engine: WorkflowClient = Depends(clie
     """The workflow's steps as the terminal's live tree shows them (``operations.tree``):
     fan-outs as counters with their running and failed members, includes as subtrees."""
     return tree.outline(ops.snapshot(engine, workflow_id), now=time.time())
+
+
+@router.get("/workflows/{workflow_id}/steps/{step}", response_model=NodeSnapshot)
+def get_step(workflow_id: WorkflowId, step: str, engine: WorkflowClient = Depends(client),
+             _: Caller = Depends(auth.viewer)) -> NodeSnapshot:
+    """One step (a step name or node id) in full, with its output
+    (``cephflow status ID --step S --json``)."""
+    shown, node_id = ops.step(engine, workflow_id, step)
+    return shown.nodes[node_id]
 
 
 def _stream(engine: WorkflowClient, wf: str, after: str) -> Iterator[str]:

@@ -212,29 +212,30 @@ async function workflowPage(id) {
   let selected = null;
   const show = async (entry) => {
     selected = entry;
-    const snapshot = await api(`/workflows/${id}`);
-    const node = snapshot.nodes[entry.id];
+    const node = await api(`/workflows/${id}/steps/${encodeURIComponent(entry.id)}`);
     detail.hidden = false;
     fill(detail, el("h2", {}, entry.name), el("p", {}, stateTag(node.state), `  ${node.task}`),
       node.detail ? el("p", {}, node.detail) : null,
       node.error ? el("pre", { class: "error" }, node.error) : null,
-      el("pre", {}, JSON.stringify(node.args, null, 2)), el("p", { class: "help" }, entry.details));
+      el("pre", {}, JSON.stringify(node.args, null, 2)),
+      node.output ? el("pre", {}, JSON.stringify(node.output, null, 2)) : null,
+      el("p", { class: "help" }, entry.details));
   };
   let pending = false;
   const refresh = async () => {
     if (pending) return;
     pending = true;
     try {
-      const [snapshot, outline] = await Promise.all([api(`/workflows/${id}`), api(`/workflows/${id}/tree`)]);
+      const snapshot = await api(`/workflows/${id}/tree`);
       const full = snapshot.id;
-      const params = Object.entries(snapshot.given || snapshot.params || {}).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(" ");
+      const params = Object.entries(snapshot.params || {}).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(" ");
       fill(header, el("h1", {}, `${snapshot.runbook} `, el("span", { class: "mono" }, full.slice(0, 8)), " ", stateTag(snapshot.state)),
         el("p", { class: "help" }, `submitted by ${snapshot.submitted_by} at ${when(snapshot.submitted_at)}  ${params}`),
         snapshot.error ? el("p", { class: "error" }, snapshot.error) : null,
         el("div", { class: "actions" },
           may("operator") && ["running", "failing"].includes(snapshot.state) ? el("button", { class: "danger", id: "cancel", onclick: () => control(full, "cancel") }, "Cancel") : null,
           may("operator") && ["failed", "cancelled"].includes(snapshot.state) ? el("button", { id: "resume", onclick: () => control(full, "resume") }, "Resume") : null));
-      fill(tree, el("ul", {}, outline.entries.map((e) => nodeRow(full, e, show))));
+      fill(tree, el("ul", {}, snapshot.entries.map((e) => nodeRow(full, e, show))));
     } catch (error) { showError(error); }
     finally { pending = false; }
   };
