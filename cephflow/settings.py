@@ -225,6 +225,14 @@ class ApiSettings(BaseModel):
     """Keyed by a name for the token (who holds it, what it is for)."""
     max_body_bytes: int = Field(default=1_000_000, gt=0)
     """A request body larger than this is refused (413) before it is read."""
+    proxy_user_header: str | None = None
+    """Single sign-on through a reverse proxy: the header in which it names the signed-in
+    user (``X-Remote-User``). Off (None) by default; honoured only from ``proxy_addresses``
+    and only for calls without a token."""
+    proxy_addresses: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
+    """The peers (the proxy itself) whose ``proxy_user_header`` is believed."""
+    proxy_roles: dict[str, list[ApiRole]] = Field(default_factory=dict)
+    """Roles of the users the proxy signs in, by user name; one not listed gets 403."""
     auth_failures_per_minute: int = Field(default=30, gt=0)
     """Calls with a missing or wrong token one client address may make in a minute; past
     that every call from it is refused (429) until the minute has passed."""

@@ -57,6 +57,17 @@ def new_token(name: str, user: str, roles: Iterable[ApiRole]) -> NewToken:
     return NewToken(name, token, ApiToken(sha256=digest(token), user=user, roles=list(roles)))
 
 
+PROXY_CALLER = "proxy"
+"""The ``Caller.name`` of a user signed in by the trusted reverse proxy."""
+
+
+def proxied_caller(user: str) -> Caller:
+    """The caller the trusted proxy names: its roles from ``api.proxy_roles`` (none when the
+    user is not listed: every call is then refused for want of a role)."""
+    roles = get_settings().api.proxy_roles.get(user, [])
+    return Caller(PROXY_CALLER, user, frozenset(roles))
+
+
 def caller_of(token: str | None) -> Caller | None:
     """The caller ``token`` admits, or None (no token, or one no setting names)."""
     if not token:

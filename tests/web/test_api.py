@@ -238,3 +238,34 @@ def test_too_many_failed_logins_from_an_address_get_429_even_with_a_good_token(
             assert http.get("/workflows").status_code == 429
     finally:
         api.stop()
+
+
+def test_single_sign_on_through_a_trusted_proxy_only(redis_server, redis_url, celery_worker,
+                                                     tmp_path):
+    from tests.fixtures.api_server import start_api_server
+
+    roles = 'proxy_roles = { carol = ["operator"] }'
+    trusted = start_api_server(redis_server, tmp_path / "trusted",
+                               api=f'proxy_user_header = "X-Remote-User"\n{roles}')
+    try:
+        with httpx.Client(base_url=trusted.url + "/api/v1") as http:
+            me = http.get("/me", headers={"X-Remote-User": "carol"})
+            assert me.status_code == 200 and me.json()["user"] == "carol"
+            submitted = http.post("/workflows", headers={"X-Remote-User": "carol"},
+                                  json={"runbook": "api-gate", "params": {"who": "x"}})
+            assert submitted.status_code == 201 and submitted.json()["submitted_by"] == "carol"
+            assert http.get("/me", headers={"X-Remote-User": "mallory"}).status_code == 403
+            assert http.get("/me").status_code == 401
+            # a token wins over the header, and a wrong token is not rescued by it
+            wrong = http.get("/me", headers={"X-Remote-User": "carol",
+                                             "Authorization": "Bearer cfl_wrong"})
+            assert wrong.status_code == 401
+    finally:
+        trusted.stop()
+    elsewhere = start_api_server(redis_server, tmp_path / "elsewhere", api=(
+        f'proxy_user_header = "X-Remote-User"\nproxy_addresses = ["10.9.9.9"]\n{roles}'))
+    try:
+        answer = httpx.get(elsewhere.url + "/api/v1/me", headers={"X-Remote-User": "carol"})
+        assert answer.status_code == 401  # not from the proxy: the header is not believed
+    finally:
+        elsewhere.stop()

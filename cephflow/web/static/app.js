@@ -40,14 +40,18 @@ class ApiError extends Error {
 }
 
 async function api(path, options = {}) {
-  const headers = { Authorization: `Bearer ${token()}` };
+  const headers = token() ? { Authorization: `Bearer ${token()}` } : {};
   if (options.json !== undefined) headers["Content-Type"] = "application/json";
   const answer = await fetch(API + path, {
     method: options.method || (options.json !== undefined ? "POST" : "GET"),
     headers, body: options.json !== undefined ? JSON.stringify(options.json) : undefined,
   });
   const body = answer.headers.get("content-type")?.includes("json") ? await answer.json() : null;
-  if (answer.status === 401) { sessionStorage.removeItem("cephflow-token"); showLogin(body?.error); }
+  if (answer.status === 401) {
+    const had = token();
+    sessionStorage.removeItem("cephflow-token");
+    showLogin(had ? body?.error : null);
+  }
   if (!answer.ok) throw new ApiError(answer.status, body);
   return body;
 }
@@ -251,7 +255,7 @@ async function follow(id, refresh) {
   const soon = () => { if (!timer) timer = setTimeout(() => { timer = null; refresh(); }, 250); };
   while (!mine.stop) {
     try {
-      const headers = { Authorization: `Bearer ${token()}` };
+      const headers = token() ? { Authorization: `Bearer ${token()}` } : {};
       if (last) headers["Last-Event-ID"] = last;
       const answer = await fetch(`${API}/workflows/${id}/events`, { headers });
       if (!answer.ok) return;
@@ -279,8 +283,7 @@ async function follow(id, refresh) {
 
 async function route() {
   if (live) live.stop = true;
-  if (!token()) { showLogin(); return; }
-  try {
+  try {  // without a token, a single sign-on proxy may vouch for the user (401 otherwise)
     me = await api("/me");
     document.getElementById("who").textContent = `${me.user} (${me.roles.join(", ")})`;
     const path = location.pathname;
