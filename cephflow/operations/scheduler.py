@@ -53,7 +53,8 @@ class Scheduler:
         self.report = report
         self.notice = notice
         self.lead_ttl = lead_ttl
-        self.leading = False
+        self.leading: bool | None = None
+        """Whether it led at the last tick (None before the first)."""
 
     def tick(self) -> float:
         """Lead or stand by, fire what is due; seconds until the next tick."""

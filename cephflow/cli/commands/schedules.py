@@ -49,8 +49,7 @@ def scheduler() -> None:
     def notice(line: str) -> None:
         c.err_console.print(line, highlight=False, soft_wrap=True)
 
-    names = ", ".join(sorted(configured)) or "none"
-    notice(f"scheduler started ({len(configured)} schedules: {names})")
+    notice(f"scheduler started (schedules: {', '.join(sorted(configured)) or 'none'})")
     try:
         Scheduler(client, configured, report=report, notice=notice).run(stop)
     finally:
