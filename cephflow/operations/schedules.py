@@ -20,6 +20,7 @@ from cephflow.engine.client import WorkflowClient
 from cephflow.engine.schedules import FireOutcome, ScheduleRecord, ScheduleStore
 from cephflow.errors import CephflowError, LockHeld, WorkflowNotFound
 from cephflow.operations import plan, workflows
+from cephflow.runbook.dag import REDACTED
 from cephflow.settings import Overlap, ScheduleSettings, get_settings
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,9 @@ class ScheduleView:
     next: float
     """The next fire time: the scheduler's, or (none yet, or the settings changed since)
     the first one after now."""
+    params: dict[str, object]
+    """Its params as shown: those the runbook declares secret (every one, when the runbook
+    cannot be read) as ``REDACTED``."""
 
 
 @dataclass(frozen=True)
@@ -96,8 +100,18 @@ def list_schedules(client: WorkflowClient) -> Schedules:
         schedule, record = schedules[name], records[name]
         upcoming = record.next if record.next is not None and record.cron == cron_of(schedule) \
             else schedule.next_after(now)
-        views.append(ScheduleView(name, schedule, record, upcoming))
+        views.append(ScheduleView(name, schedule, record, upcoming, shown_params(schedule)))
     return Schedules(views, store.leader(), now)
+
+
+def shown_params(schedule: ScheduleSettings) -> dict[str, object]:
+    """The schedule's params with the runbook's secret ones redacted."""
+    try:
+        declared = plan.open_runbook(schedule.runbook).decl.params
+    except CephflowError:  # unreadable now: it fails at its fire; show no value meanwhile
+        return dict.fromkeys(schedule.params, REDACTED)
+    return {name: REDACTED if name in declared and declared[name].secret else value
+            for name, value in schedule.params.items()}
 
 
 def fire(client: WorkflowClient, name: str, schedule: ScheduleSettings, at: float,

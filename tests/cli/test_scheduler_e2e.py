@@ -18,6 +18,7 @@ import re
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -54,6 +55,18 @@ steps:
     with: {message: "tick"}
 """
 
+SECRET = """\
+name: sched-secret
+description: Takes a password.
+params:
+  password: {type: str, secret: true, help: A secret.}
+  who: {type: str, help: Not a secret.}
+steps:
+  - id: say
+    task: core.log
+    with: {message: "hello {{ who }}"}
+"""
+
 LINE = re.compile(r"^(?P<at>\S+) (?P<name>\S+) (?P<outcome>submitted|skipped|missed|failed): "
                   r"(?P<detail>.*)$")
 
@@ -86,6 +99,7 @@ def setup(redis_server, redis_url, tmp_path):
     books.mkdir()
     (books / "sched-gate.yaml").write_text(GATE)
     (books / "sched-quick.yaml").write_text(QUICK)
+    (books / "sched-secret.yaml").write_text(SECRET)
     config = tmp_path / "config.toml"
     env = dict(os.environ, CEPHFLOW_REDIS_URL=redis_url, CEPHFLOW_NAMESPACE=NAMESPACE,
                CEPHFLOW_CONFIG=str(config), COLUMNS="200", NO_COLOR="1")
@@ -205,6 +219,24 @@ def test_a_fire_time_outside_the_window_is_skipped(setup):
     listed = setup.cephflow("schedules")
     assert listed.returncode == 0, listed.stderr
     assert "late" in listed.stdout and f"outside the window {window}" in listed.stdout
+
+
+def test_schedules_lists_them_before_any_scheduler_ran_and_hides_secret_params(setup):
+    setup.configure('[schedules.pw]\nrunbook = "sched-secret"\ncron = "0 3 * * *"\n'
+                    'timezone = "Europe/Berlin"\nparams = {password = "hunter2", who = "olga"}\n')
+    result = setup.cephflow("schedules", "--json")
+    assert result.returncode == 0, result.stderr
+    assert "hunter2" not in result.stdout + result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["leader"] is None
+    [pw] = shown["schedules"]
+    assert pw["params"] == {"password": "**********", "who": "olga"}
+    assert pw["last"] is None and pw["next"] > shown["now"]
+    assert datetime.fromtimestamp(pw["next"], ZoneInfo("Europe/Berlin")).strftime("%H:%M:%S") \
+        == "03:00:00"
+    table = setup.cephflow("schedules")
+    assert table.returncode == 0 and "hunter2" not in table.stdout
+    assert "no scheduler is running" in table.stdout and "never fired" in table.stdout
 
 
 @pytest.mark.parametrize(("schedule", "message"), [

@@ -78,7 +78,7 @@ def schedules(
 def _as_json(shown: Schedules) -> dict[str, object]:
     def one(view: ScheduleView) -> dict[str, object]:
         s, r = view.settings, view.record
-        return {"name": view.name, "runbook": s.runbook, "params": s.params, "cron": s.cron,
+        return {"name": view.name, "runbook": s.runbook, "params": view.params, "cron": s.cron,
                 "timezone": s.timezone, "window": s.window, "overlap": s.overlap.value,
                 "last": None if r.outcome is None else {
                     "fire": r.fire, "at": r.at, "outcome": r.outcome.value,

@@ -1,9 +1,10 @@
 """``cephflow schedules``: one row per configured schedule.
 
 ``ScheduleList(schedules)`` is a table of name, runbook, cron expression and time zone,
-window, the last fire (its time in the schedule's zone, outcome, and the workflow or the
-reason) and the next fire time, under a line saying which scheduler leads. Pure: the
-operation's answer in, a table out.
+window, the next fire time and the last one (in the schedule's zone, to the second), and the
+last outcome with the workflow or the reason, last: the one column that folds on a narrow
+terminal. A line above it says which scheduler leads. Pure: the operation's answer in, a
+table out.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from rich.text import Text
 from cephflow.engine.schedules import FireOutcome
 from cephflow.operations.schedules import Schedules, ScheduleView
 
-_COLUMNS = ("schedule", "runbook", "cron", "window", "last fire", "outcome", "next fire")
+_COLUMNS = ("schedule", "runbook", "cron", "window", "next fire", "last fire", "outcome")
 _STYLES = {FireOutcome.SUBMITTED: "green", FireOutcome.SKIPPED: "yellow",
            FireOutcome.MISSED: "yellow", FireOutcome.FAILED: "red"}
 
@@ -55,14 +56,20 @@ class ScheduleList:
         leader = (Text(f"scheduler {shown.leader} leads") if shown.leader
                   else Text("no scheduler is running (start one with: cephflow scheduler)",
                             style="yellow"))
+        rows = [(Text(view.name, style="bold"), Text(view.settings.runbook),
+                 Text(f"{view.settings.cron} ({view.settings.timezone})"),
+                 Text(view.settings.window or "-"), Text(at(view, view.next)),
+                 Text(at(view, view.record.fire)), outcome(view))
+                for view in shown.schedules]
+        widths = [max([len(name), *(row[i].cell_len for row in rows)])
+                  for i, name in enumerate(_COLUMNS)]
+        others = sum(widths[:-1]) + 2 * (len(widths) - 1)
+        widths[-1] = max(min(widths[-1], options.max_width - others), 12)
         table = Table(box=None, pad_edge=False, header_style="bold")
-        for name in _COLUMNS:
-            table.add_column(name, no_wrap=name != "outcome",
-                             overflow="fold" if name == "outcome" else "ellipsis")
-        for view in shown.schedules:
-            s = view.settings
-            table.add_row(Text(view.name, style="bold"), Text(s.runbook),
-                          Text(f"{s.cron} ({s.timezone})"), Text(s.window or "-"),
-                          Text(at(view, view.record.fire)), outcome(view),
-                          Text(at(view, view.next)))
+        for name, width in zip(_COLUMNS, widths, strict=True):
+            last = name == _COLUMNS[-1]
+            table.add_column(name, no_wrap=not last, overflow="fold" if last else "ellipsis",
+                             width=width)
+        for row in rows:
+            table.add_row(*row)
         yield Group(leader, table)
