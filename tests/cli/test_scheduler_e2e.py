@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -203,6 +204,25 @@ def test_two_schedulers_submit_each_fire_time_once_and_the_second_takes_over(set
     assert len(times) == len(set(times)), "a fire time was handled twice"
     assert all(m["outcome"] == "submitted" for m in lines), [m.group(0) for m in lines]
     assert sorted(m["detail"] for m in lines) == sorted(r.id for r in setup.runs("quick"))
+
+
+def test_when_the_leader_dies_the_other_scheduler_fires_once_its_lead_expires(setup):
+    setup.configure('[schedules.quick]\nrunbook = "sched-quick"\ncron = "* * * * * *"\n'
+                    'overlap = "allow"\n')
+    one = setup.scheduler("one")
+    wait_until(lambda: one.lines(), timeout=30, what="the first scheduler firing")
+    two = setup.scheduler("two")
+    wait_until(lambda: "stands by" in two.log(), timeout=30, what="the second standing by")
+    os.killpg(one.proc.pid, signal.SIGKILL)  # no hand-over: the lead must expire
+    one.proc.wait(timeout=10)
+    wait_until(lambda: len(two.lines()) >= 2, timeout=40, what="the second scheduler firing")
+    assert two.stop() == 0 and "leads" in two.log()
+    lines = one.lines() + two.lines()
+    times = [m["at"] for m in lines]
+    assert len(times) == len(set(times)), "a fire time was handled twice"
+    assert all(m["outcome"] == "submitted" for m in lines)
+    # the killed one may have submitted a run it had no time to print
+    assert len(setup.runs("quick")) - len(lines) in (0, 1)
 
 
 def test_a_fire_time_outside_the_window_is_skipped(setup):
