@@ -63,8 +63,8 @@ class ScheduleView:
     settings: ScheduleSettings
     record: ScheduleRecord
     next: float
-    """The next fire time: the scheduler's, or (none yet, or the settings changed since)
-    the first one after now."""
+    """The next fire time: the scheduler's, or (none yet, the settings changed since, or
+    it has passed: no scheduler runs) the first one after now."""
     params: dict[str, object]
     """Its params as shown: those the runbook declares secret (every one, when the runbook
     cannot be read) as ``REDACTED``."""
@@ -98,8 +98,8 @@ def list_schedules(client: WorkflowClient) -> Schedules:
     views = []
     for name in names:
         schedule, record = schedules[name], records[name]
-        upcoming = record.next if record.next is not None and record.cron == cron_of(schedule) \
-            else schedule.next_after(now)
+        planned = record.next is not None and record.cron == cron_of(schedule)
+        upcoming = record.next if planned and record.next >= now else schedule.next_after(now)
         views.append(ScheduleView(name, schedule, record, upcoming, shown_params(schedule)))
     return Schedules(views, store.leader(), now)
 
@@ -140,8 +140,7 @@ def fire(client: WorkflowClient, name: str, schedule: ScheduleSettings, at: floa
     except LockHeld as exc:
         return Fired(name, at, FireOutcome.SKIPPED,
                      reason=f"lock {exc.lock!r} is held by workflow {exc.holder}")
-    except CephflowError as exc:
-        log.warning("schedule %s: %s", name, exc)
+    except CephflowError as exc:  # the scheduler prints it; the record keeps it
         return Fired(name, at, FireOutcome.FAILED, reason=str(exc))
     except Exception as exc:  # a bug must not stop every other schedule: logged in full
         log.exception("schedule %s: fire at %s", name, local_time(schedule, at))

@@ -26,13 +26,16 @@ def scheduler() -> None:
     """Fire the configured schedules (runs until stopped; several may run, one fires)."""
     from cephflow.cli import launch  # lazy: see cephflow.cli.commands
     from cephflow.operations import schedules as ops
+    from cephflow.operations import workflows
     from cephflow.operations.scheduler import Scheduler
 
     configured = ops.configured()
     if not configured:
         c.err_console.print("warning: no schedules are configured ([schedules.<name>] in the "
                             "config file); the scheduler has nothing to fire", highlight=False)
-    client = launch.connect(services=True)
+    opened = workflows.open_client(services=True)  # the embedded default: Redis and a worker
+    launch.say_started(opened.started)
+    client = opened.client
     stop = threading.Event()
 
     def stopping(signum: int, frame: FrameType | None) -> None:
