@@ -17,13 +17,17 @@ file that way, so this module imports nothing above it.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from collections.abc import Callable
+from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -238,6 +242,106 @@ class ApiSettings(BaseModel):
     that every call from it is refused (429) until the minute has passed."""
 
 
+class Overlap(StrEnum):
+    """What a schedule does at a fire time while its previous run has not ended."""
+
+    SKIP = "skip"
+    """Skip the fire (recorded as skipped): one run of a schedule at a time."""
+    ALLOW = "allow"
+    """Submit anyway; the runbook's ``locks`` still refuse a run that needs a held lock."""
+
+
+_WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+
+
+class ScheduleSettings(BaseModel):
+    """A periodic runbook (``[schedules.<name>]``), run by ``cephflow scheduler``.
+
+    The cron expression is croniter's: five fields (minute hour day month weekday), and a
+    sixth for seconds (``* * * * * */30``: every 30 seconds). Its times are read
+    in ``timezone``, so ``0 2 * * *`` is 02:00 there, across daylight saving changes. The
+    methods are pure: they answer for an epoch time given, and read no clock.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    runbook: str = Field(min_length=1)
+    """The runbook's name (looked up like ``cephflow run NAME``) or file."""
+    params: dict[str, Any] = Field(default_factory=dict)
+    """Its params, as on the command line (``{host = "ceph-osd-17", pause = "5m"}``)."""
+    cron: str
+    timezone: str = "UTC"
+    """IANA time zone name the cron expression and the window are read in."""
+    window: str | None = None
+    """``HH:MM-HH:MM`` in ``timezone`` in which a run may start (may span midnight:
+    ``22:00-04:00``); a fire time outside it is skipped. None: any time."""
+    overlap: Overlap = Overlap.SKIP
+    grace: float = Field(default=60.0, gt=0)
+    """Seconds a fire time may be late (no scheduler was running) and still run; a later
+    one is recorded as missed. Fire times missed while no scheduler ran are never caught up."""
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, cron: str) -> str:
+        from croniter import croniter  # lazy: 40 ms of import only schedules need
+
+        if not croniter.is_valid(cron):
+            raise ValueError(f"not a cron expression: {cron!r} (minute hour day month weekday, "
+                             "and seconds as a sixth field)")
+        return cron
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {name!r} (an IANA name such as "
+                             "'Europe/Berlin' or 'UTC')") from exc
+        return name
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, window: str | None) -> str | None:
+        if window is None:
+            return None
+        match = _WINDOW.match(window.strip())
+        if match is None:
+            raise ValueError(f"not a window: {window!r} (HH:MM-HH:MM, such as '22:00-04:00')")
+        start, end = window.strip().split("-")
+        if start == end:
+            raise ValueError(f"window {window!r} is empty (start and end are the same)")
+        return window.strip()
+
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def next_after(self, epoch: float) -> float:
+        """The first fire time strictly after ``epoch`` (epoch seconds)."""
+        from croniter import croniter  # lazy: see _cron
+
+        start = datetime.fromtimestamp(epoch, self.zone())
+        return float(croniter(self.cron, start).get_next(float))
+
+    def last_until(self, epoch: float) -> float:
+        """The last fire time at or before ``epoch`` (fire times are whole seconds)."""
+        from croniter import croniter  # lazy: see _cron
+
+        start = datetime.fromtimestamp(math.floor(epoch) + 1, self.zone())
+        return float(croniter(self.cron, start).get_prev(float))
+
+    def in_window(self, epoch: float) -> bool:
+        """Whether a run may start at ``epoch`` (always, without a window)."""
+        if self.window is None:
+            return True
+        local = datetime.fromtimestamp(epoch, self.zone())
+        minute = local.hour * 60 + local.minute
+        start, end = (int(t[:2]) * 60 + int(t[3:]) for t in self.window.split("-"))
+        if start < end:
+            return start <= minute < end
+        return minute >= start or minute < end
+
+
 class Settings(BaseSettings):
     """Everything cephflow can be configured with."""
 
@@ -291,6 +395,9 @@ class Settings(BaseSettings):
     task_modules: list[str] = Field(default_factory=lambda: ["cephflow.tasks"])
     """Modules (or packages: every module in them) a worker imports for its tasks; the
     engine names none itself. ``CEPHFLOW_EXTRA_TASK_MODULES`` (comma-separated) adds more."""
+    schedules: dict[str, ScheduleSettings] = Field(default_factory=dict)
+    """Periodic runbooks by name (``[schedules.<name>]``), fired by ``cephflow scheduler``
+    (``docs/schedules.md``)."""
 
     @classmethod
     def settings_customise_sources(

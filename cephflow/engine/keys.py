@@ -56,6 +56,9 @@ before it existed, in format 1.
     <ns>.history              stream who did what, when: one entry per action of a person
                                      (``HISTORY_FIELDS``), appended only by the control
                                      path; capped near ``Settings.history_max_entries``
+    <ns>:schedule:<name>      hash   a schedule's record (``engine/schedules.py``): the last
+                                     fire time claimed, the last outcome, the next fire time
+    <ns>:scheduler            string the token of the scheduler that leads (TTL, renewed)
     <ns>:wf:<id>              hash   workflow meta: state, phase, counters, runbook, params,
                                      secrets (values to mask, JSON list; absent: none) ...
     <ns>:wf:<id>:order        list   node ids in topological order
@@ -158,6 +161,14 @@ def lock(ns: str, name: str) -> str:
     return f"{lock_prefix(ns)}{name}"
 
 
+def schedule(ns: str, name: str) -> str:
+    return f"{ns}:schedule:{name}"
+
+
+def scheduler_leader(ns: str) -> str:
+    return f"{ns}:scheduler"
+
+
 def audit(ns: str, wf: str) -> str:
     return f"{ns}:audit:{wf}"
 
@@ -187,6 +198,8 @@ def long_lived(ns: str) -> dict[str, str]:
                                  "last claim or heartbeat",
         audit(ns, "*"): "a workflow's audit record: its history, kept for good",
         history(ns): "the history stream of every action, capped at history_max_entries",
+        schedule(ns, "*"): "a schedule's last and next fire (one small hash per schedule)",
+        scheduler_leader(ns): "the leading scheduler's token; expires when it stops renewing",
     }
 
 

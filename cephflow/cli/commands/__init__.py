@@ -18,10 +18,12 @@ from cephflow.cli.commands import (
     plan,
     run,
     runbooks,
+    schedules,
     serve,
     services,
     status,
     worker,
 )
 
-MODULES: list[ModuleType] = [runbooks, plan, run, status, control, history, worker, services, serve, lab]
+MODULES: list[ModuleType] = [runbooks, plan, run, status, control, history, schedules, worker,
+                             services, serve, lab]

@@ -1,0 +1,97 @@
+"""``cephflow scheduler`` (fire the configured schedules) and ``cephflow schedules`` (list them).
+
+``scheduler`` runs in the foreground until SIGTERM or Ctrl-C and prints one line per fire
+time it handles (submitted, skipped, missed, failed) and a line when it starts or stops
+leading; any number may run against one Redis, one fires. ``schedules`` shows each schedule
+with its last fire and the next one; ``--json`` prints them as a JSON object.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from types import FrameType
+from typing import TYPE_CHECKING
+
+import typer
+
+from cephflow.cli import console as c
+
+if TYPE_CHECKING:
+    from cephflow.operations.schedules import Schedules, ScheduleView
+
+
+def scheduler() -> None:
+    """Fire the configured schedules (runs until stopped; several may run, one fires)."""
+    from cephflow.cli import launch  # lazy: see cephflow.cli.commands
+    from cephflow.operations import schedules as ops
+    from cephflow.operations import workflows
+    from cephflow.operations.scheduler import Scheduler
+
+    configured = ops.configured()
+    if not configured:
+        c.err_console.print("warning: no schedules are configured ([schedules.<name>] in the "
+                            "config file); the scheduler has nothing to fire", highlight=False)
+    opened = workflows.open_client(services=True)  # the embedded default: Redis and a worker
+    launch.say_started(opened.started)
+    client = opened.client
+    stop = threading.Event()
+
+    def stopping(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, stopping) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def report(fired: ops.Fired) -> None:
+        schedule = configured[fired.name]
+        detail = fired.workflow or fired.reason or ""
+        c.console.print(f"{ops.local_time(schedule, fired.fire)} {fired.name} "
+                        f"{fired.outcome.value}: {detail}", highlight=False, soft_wrap=True)
+
+    def notice(line: str) -> None:
+        c.err_console.print(line, highlight=False, soft_wrap=True)
+
+    notice(f"scheduler started (schedules: {', '.join(sorted(configured)) or 'none'})")
+    try:
+        Scheduler(client, configured, report=report, notice=notice).run(stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        client.close()
+    notice("scheduler stopped")
+
+
+def schedules(
+    as_json: bool = typer.Option(False, "--json", help="Print the schedules as JSON."),
+) -> None:
+    """List the configured schedules with their last and next fire."""
+    from cephflow.cli import launch  # lazy: see cephflow.cli.commands
+    from cephflow.cli.views.schedule_list import ScheduleList
+    from cephflow.operations import schedules as ops
+
+    client = launch.connect(services=False)
+    shown = ops.list_schedules(client)
+    if as_json:
+        c.console.out(json.dumps(_as_json(shown)), highlight=False)
+        return
+    c.console.print(ScheduleList(shown))
+
+
+def _as_json(shown: Schedules) -> dict[str, object]:
+    def one(view: ScheduleView) -> dict[str, object]:
+        s, r = view.settings, view.record
+        return {"name": view.name, "runbook": s.runbook, "params": view.params, "cron": s.cron,
+                "timezone": s.timezone, "window": s.window, "overlap": s.overlap.value,
+                "last": None if r.outcome is None else {
+                    "fire": r.fire, "at": r.at, "outcome": r.outcome.value,
+                    "workflow": r.workflow, "reason": r.reason},
+                "next": view.next}
+
+    return {"leader": shown.leader, "now": shown.now,
+            "schedules": [one(view) for view in shown.schedules]}
+
+
+def register(app: typer.Typer) -> None:
+    app.command("schedules")(schedules)
+    app.command("scheduler")(scheduler)
