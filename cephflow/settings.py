@@ -225,6 +225,17 @@ class ApiSettings(BaseModel):
     """Keyed by a name for the token (who holds it, what it is for)."""
     max_body_bytes: int = Field(default=1_000_000, gt=0)
     """A request body larger than this is refused (413) before it is read."""
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/\S*)?$")
+    """The base URL at which people reach ``cephflow serve`` (``https://cephflow.example``).
+    With it and ``link_secret``, ``notify.dc`` sends the technicians a link to a confirmation
+    page (``docs/api.md``, "Datacentre link"); without either, the message names the command."""
+    link_secret: SecretStr | None = Field(default=None, min_length=32)
+    """Signs the datacentre links (HMAC-SHA256): 32 characters at least, random, the same for
+    the workers (which sign) and ``cephflow serve`` (which checks). Make one with
+    ``python3 -c 'import secrets; print(secrets.token_urlsafe(32))'``; changing it voids the
+    links already sent."""
+    link_ttl: float = Field(default=24 * 3600.0, gt=0)
+    """Seconds a datacentre link works after the message is sent."""
 
 
 class Settings(BaseSettings):

@@ -19,7 +19,7 @@ from cephflow import __version__
 from cephflow.errors import CephflowError
 from cephflow.operations import workflows
 from cephflow.settings import get_settings
-from cephflow.web import errors
+from cephflow.web import dc, errors
 from cephflow.web.api import runbooks
 from cephflow.web.api import workflows as workflow_api
 from cephflow.web.limits import BodyLimit
@@ -55,6 +55,7 @@ def create_app() -> FastAPI:
                   redoc_url=None)
     app.include_router(runbooks.router, prefix=API_PREFIX)
     app.include_router(workflow_api.router, prefix=API_PREFIX)
+    app.include_router(dc.router)
     app.add_exception_handler(CephflowError, errors.cephflow_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
