@@ -81,15 +81,17 @@ def open_link(client: WorkflowClient, workflow: str, token: str, *,
     if shown is None or shown.get("link") != link.link:
         raise LinkInvalid("this link was replaced by a newer one; use the latest message")
     _check_unused(client, link)
-    state = client.state(link.workflow)
-    if state.terminal:
-        raise LinkRefused(f"workflow {link.workflow} has ended ({state.value}); nothing to "
-                          "confirm")
-    for node, args in _gates(client, link):
+    found = _gates(client, link)
+    for node, _ in found:
         decided = gates.decision_of(client, link.workflow, node)
         if decided is not None:
             raise LinkUsed(f"the gate {node} was already {decided.get('decision')} by "
                            f"{decided.get('by')}; nothing to confirm")
+    state = client.state(link.workflow)
+    if state.terminal:
+        raise LinkRefused(f"workflow {link.workflow} has ended ({state.value}); nothing to "
+                          "confirm")
+    for node, args in found:
         approvers = args.get("approvers")
         entries = [approvers] if isinstance(approvers, str) else list(approvers or [])
         if entries and not any(str(e).startswith(dc_link.TECHNICIAN_PREFIX) for e in entries):
