@@ -128,7 +128,8 @@ def approval(
 ) -> dict[str, Any]:
     """Wait until a person approves (``cephflow approve``); rejection fails the step.
 
-    ``approvers``: OS users or ``@group`` allowed to decide (empty: anyone).
+    ``approvers``: OS users, ``@group`` or ``dc:*`` (a datacentre link) allowed to decide
+    (empty: anyone).
     ``notify``: True tells them through every configured channel, a list names the
     channels (``email``, ``webhook``), False tells nobody; ``to`` names the email
     addresses (default ``smtp.recipients``). The step's ``timeout`` bounds the wait; when it
