@@ -78,6 +78,12 @@ _LABELS = (("host", "Host"), ("slot", "Slot / bay"), ("osd", "OSD"), ("device", 
            ("model", "Model"), ("serial", "Serial (old disk)"))
 
 
+def _sentence(text: str | None) -> str | None:
+    """cephflow's messages start in lower case (they follow a prefix on the CLI); a page
+    shows one as a sentence."""
+    return text[:1].upper() + text[1:] if text else text
+
+
 def _disk(page: LinkPage) -> list[tuple[str, str]]:
     rows = []
     for name, label in _LABELS:
@@ -95,7 +101,7 @@ def form(page: LinkPage, *, action: str, problem: str | None = None, new_serial:
          technician: str = "") -> str:
     """The disk and the confirmation form (with ``problem`` above it after a bad entry)."""
     return _PAGE.render(
-        title="Replace this disk", problem=problem, done=None, disk=_disk(page),
+        title="Replace this disk", problem=_sentence(problem), done=None, disk=_disk(page),
         action=page.disk.get("action"), footer=_footer(page),
         form={"action": action, "new_serial": new_serial, "technician": technician})
 
@@ -123,7 +129,7 @@ TITLES: dict[str, str] = {
 
 def refused(kind: str, message: str, **_: Any) -> str:
     """The page of a link that changes nothing: why, and that nothing was changed."""
-    return _PAGE.render(title=TITLES.get(kind, "Something went wrong"), problem=message,
+    return _PAGE.render(title=TITLES.get(kind, "Something went wrong"), problem=_sentence(message),
                         done=None, disk=None, action=None, form=None,
                         footer="Nothing was changed. The operator can confirm with the "
                                "command in the message.")

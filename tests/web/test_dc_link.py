@@ -261,3 +261,52 @@ def test_a_gate_decided_otherwise_or_closed_to_links_refuses_the_link(site):
     assert ended.status_code == 409 and "has ended (cancelled)" in ended.text
     assert site.client.wait(decided, timeout=60) is WorkflowState.FAILED
 
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def test_the_link_opened_in_a_browser_approves_the_gate_once(site, tmp_path):
+    """A phone-sized headless Chromium: the page reads without zooming, the form confirms,
+    and the same form submitted again from a second tab says the link was used."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.exists():
+        pytest.skip(f"no browser at {CHROMIUM}")
+    wf = site.client.submit(_dag(), user=ME)
+    link = _link_of(site, wf)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                        has_touch=True, device_scale_factor=2)
+            first, second = phone.new_page(), phone.new_page()
+            for tab in (first, second):
+                assert tab.goto(link).status == 200
+            assert "ceph-osd-17" in first.inner_text("main")
+            assert first.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+            size = first.evaluate("parseFloat(getComputedStyle(document.querySelector("
+                                  "'#new_serial')).fontSize)")
+            assert size >= 16  # a phone does not zoom into the field
+            first.screenshot(path=str(tmp_path / "dc-form.png"), full_page=True)
+
+            first.fill("#new_serial", "ZB9Y8X7W")
+            first.fill("#technician", "Tom Tech")
+            with first.expect_navigation() as done:
+                first.click("button[type=submit]")
+            assert done.value.status == 200
+            assert "Disk replacement confirmed" in first.inner_text("h1")
+            assert site.client.wait(wf, timeout=60) is WorkflowState.SUCCEEDED
+
+            second.fill("#new_serial", "ZC0000001")
+            second.fill("#technician", "Someone Else")
+            with second.expect_navigation() as again:
+                second.click("button[type=submit]")
+            assert again.value.status == 410
+            assert "used already" in second.inner_text("main")
+            second.screenshot(path=str(tmp_path / "dc-used.png"), full_page=True)
+        finally:
+            browser.close()
+    fact = site.client.get_fact(wf, dc_link.confirmed_fact_key("tell-dc"))
+    assert fact["serial"] == "ZB9Y8X7W" and fact["by"] == "dc:Tom Tech"
