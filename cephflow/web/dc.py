@@ -63,7 +63,7 @@ def show(workflow: str, token: str, request: Request) -> HTMLResponse:
         page = dc_links.open_link(request.app.state.client, workflow, token)
     except CephflowError as exc:
         return _refused(exc)
-    return _html(dc_page.form(page, action=request.url.path), 200)
+    return _html(dc_page.form(page), 200)
 
 
 @router.post("/dc/{workflow}/{token}", response_class=HTMLResponse)
@@ -81,7 +81,7 @@ async def confirm(workflow: str, token: str, request: Request) -> HTMLResponse:
             page = await run_in_threadpool(dc_links.open_link, client, workflow, token)
         except CephflowError as refusal:
             return _refused(refusal)
-        return _html(dc_page.form(page, action=request.url.path, problem=str(exc),
+        return _html(dc_page.form(page, problem=str(exc),
                                   new_serial=new_serial, technician=technician), 422)
     except CephflowError as exc:
         return _refused(exc)

@@ -58,7 +58,7 @@ _PAGE = _ENV.from_string("""\
 {% endif %}
 {% if action %}<p>{{ action }}</p>{% endif %}
 {% if form %}
-<form method="post" action="{{ form.action }}" autocomplete="off">
+<form method="post" autocomplete="off">
   <label for="new_serial">New disk's serial</label>
   <input type="text" id="new_serial" name="new_serial" required maxlength="64"
          autocapitalize="characters" spellcheck="false" value="{{ form.new_serial }}">
@@ -97,13 +97,16 @@ def _footer(page: LinkPage) -> str:
     return f"cephflow workflow {page.link.workflow} ({page.runbook or 'runbook'}), step {page.link.step}"
 
 
-def form(page: LinkPage, *, action: str, problem: str | None = None, new_serial: str = "",
+def form(page: LinkPage, *, problem: str | None = None, new_serial: str = "",
          technician: str = "") -> str:
-    """The disk and the confirmation form (with ``problem`` above it after a bad entry)."""
+    """The disk and the confirmation form (with ``problem`` above it after a bad entry).
+
+    The form has no ``action``: it posts to the URL the browser shows, which is the link
+    however a proxy in front of ``cephflow serve`` maps paths."""
     return _PAGE.render(
         title="Replace this disk", problem=_sentence(problem), done=None, disk=_disk(page),
         action=page.disk.get("action"), footer=_footer(page),
-        form={"action": action, "new_serial": new_serial, "technician": technician})
+        form={"new_serial": new_serial, "technician": technician})
 
 
 def confirmed(done: Confirmed) -> str:
