@@ -18,6 +18,7 @@ import re
 import subprocess
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -180,6 +181,20 @@ def test_the_link_confirms_once_and_a_second_click_says_it_was_used(site):
     [gate_mail] = site.mail(wf, "approval needed")
     assert gate_mail.rcpt_tos == ["ops@lab"]
 
+
+def test_clicks_at_the_same_time_confirm_once(site):
+    wf = site.client.submit(_dag(), user=ME)
+    link = _link_of(site, wf)
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda i: _post(link, serial=f"ZN{i}0000", name=f"Tech {i}"),
+                                range(4)))
+    assert sorted(a.status_code for a in answers) == [200, 410, 410, 410]
+    [winner] = [i for i, a in enumerate(answers) if a.status_code == 200]
+    assert site.client.wait(wf, timeout=60) is WorkflowState.SUCCEEDED
+    fact = site.client.get_fact(wf, dc_link.confirmed_fact_key("tell-dc"))
+    assert (fact["serial"], fact["by"]) == (f"ZN{winner}0000", f"dc:Tech {winner}")
+    [approved] = [e for e in site.client.history(wf) if e.action == HistoryAction.APPROVED]
+    assert approved.user == f"dc:Tech {winner}"
 
 def test_a_gate_that_only_the_dc_recipients_would_hear_of_sends_nothing(site):
     wf = site.client.submit(_dag(), user=ME)
