@@ -27,9 +27,14 @@
     │   │   └── NoAnswer               no answer within the command's deadline (mgr or mon down)
     │   └── UnsafeOperation            Ceph said an operation is not safe right now
     ├── MonitoringError                a monitoring backend (Alertmanager, HTTP) failed
-    └── NotifyError                    a message could not be delivered
-        ├── DeliveryRefused            the server refused it for good (4xx/5xx SMTP, auth, config)
-        └── DeliveryInDoubt            the server may have taken it: not sent again
+    ├── NotifyError                    a message could not be delivered
+    │   ├── DeliveryRefused            the server refused it for good (4xx/5xx SMTP, auth, config)
+    │   └── DeliveryInDoubt            the server may have taken it: not sent again
+    └── LinkError                      a datacentre link cannot be used; nothing was changed
+        ├── LinkInvalid                not signed by this installation, altered, or another workflow's
+        ├── LinkExpired                its time is up (``api.link_ttl``)
+        ├── LinkUsed                   it was used already, or its gate was decided otherwise
+        └── LinkRefused                its gate or workflow cannot take the confirmation now
 
 Foreign exceptions (redis, paramiko, subprocess, httpx) are translated at the layer
 boundary and raised ``from`` the original; nothing foreign leaks to the CLI.
@@ -316,3 +321,28 @@ class DeliveryRefused(NotifyError):
 
 class DeliveryInDoubt(NotifyError):
     """Raised when the server may have accepted a message whose answer was lost; never re-sent."""
+
+
+class LinkError(CephflowError):
+    """Raised when a datacentre link (``notify.dc``) cannot be used; nothing was changed."""
+
+    exit_code = ExitStatus.BAD_INPUT
+
+
+class LinkInvalid(LinkError):
+    """Raised for a link that is malformed, altered, signed with another secret, or that
+    names another workflow than the one it was sent for."""
+
+
+class LinkExpired(LinkError):
+    """Raised for a link past its end (``api.link_ttl`` after the message was sent)."""
+
+
+class LinkUsed(LinkError):
+    """Raised for a link used once already (a link works once), or whose gate another
+    person or link has decided."""
+
+
+class LinkRefused(LinkError):
+    """Raised when the link's gate may not take the confirmation: the workflow has ended or
+    is gone, or the gate's ``approvers`` do not admit a datacentre link."""

@@ -240,6 +240,26 @@ class ApiSettings(BaseModel):
     auth_failures_per_minute: int = Field(default=30, gt=0)
     """Calls with a missing or wrong token one client address may make in a minute; past
     that every call from it is refused (429) until the minute has passed."""
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/\S*)?$")
+    """The base URL at which people reach ``cephflow serve`` (``https://cephflow.example``).
+    With it and ``link_secret``, ``notify.dc`` sends the technicians a link to a confirmation
+    page (``docs/api.md``, "Datacentre link"); without either, the message names the command."""
+    link_secret: SecretStr | None = None
+    """Signs the datacentre links (HMAC-SHA256): 32 characters at least, random, the same for
+    the workers (which sign) and ``cephflow serve`` (which checks). Make one with
+    ``python3 -c 'import secrets; print(secrets.token_urlsafe(32))'``; changing it voids the
+    links already sent."""
+    link_ttl: float = Field(default=24 * 3600.0, gt=0)
+    """Seconds a datacentre link works after the message is sent."""
+
+    @field_validator("link_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        # cephflow never shows the value of a setting in its errors (settings_sources)
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("too short: 32 characters at least (make one with "
+                             "python3 -c 'import secrets; print(secrets.token_urlsafe(32))')")
+        return value
 
 
 class Overlap(StrEnum):

@@ -12,13 +12,16 @@ from collections.abc import Iterable
 def may_approve(user: str, approvers: Iterable[str] | str | None) -> bool:
     """True when ``user`` may decide a gate whose approvers are ``approvers``.
 
-    An empty list lets anyone decide. Entries are OS user names or ``@group`` for the members
-    of a Unix group (its primary members included).
+    An empty list lets anyone decide. Entries are OS user names, ``@group`` for the members
+    of a Unix group (its primary members included), or ``<kind>:*`` for every user named
+    ``<kind>:...`` (``dc:*``: whoever confirms with a datacentre link, recorded as ``dc:<name>``).
     """
     if not approvers:
         return True
     entries = [approvers] if isinstance(approvers, str) else [str(a) for a in approvers]
     if user in entries:
+        return True
+    if any(e.endswith(":*") and user.startswith(e[:-1]) for e in entries):
         return True
     return any(_in_group(user, e[1:]) for e in entries if e.startswith("@"))
 

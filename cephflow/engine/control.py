@@ -225,14 +225,15 @@ class WorkflowControl(WorkflowReader):
         self.transitions.keep(wf, Kept.FACT, "", key, json.dumps(value, sort_keys=True, default=str))
 
     def approve(self, wf: str, node_or_step: str, user: str | None = None, *,
-                early: bool = False) -> list[gates.GateDecision]:
+                early: bool = False, note: str | None = None) -> list[gates.GateDecision]:
         """Approve the gate(s) ``node_or_step``; returns what each gate now holds.
 
         A gate not reached yet (pending) is refused (InvalidTransition) unless ``early``; then
         the decision waits for it. A gate that holds the same decision already is left as it
-        is (``GateDecision.already``); one that holds the other decision is refused.
+        is (``GateDecision.already``); one that holds the other decision is refused. ``note``
+        is kept with the decision and in the history entry (as a rejection's reason is).
         """
-        return self._decide(wf, node_or_step, user or current_user(), "approved", None, early)
+        return self._decide(wf, node_or_step, user or current_user(), "approved", note, early)
 
     def reject(self, wf: str, node_or_step: str, user: str | None = None,
                reason: str = "", *, early: bool = False) -> list[gates.GateDecision]:

@@ -2,7 +2,8 @@
 
 The gate is a poll task: it never holds a worker slot while it waits. When it opens it
 tells its approvers once (however often it is polled, retried or redelivered) what to
-approve and the exact command to type. It then checks the workflow fact
+approve and the exact command to type, except those whom a ``notify.dc`` message naming
+this gate (``confirm_step``) reached already: that message told them. It then checks the workflow fact
 ``approval:<node-id>``, which ``cephflow approve`` / ``cephflow reject`` write as
 ``{"decision": "approved"|"rejected", "by": user, "at": epoch, "reason": str}``.
 
@@ -21,6 +22,7 @@ from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
 from cephflow.errors import StepFailed
 from cephflow.hints import approve_command, reject_command
+from cephflow.notify import dc_link
 from cephflow.notify.channels import configured_channels
 from cephflow.notify.message import Message
 from cephflow.task_names import APPROVAL_TASK
@@ -60,6 +62,11 @@ def _announce(
                "approvers": approvers, "message": message},
         key=f"{ctx.workflow_id}/{ctx.node_id}/announce",
     )
+    channels, to, skipped = _not_reached_yet(ctx, channels, to)
+    if not channels:
+        ctx.progress("approvers already told by the datacentre message: " + ", ".join(skipped))
+        ctx.remember("announce_settled", True)
+        return
     results = send_once(ctx, msg, channels=channels, recipients=to, key="announce")
     if _settled(results):
         ctx.remember("announce_settled", True)
@@ -71,6 +78,30 @@ def _announce(
         )
     else:
         ctx.progress("approvers notified via " + ", ".join(results), outcome=results)
+
+
+def _not_reached_yet(
+    ctx: StepContext, channels: list[str], to: list[str] | None,
+) -> tuple[list[str], list[str] | None, list[str]]:
+    """The channels and email recipients that a ``notify.dc`` message naming this gate
+    (``confirm_step``) has not reached, and what it reached (``dc_link.reached_fact_key``)."""
+    left: list[str] = []
+    skipped: list[str] = []
+    for channel in channels:
+        if channel == "email":
+            wanted = list(to or ctx.settings.smtp.recipients)
+            reached = [a for a in wanted
+                       if ctx.fact(dc_link.reached_fact_key(ctx.node_id, channel, a))]
+            skipped += [f"email to {a}" for a in reached]
+            if reached and len(reached) == len(wanted):
+                continue
+            if reached:
+                to = [a for a in wanted if a not in reached]
+        elif ctx.fact(dc_link.reached_fact_key(ctx.node_id, channel)):
+            skipped.append(channel)
+            continue
+        left.append(channel)
+    return left, to, skipped
 
 
 _ANNOUNCE_TRIES = 3
@@ -97,7 +128,8 @@ def approval(
 ) -> dict[str, Any]:
     """Wait until a person approves (``cephflow approve``); rejection fails the step.
 
-    ``approvers``: OS users or ``@group`` allowed to decide (empty: anyone).
+    ``approvers``: OS users, ``@group`` or ``dc:*`` (a datacentre link) allowed to decide
+    (empty: anyone).
     ``notify``: True tells them through every configured channel, a list names the
     channels (``email``, ``webhook``), False tells nobody; ``to`` names the email
     addresses (default ``smtp.recipients``). The step's ``timeout`` bounds the wait; when it

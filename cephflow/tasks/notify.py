@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
 from cephflow.errors import DeliveryInDoubt, DeliveryRefused, NotifyError, StepFailed
 from cephflow.hints import approve_command
+from cephflow.notify import dc_link
 from cephflow.notify.channels import configured_channels, deliver
 from cephflow.notify.message import Message, render
 from cephflow.task_names import NOTIFY_DC_TASK, NOTIFY_SEND_TASK
@@ -171,7 +173,10 @@ def notify_dc(
     Facts: the arguments, completed by the workflow facts named in ``facts_from`` (dicts
     that an earlier step stored, e.g. the device's model and serial); an argument given
     here wins. ``confirm_step`` names the approval gate the technician confirms with; its
-    ``cephflow approve`` command becomes the confirm text when ``confirm`` is not given.
+    ``cephflow approve`` command becomes the confirm text when ``confirm`` is not given,
+    after a datacentre link to a confirmation page when ``api.public_url`` and
+    ``api.link_secret`` are set (``cephflow.notify.dc_link``; ``{{ link }}`` in a template).
+    Whom the message reached is noted for that gate, which then does not message them again.
     ``template``/``subject`` replace the built-in text (jinja2, sandboxed, rendered when
     the step runs: wrap them in ``{% raw %}`` in the runbook).
     """
@@ -181,14 +186,72 @@ def notify_dc(
     facts.update({k: v for k, v in given.items() if v is not None})
     for name in given:  # the built-in text asks for each; unknown ones stay None
         facts.setdefault(name, None)
+    link = _dc_link(ctx, confirm_step, facts) if confirm_step else None
+    facts["link"] = link
     if confirm is None and confirm_step:
-        confirm = f"When done, run: {approve_command(ctx.workflow_id, confirm_step)}"
+        command = approve_command(ctx.workflow_id, confirm_step)
+        confirm = f"When done, run: {command}"
+        if link is not None:
+            confirm = (f"When done, open this link, type the new disk's serial and confirm "
+                       f"(it works once, for {_duration(ctx.settings.api.link_ttl)}):\n"
+                       f"{link}\n\nWithout the link, the operator confirms with: {command}")
     facts["confirm"] = confirm or "Reply to this message when done."
     message = _message(ctx, subject or DC_SUBJECT, template or DC_BODY, facts, what=NOTIFY_DC_TASK)
     results = send_once(ctx, message, channels=channels, recipients=to)
     if not results:
         raise StepFailed(f"{NOTIFY_DC_TASK}: no channel configured (smtp.host or webhook.url)")
+    if confirm_step:
+        _record_reached(ctx, confirm_step, results)
     return settle(ctx, results, what="technicians notified")
+
+
+_SHOWN = ("host", "osd", "device", "model", "serial", "slot", "action")
+"""What the datacentre link's page shows of the disk (kept in the fact ``dc_link.shown_fact_key``)."""
+
+
+def _dc_link(ctx: StepContext, gate: str, facts: dict[str, Any]) -> str | None:
+    """The URL of this step's datacentre link, made once (the same on every run of the step),
+    or None when ``api.public_url`` or ``api.link_secret`` is not set.
+
+    What the page shows is kept as a workflow fact before the link exists anywhere else, so
+    the page can be opened as soon as the message arrives.
+    """
+    api = ctx.settings.api
+    if api.public_url is None or api.link_secret is None:
+        if api.public_url is not None:
+            ctx.progress("no datacentre link: api.link_secret is not set")
+        return None
+    made = ctx.memo.get("dc_link")
+    if isinstance(made, dict):
+        link = dc_link.DcLink(**made)
+    else:
+        link = dc_link.DcLink.new(ctx.workflow_id, ctx.node_id, gate, now=ctx.now(),
+                                  ttl=api.link_ttl)
+        shown = {name: facts.get(name) for name in _SHOWN}
+        ctx.set_fact(dc_link.shown_fact_key(ctx.node_id),
+                     {**shown, "gate": gate, "link": link.link, "expires": link.expires})
+        ctx.remember("dc_link", asdict(link))
+    return dc_link.url(api.public_url, link, api.link_secret.get_secret_value())
+
+
+def _record_reached(ctx: StepContext, gate: str, results: dict[str, dict[str, Any]]) -> None:
+    """Note on the workflow whom the message reached for sure, so that ``gate`` (which it
+    told them how to confirm) does not send them its own message again."""
+    for channel, record in results.items():
+        if record.get("status") != "delivered":
+            continue
+        if channel == "email":
+            for address in record.get("recipients") or []:
+                ctx.set_fact(dc_link.reached_fact_key(gate, channel, address), True)
+        else:
+            ctx.set_fact(dc_link.reached_fact_key(gate, channel), True)
+
+
+def _duration(seconds: float) -> str:
+    hours = seconds / 3600
+    if hours >= 1:
+        return f"{hours:g} hours" if hours != 1 else "1 hour"
+    return f"{max(1, round(seconds / 60))} minutes"
 
 
 @task(NOTIFY_SEND_TASK)

@@ -19,7 +19,7 @@ from cephflow import __version__
 from cephflow.errors import CephflowError
 from cephflow.operations import workflows
 from cephflow.settings import get_settings
-from cephflow.web import errors, pages
+from cephflow.web import dc, errors, pages
 from cephflow.web.api import me, runbooks
 from cephflow.web.api import workflows as workflow_api
 from cephflow.web.limits import BodyLimit
@@ -58,6 +58,7 @@ def create_app() -> FastAPI:
     app.include_router(runbooks.router, prefix=API_PREFIX)
     app.include_router(workflow_api.router, prefix=API_PREFIX)
     app.include_router(pages.router)
+    app.include_router(dc.router)
     app.mount("/static", pages.static_files, name="static")
     app.add_exception_handler(CephflowError, errors.cephflow_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

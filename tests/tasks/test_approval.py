@@ -96,6 +96,9 @@ def test_who_may_approve():
     assert not may_approve(ME, ["someone-else"])
     assert not may_approve("no-such-user-x", [f"@{MY_GROUP}"])
     assert not may_approve(ME, ["@no-such-group-x"])
+    assert may_approve("dc:Tom Tech", [ME, "dc:*"])  # a datacentre link's technician
+    assert not may_approve("dc:Tom Tech", [ME, "@dc"])
+    assert not may_approve("dcx", ["dc:*"]) and not may_approve("x:dc:y", ["dc:*"])
 
 
 def test_waiting_gate_keeps_the_downtime_from_lapsing(alertmanager):
