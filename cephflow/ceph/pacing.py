@@ -19,6 +19,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from cephflow.ceph.models import OsdDump, OsdLatency, OsdUsage, PgList
+from cephflow.settings import PacingSettings
+
+MOVEMENT = "movement"
+"""The key of a node's progress (``NodeSnapshot.progress``) that holds a weight move's
+progress: ``osds`` (id -> weight, target, start), ``misplaced_objects``,
+``degraded_objects``, ``rate``, ``eta_seconds``, ``waiting``, ``signals``, ``caps``."""
 
 BACKFILL_WORDS = frozenset({"backfilling", "backfill_wait"})
 """PG state words counted as backfilling: moving now, or queued to (``osd_max_backfills``)."""
@@ -37,7 +43,7 @@ class Caps:
     paced: bool = True
 
     @classmethod
-    def of(cls, defaults: Any, *, paced: bool = True, **given: float | int | None) -> Caps:
+    def of(cls, defaults: PacingSettings, *, paced: bool = True, **given: float | int | None) -> Caps:
         """Caps from ``defaults`` (the ``[pacing]`` settings) with each value ``given`` that
         is not None in its place: a value on the step (a runbook param) wins."""
         names = ("max_misplaced", "max_backfilling", "max_nearfull", "max_commit_latency_ms")

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from cephflow.ceph.pacing import MOVEMENT
 from cephflow.cli.views.style import duration
 
-MOVEMENT = "movement"
-"""The key of a node's progress that holds a weight move's progress."""
 OSDS_NAMED = 3
 """Up to this many OSDs are shown one by one; more are summed up."""
 

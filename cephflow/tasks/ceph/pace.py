@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from cephflow.ceph.client import CephClient
-from cephflow.ceph.pacing import Caps, Rate, Signals, held_back
+from cephflow.ceph.pacing import MOVEMENT, Caps, Rate, Signals, held_back
 from cephflow.ceph.waiting import why_not_moving_on
 from cephflow.engine.context import NotYet, StepContext
 from cephflow.errors import StepFailed
@@ -69,9 +69,9 @@ def await_settled(ctx: StepContext, client: CephClient, *, what: str, weights: d
         shown = ", ".join(f"osd.{i} weight {w:.5f}" for i, w in weights.items())
         where = shown if [what] == [f"osd.{i}" for i in weights] else f"{what}: {shown}"
         detail = f"{where}: {'; '.join(waiting + list(why.context))}"
-        ctx.progress(detail, progress={"movement": movement})
+        ctx.progress(detail, progress={MOVEMENT: movement})
         raise NotYet(detail, 1.0)
-    ctx.progress(_summary(what, movement), progress={"movement": movement})
+    ctx.progress(_summary(what, movement), progress={MOVEMENT: movement})
 
 
 def _movement(ctx: StepContext, weights: dict[int, float], targets: dict[int, float],
