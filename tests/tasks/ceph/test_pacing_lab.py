@@ -123,3 +123,10 @@ def test_with_the_backfill_cap_at_1_no_step_is_taken_while_more_pgs_backfill(
     assert any(m["rate"] and m["eta_seconds"] is not None and m["misplaced_objects"] > 0
                for m in moves), moves[-5:]
     print(f"drain took {took:.0f} s; backfilling sampled {sampled}; at steps {at_step}")
+
+
+def test_commit_latency_is_read_from_every_osd_of_the_lab(ceph_lab):
+    client = ceph_lab.client()
+    latency = client.osd_perf()
+    assert sorted(latency) == sorted(client.osd_tree().osds)
+    assert all(ms.commit_latency_ms >= 0 for ms in latency.values())
