@@ -111,6 +111,24 @@ class CephSettings(BaseModel):
     is refused. A key that differs from the one in ``known_hosts`` is refused for all."""
 
 
+class PacingSettings(BaseModel):
+    """The caps a weight step waits under (``ceph.reweight``, ``ceph.drain_host``,
+    ``ceph.fill_host``); a value given to the step (a runbook param) wins over these.
+
+    A step is taken only while every signal is at or under its cap; each gates the next step,
+    none bounds what a step already started (see docs/ceph.md).
+    """
+
+    max_misplaced: float = Field(default=0.01, ge=0)
+    """Misplaced object copies over all copies (0.01 is 1 %)."""
+    max_backfilling: int = Field(default=20, ge=0)
+    """PGs backfilling or waiting to (``backfill_wait``)."""
+    max_nearfull: int = Field(default=0, ge=0)
+    """OSDs at or over the osdmap's ``nearfull_ratio`` (from ``ceph osd df``)."""
+    max_commit_latency_ms: float = Field(default=0.0, ge=0)
+    """The highest OSD commit latency in ``ceph osd perf`` (ms); 0 leaves latency unread."""
+
+
 class RetrySettings(BaseModel):
     """How often a delivery to one server is tried before the step sees the error."""
 
@@ -397,6 +415,7 @@ class Settings(BaseSettings):
     ``max_osd_draining_count``); Ceph's ``ok-to-stop --max`` may allow fewer."""
 
     ceph: CephSettings = Field(default_factory=CephSettings)
+    pacing: PacingSettings = Field(default_factory=PacingSettings)
     alertmanager: AlertmanagerSettings = Field(default_factory=AlertmanagerSettings)
     http_downtime: HttpDowntimeSettings = Field(default_factory=HttpDowntimeSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)

@@ -29,12 +29,14 @@ from cephflow.ceph.models import (
     Health,
     OkToStop,
     OsdDump,
+    OsdLatency,
     OsdMetadata,
     OsdTree,
     OsdUsage,
     PgList,
     SafeToDestroy,
     parse_osd_df,
+    parse_osd_perf,
 )
 from cephflow.errors import CannotTellYet, CephError, CommandFailed, HostKeyError, TransportError
 
@@ -133,6 +135,10 @@ class CephClient:
 
     def osd_df(self) -> dict[int, OsdUsage]:
         return self.read(cmd("osd df", target="mgr"), parse_osd_df)
+
+    def osd_perf(self) -> dict[int, OsdLatency]:
+        """``ceph osd perf``: each OSD's commit and apply latency (ms), from the mgr."""
+        return self.read(cmd("osd perf", target="mgr"), parse_osd_perf)
 
     def osd_dump(self) -> OsdDump:
         return self.read(cmd("osd dump"), OsdDump.from_json)

@@ -111,7 +111,10 @@ class StepContext:
         return self.clock()
 
     def progress(self, detail: str, **data: Any) -> None:
-        """Publish a progress line that followers show next to the step (secrets masked)."""
+        """Publish a progress line that followers show next to the step (secrets masked).
+
+        ``data["progress"]`` (``state.PROGRESS_DATA``), a JSON object, is kept as the node's
+        progress too (``status --json``), until a later line carries another."""
         self.backend.publish_progress(self.workflow_id, self.node_id, self.masker.text(detail),
                                       self.masker.value(data))
 

@@ -90,6 +90,9 @@ before it existed, in format 1.
     <ns>:wf:<id>:ended        hash   node -> end (epoch s)
     <ns>:wf:<id>:error        hash   node -> last error
     <ns>:wf:<id>:detail       hash   node -> latest progress line
+    <ns>:wf:<id>:progress     hash   node -> JSON object: the latest measured progress a task
+                                     published with a line (``data["progress"]``: for a
+                                     weight move ``movement``, see tasks/ceph/pace.py)
     <ns>:wf:<id>:result       hash   node -> JSON result of the task
     <ns>:wf:<id>:events       stream the workflow's events
     <ns>:wf:<id>:facts        hash   fact key -> JSON value
@@ -252,6 +255,7 @@ class WorkflowKeys:
     ended = property(lambda self: self._k("ended"))
     error = property(lambda self: self._k("error"))
     detail = property(lambda self: self._k("detail"))
+    progress = property(lambda self: self._k("progress"))
     result = property(lambda self: self._k("result"))
     events = property(lambda self: self._k("events"))
     facts = property(lambda self: self._k("facts"))
@@ -320,6 +324,7 @@ SCRIPT_KEYS: dict[str, Callable[[WorkflowKeys], str]] = {
     "FANIN": lambda k: k.fanin,
     "HOLDER": lambda k: holder_prefix(k.ns),
     "SUBMITTING": lambda k: submitting(k.ns),
+    "PROGRESS": lambda k: k.progress,
 }
 """Every key an engine script receives: its Lua name (bound as ``K_<NAME>``) -> its builder.
 

@@ -103,13 +103,13 @@ class WorkflowReader(EngineBinding):
             pipe.hgetall(wk.meta)
             pipe.lrange(wk.order, 0, -1)
             for key in (wk.spec, wk.state, wk.attempt, wk.started, wk.ended, wk.error,
-                        wk.detail, wk.parents, wk.edges):
+                        wk.detail, wk.parents, wk.edges, wk.progress):
                 pipe.hgetall(key)
             pipe.xrevrange(wk.events, count=1)
             return pipe.execute()
 
         (meta, order, spec, state, attempt, started, ended, error, detail, parents, edges,
-         last) = call(read, what="snapshot")
+         progress, last) = call(read, what="snapshot")
         if not meta:
             raise WorkflowNotFound(f"no workflow {wf!r}")
         _check_format(wf, meta.get("format"))
@@ -134,6 +134,7 @@ class WorkflowReader(EngineBinding):
                 attempt=int(attempt.get(node_id, 0)),
                 started_at=_float(started.get(node_id)), ended_at=_float(ended.get(node_id)),
                 detail=_masked(masker, detail.get(node_id)),
+                progress=_progress(masker, progress.get(node_id)),
                 error=_masked(masker, error.get(node_id)),
                 args=_shown_args(s), expander="expand" in s,
             )
@@ -353,6 +354,11 @@ def _float(value: str | None) -> float | None:
 
 def _masked(masker: Masker, text: str | None) -> str | None:
     return None if text is None else masker.text(text)
+
+
+def _progress(masker: Masker, text: str | None) -> dict[str, Any] | None:
+    """A node's kept progress (JSON object), masked like its progress line."""
+    return masker.value(json.loads(text)) if text else None
 
 
 def _event(entry_id: str, fields: dict[str, str], masker: Masker) -> Event:

@@ -29,6 +29,7 @@ import redis
 from cephflow.engine import keys
 from cephflow.engine.connection import call
 from cephflow.engine.state import (
+    PROGRESS_DATA,
     EventType,
     HistoryAction,
     NodeState,
@@ -314,4 +315,9 @@ class Transitions:
         return bool(self._run("keep", wf, what.value, node, name, value))
 
     def progress(self, wf: str, node: str, detail: str, data: dict[str, Any]) -> bool:
-        return bool(self._run("progress", wf, node, detail, json.dumps(data, default=str)))
+        """Publish a progress line; ``data[PROGRESS_DATA]`` (a JSON object), when there, is
+        kept as the node's progress too (``NodeSnapshot.progress``)."""
+        kept = data.get(PROGRESS_DATA)
+        measured = json.dumps(kept, default=str) if isinstance(kept, dict) else ""
+        return bool(self._run("progress", wf, node, detail, json.dumps(data, default=str),
+                              measured))

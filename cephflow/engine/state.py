@@ -35,6 +35,10 @@ class NodeState(StrEnum):
         return self in _TERMINAL_NODE
 
 
+PROGRESS_DATA = "progress"
+"""The key of a progress line's data that is kept as the node's progress (``NodeSnapshot.
+progress``, the ``progress`` hash): a JSON object, replaced by the next one."""
+
 _TERMINAL_NODE = {NodeState.SUCCEEDED, NodeState.FAILED, NodeState.SKIPPED, NodeState.CANCELLED}
 
 
@@ -124,6 +128,9 @@ class NodeSnapshot(BaseModel):
     ended_at: float | None = None
     detail: str | None = None
     """The latest progress line."""
+    progress: dict[str, Any] | None = None
+    """The latest measured progress the task published (``data[PROGRESS_DATA]`` of a
+    progress line): for a weight move ``{"movement": ...}`` (tasks/ceph/pace.py)."""
     error: str | None = None
     args: dict[str, Any] = Field(default_factory=dict)
     queued_since: float | None = None
@@ -211,12 +218,14 @@ class WorkflowSnapshot(BaseModel):
                 node.ended_at = None
                 node.error = None
             if node.state is NodeState.PENDING:  # reset by a resume: its last run is history
-                node.started_at = node.detail = None
+                node.started_at = node.detail = node.progress = None
                 node.attempt = event.attempt or 0
             if event.detail:  # why it was skipped, how many members it expanded into
                 node.detail = event.detail
         elif event.type is EventType.NODE_PROGRESS:
             node.detail = event.detail
+            if isinstance(event.data.get(PROGRESS_DATA), dict):
+                node.progress = event.data[PROGRESS_DATA]
         elif event.type is EventType.NODE_RETRY:
             node.error = event.error
             if event.attempt is not None:

@@ -2,8 +2,9 @@
 
 Counting ended steps says nothing about time: one ``core.sleep 600`` among ten quick steps
 made the old ETA "2.8s". Here every open step gets its own estimate: a wait (``core.sleep``)
-has what is left of its ``seconds``; any other step the mean time the workflow's ended
-steps took (none ended yet: unknown). A fan-out's members share its concurrency; the rest
+has what is left of its ``seconds``; a running weight move the ETA its pacing measured from
+Ceph's recovery rate (``progress.movement.eta_seconds``: the data moving now); any other
+step the mean time the workflow's ended steps took (none ended yet: unknown). A fan-out's members share its concurrency; the rest
 is added up. A person has no estimate: an open gate makes the outlook "waiting for
 approval", and one still ahead is named after the estimate instead of being guessed.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from cephflow.cli.views.movement import movement_of
 from cephflow.engine.state import NodeSnapshot, NodeState, WorkflowSnapshot, WorkflowState
 from cephflow.runbook.barrier import is_barrier
 from cephflow.task_names import APPROVAL_TASK
@@ -51,6 +53,9 @@ def _left(node: NodeSnapshot, now: float, mean: float | None) -> float | None:
     took = now - node.started_at if node.state is NodeState.RUNNING and node.started_at else 0.0
     if _is_wait(node):
         return max(0.0, float(node.args["seconds"]) - took)
+    movement = movement_of(node.progress) if node.state is NodeState.RUNNING else None
+    if movement is not None and movement.get("eta_seconds") is not None:
+        return float(movement["eta_seconds"])
     if mean is None or took >= mean:  # running past what steps took: no honest guess
         return None
     return mean - took

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
+from cephflow.cli.views.movement import movement_line, movement_of
 from cephflow.cli.views.style import (
     NODE_GLYPH,
     NODE_STYLE,
@@ -64,7 +65,7 @@ class _Row:
 
     prefix: str
     kind: str
-    """``node``, ``group``, ``error``, ``hint`` or ``approval``."""
+    """``node``, ``group``, ``error``, ``hint``, ``approval`` or ``movement``."""
     priority: int
     order: int
     """Within a priority, rows with a smaller order are dropped first."""
@@ -193,6 +194,9 @@ class WorkflowTree:
                 lead = f"… {more} more line{'s' if more != 1 else ''}: " if more else "… full error: "
                 command = status_command(self.snapshot.id, node.id)
                 rows.append(_Row(indent, "hint", _P_HINT, 0, text=lead + command))
+        elif state is NodeState.RUNNING and (movement := movement_of(node.progress)):
+            # a weight move: each OSD's way to its target, what is left, the ETA
+            rows.append(_Row(indent, "movement", _P_DETAIL, 0, text=movement_line(movement)))
         elif node.state is NodeState.RUNNING and node.task == APPROVAL_TASK:
             command = approve_command(self.snapshot.id, node.id)
             detail = node.detail or ""
@@ -278,8 +282,9 @@ class WorkflowTree:
 
     def _draw(self, row: _Row, column: int) -> Text:
         text = Text(row.prefix, style="dim")
-        if row.kind in ("error", "hint", "approval"):
-            style = {"error": "red", "hint": "dim", "approval": "bold magenta"}[row.kind]
+        if row.kind in ("error", "hint", "approval", "movement"):
+            style = {"error": "red", "hint": "dim", "approval": "bold magenta",
+                     "movement": "cyan"}[row.kind]
             text.append(row.text, style=style)
             return text
         assert row.state is not None

@@ -179,7 +179,7 @@ end
 local removed = {}
 local node_hashes = {K_STATE, K_SPEC, K_DEPS, K_PARENTS, K_CHILDREN, K_GROUP, K_CLEANUP,
                      K_SKIP, K_JOIN_OF, K_TOKEN, K_ATTEMPT, K_STARTED, K_ENDED, K_ERROR,
-                     K_DETAIL, K_RESULT, K_WAITING, K_RESENT, K_RELAY}
+                     K_DETAIL, K_RESULT, K_WAITING, K_RESENT, K_RELAY, K_PROGRESS}
 for _, node in ipairs(reset) do
     local listed = redis.call('HGET', K_MEMBERS, node)
     if listed then
@@ -295,7 +295,7 @@ for _, node in ipairs(reset) do
     redis.call('HSET', K_DEPS, node, remaining)
     redis.call('HSET', K_STATE, node, S.PENDING)
     for _, k in ipairs({K_ATTEMPT, K_STARTED, K_ENDED, K_ERROR, K_WAITING, K_TOKEN, K_DETAIL,
-                         K_RESENT}) do
+                         K_RESENT, K_PROGRESS}) do
         redis.call('HDEL', k, node)
     end
     -- a gate that runs again asks again: the decision of its last run is not carried over

@@ -9,8 +9,9 @@ host. When a batch is every OSD of the host at one weight, each step is a single
 the others; otherwise the batch's OSDs are changed one after another within the step.
 
 Both tasks are waiting tasks that keep no position of their own beyond the current batch:
-each check reads the weights from the cluster, waits until the last step has settled under
-``max_misplaced`` (``pace.await_settled``, the rule ``ceph.reweight`` uses), then moves
+each check reads the weights from the cluster, waits until the last step has settled and
+every pacing signal is under its cap (``pace.await_settled``, the rule ``ceph.reweight``
+uses; the caps not given are the ``[pacing]`` settings'), then moves
 one step (``steps`` splits the way from the batch's starting
 weights to the targets).
 """
@@ -20,18 +21,19 @@ from __future__ import annotations
 from typing import Any
 
 from cephflow.ceph.client import CephClient
+from cephflow.ceph.pacing import Caps
 from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
 from cephflow.errors import StepFailed
 from cephflow.tasks.ceph.common import ceph, same_weight, through_outages
-from cephflow.tasks.ceph.pace import await_settled, next_weight, weight_changed
+from cephflow.tasks.ceph.pace import await_settled, caps_for, next_weight, weight_changed
 
 TIB_KB = 1 << 30
 """KiB in a TiB: a CRUSH weight is the device's size in TiB."""
 
 
 def step_batch(ctx: StepContext, client: CephClient, *, host: str, targets: dict[int, float],
-               steps: int, max_misplaced: float, settle: float) -> None:
+               steps: int, caps: Caps, settle: float) -> None:
     """One check of a batch move; returns only when every OSD is at its target and data settled.
 
     Uses the node memo ``start`` (the batch's starting weights) and ``epoch`` (of the last
@@ -47,10 +49,9 @@ def step_batch(ctx: StepContext, client: CephClient, *, host: str, targets: dict
         start = {str(i): start.get(str(i), w) for i, w in weights.items()}
         ctx.remember("start", start)
 
-    await_settled(ctx, client, what=host, weights=weights, max_misplaced=max_misplaced,
-                  settle=settle)
-
     pending = {i: w for i, w in weights.items() if not same_weight(w, targets[i])}
+    await_settled(ctx, client, what=host, weights=weights, targets=targets, caps=caps,
+                  settle=settle, stepping=bool(pending))
     if not pending:
         return
     new = {}
@@ -95,7 +96,10 @@ def drain_host(
     host: str,
     max_batch: int = 0,
     steps: int = 4,
-    max_misplaced: float = 0.01,
+    max_misplaced: float | None = None,
+    max_backfilling: int | None = None,
+    max_nearfull: int | None = None,
+    max_commit_latency_ms: float | None = None,
     settle: float = 3.0,
 ) -> dict[str, Any]:
     """Drain every OSD of ``host`` to weight 0, a batch at a time, each batch's OSDs together.
@@ -104,10 +108,13 @@ def drain_host(
     of the OSD's host siblings that may stop together; those are stopped after the drain),
     with N = ``max_batch`` or, when 0, the ``max_osd_draining`` setting (10, like cephadm's
     ``max_osd_draining_count``). The next batch starts once the previous one is at 0 and the
-    data moved (misplaced under ``max_misplaced``). While Ceph says not even the first OSD
+    data moved (misplaced under ``max_misplaced``). Each weight step waits until every
+    pacing signal is under its cap (``ceph.reweight`` says which). While Ceph says not even the first OSD
     left is ok to stop, the drain waits and asks again (the purge needs that answer anyway).
     """
     limit = max_batch or ctx.settings.max_osd_draining
+    caps = caps_for(ctx, max_misplaced=max_misplaced, max_backfilling=max_backfilling,
+                    max_nearfull=max_nearfull, max_commit_latency_ms=max_commit_latency_ms)
     client = ceph(ctx)
     tree = client.osd_tree()
     if host not in tree.hosts:
@@ -115,7 +122,7 @@ def drain_host(
     batch = ctx.memo.get("batch")
     if batch:
         step_batch(ctx, client, host=host, targets={int(i): 0.0 for i in batch}, steps=steps,
-                   max_misplaced=max_misplaced, settle=settle)
+                   caps=caps, settle=settle)
         ctx.remember("done", [*(ctx.memo.get("done") or []), *batch])
         for key in ("batch", "start", "epoch", "quiet_since"):
             ctx.remember(key, None)
@@ -134,7 +141,7 @@ def drain_host(
     ctx.progress(f"{host}: draining {', '.join(f'osd.{i}' for i in batch)} together ({why})",
                  batch=batch)
     step_batch(ctx, client, host=host, targets={i: 0.0 for i in batch}, steps=steps,
-               max_misplaced=max_misplaced, settle=settle)
+               caps=caps, settle=settle)
     raise AssertionError("unreachable: a new batch always has a step to take")
 
 
@@ -146,14 +153,20 @@ def fill_host(
     host: str,
     weight: float | None = None,
     steps: int = 4,
-    max_misplaced: float = 0.01,
+    max_misplaced: float | None = None,
+    max_backfilling: int | None = None,
+    max_nearfull: int | None = None,
+    max_commit_latency_ms: float | None = None,
     settle: float = 3.0,
 ) -> dict[str, Any]:
     """Weight every OSD of ``host`` up together to its size in TiB (or to ``weight``).
 
     The sizes are Ceph's own (``ceph osd df``: ``kb`` per OSD), read once when the step
-    starts and kept; ``weight`` gives every OSD that weight instead.
+    starts and kept; ``weight`` gives every OSD that weight instead. Paced like
+    ``ceph.drain_host``.
     """
+    caps = caps_for(ctx, max_misplaced=max_misplaced, max_backfilling=max_backfilling,
+                    max_nearfull=max_nearfull, max_commit_latency_ms=max_commit_latency_ms)
     client = ceph(ctx)
     targets = ctx.memo.get("targets")
     if targets is None:
@@ -175,6 +188,6 @@ def fill_host(
             f"osd.{i} {w:g}" for i, w in targets.items())
             + (" (given)" if weight is not None else " (device sizes in TiB)"))
     step_batch(ctx, client, host=host, targets={int(i): float(w) for i, w in targets.items()},
-               steps=steps, max_misplaced=max_misplaced, settle=settle)
+               steps=steps, caps=caps, settle=settle)
     ctx.progress(f"{host} weighted up")
     return {"host": host, "weights": targets}

@@ -1,8 +1,9 @@
 """Moving data gently: CRUSH reweight in steps, and marking OSDs out and in.
 
 The reweight is a waiting step that keeps no position of its own: each check reads the OSDs'
-weights from the cluster, waits while misplaced objects are above the threshold, then moves
-one step towards the target. A worker killed half-way therefore resumes from the weight the
+weights from the cluster, waits while a pacing signal is over its cap (``ceph.pacing``:
+misplaced objects, PGs backfilling, nearfull OSDs, commit latency), then moves one step
+towards the target. A worker killed half-way therefore resumes from the weight the
 cluster has, not from the start, and running the task again at the target does nothing.
 """
 
@@ -12,7 +13,7 @@ from cephflow.engine.context import StepContext
 from cephflow.engine.registry import task
 from cephflow.errors import StepFailed
 from cephflow.tasks.ceph.common import ceph, existing_osd, same_weight, through_outages
-from cephflow.tasks.ceph.pace import await_settled, next_weight, weight_changed
+from cephflow.tasks.ceph.pace import await_settled, caps_for, next_weight, weight_changed
 
 
 @task("ceph.reweight", destructive=True, poll=True)
@@ -24,7 +25,11 @@ def reweight(
     osd: int | None = None,
     host: str | None = None,
     steps: int = 4,
-    max_misplaced: float = 0.01,
+    max_misplaced: float | None = None,
+    max_backfilling: int | None = None,
+    max_nearfull: int | None = None,
+    max_commit_latency_ms: float | None = None,
+    paced: bool = True,
     settle: float = 3.0,
 ) -> dict:
     """Move the CRUSH weight of an OSD (or each OSD of a host) to ``target`` in gentle steps.
@@ -32,14 +37,22 @@ def reweight(
     ``steps`` splits the way from the starting weight to the target. Before each step, and
     before reporting done, it waits until Ceph has finished peering for the previous step
     (no PG peering/activating/unknown, every PG the osdmap remaps shown remapped in the
-    stats, the stats at the step's epoch or quiet for ``settle`` seconds) and misplaced
-    objects are at most ``max_misplaced`` (a ratio: 0.01 is 1 %). The wait says why: a
-    movement flag set by someone else, PGs backfill_toofull, PGs peering.
+    stats, the stats at the step's epoch or quiet for ``settle`` seconds) and, before a
+    step, every pacing signal is at most its cap: misplaced objects ``max_misplaced`` (a
+    ratio: 0.01 is 1 %), PGs backfilling ``max_backfilling``, nearfull OSDs
+    ``max_nearfull``, commit latency ``max_commit_latency_ms`` (0: off); a cap not given is
+    the ``[pacing]`` setting's. Before reporting done only misplaced objects count.
+    ``paced`` False checks no cap (a dead OSD's data is degraded already: waiting would only
+    delay its recovery). The wait says why: "waiting: 34 PGs backfilling > 20", a movement
+    flag set by someone else, PGs backfill_toofull, PGs peering.
     """
     if (osd is None) == (host is None):
         raise StepFailed("give exactly one of osd or host")
     if target < 0:
         raise StepFailed(f"target weight {target} is negative")
+    caps = caps_for(ctx, paced=paced, max_misplaced=max_misplaced,
+                    max_backfilling=max_backfilling, max_nearfull=max_nearfull,
+                    max_commit_latency_ms=max_commit_latency_ms)
     client = ceph(ctx)
     tree = client.osd_tree()
     if host is not None:
@@ -61,10 +74,10 @@ def reweight(
 
     # Wait for the data movement of the previous step (or of whatever was going on); also
     # before reporting done.
-    await_settled(ctx, client, what=what, weights=weights, max_misplaced=max_misplaced,
-                  settle=settle)
-
     pending = {i: w for i, w in weights.items() if not same_weight(w, target)}
+    await_settled(ctx, client, what=what, weights=weights, targets={i: target for i in ids},
+                  caps=caps, settle=settle, stepping=bool(pending))
+
     if not pending:
         ctx.progress(f"{what} at weight {target:.5f}")
         return {"target": target, "osds": ids, "weights": {str(i): target for i in ids}}

@@ -113,7 +113,7 @@ def test_each_step_waits_until_the_last_one_has_settled_under_the_cap(slow, ceph
     assert all(ratio <= cap for _, ratio in at_step), at_step
     assert done <= cap, f"reported done with {done:.1%} misplaced"
     # each step moved more than the cap: without the wait, the next step would exceed it
-    assert any("misplaced (at most 3.0% before a step)" in line for line in run.progress("rw"))
+    assert any("waiting: " in line and "misplaced > 3.0%" in line for line in run.progress("rw"))
 
 
 def test_a_flag_set_by_someone_else_is_named_while_the_reweight_waits(slow, ceph_lab):

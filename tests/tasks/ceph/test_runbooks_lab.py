@@ -9,6 +9,7 @@ drained again).
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -112,6 +113,12 @@ def test_reweight_continues_from_the_clusters_weight_after_a_worker_is_killed(fl
     assert resumed and not resumed[0].startswith(f"osd.3 weight {FULL:.5f}")
     assert float(resumed[0].split()[2]) <= at_kill + 1e-5
     assert len(changes) <= 7  # never started over
+    # status --json: the step's movement progress, kept in Redis across the worker's death
+    movement = json.loads(flow.client.snapshot(wf).model_dump_json())["nodes"]["reweight"][
+        "progress"]["movement"]
+    assert movement["osds"]["3"]["target"] == 0.0 and movement["osds"]["3"]["weight"] == 0.0
+    assert movement["caps"]["max_misplaced"] == 0.0 and movement["caps"]["max_backfilling"] == 20
+    assert movement["eta_seconds"] == 0.0 and movement["misplaced_objects"] == 0
     back = flow.submit("reweight", osd=3, target=FULL, weight_steps=2)
     assert flow.client.wait(back, timeout=180) is WorkflowState.SUCCEEDED
     assert client.osd_tree().osds[3].crush_weight == pytest.approx(FULL)
