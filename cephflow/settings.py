@@ -129,6 +129,41 @@ class PacingSettings(BaseModel):
     """The highest OSD commit latency in ``ceph osd perf`` (ms); 0 leaves latency unread."""
 
 
+class CelerySettings(BaseModel):
+    """How Celery routes and paces steps: each step is a Celery task named after its task
+    (``ceph.reweight``, ``notify.dc``), so Celery's routing and rate limits by task name apply
+    (``docs/architecture.md``, "Task routing and rate limits")."""
+
+    task_routes: dict[str, str] = Field(default_factory=dict)
+    """Task name, or glob (``ceph.*``), -> the Celery queue its steps are sent to (first match
+    in this order); a worker takes them only when it serves that queue (``celery worker -Q``).
+    Unrouted tasks go to the queue named after ``namespace``."""
+    rate_limits: dict[str, str] = Field(default_factory=dict)
+    """Task name -> Celery rate limit (``"10/m"``, ``"2/s"``, ``"100/h"``): how many of its
+    steps one worker starts per second, minute or hour."""
+
+    @field_validator("task_routes")
+    @classmethod
+    def _routes(cls, routes: dict[str, str]) -> dict[str, str]:
+        for name, queue in routes.items():
+            if not name.strip() or not queue.strip():
+                raise ValueError(f"route {name!r} -> {queue!r}: task and queue must not be "
+                                 "empty")
+        return routes
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _rates(cls, rates: dict[str, str]) -> dict[str, str]:
+        for name, rate in rates.items():
+            if not _RATE.fullmatch(rate.strip()):
+                raise ValueError(f"rate limit of {name!r}: {rate!r} is not a Celery rate "
+                                 "(a number, optionally /s, /m or /h: '10/m')")
+        return rates
+
+
+_RATE = re.compile(r"\d+(\.\d+)?(/[smh])?")
+
+
 class RetrySettings(BaseModel):
     """How often a delivery to one server is tried before the step sees the error."""
 
@@ -416,6 +451,7 @@ class Settings(BaseSettings):
 
     ceph: CephSettings = Field(default_factory=CephSettings)
     pacing: PacingSettings = Field(default_factory=PacingSettings)
+    celery: CelerySettings = Field(default_factory=CelerySettings)
     alertmanager: AlertmanagerSettings = Field(default_factory=AlertmanagerSettings)
     http_downtime: HttpDowntimeSettings = Field(default_factory=HttpDowntimeSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)

@@ -1,8 +1,9 @@
 """The Celery app: ``celery -A cephflow.engine.app worker`` (or ``cephflow worker``).
 
-One generic task, ``cephflow.run_node``, carries ``(workflow_id, node_id, token)``; the node's
-task name and arguments are read from Redis, and the function comes from the ``@task``
-registry. Late acks, rejection on a lost worker, prefetch 1, and a visibility timeout far above
+Each declared task (``@task("ceph.reweight")``) is a Celery task of that name
+(``celery_tasks``), and the generic ``cephflow.run_node`` stays for messages sent by older
+versions; every message carries ``(workflow_id, node_id, token)`` only: the node's task name
+and arguments are read from Redis, and the function comes from the ``@task`` registry. Late acks, rejection on a lost worker, prefetch 1, and a visibility timeout far above
 any countdown: a message is acknowledged only after its run has been recorded.
 """
 
@@ -13,11 +14,11 @@ from typing import Any
 
 from celery import Celery, signals
 
-from cephflow.engine import broker, dispatch
+from cephflow.engine import broker, celery_tasks
 from cephflow.engine.connection import broker_url, call, redis_address, redis_client
 from cephflow.errors import CephflowError, RedisUnreachable
 from cephflow.lab.state import use_lab_state
-from cephflow.settings import Settings, get_settings
+from cephflow.settings import CelerySettings, Settings, get_settings
 
 log = logging.getLogger("cephflow.engine")
 
@@ -34,8 +35,9 @@ def resolve_redis_url(settings: Settings) -> str:
     return embedded.redis_url(settings)
 
 
-def make_app(redis_url: str, namespace: str) -> Celery:
-    """A Celery app on ``redis_url`` whose queue is named after the namespace.
+def make_app(redis_url: str, namespace: str, celery: CelerySettings | None = None) -> Celery:
+    """A Celery app on ``redis_url`` whose queue is named after the namespace, with the
+    routes and rate limits of ``celery`` (none when not given).
 
     Its TLS options go to the broker and the result backend as options, not in their URLs
     (``redis_address``): the same certificate check as the engine's own client.
@@ -61,15 +63,9 @@ def make_app(redis_url: str, namespace: str) -> Celery:
         task_publish_retry_policy={"max_retries": 5, "interval_start": 0.2,
                                    "interval_step": 0.5, "interval_max": 2},
         cephflow_redis_url=redis_url,
+        cephflow_namespace=namespace,
     )
-
-    @app.task(name=dispatch.TASK_NAME, ignore_result=True, acks_late=True,
-              reject_on_worker_lost=True)
-    def run_node(*args: Any, **kwargs: Any) -> None:
-        from cephflow.engine.runner import run_message
-
-        run_message(app, args, kwargs)
-
+    celery_tasks.configure(app, celery or CelerySettings())
     return app
 
 
@@ -78,7 +74,7 @@ def _default_app() -> Celery:
     process, so it is where the lab's state file is made to count (``use_lab_state``)."""
     use_lab_state()
     settings = get_settings()
-    return make_app(resolve_redis_url(settings), settings.namespace)
+    return make_app(resolve_redis_url(settings), settings.namespace, settings.celery)
 
 
 app = _default_app()
@@ -90,20 +86,24 @@ def _load_tasks(sender: Any = None, **_: Any) -> None:
     """Load the task modules the settings name (``task_modules``), then run their worker
     checks: a failed check stops the worker before it takes a message (SystemExit: Celery's
     signal dispatch logs and swallows ordinary exceptions). A Redis that refuses the worker
-    (``_redis_lets_in``) stops it the same way."""
+    (``_redis_lets_in``), or a rate limit or route naming no loaded task, stops it the same
+    way. Each loaded task then becomes a Celery task of its name."""
     from cephflow.engine.registry import WORKER_CHECKS
     from cephflow.engine.runner import load_task_modules
 
     settings = get_settings()
     load_task_modules(settings)
     worker_app = getattr(sender, "app", None) or app
-    checks = [lambda _: _redis_lets_in(worker_app), *WORKER_CHECKS]
+    celery_tasks.register_declared(worker_app)
+    checks = [lambda _: _redis_lets_in(worker_app), lambda s: celery_tasks.check_names(s.celery),
+              *WORKER_CHECKS]
     for check in checks:
         try:
             check(settings)
         except CephflowError as exc:
             where = f" ({exc.where})" if exc.where else ""
-            log.critical("cephflow worker refuses to start: %s%s", exc, where)
+            hint = f"; {exc.hint}" if getattr(exc, "hint", None) else ""
+            log.critical("cephflow worker refuses to start: %s%s%s", exc, where, hint)
             raise SystemExit(2) from exc
 
 

@@ -37,7 +37,7 @@ class EngineBinding:
     def app(self) -> Celery:
         """The Celery app used to send messages (created on first use)."""
         if self._app is None:
-            self._app = make_app(self.redis_url, self.ns)
+            self._app = make_app(self.redis_url, self.ns, self.settings.celery)
         return self._app
 
     def close(self) -> None:

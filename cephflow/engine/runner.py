@@ -283,7 +283,8 @@ def _reschedule(run: _Run, kind: str, delay: float, error: str = "") -> None:
     again = engine.transitions.reschedule(wf, node, run.token, kind, delay,
                                           run.masker.text(error))
     if again.status == "ok":
-        dispatch.send(engine.app, wf, [(node, again.detail[0])], countdown=delay)
+        dispatch.send(engine.app, wf, [(node, again.detail[0])], countdown=delay,
+                      client=engine.client)
     else:
         dispatch.send(engine.app, wf, again.sends, client=engine.client)
 

@@ -57,6 +57,14 @@ def flaky(ctx: StepContext, *, succeed_on: int = 3) -> dict:
     return {"attempt": ctx.attempt}
 
 
+@task("test.stamp")
+def stamp(ctx: StepContext) -> None:
+    """Record when this node's body started (``stamps``: node -> epoch seconds), then run."""
+    client = ctx.backend.client  # type: ignore[attr-defined]
+    call(lambda: client.hset(_key(ctx, "stamps"), ctx.node_id, repr(time.time())))
+    _record(ctx)
+
+
 @task("test.sleep")
 def sleep(ctx: StepContext, *, seconds: float = 1.0) -> None:
     """Sleep (a step that takes time), publishing progress first."""

@@ -32,7 +32,7 @@ def test_lost_messages_are_sent_again_after_their_lease(own_redis):
     time.sleep(0.05)
     assert reconcile_once(client.redis, client.transitions, client.app, NAMESPACE) == 2
     resent = client.redis.lrange(NAMESPACE, 0, -1)
-    assert sorted(f"('{wf}', 'a'" in m for m in resent) == [False, True]
+    assert sorted(f'"wf={wf} node=a"' in m for m in resent) == [False, True]
     # the next lease is doubled: an immediate second pass sends nothing
     assert reconcile_once(client.redis, client.transitions, client.app, NAMESPACE) == 0
     leases = dict(client.redis.zrange(keys.leases(NAMESPACE), 0, -1, withscores=True))

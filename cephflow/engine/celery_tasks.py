@@ -1,0 +1,75 @@
+"""Each registered task (``@task("ceph.reweight")``) is a Celery task of the same name.
+
+The Celery task is a thin wrapper: its message is ``(workflow_id, node_id, token)`` and it runs
+the node through the same runner as ``cephflow.run_node`` (claim, call, complete), which reads
+the node's task and arguments from Redis. Being a Celery task of its own name is what lets
+``celery inspect registered`` and Flower show it, Celery's ``task_routes`` send it to a queue,
+and a ``rate_limit`` pace it (``Settings.celery``). The engine's own timeouts (a step's
+``timeout``) stay the runner's; no Celery time limit is set.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+
+from cephflow.engine import dispatch
+from cephflow.engine.registry import IMPLEMENTATIONS
+from cephflow.errors import ConfigError
+from cephflow.settings import CelerySettings
+from cephflow.suggest import did_you_mean
+
+TASK_OPTIONS: dict[str, Any] = {"ignore_result": True, "acks_late": True,
+                                "reject_on_worker_lost": True}
+"""Every node task's options: acknowledged only once its run is recorded."""
+
+
+def configure(app: Celery, celery: CelerySettings) -> None:
+    """Apply the settings' routes to ``app`` (before it sends anything) and register the
+    generic task and every task declared so far."""
+    app.conf.task_routes = [{name: {"queue": queue} for name, queue in celery.task_routes.items()}]
+    app.conf.cephflow_rate_limits = dict(celery.rate_limits)
+    register_run_node(app)
+    register_declared(app)
+
+
+def register_run_node(app: Celery) -> None:
+    """``cephflow.run_node``: runs whatever node its message names (older messages)."""
+    if dispatch.TASK_NAME not in app.tasks:
+        app.task(name=dispatch.TASK_NAME, **TASK_OPTIONS)(_runner(app))
+
+
+def register_declared(app: Celery) -> list[str]:
+    """Register a Celery task for each declared task not registered yet; returns their names.
+
+    Called when the app is made and again once a worker has imported its task modules."""
+    rates = getattr(app.conf, "cephflow_rate_limits", None) or {}
+    added = []
+    for name in IMPLEMENTATIONS:
+        if name in app.tasks:
+            continue
+        app.task(name=name, rate_limit=rates.get(name), **TASK_OPTIONS)(_runner(app))
+        added.append(name)
+    return added
+
+
+def check_names(celery: CelerySettings) -> None:
+    """Refuse rate limits and exact routes that name no declared task (a typo would leave a
+    task unpaced or unrouted without a word). Globs (``ceph.*``) are not checked."""
+    named = [("celery.rate_limits", name) for name in celery.rate_limits]
+    named += [("celery.task_routes", name) for name in celery.task_routes
+              if not any(c in name for c in "*?[")]
+    for setting, name in named:
+        if name not in IMPLEMENTATIONS:
+            raise ConfigError(f"setting {setting} names task {name!r}, which no task module "
+                              "of this worker declares", hint=did_you_mean(name, IMPLEMENTATIONS))
+
+
+def _runner(app: Celery) -> Any:
+    def run(*args: Any, **kwargs: Any) -> None:
+        from cephflow.engine.runner import run_message
+
+        run_message(app, args, kwargs)
+
+    return run
