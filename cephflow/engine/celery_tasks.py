@@ -10,15 +10,18 @@ and a ``rate_limit`` pace it (``Settings.celery``). The engine's own timeouts (a
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
 
-from cephflow.engine import dispatch
+from cephflow.engine import dispatch, node_tasks
 from cephflow.engine.registry import IMPLEMENTATIONS
 from cephflow.errors import ConfigError
 from cephflow.settings import CelerySettings
 from cephflow.suggest import did_you_mean
+
+log = logging.getLogger("cephflow.engine")
 
 TASK_OPTIONS: dict[str, Any] = {"ignore_result": True, "acks_late": True,
                                 "reject_on_worker_lost": True}
@@ -73,3 +76,30 @@ def _runner(app: Celery) -> Any:
         run_message(app, args, kwargs)
 
     return run
+
+
+@signals.task_unknown.connect
+def _undeclared(sender: Any = None, name: str | None = None, message: Any = None,
+                **_: Any) -> None:
+    """A node message naming a task this worker does not declare (its ``task_modules`` lack
+    the module): Celery drops it; the node then fails saying so, as the runner fails a node
+    whose task it cannot find, instead of being re-sent to the same end lease after lease."""
+    app = getattr(sender, "app", None)
+    if app is None or getattr(app.conf, "cephflow_redis_url", None) is None or not name \
+            or name in IMPLEMENTATIONS:
+        return
+    try:
+        args = tuple(message.decode()[0])  # protocol 2: [args, kwargs, embed]
+    except Exception:  # noqa: BLE001 - not a node message: Celery's own log line says enough
+        return
+    if len(args) != 3 or not all(isinstance(a, str) for a in args):
+        return
+    from cephflow.engine.runner import engine_for, run_message
+
+    engine = engine_for(app)
+    [declared] = node_tasks.task_names(engine.client, engine.ns, args[0], [args[1]])
+    if declared is None or declared in IMPLEMENTATIONS:
+        return  # no such node, or one this worker runs: never run a task in the consumer
+    log.error("workflow %s node %s: task %r is not declared by this worker's task modules",
+              args[0], args[1], name)
+    run_message(app, args, {})  # claims the node and fails it: "unknown task ... in this worker"

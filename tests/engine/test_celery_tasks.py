@@ -208,3 +208,20 @@ def _up(port: int) -> bool:
             return r.status == 200
     except OSError:
         return False
+
+
+def test_a_step_of_a_task_the_worker_does_not_declare_fails_saying_so(redis_server, tmp_path,
+                                                                       ns):
+    worker = _worker(redis_server, tmp_path, ns, "undeclared").start()
+    client = _client(redis_server, ns)
+    try:
+        wf = client.submit(dag(node("odd", task="test.undeclared"), node("b", after=["odd"])))
+        assert client.wait(wf, timeout=60) is WorkflowState.FAILED
+        snap = client.snapshot(wf)
+        assert snap.nodes["odd"].state == "failed"
+        assert "unknown task 'test.undeclared'" in (snap.nodes["odd"].error or "")
+        assert snap.nodes["b"].state != "succeeded"
+        assert "unregistered task of type 'test.undeclared'" in worker.output()
+    finally:
+        worker.stop()
+        client.close()
