@@ -225,3 +225,16 @@ def test_a_step_of_a_task_the_worker_does_not_declare_fails_saying_so(redis_serv
     finally:
         worker.stop()
         client.close()
+
+
+def test_a_rate_limit_naming_no_declared_task_stops_the_worker(redis_server, tmp_path, ns):
+    worker = _worker(redis_server, tmp_path, ns, "typo",
+                     CelerySettings(rate_limits={"test.recrod": "1/s"})).launch()
+    try:
+        wait_until(lambda: not worker.alive, timeout=60, what="the worker refuses to start")
+        out = worker.output()
+        assert "setting celery.rate_limits names task 'test.recrod'" in out, out[-2000:]
+        assert "did you mean 'test.record'?" in out
+        assert "ready." not in out
+    finally:
+        worker.stop()
