@@ -3,8 +3,9 @@
 Each declared task (``@task("ceph.reweight")``) is a Celery task of that name
 (``celery_tasks``), and the generic ``cephflow.run_node`` stays for messages sent by older
 versions; every message carries ``(workflow_id, node_id, token)`` only: the node's task name
-and arguments are read from Redis, and the function comes from the ``@task`` registry. Late acks, rejection on a lost worker, prefetch 1, and a visibility timeout far above
-any countdown: a message is acknowledged only after its run has been recorded.
+and arguments are read from Redis, and the function comes from the ``@task`` registry. Late
+acks, rejection on a lost worker, prefetch 1, and a visibility timeout far above any
+countdown: a message is acknowledged only after its run has been recorded.
 """
 
 from __future__ import annotations
