@@ -24,8 +24,9 @@ from cephflow.suggest import did_you_mean
 log = logging.getLogger("cephflow.engine")
 
 TASK_OPTIONS: dict[str, Any] = {"ignore_result": True, "acks_late": True,
-                                "reject_on_worker_lost": True}
-"""Every node task's options: acknowledged only once its run is recorded."""
+                                "reject_on_worker_lost": True, "shared": False}
+"""Every node task's options: acknowledged only once its run is recorded; registered on
+this app only (a shared task would be added to every app made later, bound to this one)."""
 
 
 def configure(app: Celery, celery: CelerySettings) -> None:
