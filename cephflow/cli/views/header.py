@@ -2,7 +2,7 @@
 
 ``WorkflowHeader(snapshot, now=...)``: runbook, id, state, elapsed time, cluster and the params the
 user gave (as typed) on the first line; a progress bar over all nodes, the count, the percentage and the time left
-(``cephflow.cli.views.eta``) on the second. Pure: the same snapshot and ``now`` always draw the same two lines.
+(``cephflow.operations.eta``) on the second. Pure: the same snapshot and ``now`` always draw the same two lines.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
-from cephflow.cli.views.eta import Outlook, outlook
 from cephflow.cli.views.style import (
     duration,
     params_text,
@@ -19,6 +18,7 @@ from cephflow.cli.views.style import (
     workflow_style,
 )
 from cephflow.engine.state import WorkflowSnapshot
+from cephflow.operations.eta import Outlook, outlook
 from cephflow.runbook.barrier import is_barrier
 
 BAR_WIDTH = 30
