@@ -92,6 +92,10 @@ before it existed, in format 1.
     <ns>:wf:<id>:facts        hash   fact key -> JSON value
     <ns>:wf:<id>:once         set    "<node>|<key>" markers of StepContext.once
     <ns>:wf:<id>:memo:<node>  hash   memo key -> JSON value
+    <ns>:wf:<id>:held         set    main nodes that became ready while the workflow was
+                                     paused: queued, unleased, not run; ``unpause.lua``
+                                     sends each once (meta ``paused_by``, ``paused_at``,
+                                     ``pause_reason`` say who paused it, when and why)
 """
 
 from __future__ import annotations
@@ -249,6 +253,7 @@ class WorkflowKeys:
     relay = property(lambda self: self._k("relay"))
     members = property(lambda self: self._k("members"))
     fanin = property(lambda self: self._k("fanin"))
+    held = property(lambda self: self._k("held"))
 
     memo_prefix = property(lambda self: self._k("memo:"))
 
@@ -307,6 +312,7 @@ SCRIPT_KEYS: dict[str, Callable[[WorkflowKeys], str]] = {
     "FANIN": lambda k: k.fanin,
     "HOLDER": lambda k: holder_prefix(k.ns),
     "SUBMITTING": lambda k: submitting(k.ns),
+    "HELD": lambda k: k.held,
 }
 """Every key an engine script receives: its Lua name (bound as ``K_<NAME>``) -> its builder.
 
