@@ -107,6 +107,7 @@ class WorkflowControl(WorkflowReader):
             "nodes": len(dag.nodes),
             "retention": int(self.settings.retention_days * 86_400_000),
             "redo": json.dumps([n.id for n in dag.nodes if n.redo_on_resume and not n.cleanup]),
+            "moves_data": int(dag.moves_data),
         }
         if dag.secrets:  # in Redis already, in the args that use them; kept here to mask them
             meta["secrets"] = json.dumps(sorted(dag.secrets))

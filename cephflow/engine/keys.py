@@ -18,7 +18,9 @@ namespace that may outlive a workflow's retention; any other key left after it i
 Among the meta fields, ``params`` holds the resolved params (defaults applied, secrets
 redacted) and ``given`` the params as the user typed them (JSON object in the order given,
 values as text such as ``"1h30m"`` or lists of text, secrets redacted); ``given`` is absent
-on workflows submitted before it was recorded or without a command line. ``failed_kept`` names
+on workflows submitted before it was recorded or without a command line. ``moves_data``
+is 1 when the runbook makes Ceph move data (``Dag.moves_data``; absent or 0: it does not).
+``failed_kept`` names
 a failed node that a retry left as it was (``lua/resume.lua``): the workflow ends failed with
 it even when everything retried succeeds. The audit record says who resumed (``resumed_by``,
 ``resumed_at``, ``resumed_from``: the step of ``resume --from``, ``resumes``) or retried
@@ -92,8 +94,9 @@ before it existed, in format 1.
     <ns>:wf:<id>:facts        hash   fact key -> JSON value
     <ns>:wf:<id>:once         set    "<node>|<key>" markers of StepContext.once
     <ns>:wf:<id>:memo:<node>  hash   memo key -> JSON value
-    <ns>:wf:<id>:held         set    main nodes that became ready while the workflow was
-                                     paused: queued, unleased, not run; ``unpause.lua``
+    <ns>:wf:<id>:held         set    main nodes that became ready, or were due for their
+                                     next check, while the workflow was paused: queued or
+                                     waiting, unleased, not run; ``unpause.lua``
                                      sends each once (meta ``paused_by``, ``paused_at``,
                                      ``pause_reason`` say who paused it, when and why)
 """

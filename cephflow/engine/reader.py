@@ -148,7 +148,8 @@ class WorkflowReader(EngineBinding):
             submitted_by=meta.get("submitted_by", ""), ended_at=_float(meta.get("ended_at")),
             failed_node=meta.get("failed_node"), error=_masked(masker, meta.get("error")),
             cluster=meta.get("cluster"), groups=json.loads(meta.get("groups", "{}")),
-            pause=_masked_pause(masker, Pause.from_meta(meta)), nodes=nodes, last_event_id=last[0][0] if last else "0-0",
+            pause=_masked_pause(masker, Pause.from_meta(meta)),
+            moves_data=meta.get("moves_data") == "1", nodes=nodes, last_event_id=last[0][0] if last else "0-0",
         )
 
     def expanded(self, wf: str, expander: str) -> list[NodeSnapshot]:

@@ -174,6 +174,8 @@ class WorkflowSnapshot(BaseModel):
     """Fan-out id -> its concurrency limit."""
     pause: Pause | None = None
     """Set while the workflow is paused (``cephflow pause``)."""
+    moves_data: bool = False
+    """Its runbook makes Ceph move data (``Dag.moves_data``): a pause freezes the movement."""
     nodes: dict[str, NodeSnapshot] = Field(default_factory=dict)
     """In topological order (the DAG's order)."""
     last_event_id: str = "0-0"

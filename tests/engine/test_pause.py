@@ -27,11 +27,16 @@ def _checks(client, wf: str, node_id: str) -> int:
     return int(client.redis.hget(recorded(NAMESPACE, wf, "checks"), node_id) or 0)
 
 
+def _running_until(fact: str) -> object:
+    """``a``: runs (holding a worker slot, not waiting) until ``fact`` is set, then ends well."""
+    return node("a", task="test.fail_on_fact", args={"key": fact, "fixed_by": fact})
+
+
 def _gated() -> object:
-    """``a`` waits for the fact ``go``, then ``b`` and ``c``; ``poll`` keeps checking
-    ``stop`` meanwhile (the worker is busy: a measured interval, not a sleep); ``fin``."""
+    """``a`` runs until the fact ``go``, then ``b`` and ``c``; ``poll`` checks ``stop`` every
+    0.1 s meanwhile; ``fin``."""
     return dag(
-        node("a", task="test.wait_fact", args={"key": "go"}),
+        _running_until("go"),
         node("b", after=["a"]),
         node("c", after=["b"]),
         node("poll", task="test.wait_fact", args={"key": "stop", "countdown": 0.1}),
@@ -50,15 +55,20 @@ def test_no_new_step_starts_while_paused_and_unpause_sends_held_once(client, cel
     wait_until(lambda: _held(client, wf) == {"b"}, timeout=20, what="b held")
     lease = client.redis.zscore(keys.leases(client.ns), keys.lease_member(wf, "b"))
     assert lease is None  # held without a lease: the reconciler does not send it
-    # the worker keeps working (poll checks on) while b stays held
-    seen = _checks(client, wf, "poll")
-    wait_until(lambda: _checks(client, wf, "poll") >= seen + 5, timeout=20, what="polls")
+    wait_until(lambda: "poll" in _held(client, wf), timeout=20, what="poll's next check held")
+    held_checks = _checks(client, wf, "poll")
+    # a measured interval: another workflow's poll checks 5 times on the same worker
+    other = client.submit(dag(node("p", task="test.wait_fact",
+                                   args={"key": "stop", "countdown": 0.1})), user="tester")
+    wait_until(lambda: _checks(client, other, "p") >= 5, timeout=20, what="other polls")
     snap = client.snapshot(wf)
     assert snap.nodes["b"].state is NodeState.QUEUED and "b" not in runs(client, wf)
+    assert _checks(client, wf, "poll") == held_checks  # no check ran while paused
     assert snap.pause is not None and snap.pause.by == "alice"
     assert snap.pause.reason == "backfill hurts clients"
 
-    assert client.unpause(wf, user="bob") == 1
+    client.set_fact(other, "stop", True)
+    assert client.unpause(wf, user="bob") == 2
     with pytest.raises(InvalidTransition, match="not paused"):
         client.unpause(wf, user="bob")
     client.set_fact(wf, "stop", True)
@@ -67,7 +77,7 @@ def test_no_new_step_starts_while_paused_and_unpause_sends_held_once(client, cel
     assert client.snapshot(wf).pause is None and not _held(client, wf)
     actions = [(e.action, e.user, e.detail) for e in client.history(wf)]
     assert (HistoryAction.PAUSED, "alice", "backfill hurts clients") in actions
-    assert (HistoryAction.UNPAUSED, "bob", "1 held steps sent") in actions
+    assert (HistoryAction.UNPAUSED, "bob", "2 held steps sent") in actions
     events = [e for e in client.events(wf, "0-0", count=1000)
               if e.type is EventType.WORKFLOW_PAUSE]
     assert [e.data["paused"] for e in events] == [True, False]
@@ -96,7 +106,7 @@ def test_a_message_in_flight_is_held_at_its_claim_and_sent_again_once(lone_clien
 
 
 def test_finally_steps_are_never_held(client, celery_worker):
-    wf = client.submit(dag(node("a", task="test.wait_fact", args={"key": "go"}),
+    wf = client.submit(dag(_running_until("go"),
                            node("fin", cleanup=True), node("fin2", cleanup=True,
                                                            after=["fin"])), user="tester")
     wait_node(client, wf, "a", NodeState.RUNNING)
@@ -125,7 +135,7 @@ def test_cancel_while_paused_lifts_the_pause_and_runs_finally(client, celery_wor
 
 
 def test_a_failure_while_paused_lifts_the_pause(client, celery_worker):
-    wf = client.submit(dag(node("a", task="test.wait_fact", args={"key": "go"}),
+    wf = client.submit(dag(_running_until("go"),
                            node("b", after=["a"]),
                            node("bad", task="test.fail_on_fact", args={"key": "go"}),
                            node("fin", cleanup=True)), user="tester")
@@ -138,7 +148,7 @@ def test_a_failure_while_paused_lifts_the_pause(client, celery_worker):
 
 
 def test_pause_twice_keeps_the_first_and_an_ended_workflow_is_refused(client, celery_worker):
-    wf = client.submit(dag(node("a", task="test.wait_fact", args={"key": "go"})),
+    wf = client.submit(dag(_running_until("go")),
                        user="tester")
     wait_node(client, wf, "a", NodeState.RUNNING)
     first = client.pause(wf, user="alice", reason="one")

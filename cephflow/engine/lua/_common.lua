@@ -10,9 +10,10 @@
 --   M, H       scripts.Rerun, and state.HistoryAction (what the history records): H.APPROVED ...
 --   K_HISTORY  keys.CONTROL_SCRIPT_KEYS: passed by the control path only, else nil
 --
--- A paused workflow (meta 'paused_by' set: pause.lua) starts no main node: one that becomes
--- ready, or whose message arrives, is held in K_HELD (queued, unleased, unsent) until
--- unpause.lua sends it; finally nodes are never held. Its stop or its end lifts the pause.
+-- A paused workflow (meta 'paused_by' set: pause.lua) starts no main node and runs no
+-- waiting one's next check: one that becomes ready, or whose message arrives, is held in
+-- K_HELD (queued or waiting, unleased, unsent) until unpause.lua sends it; finally nodes
+-- are never held. Its stop or its end lifts the pause.
 -- Write states, phases, event types and replies through those tables, never as strings, and
 -- never index KEYS here: tests/engine/test_lua_contract.py fails otherwise.
 --
@@ -121,7 +122,8 @@ local function hold_if_paused(node)
 end
 
 -- The pause ends (unpause, a stop, the end): clear it and return the held nodes, sorted
--- (those still queued are the caller's to send or cancel). by: who lifted it ('' for none).
+-- (those still queued or waiting are the caller's to send; a stop has cancelled them).
+-- by: who lifted it ('' for none).
 local function lift_pause(by)
     if not is_paused() then return {} end
     local held = redis.call('SMEMBERS', K_HELD)

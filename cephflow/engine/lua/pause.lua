@@ -2,8 +2,9 @@
 -- KEYS: the workflow keys (see _common.lua).
 -- ARGV: 1 wf, 2 lease, 3 user, 4 reason ('' for none)
 -- Steps running now go on to their end; the main nodes that become ready from now on, and
--- queued ones whose message arrives, are held (_common.lua's hold_if_paused). Finally steps
--- are never held. Only a running workflow in its main part pauses.
+-- queued or waiting ones whose message arrives (a waiting step's next check: a drain takes
+-- no next weight step), are held (_common.lua's hold_if_paused). Finally steps are never
+-- held. Only a running workflow in its main part pauses.
 -- Returns {'invalid', state} (unknown, not running, or past its main part: nothing changed),
 -- {'paused', by, at, reason} (paused already: nothing changed), or {'ok', at}.
 local st = wf_state()

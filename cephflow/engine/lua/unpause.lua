@@ -1,7 +1,7 @@
 -- unpause: lift a workflow's pause and send the main nodes it held, each exactly once.
 -- KEYS: the workflow keys (see _common.lua).
 -- ARGV: 1 wf, 2 lease, 3 user
--- Each held node still queued gets a new token (a message of the pause, arriving late, is
+-- Each held node still queued (or waiting for its next check) gets a new token (a message of the pause, arriving late, is
 -- stale) and a lease, and is sent; the held set is emptied in the same script, so a second
 -- unpause sends nothing.
 -- Returns {'invalid', 'unknown'} (no such workflow), {'not_paused', state} (nothing
@@ -12,7 +12,8 @@ if not is_paused() then return {R.NOT_PAUSED, st} end
 local held = lift_pause(ARGV[3])
 local sends = {}
 for _, node in ipairs(held) do
-    if redis.call('HGET', K_STATE, node) == S.QUEUED then
+    local s = redis.call('HGET', K_STATE, node)
+    if s == S.QUEUED or (s == S.RUNNING and is_waiting(node)) then
         local tok = new_token()
         redis.call('HSET', K_TOKEN, node, tok)
         lease(node, LEASE)
