@@ -53,7 +53,7 @@ def slow(ceph_lab):
             _mon(cluster, prefix="config set", who="osd", name=name, value=value)
         for i in range(OBJECTS):
             io.write_full(f"pause-{i}", b"p" * 4096)
-        yield
+        yield cluster
     finally:
         client = ceph_lab.client()
         for name in SLOW:
@@ -129,6 +129,7 @@ def test_pause_during_a_drain_freezes_backfill_and_resume_finishes_it(flow, ceph
     assert len(flow.progress(wf, "reweight")) == checks  # the drain did not check again
     assert "reweight" in flow.client.redis.smembers(WorkflowKeys(NAMESPACE, wf).held)
 
+    _mon(slow, prefix="config rm", who="osd", name="osd_recovery_sleep")  # finish quickly
     unpaused = pausing.unpause(flow.client, wf)
     assert unpaused.lifted == ["norebalance", "nobackfill"] and unpaused.sent == 1
     assert not {"norebalance", "nobackfill"} & set(client.osd_dump().flags)
