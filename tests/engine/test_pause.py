@@ -140,6 +140,7 @@ def test_a_failure_while_paused_lifts_the_pause(client, celery_worker):
                            node("bad", task="test.fail_on_fact", args={"key": "go"}),
                            node("fin", cleanup=True)), user="tester")
     wait_node(client, wf, "a", NodeState.RUNNING)
+    wait_node(client, wf, "bad", NodeState.RUNNING)  # started: a pause does not hold it
     client.pause(wf, user="alice")
     client.set_fact(wf, "go", True)
     assert client.wait(wf, timeout=30) is WorkflowState.FAILED

@@ -110,12 +110,18 @@ local function count_end(node)
     end
 end
 
-local function is_paused() return redis.call('HEXISTS', K_META, 'paused_by') == 1 end
+-- Whether the workflow is paused, read once per script (a fan-out queues many nodes);
+-- lift_pause and pause.lua keep it current.
+local PAUSED = nil
+local function is_paused()
+    if PAUSED == nil then PAUSED = redis.call('HEXISTS', K_META, 'paused_by') == 1 end
+    return PAUSED
+end
 
 -- While paused, a main node that would start is held instead: kept queued with no lease
 -- (the reconciler leaves it alone) and no message; unpause.lua sends it. True if held.
 local function hold_if_paused(node)
-    if is_cleanup(node) or not is_paused() then return false end
+    if not is_paused() or is_cleanup(node) then return false end
     redis.call('SADD', K_HELD, node)
     unlease(node)
     return true
@@ -130,6 +136,7 @@ local function lift_pause(by)
     table.sort(held)
     redis.call('DEL', K_HELD)
     redis.call('HDEL', K_META, 'paused_by', 'paused_at', 'pause_reason')
+    PAUSED = false
     event(E.WORKFLOW_PAUSE, nil, {'data', cjson.encode({paused = false, by = by or ''})})
     return held
 end

@@ -17,6 +17,7 @@ if is_paused() then
 end
 local at = tostring(NOW)
 redis.call('HSET', K_META, 'paused_by', ARGV[3], 'paused_at', at, 'pause_reason', ARGV[4])
+PAUSED = true
 redis.call('HSET', K_AUDIT, 'paused_by', ARGV[3], 'paused_at', at, 'pause_reason', ARGV[4])
 redis.call('HINCRBY', K_AUDIT, 'pauses', 1)
 history(H.PAUSED, nil, ARGV[4])
