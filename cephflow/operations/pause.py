@@ -6,8 +6,9 @@ a workflow whose runbook moves data (``Dag.moves_data``) the cluster flags ``nor
 and ``nobackfill`` freeze the movement already under way: each is set only where it is not
 set already, and recorded as this workflow's (fact ``flag.<name>``, the same ownership the
 ``ceph.set_flag`` task keeps, through ``claim_flag``) before it is set. The fact
-``pause.flags`` lists the flags the pause holds. Unpause lifts exactly those (``release_flag``):
-never a flag an operator set. A workflow cancelled, or failed, while paused has them lifted
+``pause.flags`` lists the flags the pause holds (named before they are set). Unpause lifts
+exactly those (``release_flag``): never a flag an operator set, nor one a step of the
+workflow set (that step's runbook lifts it). A workflow cancelled, or failed, while paused has them lifted
 by its runbook's finally steps (``ceph.unset_flag``: only this workflow's).
 
 A paused workflow's waiting steps do not run, so they no longer keep its silences alive
@@ -30,7 +31,7 @@ from cephflow.engine.client import WorkflowClient
 from cephflow.engine.state import Pause, WorkflowSnapshot
 from cephflow.errors import InvalidTransition, MonitoringError
 from cephflow.settings import get_settings
-from cephflow.tasks.ceph.flags import Claim, claim_flag, release_flag
+from cephflow.tasks.ceph.flags import Claim, claim_flag, flag_key, release_flag
 
 PAUSE_FLAGS = ("norebalance", "nobackfill")
 """What freezes data movement: no PG starts rebalancing, none goes on backfilling."""
@@ -105,14 +106,18 @@ def pause(client: WorkflowClient, workflow_id: str, *, reason: str = "",
         ceph = ceph or client_for(get_settings())
         held = list(facts.fact(PAUSE_FLAGS_FACT, []))
         for flag in PAUSE_FLAGS:
-            claim = claim_flag(ceph, facts, flag)
-            if claim is Claim.THEIRS:
-                left.append(flag)
-                continue
-            flags.append(flag)
-            if flag not in held:
-                held.append(flag)
+            # a flag one of the workflow's own steps holds is that step's to lift, not ours
+            by_a_step = flag not in held and facts.fact(flag_key(flag)) is True
+            if not by_a_step and flag not in held:  # named first: a pause that dies
+                held.append(flag)                   # half-way still lifts it on unpause
                 facts.set_fact(PAUSE_FLAGS_FACT, held)
+            if claim_flag(ceph, facts, flag) is Claim.THEIRS:
+                left.append(flag)
+                if flag in held:
+                    held.remove(flag)
+                    facts.set_fact(PAUSE_FLAGS_FACT, held)
+            elif flag in held:
+                flags.append(flag)
     silences, errors = _extend_silences(client, wf)
     return Paused(wf, made, before is not None, snap.moves_data, flags, left, silences, errors)
 

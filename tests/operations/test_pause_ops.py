@@ -118,3 +118,45 @@ def test_pause_extends_the_workflows_silences(client, celery_worker, alertmanage
     client.set_fact(wf, "go", True)
     assert client.wait(wf, timeout=30) is WorkflowState.SUCCEEDED
     assert handle["backend"] == "alertmanager"
+
+
+class _Cluster:
+    """Stands in for the Ceph client's flag calls only (the lab test runs the real ones):
+    which flags are set, and every set and unset sent."""
+
+    def __init__(self, flags: set[str]):
+        self.flags, self.sent = set(flags), []
+
+    def osd_dump(self):
+        return type("Dump", (), {"flags": frozenset(self.flags)})()
+
+    def set_flag(self, flag: str) -> None:
+        self.sent.append(("set", flag))
+        self.flags.add(flag)
+
+    def unset_flag(self, flag: str) -> None:
+        self.sent.append(("unset", flag))
+        self.flags.discard(flag)
+
+
+def test_unpause_lifts_only_the_flags_the_pause_set(client, celery_worker):
+    wf = client.submit(_long().model_copy(update={"moves_data": True}), user="tester")
+    wait_node(client, wf, "a", NodeState.RUNNING)
+    # norebalance: set by a step of the workflow (its fact says so); nobackfill: an operator's
+    client.set_fact(wf, "flag.norebalance", True)
+    cluster = _Cluster({"norebalance", "nobackfill"})
+    paused = pausing.pause(client, wf, ceph=cluster)
+    assert (paused.flags, paused.left, cluster.sent) == ([], ["nobackfill"], [])
+    assert client.get_fact(wf, pausing.PAUSE_FLAGS_FACT) == []
+    assert pausing.unpause(client, wf, ceph=cluster).lifted == []
+    assert cluster.flags == {"norebalance", "nobackfill"} and cluster.sent == []
+
+    cluster.flags = set()
+    paused = pausing.pause(client, wf, ceph=cluster)
+    # both set again to freeze the movement; norebalance stays the step's to lift
+    assert paused.flags == ["nobackfill"]
+    assert cluster.sent == [("set", "norebalance"), ("set", "nobackfill")]
+    unpaused = pausing.unpause(client, wf, ceph=cluster)
+    assert unpaused.lifted == ["nobackfill"] and cluster.flags == {"norebalance"}
+    client.set_fact(wf, "go", True)
+    assert client.wait(wf, timeout=30) is WorkflowState.SUCCEEDED
