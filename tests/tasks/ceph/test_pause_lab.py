@@ -114,7 +114,7 @@ def test_pause_during_a_drain_freezes_backfill_and_resume_finishes_it(flow, ceph
     assert flow.client.get_fact(wf, "flag.nobackfill") is True
     assert flow.client.get_fact(wf, pausing.PAUSE_FLAGS_FACT) == ["norebalance", "nobackfill"]
 
-    misplaced, unclean = _steady(client, 2.0)
+    misplaced, unclean = _steady(client, 4.0)  # past a PG stats report or two
     assert misplaced > 0 and unclean  # frozen half-way, not finished
     steps = _steps(flow, wf)
     checks = len(flow.progress(wf, "reweight"))
