@@ -153,6 +153,9 @@ class AlertmanagerSettings(RetrySettings):
     """Seconds a silence lasts when the step names no duration: the safety net."""
     extend_margin: float = 15 * 60.0
     """Waiting steps extend a silence that would end within this many seconds."""
+    pause_extension: float = 24 * 3600.0
+    """``cephflow pause`` extends the workflow's silences to end no sooner than this many
+    seconds from then (a paused workflow's waiting steps do not check, so do not extend)."""
 
 
 class HttpDowntimeSettings(RetrySettings):

@@ -164,6 +164,7 @@ def outline(snapshot: WorkflowSnapshot, *, now: float) -> dict[str, Any]:
             "ended_at": snapshot.ended_at,
             "params": snapshot.given if snapshot.given is not None else snapshot.params,
             "eta": asdict(outlook(snapshot, now)),
+            "pause": snapshot.pause.model_dump() if snapshot.pause else None,
             "entries": [_entry(snapshot, item, "", now) for item in steps_of(snapshot)]}
 
 

@@ -231,7 +231,13 @@ async function decide(workflow, entry, how) {
 
 async function control(workflow, what) {
   if (what === "cancel" && !confirm("Cancel this workflow? Its finally steps run.")) return;
-  try { await api(`/workflows/${workflow}/${what}`, { json: {} }); }
+  const body = {};
+  if (what === "pause") {
+    const reason = prompt("Why pause? (kept with the pause)");
+    if (reason === null) return;
+    body.reason = reason;
+  }
+  try { await api(`/workflows/${workflow}/${what}`, { json: body }); }
   catch (error) { alert(error.message); }
 }
 
@@ -263,9 +269,12 @@ async function workflowPage(id) {
       fill(header, el("h1", {}, `${snapshot.runbook} `, el("span", { class: "mono" }, full.slice(0, 8)), " ", stateTag(snapshot.state)),
         el("p", { class: "help" }, `submitted by ${snapshot.submitted_by} at ${when(snapshot.submitted_at)}  ${params}`),
         etaText(snapshot.eta) ? el("p", { id: "eta" }, etaText(snapshot.eta)) : null,
+        snapshot.pause ? el("p", { id: "paused", class: "error" }, `paused by ${snapshot.pause.by} at ${when(snapshot.pause.at)}${snapshot.pause.reason ? ": " + snapshot.pause.reason : ""}`) : null,
         snapshot.error ? el("p", { class: "error" }, snapshot.error) : null,
         el("div", { class: "actions" },
           may("operator") && ["running", "failing"].includes(snapshot.state) ? el("button", { class: "danger", id: "cancel", onclick: () => control(full, "cancel") }, "Cancel") : null,
+          may("operator") && snapshot.state === "running" && !snapshot.pause ? el("button", { id: "pause", onclick: () => control(full, "pause") }, "Pause") : null,
+          may("operator") && snapshot.pause ? el("button", { id: "unpause", class: "primary", onclick: () => control(full, "unpause") }, "Unpause") : null,
           may("operator") && ["failed", "cancelled"].includes(snapshot.state) ? el("button", { id: "resume", onclick: () => control(full, "resume") }, "Resume") : null));
       fill(tree, el("ul", {}, snapshot.entries.map((e) => nodeRow(full, e, show))));
     } catch (error) { showError(error); }
