@@ -213,7 +213,6 @@ class Prediction:
             "rate_bytes_per_sec": self.rate,
             "rate_source": self.rate_source,
             "eta_seconds": round(self.eta_seconds, 1),
-            "moving_pgs": sorted(m.pgid for m in self.moves),
             **self.extra,
         }
 
