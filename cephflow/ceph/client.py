@@ -167,6 +167,11 @@ class CephClient:
             raise CephError("ceph osd getmap: empty answer")
         return data
 
+    def pg_ls_text(self) -> str:
+        """``pg ls -f json`` as text: at 100,000 PGs (~240 MB) a reader that needs two
+        fields of each PG scans it rather than parse it whole."""
+        return self.run(cmd("pg ls", target="mgr")).check().stdout
+
     def osd_metadata_all(self) -> list[dict[str, Any]]:
         """``ceph osd metadata``: one mapping per OSD that reported (``id``, ``hostname``...)."""
         return list(self.query(cmd("osd metadata")))

@@ -23,6 +23,7 @@ from cephflow.ceph.movement import (
     Usage,
     WeightChange,
     parse_up_sets,
+    pg_bytes_from_text,
     predict,
 )
 from cephflow.ceph.movement_tools import (
@@ -90,6 +91,22 @@ def test_a_weight_to_zero_moves_every_pg_off_that_osd_and_counts_its_bytes():
     total_before = sum(f.used for f in fill.values())
     total_after = sum(f.used_after for f in fill.values())
     assert total_after - total_before == pytest.approx(-gave + p.bytes_to_copy, abs=fill[4].used)
+
+
+def test_bytes_per_pg_are_scanned_from_the_text_as_json_would_give_them():
+    parsed = {p.pgid: p.bytes for p in PgList.from_json(load("movement_pg_ls.json")).pgs}
+    assert pg_bytes_from_text(text("movement_pg_ls.json")) == parsed
+    assert sum(parsed.values()) > 0
+    spaced = json.dumps(load("movement_pg_ls.json"), indent=2)  # any spacing
+    assert pg_bytes_from_text(spaced) == parsed
+    # a PG without num_bytes (another shape): None, and the caller parses the JSON whole
+    assert pg_bytes_from_text('{"pg_stats": [{"pgid": "1.0"}, {"pgid": "1.1", '
+                              '"stat_sum": {"num_bytes": 5}}]}') is None
+
+
+def test_the_compact_dump_and_the_dump_all_give_the_same_up_sets():
+    compact = "pool 2 pg_num 2\n2.0\t[3,5,0]\t3\n2.1\t[]\t-1\n#osd\tcount\tfirst\n"
+    assert parse_up_sets(compact) == {"2.0": (3, 5, 0), "2.1": ()}
 
 
 def test_eta_uses_the_rate_measured_now_or_the_stated_default():
@@ -187,6 +204,9 @@ class RecordedClient:
 
     def pg_ls(self):
         return PgList.from_json(load("movement_pg_ls.json"))
+
+    def pg_ls_text(self) -> str:
+        return text("movement_pg_ls.json")
 
     def osd_df(self):
         return parse_osd_df(load("movement_osd_df.json"))
