@@ -86,6 +86,8 @@ def pg_bytes_from_text(text: str) -> dict[str, int] | None:
 
     The whole answer is ~2.4 KB a PG (240 MB at 100,000 PGs, ~10 s to ``json.loads`` on a
     busy 2-core machine); the prediction needs two numbers of it."""
+    if '"pgid":"' in text:  # Ceph's compact JSON: split and find run at C speed
+        return _compact_pg_bytes(text)
     found: dict[str, int] = {}
     pgid = None
     for match in _PG_BYTES.finditer(text):
@@ -99,6 +101,29 @@ def pg_bytes_from_text(text: str) -> dict[str, int] | None:
             found[pgid] = int(match.group(2))
             pgid = None
     return found if pgid is None else None
+
+
+def _compact_pg_bytes(text: str) -> dict[str, int] | None:
+    """The first ``num_bytes`` after each ``pgid`` and before the next one (``stat_sum``'s:
+    no other key of an entry is spelled so); None when an entry has none."""
+    found: dict[str, int] = {}
+    key, pg_key = '"num_bytes":', '"pgid":"'
+    at = text.find(pg_key)
+    while at >= 0:
+        start = at + len(pg_key)
+        end = text.index('"', start)
+        following = text.find(pg_key, end)
+        value = text.find(key, end)
+        if value < 0 or (0 <= following < value):
+            return None
+        first = last = value + len(key)
+        while last < len(text) and text[last].isdigit():
+            last += 1
+        if last == first:
+            return None
+        found[text[start:end]] = int(text[first:last])
+        at = following
+    return found
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,10 @@ def test_bytes_per_pg_are_scanned_from_the_text_as_json_would_give_them():
     # a PG without num_bytes (another shape): None, and the caller parses the JSON whole
     assert pg_bytes_from_text('{"pg_stats": [{"pgid": "1.0"}, {"pgid": "1.1", '
                               '"stat_sum": {"num_bytes": 5}}]}') is None
+    assert pg_bytes_from_text('{"pg_stats":[{"pgid":"1.0"},{"pgid":"1.1",'
+                              '"stat_sum":{"num_bytes":5}}]}') is None  # compact, same
+    assert pg_bytes_from_text('{"pg_stats":[{"pgid":"1.0","stat_sum":{"num_bytes":7}},'
+                              '{"pgid":"1.1","stat_sum":{"num_bytes":5}}]}') == {"1.0": 7, "1.1": 5}
 
 
 def test_the_compact_dump_and_the_dump_all_give_the_same_up_sets():
