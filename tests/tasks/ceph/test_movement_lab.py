@@ -142,6 +142,14 @@ def test_the_plan_json_carries_the_prediction(ceph_lab, data):
     assert answer["bytes_to_copy"] == predicted.bytes_to_copy > 0
     assert answer["backfillfull_ratio"] == pytest.approx(client.osd_dump().backfillfull_ratio)
     assert answer["fullest_after"][0]["osd"] in client.osd_dump().osds
+    # the map read through the ceph CLI (bytes on stdout) predicts the same as through librados
+    from cephflow.ceph.access import build_client
+
+    cli = build_client(ceph_lab.settings(ceph={"backend": "cli"}).ceph)
+    assert type(cli.reader).__name__ == "CliBackend" and type(client.reader).__name__ == "RadosBackend"
+    assert cli.osdmap_bytes() == client.osdmap_bytes()
+    again = MovementTool().predict(cli, [WeightChange(4, weight=0.0)], default_rate=100 * 2**20)
+    assert {m.pgid for m in again.moves} == {m.pgid for m in predicted.moves}
 
 
 def test_a_plan_past_a_lowered_backfillfull_is_refused_and_nothing_changes(ceph_lab, data):
