@@ -103,6 +103,11 @@ class CephSettings(BaseModel):
     """``cli``, ``librados`` or ``auto`` (librados where importable, for polling)."""
     hosts_backend: str = "ssh"
     """How host-level actions run: ``ssh`` (package/systemd), ``cephadm`` or ``lab``."""
+    movement_rate: float = 100 * 1024 * 1024
+    """Bytes per second a plan's ETA assumes when the cluster recovers nothing at plan time
+    (a stated guess: 100 MiB/s; measure yours from a past move's ``recovering_bytes_per_sec``)."""
+    osdmaptool: str = "osdmaptool"
+    """``osdmaptool`` run on this machine to predict a plan's data movement."""
     lab_dir: Path | None = None
     """The lab cluster's directory (set from the lab's state file while ``cephflow lab up``)."""
     ssh_trust_new_host_keys: list[str] = Field(default_factory=list)
