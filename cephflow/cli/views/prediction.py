@@ -13,6 +13,8 @@ from typing import Any
 
 from rich.text import Text
 
+from cephflow.ceph.movement import human_bytes, human_seconds
+
 MOVEMENT_KIND = "movement"
 
 
@@ -20,25 +22,6 @@ def movements(discovered: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any
     """The movement predictions among a plan's discover answers, by name."""
     return [(name, value) for name, value in discovered.items()
             if isinstance(value, Mapping) and value.get("kind") == MOVEMENT_KIND]
-
-
-def _bytes(value: float) -> str:
-    size = float(value)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(size) < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TiB"  # pragma: no cover
-
-
-def _eta(seconds: float) -> str:
-    seconds = max(0.0, float(seconds))
-    if seconds < 60:
-        return f"{seconds:.0f}s"
-    if seconds < 3600:
-        return f"{seconds / 60:.0f}m"
-    hours, rest = divmod(int(seconds), 3600)
-    return f"{hours}h{rest // 60:02d}m"
 
 
 def _change(change: Mapping[str, Any]) -> str:
@@ -57,8 +40,8 @@ def render_movement(answer: Mapping[str, Any], *, fullest: int = 3) -> Text:
     text.append(f" (predicted from osdmap epoch {answer.get('epoch', '?')}): ", style="dim")
     text.append(", ".join(_change(c) for c in answer.get("changes", ())) or "no change")
     text.append(f"\n  {answer['pgs_moving']}/{answer['pgs_total']} PGs change mapping, "
-                f"{_bytes(answer['bytes_moving'])} in them, "
-                f"{_bytes(answer['bytes_to_copy'])} to copy")
+                f"{human_bytes(answer['bytes_moving'])} in them, "
+                f"{human_bytes(answer['bytes_to_copy'])} to copy")
     near, back = float(answer["nearfull_ratio"]), float(answer["backfillfull_ratio"])
     text.append("\n  fullest after: ")
     shown = list(answer.get("fullest_after", ()))[:fullest]
@@ -77,8 +60,8 @@ def render_movement(answer: Mapping[str, Any], *, fullest: int = 3) -> Text:
                     + ", ".join(f"osd.{o}" for o in answer["over_nearfull"]), style="yellow")
     source = ("the recovery rate now" if answer.get("rate_source") == "recovery"
               else "the default rate: nothing recovers now")
-    text.append(f"\n  ETA {_eta(answer['eta_seconds'])} at "
-                f"{_bytes(answer['rate_bytes_per_sec'])}/s ({source})")
+    text.append(f"\n  ETA {human_seconds(answer['eta_seconds'])} at "
+                f"{human_bytes(answer['rate_bytes_per_sec'])}/s ({source})")
     if answer.get("approximate"):
         text.append(f"\n  approximate: {answer['approximate']}", style="yellow")
     return text
