@@ -6,8 +6,8 @@ The figures ``docs/scaling.md`` sizes a fleet with. One private redis-server wit
 ``--steps`` no-op steps in fan-outs of ``--width`` (each after the whole previous one, as
 runbooks drain hosts). Measured: Redis's ``used_memory`` before the submit, after it, and at
 the end (the workflow kept for its retention); the workflow's own keys by ``MEMORY USAGE``;
-Redis's ``total_commands_processed`` over the run (engine, broker and the worker's
-reconciler alike) divided by the steps. Prints one JSON object.
+Redis's ``total_commands_processed`` and CPU time (``INFO cpu``) over the run (engine, broker
+and the worker's reconciler alike) divided by the steps. Prints one JSON object.
 
     .venv/bin/python bench/scaling_bench.py --steps 2000 --width 1000
 """
@@ -35,6 +35,12 @@ NS = os.environ.get("CEPHFLOW_NAMESPACE", "cephflow")
 @task("scaling.noop")
 def noop(ctx: StepContext) -> None:
     """Nothing: the engine's own cost is what is measured."""
+
+
+def _cpu(r: redis.Redis) -> float:
+    """Seconds of CPU the redis-server has used (its main thread and the others)."""
+    info = r.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
 def staged_dag(n: int, width: int):
@@ -66,12 +72,14 @@ def main() -> None:
             client = WorkflowClient(Settings(redis_url=url, namespace=NS))
             before = r.info("memory")["used_memory"]
             commands = r.info("stats")["total_commands_processed"]
+            cpu = _cpu(r)
             t0 = time.monotonic()
             wf = client.submit(staged_dag(args.steps, args.width), user="bench")
             submitted = r.info("memory")["used_memory"]
             assert client.wait(wf, timeout=600) is WorkflowState.SUCCEEDED
             wall = time.monotonic() - t0
             ran = r.info("stats")["total_commands_processed"] - commands
+            busy = _cpu(r) - cpu
             end = r.info("memory")["used_memory"]
             prefix = keys.WorkflowKeys(NS, wf).base
             sizes = {k[len(prefix):] or "(meta)": r.memory_usage(k, samples=0) or 0
@@ -87,6 +95,8 @@ def main() -> None:
         "workflow_keys": len(sizes), "workflow_key_bytes": sum(sizes.values()),
         "largest_keys_bytes": top,
         "redis_commands_per_step": round(ran / args.steps, 1),
+        "redis_cpu_ms_per_step": round(busy * 1000 / args.steps, 3),
+        "redis_cpu_share_of_one_core": round(busy / wall, 3),
     }, indent=2))
 
 
