@@ -6,7 +6,9 @@ configured with the ``redis+sentinel://`` URL alone: state, broker and result ba
 Once half the steps have run, the primary is killed with SIGKILL; the sentinels promote the
 replica, and the workers and the client find it through them, waiting the outage out as
 they wait out any Redis outage. The workflow ends succeeded, every node ends exactly once in
-the state (one ``succeeded`` change each, no node lost), and every step's effect ran.
+the state (one ``succeeded`` change each, no node lost), and every step's effect ran. The
+same holds when the primary is demoted alive (``SENTINEL FAILOVER``), answering what still
+reaches it as a replica.
 
 Replication is asynchronous: what the old primary acknowledged in its last moments may not
 have reached the replica, so a step whose completion was lost with it runs again
@@ -21,6 +23,7 @@ from __future__ import annotations
 import signal
 import time
 from collections import Counter
+from collections.abc import Callable
 
 import pytest
 
@@ -31,6 +34,7 @@ from cephflow.settings import Settings
 from tests.engine.support import dag, node
 from tests.faults.tasks import WORKER_ENV, effects
 from tests.fixtures.celery_worker import LEASE_SECONDS, CeleryWorker
+from tests.fixtures.redis_sentinel import SERVICE, Node
 from tests.fixtures.services import wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -56,6 +60,34 @@ def two_fanouts(log: str):
 
 
 def test_the_primary_killed_mid_workflow_loses_no_step(sentinel_group, tmp_path):
+    """SIGKILL: the old primary's connections break; the sentinels promote the replica."""
+    run_through_a_failover(sentinel_group, tmp_path, "killed",
+                           lambda old: old.stop(signal.SIGKILL))
+
+
+def test_a_primary_demoted_while_alive_is_left_for_the_new_one(sentinel_group, tmp_path):
+    """``SENTINEL FAILOVER``: the old primary lives on as a replica; a connection to it is
+    closed by Redis or answered ``READONLY`` (redis-py drops it either way), and the next one
+    goes to the new primary: no step fails, none is lost."""
+
+    def demote(old: Node) -> None:
+        with sentinel_group.sentinels[0].client() as c:
+            c.execute_command("SENTINEL", "FAILOVER", SERVICE)
+
+    run_through_a_failover(sentinel_group, tmp_path, "demoted", demote)
+    old = sentinel_group.servers[0]
+    assert old.alive
+
+    def replica() -> bool:
+        with old.client() as c:
+            return c.info("replication")["role"] == "slave"
+
+    wait_until(replica, timeout=30, what="the old primary serving as a replica")
+
+
+def run_through_a_failover(sentinel_group, tmp_path, how: str,
+                           fail: Callable[[Node], None]) -> None:
+    """A 2,000-step workflow on two workers; half-way ``fail`` ends the primary's term."""
     url = sentinel_group.url()
     log = tmp_path / "effects.log"
     d = two_fanouts(str(log))
@@ -74,7 +106,7 @@ def test_the_primary_killed_mid_workflow_loses_no_step(sentinel_group, tmp_path)
         old = sentinel_group.primary()
         assert old is sentinel_group.servers[0]
         killed_at = time.monotonic()
-        old.stop(signal.SIGKILL)
+        fail(old)
         samples: list[tuple[float, int]] = [(killed_at, len(effects(log)))]
         promoted_at = None
         deadline = killed_at + 180
@@ -107,7 +139,7 @@ def test_the_primary_killed_mid_workflow_loses_no_step(sentinel_group, tmp_path)
             if count > last[1]:
                 stall = max(stall, when - last[0])
                 last = (when, count)
-        print(f"\nsentinel failover: promoted {(promoted_at or ended) - killed_at:.1f}s after "
+        print(f"\nsentinel failover ({how}): promoted {(promoted_at or ended) - killed_at:.1f}s after "
               f"the kill; longest stall {stall:.1f}s; {len(repeated)} steps ran twice; "
               f"workflow {ended - began:.1f}s")
     finally:
