@@ -395,6 +395,9 @@ class Settings(BaseSettings):
     sentinels name (``cephflow.sentinel_url``)."""
     redis_patience: float = Field(default=30.0, ge=0)
     """Seconds a command keeps trying an unreachable Redis before it gives up (exit status 5)."""
+    redis_wait_replicas: int = Field(default=0, ge=0)
+    """Replicas a task's fact, once-marker or memo must reach (``WAIT``, up to 1 s) before the
+    task goes on: a failover then cannot lose the record of an effect made after it."""
     state_dir: Path = Field(default_factory=default_state_dir)
     runbook_dirs: list[Path] = Field(default_factory=list)
     """Extra directories searched for runbooks after the shipped ``runbooks/``."""
