@@ -43,3 +43,10 @@ def test_broker_and_result_backend_name_every_sentinel_and_the_service():
     assert conf["result_backend"] == "sentinel://:p%3Bw@s1:1/3;sentinel://:p%3Bw@s2:2/3"
     assert conf["result_backend_transport_options"] == {"master_name": "main"}
     assert sentinel_conf("redis://h:6379/0", {}) == {}
+
+
+def test_a_sentinel_urls_password_is_never_shown():
+    from cephflow.engine.connection import safe_url
+
+    assert safe_url("redis+sentinel://ops:hunter2@s1:1,s2:2/0?service=m") == (
+        "redis+sentinel://ops:**********@s1:1,s2:2/0?service=m")
