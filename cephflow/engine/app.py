@@ -62,6 +62,7 @@ def make_app(redis_url: str, namespace: str) -> Celery:
                                    "interval_step": 0.5, "interval_max": 2},
         cephflow_redis_url=redis_url,
     )
+    app.conf.update(broker.sentinel_conf(redis_url, app.conf.broker_transport_options))
 
     @app.task(name=dispatch.TASK_NAME, ignore_result=True, acks_late=True,
               reject_on_worker_lost=True)
