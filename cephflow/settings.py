@@ -46,7 +46,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from cephflow import settings_sources
+from cephflow import sentinel_url, settings_sources
 from cephflow.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -68,7 +68,7 @@ def config_file() -> Path:
     return Path(base) / "cephflow" / "config.toml"
 
 
-REDIS_SCHEMES = ("redis", "rediss", "unix")
+REDIS_SCHEMES = ("redis", "rediss", "unix", sentinel_url.SCHEME)
 REDIS_TLS_PARAMETERS = ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_cert_reqs",
                         "ssl_check_hostname")
 """The query parameters a ``rediss://`` URL may carry (redis-py's names); the files named by
@@ -103,6 +103,11 @@ class CephSettings(BaseModel):
     """``cli``, ``librados`` or ``auto`` (librados where importable, for polling)."""
     hosts_backend: str = "ssh"
     """How host-level actions run: ``ssh`` (package/systemd), ``cephadm`` or ``lab``."""
+    movement_rate: float = 100 * 1024 * 1024
+    """Bytes per second a plan's ETA assumes when the cluster recovers nothing at plan time
+    (a stated guess: 100 MiB/s; measure yours from a past move's ``recovering_bytes_per_sec``)."""
+    osdmaptool: str = "osdmaptool"
+    """``osdmaptool`` run on this machine to predict a plan's data movement."""
     lab_dir: Path | None = None
     """The lab cluster's directory (set from the lab's state file while ``cephflow lab up``)."""
     ssh_trust_new_host_keys: list[str] = Field(default_factory=list)
@@ -188,6 +193,9 @@ class AlertmanagerSettings(RetrySettings):
     """Seconds a silence lasts when the step names no duration: the safety net."""
     extend_margin: float = 15 * 60.0
     """Waiting steps extend a silence that would end within this many seconds."""
+    pause_extension: float = 24 * 3600.0
+    """``cephflow pause`` extends the workflow's silences to end no sooner than this many
+    seconds from then (a paused workflow's waiting steps do not check, so do not extend)."""
 
 
 class HttpDowntimeSettings(RetrySettings):
@@ -425,9 +433,14 @@ class Settings(BaseSettings):
     )
 
     redis_url: str | None = None
-    """Redis for state and broker; None starts a private redis-server under ``state_dir``."""
+    """Redis for state and broker; None starts a private redis-server under ``state_dir``.
+    ``redis+sentinel://host1:26379,host2:26379/0?service=name`` follows the primary the
+    sentinels name (``cephflow.sentinel_url``)."""
     redis_patience: float = Field(default=30.0, ge=0)
     """Seconds a command keeps trying an unreachable Redis before it gives up (exit status 5)."""
+    redis_wait_replicas: int = Field(default=0, ge=0)
+    """Replicas a task's fact, once-marker or memo must reach (``WAIT``, up to 1 s) before the
+    task goes on: a failover then cannot lose the record of an effect made after it."""
     state_dir: Path = Field(default_factory=default_state_dir)
     runbook_dirs: list[Path] = Field(default_factory=list)
     """Extra directories searched for runbooks after the shipped ``runbooks/``."""
@@ -495,7 +508,9 @@ class Settings(BaseSettings):
         scheme, separator, _ = (url or "").partition("://")
         if url is not None and (not separator or scheme not in REDIS_SCHEMES):
             raise ValueError("must start with " + ", ".join(f"{s}://" for s in REDIS_SCHEMES))
-        if url is not None:
+        if url is not None and scheme == sentinel_url.SCHEME:
+            sentinel_url.parse_sentinel_url(url)
+        elif url is not None:
             _check_redis_query(scheme, urlsplit(url).query)
         return url
 

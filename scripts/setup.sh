@@ -11,7 +11,9 @@ VENV=${VENV:-.venv}
 # --- system packages -------------------------------------------------------------------------
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
+command -v redis-sentinel >/dev/null || need+=(redis-sentinel)
 command -v ceph-mon >/dev/null || need+=(ceph-mon ceph-osd ceph-mgr ceph-common)
+command -v osdmaptool >/dev/null || need+=(ceph-base)  # the plan's movement prediction
 [ -e /usr/lib/python3/dist-packages/rados.cpython-311-x86_64-linux-gnu.so ] || need+=(python3-rados)
 command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)

@@ -22,6 +22,7 @@ from cephflow.lab.state import use_lab_state
 
 pytest_plugins: list[str] = [
     "tests.fixtures.redis_server",
+    "tests.fixtures.redis_sentinel",
     "tests.fixtures.celery_worker",
     "tests.fixtures.workflow_client",
     "tests.fixtures.http_server",

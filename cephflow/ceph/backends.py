@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from cephflow.ceph.command import CephCommand
-from cephflow.ceph.command_runner import CommandResult, CommandRunner
+from cephflow.ceph.command_runner import BytesResult, CommandResult, CommandRunner
 from cephflow.errors import NoAnswer, TransportError
 
 
@@ -64,6 +64,21 @@ class CliBackend:
         """Run the ``ceph`` process; the runner kills it at ``timeout`` (its own by default)."""
         try:
             result = self.runner.run(self.argv(command), input=command.inbuf, timeout=timeout)
+        except NoAnswer as exc:
+            raise no_answer(command, exc.waited) from exc
+        if result.status == errno.ETIMEDOUT:
+            raise no_answer(command, timeout or 0.0, result.stderr.strip())
+        return result
+
+    def fetch_bytes(self, command: CephCommand, *, timeout: float | None = None) -> BytesResult:
+        """Like ``execute``, stdout kept as bytes (``osd getmap`` prints a binary map); needs
+        a runner that can hand back bytes (the local and the SSH runner can)."""
+        run_bytes = getattr(self.runner, "run_bytes", None)
+        if run_bytes is None:
+            raise TransportError(f"{type(self.runner).__name__} cannot return a binary answer "
+                                 f"(ceph {' '.join(command.words)})")
+        try:
+            result = run_bytes(self.argv(command), timeout=timeout)
         except NoAnswer as exc:
             raise no_answer(command, exc.waited) from exc
         if result.status == errno.ETIMEDOUT:
@@ -240,12 +255,29 @@ class RadosBackend:
     def execute(self, command: CephCommand, *, timeout: float | None = None) -> CommandResult:
         """Send the command on the handle, under a watchdog of ``timeout`` (or
         ``command_timeout``); ``NoAnswer`` past it, or when librados' own timeout ends it."""
+        started = time.monotonic()
+        ret, out, outs, body = self._send(command, timeout)
+        argv = ("librados", command.target, body)
+        if isinstance(out, bytes):
+            out = out.decode(errors="replace")
+        return CommandResult(argv, -ret, out, outs, time.monotonic() - started)
+
+    def fetch_bytes(self, command: CephCommand, *, timeout: float | None = None) -> BytesResult:
+        """Like ``execute``, the answer kept as bytes (``osd getmap``: a binary map)."""
+        started = time.monotonic()
+        ret, out, outs, body = self._send(command, timeout)
+        if isinstance(out, str):
+            out = out.encode()
+        return BytesResult(("librados", command.target, body), -ret, out, outs,
+                           time.monotonic() - started)
+
+    def _send(self, command: CephCommand, timeout: float | None) -> tuple[int, Any, str, str]:
+        """(ret, outbuf, outs, the JSON sent) of one command on the handle."""
         body = json.dumps(command.to_json())
         inbuf = (command.inbuf or "").encode()
         deadline = float(timeout or self.command_timeout)
         cluster = self._cluster()
         send = cluster.mgr_command if command.target == "mgr" else cluster.mon_command
-        started = time.monotonic()
         try:
             ret, out, outs = within(
                 deadline, lambda: send(body, inbuf, timeout=int(max(deadline, 1))),
@@ -266,10 +298,7 @@ class RadosBackend:
                 # memory. Shutting the handle down drops the command unanswered.
                 self._abandon(cluster)
             raise no_answer(command, deadline, str(outs).strip())  # its deadline, not a clock reading
-        argv = ("librados", command.target, body)
-        if isinstance(out, bytes):
-            out = out.decode(errors="replace")
-        return CommandResult(argv, -ret, out, outs, time.monotonic() - started)
+        return ret, out, outs, body
 
     def _abandon(self, handle: Any) -> None:
         """Forget ``handle``; the last call still running on it closes it (``_done``)."""

@@ -58,6 +58,23 @@ class CommandResult:
             raise CephError(f"{' '.join(self.argv)}: output is not JSON: {snippet}") from exc
 
 
+@dataclass(frozen=True)
+class BytesResult:
+    """What a command printed as bytes (a binary answer) and how it exited."""
+
+    argv: tuple[str, ...]
+    status: int
+    stdout: bytes
+    stderr: str
+    duration: float = 0.0
+
+    def check(self) -> BytesResult:
+        """This result, or ``CommandFailed`` when it exited non-zero."""
+        if self.status != 0:
+            raise CommandFailed(self.argv, self.status, self.stderr, "")
+        return self
+
+
 class CommandRunner(Protocol):
     """Runs an argv list; returns its result whatever the exit status.
 
@@ -81,12 +98,27 @@ class LocalRunner:
     ) -> CommandResult:
         argv = tuple(str(a) for a in argv)
         started = time.monotonic()
+        proc = self._run(argv, input=input, timeout=timeout, text=True)
+        return CommandResult(
+            argv, proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started
+        )
+
+    def run_bytes(self, argv: Sequence[str], *, timeout: float | None = None) -> BytesResult:
+        """Like ``run``, stdout kept as bytes (``ceph osd getmap`` prints a binary map)."""
+        argv = tuple(str(a) for a in argv)
+        started = time.monotonic()
+        proc = self._run(argv, input=None, timeout=timeout, text=False)
+        return BytesResult(argv, proc.returncode, proc.stdout,
+                           proc.stderr.decode(errors="replace"), time.monotonic() - started)
+
+    def _run(self, argv: tuple[str, ...], *, input: str | None, timeout: float | None,
+             text: bool) -> subprocess.CompletedProcess:
         try:
-            proc = subprocess.run(
+            return subprocess.run(
                 argv,
                 input=input,
                 capture_output=True,
-                text=True,
+                text=text,
                 timeout=timeout or self.timeout,
                 env=self.env,
                 check=False,
@@ -100,6 +132,3 @@ class LocalRunner:
             ) from exc
         except OSError as exc:
             raise TransportError(f"{argv[0]}: cannot run: {exc}") from exc
-        return CommandResult(
-            argv, proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started
-        )

@@ -188,3 +188,9 @@ def _pgs(n: int) -> str:
 
 def _pct(ratio: float) -> str:
     return f"{ratio * 100:.1f}%"
+
+
+def movement_of(progress: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The weight move's progress of a node's progress (``MOVEMENT``), if it has one."""
+    found = (progress or {}).get(MOVEMENT)
+    return found if isinstance(found, dict) else None

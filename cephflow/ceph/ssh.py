@@ -33,7 +33,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from cephflow.ceph.command_runner import CommandResult, permanent
+from cephflow.ceph.command_runner import BytesResult, CommandResult, permanent
 from cephflow.errors import HostKeyError, NoAnswer, TransportError
 
 log = logging.getLogger(__name__)
@@ -224,9 +224,23 @@ class SshRunner:
         self, argv: Sequence[str], *, input: str | None = None, timeout: float | None = None
     ) -> CommandResult:
         argv = tuple(str(a) for a in argv)
+        started = time.monotonic()
+        status, out, err = self._exec(argv, input=input, timeout=timeout)
+        return CommandResult(argv, status, out.decode(errors="replace"), err,
+                             time.monotonic() - started)
+
+    def run_bytes(self, argv: Sequence[str], *, timeout: float | None = None) -> BytesResult:
+        """Like ``run``, stdout kept as bytes (``ceph osd getmap`` prints a binary map)."""
+        argv = tuple(str(a) for a in argv)
+        started = time.monotonic()
+        status, out, err = self._exec(argv, input=None, timeout=timeout)
+        return BytesResult(argv, status, out, err, time.monotonic() - started)
+
+    def _exec(self, argv: tuple[str, ...], *, input: str | None,
+              timeout: float | None) -> tuple[int, bytes, str]:
+        """(exit status, stdout bytes, stderr text) of ``argv`` run on the host."""
         command = shlex.join(argv)
         limit = timeout or self.command_timeout
-        started = time.monotonic()
         channel_files = None
         for attempt in (1, 2):
             client = self._client_ready()
@@ -243,7 +257,7 @@ class SshRunner:
             if input is not None:
                 stdin.write(input)
             stdin.channel.shutdown_write()
-            out = stdout.read().decode(errors="replace")
+            out = stdout.read()
             err = stderr.read().decode(errors="replace")
             status = stdout.channel.recv_exit_status()
             if status == -1 and _connection_died(stdout.channel.get_transport()):
@@ -258,7 +272,7 @@ class SshRunner:
             # the command may have run: never re-send it, let the caller decide
             self.close()
             raise TransportError(f"{command} on {self.where}: connection lost: {exc}") from exc
-        return CommandResult(argv, status, out, err, time.monotonic() - started)
+        return status, out, err
 
     def close_unlocked(self) -> None:
         if self._client is not None:

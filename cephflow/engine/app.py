@@ -66,6 +66,7 @@ def make_app(redis_url: str, namespace: str, celery: CelerySettings | None = Non
         cephflow_redis_url=redis_url,
         cephflow_namespace=namespace,
     )
+    app.conf.update(broker.sentinel_conf(redis_url, app.conf.broker_transport_options))
     celery_tasks.configure(app, celery or CelerySettings())
     return app
 

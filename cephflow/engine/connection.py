@@ -15,6 +15,12 @@ status 2): waiting would not change it. A write refused because Redis is at its
 While Redis is away the process's ``OutageReporter`` hears of it: the default one logs the
 outage once and its end once (a worker's log); the CLI puts in one that shows a status line
 (``set_outage_reporter``), so retries never scroll past as a message each.
+
+``redis+sentinel://host1:26379,host2:26379/db?service=name`` (``cephflow.sentinel_url``)
+follows the primary that Redis Sentinel names: each new connection asks the sentinels
+which server it is, and a connection to a primary that was demoted (``READONLY``) or that
+died is dropped as a ConnectionError, so a failover is an outage like any other, waited out
+for ``redis_patience`` seconds (docs/reliability.md, "Redis Sentinel").
 """
 
 from __future__ import annotations
@@ -30,9 +36,11 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import redis
 from redis.exceptions import NoPermissionError
+from redis.sentinel import Sentinel
 
 from cephflow.errors import EngineError, RedisAccessDenied, RedisOutOfMemory, RedisUnreachable
 from cephflow.runbook.dag import REDACTED
+from cephflow.sentinel_url import is_sentinel, parse_sentinel_url
 from cephflow.settings import get_settings
 
 T = TypeVar("T")
@@ -41,6 +49,9 @@ log = logging.getLogger(__name__)
 TRANSIENT = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError)
 FIRST_DELAY = 0.05
 MAX_DELAY = 1.0
+SENTINEL_TIMEOUT = 2.0
+"""Seconds one sentinel may take to connect or answer before the next one is asked: a
+sentinel on a lost host must not hold every new connection."""
 
 
 class OutageReporter(Protocol):
@@ -136,9 +147,23 @@ def safe_url(url: str) -> str:
 
 def redis_client(url: str) -> redis.Redis:
     """A client with str responses, health checks and retries on a dropped connection."""
+    if is_sentinel(url):
+        return sentinel_client(url)
     address = redis_address(url)
     return redis.Redis.from_url(
         address.url, decode_responses=True, health_check_interval=30, **address.tls,
+    )
+
+
+def sentinel_client(url: str) -> redis.Redis:
+    """A client of the current primary of a ``redis+sentinel://`` URL's service."""
+    parsed = parse_sentinel_url(url)
+    sentinels = Sentinel(list(parsed.sentinels),
+                         sentinel_kwargs={"socket_timeout": SENTINEL_TIMEOUT,
+                                          "socket_connect_timeout": SENTINEL_TIMEOUT})
+    return sentinels.master_for(
+        parsed.service, redis_class=redis.Redis, db=parsed.db, username=parsed.username,
+        password=parsed.password, decode_responses=True, health_check_interval=30,
     )
 
 

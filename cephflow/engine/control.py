@@ -27,6 +27,7 @@ from cephflow.engine.scripts import Actor, Kept, Outcome, Reply, Rerun
 from cephflow.engine.state import (
     HistoryAction,
     NodeState,
+    Pause,
     WorkflowPhase,
     WorkflowSnapshot,
     WorkflowState,
@@ -106,6 +107,7 @@ class WorkflowControl(WorkflowReader):
             "nodes": len(dag.nodes),
             "retention": int(self.settings.retention_days * 86_400_000),
             "redo": json.dumps([n.id for n in dag.nodes if n.redo_on_resume and not n.cleanup]),
+            "moves_data": int(dag.moves_data),
         }
         if dag.secrets:  # in Redis already, in the args that use them; kept here to mask them
             meta["secrets"] = json.dumps(sorted(dag.secrets))
@@ -346,6 +348,33 @@ class WorkflowControl(WorkflowReader):
             raise InvalidTransition(f"workflow {wf} is {out.detail[0]}: only a failed "
                                     "workflow's failed steps are retried")
         self._run_again(wf, out)
+
+    def pause(self, wf: str, user: str | None = None, reason: str = "") -> Pause:
+        """Hold a running workflow: its running steps finish, no new main step starts, its
+        finally steps are never held. Returns the pause, made now or before (then
+        unchanged: the first pause's who, when and why stand). Refused (InvalidTransition)
+        unless the workflow is running its main part."""
+        user = user or current_user()
+        out = self.transitions.pause(wf, user, reason, actor=self._actor(user))
+        _refuse_unknown(wf, out)
+        if out.status == Reply.INVALID:
+            raise InvalidTransition(f"workflow {wf} is {out.detail[0]}, past the steps a pause "
+                                    "holds: only a running workflow pauses")
+        if out.status == Reply.PAUSED:
+            by, at, said = out.detail
+            return Pause(by=by, at=float(at or 0), reason=said)
+        return Pause(by=user, at=float(out.detail[0]), reason=reason)
+
+    def unpause(self, wf: str, user: str | None = None) -> int:
+        """Lift the pause and send the steps it held (each once); returns how many.
+        Refused (InvalidTransition) when the workflow is not paused."""
+        user = user or current_user()
+        out = self.transitions.unpause(wf, user, actor=self._actor(user))
+        _refuse_unknown(wf, out)
+        if out.status == Reply.NOT_PAUSED:
+            raise InvalidTransition(f"workflow {wf} is not paused (it is {out.detail[0]})")
+        self.send(wf, out)
+        return len(out.sends)
 
     def _run_again(self, wf: str, out: Outcome) -> None:
         """Send what a resume or retry decided; LockHeld when a lock it needs is taken."""

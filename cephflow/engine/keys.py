@@ -18,7 +18,9 @@ namespace that may outlive a workflow's retention; any other key left after it i
 Among the meta fields, ``params`` holds the resolved params (defaults applied, secrets
 redacted) and ``given`` the params as the user typed them (JSON object in the order given,
 values as text such as ``"1h30m"`` or lists of text, secrets redacted); ``given`` is absent
-on workflows submitted before it was recorded or without a command line. ``failed_kept`` names
+on workflows submitted before it was recorded or without a command line. ``moves_data``
+is 1 when the runbook makes Ceph move data (``Dag.moves_data``; absent or 0: it does not).
+``failed_kept`` names
 a failed node that a retry left as it was (``lua/resume.lua``): the workflow ends failed with
 it even when everything retried succeeds. The audit record says who resumed (``resumed_by``,
 ``resumed_at``, ``resumed_from``: the step of ``resume --from``, ``resumes``) or retried
@@ -98,6 +100,11 @@ before it existed, in format 1.
     <ns>:wf:<id>:facts        hash   fact key -> JSON value
     <ns>:wf:<id>:once         set    "<node>|<key>" markers of StepContext.once
     <ns>:wf:<id>:memo:<node>  hash   memo key -> JSON value
+    <ns>:wf:<id>:held         set    main nodes that became ready, or were due for their
+                                     next check, while the workflow was paused: queued or
+                                     waiting, unleased, not run; ``unpause.lua``
+                                     sends each once (meta ``paused_by``, ``paused_at``,
+                                     ``pause_reason`` say who paused it, when and why)
 """
 
 from __future__ import annotations
@@ -266,6 +273,7 @@ class WorkflowKeys:
     relay = property(lambda self: self._k("relay"))
     members = property(lambda self: self._k("members"))
     fanin = property(lambda self: self._k("fanin"))
+    held = property(lambda self: self._k("held"))
 
     memo_prefix = property(lambda self: self._k("memo:"))
 
@@ -325,6 +333,7 @@ SCRIPT_KEYS: dict[str, Callable[[WorkflowKeys], str]] = {
     "HOLDER": lambda k: holder_prefix(k.ns),
     "SUBMITTING": lambda k: submitting(k.ns),
     "PROGRESS": lambda k: k.progress,
+    "HELD": lambda k: k.held,
 }
 """Every key an engine script receives: its Lua name (bound as ``K_<NAME>``) -> its builder.
 

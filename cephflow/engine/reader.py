@@ -27,6 +27,7 @@ from cephflow.engine.state import (
     HistoryEntry,
     NodeSnapshot,
     NodeState,
+    Pause,
     WorkflowSnapshot,
     WorkflowState,
     WorkflowSummary,
@@ -148,7 +149,8 @@ class WorkflowReader(EngineBinding):
             submitted_by=meta.get("submitted_by", ""), ended_at=_float(meta.get("ended_at")),
             failed_node=meta.get("failed_node"), error=_masked(masker, meta.get("error")),
             cluster=meta.get("cluster"), groups=json.loads(meta.get("groups", "{}")),
-            nodes=nodes, last_event_id=last[0][0] if last else "0-0",
+            pause=_masked_pause(masker, Pause.from_meta(meta)),
+            moves_data=meta.get("moves_data") == "1", nodes=nodes, last_event_id=last[0][0] if last else "0-0",
         )
 
     def expanded(self, wf: str, expander: str) -> list[NodeSnapshot]:
@@ -226,7 +228,8 @@ class WorkflowReader(EngineBinding):
         last = -1 if limit is None else limit - 1
         ids = call(lambda: self.redis.zrevrange(keys.workflows(self.ns), 0, last))
         fields = ["format", "runbook", "state", "submitted_at", "submitted_by", "ended_at", "failed_node",
-                  "error", "nodes", "params", "given", "open_main", "open_cleanup", "secrets"]
+                  "error", "nodes", "params", "given", "open_main", "open_cleanup", "secrets",
+                  "paused_by", "paused_at", "pause_reason"]
         pipe = self.redis.pipeline(transaction=False)
         for wf in ids:
             pipe.hmget(self.workflow_keys(wf).meta, fields)
@@ -252,6 +255,7 @@ class WorkflowReader(EngineBinding):
                 error=_masked(self._keep_masker(wf, data["secrets"]), data["error"]),
                 nodes=nodes, ended_nodes=max(nodes - still_open, 0),
                 params=json.loads(data["params"] or "{}"), given=_json_or_none(data["given"]),
+                pause=Pause.from_meta(data),
             ))
         if expired:
             pipe = self.redis.pipeline(transaction=False)
@@ -298,6 +302,11 @@ class WorkflowReader(EngineBinding):
     def get_fact(self, wf: str, key: str, default: Any = None) -> Any:
         raw = call(lambda: self.redis.hget(self.workflow_keys(wf).facts, key))
         return default if raw is None else json.loads(raw)
+
+    def facts(self, wf: str, prefix: str = "") -> dict[str, Any]:
+        """The workflow's facts whose key starts with ``prefix`` (key -> value)."""
+        raw = call(lambda: self.redis.hgetall(self.workflow_keys(wf).facts), what="facts")
+        return {k: json.loads(v) for k, v in raw.items() if k.startswith(prefix)}
 
     def left_changes(self, wf: str) -> list[str]:
         """What the workflow's steps changed and no cleanup undoes (``StepContext.leave``)."""
@@ -346,6 +355,13 @@ def _members_after_expanders(order: list[str], spec: dict[str, str]) -> list[str
         out.append(n)
         out.extend(members.get(n, ()))
     return out
+
+
+def _masked_pause(masker: Masker, pause: Pause | None) -> Pause | None:
+    """``pause`` with its reason masked (a reason may quote a secret by mistake)."""
+    if pause is None or not pause.reason:
+        return pause
+    return pause.model_copy(update={"reason": masker.text(pause.reason)})
 
 
 def _float(value: str | None) -> float | None:

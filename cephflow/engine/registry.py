@@ -25,13 +25,15 @@ WORKER_CHECKS: list[Callable[[Any], None]] = []
 
 
 def task(name: str, *, destructive: bool = False, poll: bool = False,
-         redo_on_resume: bool = False) -> Callable[[F], F]:
+         redo_on_resume: bool = False, moves_data: bool = False) -> Callable[[F], F]:
     """Declare ``fn(ctx, **args)`` as the task ``name``.
 
     ``destructive`` tasks are marked in plans; ``poll`` tasks wait by calling
     ``ctx.not_yet()`` and are re-scheduled until they return or time out.
     ``redo_on_resume`` tasks set up what a ``finally`` step undoes (a silence, ``noout``):
     ``resume`` runs a succeeded one again before the steps after it that are re-run.
+    ``moves_data`` tasks make Ceph move data: a runbook using one moves data (unless it says
+    ``moves_data: false``), and pausing its workflow freezes the movement.
     """
 
     def decorate(fn: F) -> F:
@@ -43,6 +45,7 @@ def task(name: str, *, destructive: bool = False, poll: bool = False,
                 destructive=destructive,
                 poll=poll,
                 redo_on_resume=redo_on_resume,
+                moves_data=moves_data,
             )
         )
         IMPLEMENTATIONS[name] = fn

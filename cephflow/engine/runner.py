@@ -56,7 +56,8 @@ class Engine:
         self.ns = settings.namespace
         self.client = redis_client(redis_url)
         self.transitions = Transitions(self.client, self.ns, settings.lease_seconds)
-        self.backend = RedisContextBackend(self.client, self.transitions, self.ns)
+        self.backend = RedisContextBackend(self.client, self.transitions, self.ns,
+                                           settings.redis_wait_replicas)
         self.current: tuple[str, str, float] | None = None
         """(workflow, node, time.monotonic() at its start) of the node running now."""
         self._heartbeat: threading.Thread | None = None

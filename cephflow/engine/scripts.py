@@ -63,6 +63,11 @@ class Reply(StrEnum):
     """decide: the gate is not reached yet and the decision is not an early one."""
     SEND = "send"
     SKIP = "skip"
+    PAUSED = "paused"
+    """pause: the workflow is paused already (by, at, reason follow); claim: the workflow is
+    paused, the node is held until unpause sends it (nothing to run)."""
+    NOT_PAUSED = "not_paused"
+    """unpause: the workflow is not paused (its state follows): nothing changed."""
 
 
 class Rerun(StrEnum):
@@ -299,6 +304,19 @@ class Transitions:
         ``step``, for ``Rerun.STEP`` and ``Rerun.RETRY``)."""
         r = self._run("resume", wf, user, mode.value, json.dumps(seeds or []), step, actor=actor)
         if r[0] in (Reply.INVALID, Reply.HELD):
+            return Outcome(r[0], detail=r[1:])
+        return self._with_sends(r)
+
+    def pause(self, wf: str, user: str, reason: str = "", *,
+              actor: Actor | None = None) -> Outcome:
+        """Hold the workflow: no new main step starts until ``unpause`` (``lua/pause.lua``)."""
+        r = self._run("pause", wf, user, reason, actor=actor)
+        return Outcome(r[0], detail=r[1:])
+
+    def unpause(self, wf: str, user: str, *, actor: Actor | None = None) -> Outcome:
+        """Lift the pause; the outcome's sends are the held steps, each sent once."""
+        r = self._run("unpause", wf, user, actor=actor)
+        if r[0] in (Reply.INVALID, Reply.NOT_PAUSED):
             return Outcome(r[0], detail=r[1:])
         return self._with_sends(r)
 

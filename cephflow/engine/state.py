@@ -95,6 +95,9 @@ class EventType(StrEnum):
     EXPANDED = "expanded"
     """A runtime fan-out wrote its members (``node``: the expander, ``detail``: how many);
     readers load the new nodes' specs."""
+    WORKFLOW_PAUSE = "workflow_pause"
+    """The workflow was paused or its pause lifted (``data``: ``paused``, and when paused
+    ``by``, ``at``, ``reason``; lifted: ``by``, empty when its end lifted it)."""
 
 
 class Event(BaseModel):
@@ -141,6 +144,23 @@ class NodeSnapshot(BaseModel):
     """What its task returned, read only where one step is shown (``status --step``)."""
 
 
+class Pause(BaseModel):
+    """Who paused a workflow, when, and why (meta ``paused_by``, ``paused_at``,
+    ``pause_reason``): while it is set, no new main step of the workflow starts."""
+
+    by: str
+    at: float
+    reason: str = ""
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, Any]) -> Pause | None:
+        """The pause a workflow's meta holds, or None when it is not paused."""
+        if not meta.get("paused_by"):
+            return None
+        return cls(by=meta["paused_by"], at=float(meta.get("paused_at") or 0),
+                   reason=meta.get("pause_reason") or "")
+
+
 class WorkflowSnapshot(BaseModel):
     """A workflow's state at one stream position; ``apply`` moves it forward."""
 
@@ -159,6 +179,10 @@ class WorkflowSnapshot(BaseModel):
     cluster: str | None = None
     groups: dict[str, int | None] = Field(default_factory=dict)
     """Fan-out id -> its concurrency limit."""
+    pause: Pause | None = None
+    """Set while the workflow is paused (``cephflow pause``)."""
+    moves_data: bool = False
+    """Its runbook makes Ceph move data (``Dag.moves_data``): a pause freezes the movement."""
     nodes: dict[str, NodeSnapshot] = Field(default_factory=dict)
     """In topological order (the DAG's order)."""
     last_event_id: str = "0-0"
@@ -199,6 +223,11 @@ class WorkflowSnapshot(BaseModel):
                 self.failed_node = event.node
             if event.error:
                 self.error = event.error
+            return
+        if event.type is EventType.WORKFLOW_PAUSE:
+            self.pause = (Pause(by=event.data.get("by", ""), at=event.data.get("at", event.ts),
+                                reason=event.data.get("reason", ""))
+                          if event.data.get("paused") else None)
             return
         node = self.nodes.get(event.node or "")
         if node is None:
@@ -258,6 +287,8 @@ class WorkflowSummary(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
     given: dict[str, Any] | None = None
     """As ``WorkflowSnapshot.given``."""
+    pause: Pause | None = None
+    """As ``WorkflowSnapshot.pause``."""
 
 
 class HistoryAction(StrEnum):
@@ -275,6 +306,10 @@ class HistoryAction(StrEnum):
     """Resumed a failed or cancelled workflow (``step``: the step of ``--from``, if any)."""
     RETRIED = "retried"
     """Retried a failed step (``step``)."""
+    PAUSED = "paused"
+    """Paused a running workflow (``detail``: the reason)."""
+    UNPAUSED = "unpaused"
+    """Lifted a workflow's pause (``detail``: how many held steps were sent)."""
 
 
 class HistoryEntry(BaseModel):

@@ -9,11 +9,13 @@ and draws them with rich; ``outline`` gives them to the web page as plain data.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from cephflow.ceph.pacing import movement_of
 from cephflow.engine.state import NodeSnapshot, NodeState, WorkflowSnapshot
 from cephflow.hints import approve_command, status_command
+from cephflow.operations.eta import outlook
 from cephflow.runbook.barrier import is_barrier
 from cephflow.task_names import APPROVAL_TASK
 
@@ -161,6 +163,8 @@ def outline(snapshot: WorkflowSnapshot, *, now: float) -> dict[str, Any]:
             "submitted_by": snapshot.submitted_by, "submitted_at": snapshot.submitted_at,
             "ended_at": snapshot.ended_at,
             "params": snapshot.given if snapshot.given is not None else snapshot.params,
+            "eta": asdict(outlook(snapshot, now)),
+            "pause": snapshot.pause.model_dump() if snapshot.pause else None,
             "entries": [_entry(snapshot, item, "", now) for item in steps_of(snapshot)]}
 
 
@@ -189,4 +193,5 @@ def _node(snapshot: WorkflowSnapshot, node: NodeSnapshot, name: str, now: float)
             "error": node.error, "gate": gate,
             "approve": approve_command(snapshot.id, node.id) if gate else None,
             "details": status_command(snapshot.id, node.id),
+            "movement": movement_of(node.progress) if node.state is NodeState.RUNNING else None,
             "no_worker_for": no_worker_for(node, now)}

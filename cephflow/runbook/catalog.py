@@ -46,6 +46,9 @@ class TaskSpec:
     redo_on_resume: bool = False
     """Sets up something a ``finally`` step undoes (a silence, ``noout``): on resume, a
     succeeded node of it runs again when a step after it is re-run."""
+    moves_data: bool = False
+    """Makes Ceph move data (a weight, in/out, OSDs created or removed): a runbook with such
+    a step moves data unless it says otherwise (``moves_data:``), and its pause freezes it."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 

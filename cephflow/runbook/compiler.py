@@ -101,9 +101,20 @@ class Compiler:
         locks = list(dict.fromkeys(part.locks))
         return Dag.model_construct(
             runbook=loaded.decl.name, source=loaded.file, description=loaded.decl.description,
-            params=shown, discovered=part.discovered, locks=locks, groups=part.groups, nodes=nodes,
+            params=shown, discovered=part.discovered, locks=locks,
+            moves_data=_moves_data(loaded.decl.moves_data, nodes, self.scope.catalog),
+            groups=part.groups, nodes=nodes,
             secrets=sorted(self.secrets),
         )
+
+
+def _moves_data(declared: bool | None, nodes: list[Node],
+                catalog: Mapping[str, TaskSpec]) -> bool:
+    """The runbook's ``moves_data`` when it says (explicit wins); else whether one of its
+    steps' tasks moves data."""
+    if declared is not None:
+        return declared
+    return any(spec.moves_data for n in nodes if (spec := catalog.get(n.task)) is not None)
 
 
 def _param_problem(loaded: library.Loaded, name: str, message: str) -> str:

@@ -161,6 +161,9 @@ class Dag(BaseModel):
     discovered: dict[str, Any] = Field(default_factory=dict)
     """The answers of the runbook's ``discover`` lookups."""
     locks: list[str] = Field(default_factory=list)
+    moves_data: bool = False
+    """The workflow makes Ceph move data: the runbook's ``moves_data``, else whether one of
+    its steps' tasks does. Pausing such a workflow also freezes the data movement."""
     groups: dict[str, Group] = Field(default_factory=dict)
     nodes: list[Node] = Field(default_factory=list)
     """Topologically ordered: every node comes after the nodes in its ``after``."""

@@ -217,6 +217,9 @@ class _RunbookKeys(_Model, Generic[ParamT, DiscoverT, StepT]):
     params: dict[str, ParamT] = Field(default_factory=dict)
     discover: dict[str, DiscoverT] = Field(default_factory=dict)
     locks: list[str] = Field(default_factory=list)
+    moves_data: bool | None = None
+    """Whether the workflow makes Ceph move data (its pause then freezes the movement);
+    unset: it does when one of its steps' tasks does (``@task(moves_data=True)``)."""
     steps: list[StepT] = Field(min_length=1)
     finally_: list[StepT] = Field(default_factory=list, alias="finally")
 
@@ -380,8 +383,10 @@ def parse(doc: Doc) -> Parsed:
     description = data.get("description") if isinstance(data.get("description"), str) else ""
     locks = shell.locks if shell is not None else [
         x for x in section("locks", list) if isinstance(x, str)]
+    moves_data = data.get("moves_data") if isinstance(data.get("moves_data"), bool) else None
     decl = RunbookDecl.model_construct(
         name=name, description=description, params=params, discover=discover, locks=locks,
+        moves_data=moves_data,
         steps=steps["steps"], finally_=steps["finally"],
     )
     return Parsed(decl, problems, broken, places)

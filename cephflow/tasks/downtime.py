@@ -15,7 +15,7 @@ call on each check (the approval gate does): when a downtime would end within
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from cephflow.engine.context import StepContext
@@ -24,6 +24,7 @@ from cephflow.errors import MonitoringError, StepFailed
 from cephflow.monitoring import downtime as dt
 from cephflow.monitoring.matchers import normalise, show
 from cephflow.monitoring.times import iso, parse_duration
+from cephflow.settings import Settings
 
 
 def fact_key(name: str) -> str:
@@ -41,6 +42,20 @@ def _public(record: dict[str, Any]) -> dict[str, Any]:
 def _extra(ctx: StepContext, record: dict[str, Any]) -> dict[str, Any]:
     return {"workflow_id": ctx.workflow_id, "node_id": ctx.node_id,
             "host": record.get("host"), "marker": record["marker"]}
+
+
+def extend_record(settings: Settings, record: dict[str, Any], ends_at: float,
+                  extra: dict[str, Any], save: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """Push a downtime record's end out to ``ends_at`` on every backend (never earlier),
+    ``save``-ing the record after each one; returns it. Steps (``_extend``) and a pause
+    (``operations/pause.py``, from outside any step) both extend through here."""
+    if ends_at <= record["ends_at"]:
+        return record
+    record = {**record, "ends_at": ends_at, "handles": list(record["handles"])}
+    for i, handle in enumerate(record["handles"]):
+        record["handles"][i] = dt.extend(settings, handle, record, extra)
+        save(record)
+    return record
 
 
 @task("downtime.set", redo_on_resume=True)
@@ -117,10 +132,8 @@ def downtime_extend(
 def _extend(ctx: StepContext, record: dict[str, Any], ends_at: float) -> dict[str, Any]:
     if ends_at <= record["ends_at"]:
         return record
-    record = {**record, "ends_at": ends_at, "handles": list(record["handles"])}
-    for i, handle in enumerate(record["handles"]):
-        record["handles"][i] = dt.extend(ctx.settings, handle, record, _extra(ctx, record))
-        ctx.set_fact(fact_key(record["name"]), record)
+    record = extend_record(ctx.settings, record, ends_at, _extra(ctx, record),
+                           lambda r: ctx.set_fact(fact_key(r["name"]), r))
     ctx.progress(f"downtime {record['name']!r} extended until {iso(ends_at)}")
     return record
 

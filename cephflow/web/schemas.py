@@ -37,6 +37,34 @@ class DecisionRequest(_Request):
     """Decide a gate the workflow has not reached yet."""
 
 
+class PauseRequest(_Request):
+    reason: str = Field(default="", max_length=2000)
+    """Why (shown with the pause, kept in the history)."""
+
+
+class PausedInfo(BaseModel):
+    workflow_id: str
+    already: bool
+    """It was paused already: the first pause's who, when and why stand."""
+    flags: list[str]
+    """Flags the pause set (``norebalance``, ``nobackfill``) and holds."""
+    left: list[str]
+    """Flags set already by someone else: left as they are."""
+
+
+class UnpausedInfo(BaseModel):
+    workflow_id: str
+    sent: int
+    """Held steps sent again."""
+    lifted: list[str]
+
+
+class ResumedInfo(BaseModel):
+    workflow_id: str
+    unpaused: UnpausedInfo | None = None
+    """Set when the workflow was paused: resuming it lifted the pause instead."""
+
+
 class ResumeRequest(_Request):
     from_step: str | None = Field(default=None, max_length=500)
     """Re-run this step and every step after it too."""

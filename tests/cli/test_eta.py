@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from cephflow.cli.views.eta import Outlook, outlook
 from cephflow.cli.views.header import WorkflowHeader
 from cephflow.cli.views.tree import node_elapsed
+from cephflow.operations.eta import Outlook, outlook
 from cephflow.task_names import APPROVAL_TASK
 from tests.cli.golden import render
 from tests.cli.samples import T0, node, workflow

@@ -82,7 +82,8 @@ BAD_INPUT = {
                                          env={"CEPHFLOW_CONFIG": "{home}/absent.toml"}),
     "Redis URL with a foreign scheme": Case(["status"], ExitStatus.BAD_INPUT,
                                             "error: setting redis_url: must start with "
-                                            "redis://, rediss://, unix:// (CEPHFLOW_REDIS_URL)",
+                                            "redis://, rediss://, unix://, redis+sentinel:// "
+                                            "(CEPHFLOW_REDIS_URL)",
                                             env={"CEPHFLOW_REDIS_URL": "foo://"}),
     "HOME that cannot be written": Case(["status"], ExitStatus.BAD_INPUT,
                                         "error: Not a directory (/dev/null/home/...",

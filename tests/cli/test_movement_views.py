@@ -3,9 +3,9 @@ objects left, the measured rate and an ETA from it; the wait's words are its pro
 
 from __future__ import annotations
 
-from cephflow.cli.views.eta import outlook
 from cephflow.cli.views.movement import movement_line
 from cephflow.cli.views.tree import WorkflowTree
+from cephflow.operations.eta import outlook
 from tests.cli.golden import render
 from tests.cli.samples import T0, node, workflow
 

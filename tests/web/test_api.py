@@ -269,3 +269,30 @@ def test_single_sign_on_through_a_trusted_proxy_only(redis_server, redis_url, ce
         assert answer.status_code == 401  # not from the proxy: the header is not believed
     finally:
         elsewhere.stop()
+
+
+def test_pause_holds_the_workflow_and_unpause_lets_it_finish(api_server):
+    api = api_server
+    wf = _submit(api, who="pat")
+    wait_until(lambda: _node_state(api, wf, "approve-confirm") == "running", timeout=60,
+               what="the gate waiting")
+    with api.client("alice") as http:  # an approver may not pause
+        assert http.post(f"/workflows/{wf}/pause", json={"reason": "x"}).status_code == 403
+    with api.client("operator") as http:
+        paused = http.post(f"/workflows/{wf}/pause", json={"reason": "change freeze"})
+        assert paused.status_code == 200, paused.text
+        assert paused.json()["already"] is False and paused.json()["flags"] == []
+        tree = http.get(f"/workflows/{wf}/tree").json()
+        assert tree["pause"]["by"] == "olga" and tree["pause"]["reason"] == "change freeze"
+    with api.client("alice") as http:  # decided while paused: takes effect at unpause
+        http.post(f"/workflows/{wf}/gates/confirm/approve").raise_for_status()
+    with api.client("operator") as http:
+        # the gate's next check is held too: nothing after it starts while paused
+        assert _node_state(api, wf, "confirm") == "pending"
+        resumed = http.post(f"/workflows/{wf}/resume", json={})  # resume unpauses it
+        assert resumed.status_code == 200 and resumed.json()["unpaused"]["sent"] >= 1
+        wait_until(lambda: _node_state(api, wf, "bye") == "succeeded", timeout=60, what="bye")
+        assert http.post(f"/workflows/{wf}/unpause").status_code == 409  # not paused
+        history = http.get("/history", params={"workflow": wf}).json()
+    assert [(h["action"], h["user"]) for h in history if h["action"].endswith("paused")] == [
+        ("paused", "olga"), ("unpaused", "olga")]

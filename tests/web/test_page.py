@@ -30,6 +30,7 @@ def test_a_gate_approved_with_the_button_and_the_steps_turn_green_without_a_relo
     page.wait_for_selector("[data-approve='approve-confirm']")
     assert page.locator("[data-node='hello']").get_attribute("data-state") == "succeeded"
     assert page.locator("[data-node='bye']").get_attribute("data-state") == "pending"
+    assert page.locator("#eta").inner_text() == "waiting for approval"
     page.evaluate("window.__same_page = true")  # gone if the page were reloaded
     screenshot(page, "workflow-waiting-for-approval")
 

@@ -1,4 +1,5 @@
-"""``cephflow approve|reject|cancel|resume|retry ID ...``: decide gates and steer workflows.
+"""``cephflow approve|reject|cancel|resume|retry|pause|unpause ID ...``: decide gates and
+steer workflows.
 
 IDs may be abbreviated to a unique prefix. Decisions are recorded with the OS user who typed
 them; a gate that names its approvers accepts only them. A gate is decided once it is reached
@@ -81,13 +82,18 @@ def resume(
 ) -> None:
     """Re-run a failed or cancelled workflow from its failed steps, then follow it.
 
-    Steps that succeeded are kept, except the set-up steps (silences, noout) that the finally steps undid, before a step that runs again; the finally steps run again.
+    Steps that succeeded are kept, except the set-up steps (silences, noout) that the finally steps undid, before a step that runs again; the finally steps run again. A paused workflow is unpaused instead (as `cephflow unpause ID`).
     """
     from cephflow.cli import launch  # lazy: see cephflow.cli.commands
-    from cephflow.operations import workflows
+    from cephflow.operations import pause as pausing
 
     client = launch.connect()
-    wf = workflows.resume(client, workflow_id, from_step=from_step)
+    done = pausing.resume(client, workflow_id, from_step=from_step)
+    if done.unpaused is not None:
+        _say_unpaused(done.unpaused)
+        _follow(client, done.workflow_id, detach, plain)
+        return
+    wf = done.workflow_id
     said = f" from step {from_step}" if from_step else ""
     c.console.print(f"workflow {wf} resumed{said}", highlight=False, markup=False)
     _follow(client, wf, detach, plain)
@@ -113,6 +119,69 @@ def retry(
     _follow(client, wf, detach, plain)
 
 
+def pause(
+    workflow_id: str = ID_ARG,
+    reason: str = typer.Option("", "--reason", "-r", help="Why (shown with the pause, kept "
+                               "in the history)."),
+) -> None:
+    """Pause workflow ID: no new step starts, and its data movement freezes.
+
+    Running steps finish; waiting steps stop checking; finally steps still run. A runbook that moves data also gets norebalance and nobackfill, set only where not set already and lifted again by unpause or its finally steps (never an operator's). Its silences are extended. `cephflow unpause ID` (or `resume ID`) lifts it.
+    """
+    from cephflow.cli import launch  # lazy: see cephflow.cli.commands
+    from cephflow.cli.views.pause_line import pause_text
+    from cephflow.operations import pause as pausing
+
+    paused = pausing.pause(launch.connect(), workflow_id, reason=reason)
+    wf = paused.workflow_id
+    said = "was already" if paused.already else "is"
+    c.console.print(f"workflow {wf} {said} {pause_text(paused.pause)}", highlight=False,
+                    markup=False, soft_wrap=True)
+    if paused.flags:
+        c.console.print(f"data movement frozen: {', '.join(paused.flags)} set by this "
+                        "workflow (unpause lifts them)", highlight=False, markup=False)
+    if paused.left:
+        c.console.print(f"already set by someone else, left as they are: "
+                        f"{', '.join(paused.left)}", highlight=False, markup=False)
+    if not paused.moves_data:
+        c.console.print("its runbook moves no data: only its steps are held", highlight=False,
+                        markup=False)
+    for name, until in paused.silences:
+        c.console.print(f"downtime {name!r} lasts until {_utc(until)}", highlight=False,
+                        markup=False)
+    for error in paused.silence_errors:
+        c.console.print(f"could not extend {error}", style="yellow", highlight=False,
+                        markup=False, soft_wrap=True)
+
+
+def unpause(
+    workflow_id: str = ID_ARG,
+    detach: bool = typer.Option(True, "--detach/--follow",
+                                help="Return at once (default), or follow the workflow."),
+    plain: bool = typer.Option(False, "--plain", help="One line per event."),
+) -> None:
+    """Lift the pause of workflow ID: clear the flags its pause set, start the held steps."""
+    from cephflow.cli import launch  # lazy: see cephflow.cli.commands
+    from cephflow.operations import pause as pausing
+
+    client = launch.connect()
+    unpaused = pausing.unpause(client, workflow_id)
+    _say_unpaused(unpaused)
+    _follow(client, unpaused.workflow_id, detach, plain)
+
+
+def _say_unpaused(unpaused) -> None:
+    lifted = f"; {', '.join(unpaused.lifted)} cleared" if unpaused.lifted else ""
+    c.console.print(f"workflow {unpaused.workflow_id} unpaused: {unpaused.sent} held steps "
+                    f"sent{lifted}", highlight=False, markup=False)
+
+
+def _utc(ts: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def _follow(client, wf: str, detach: bool, plain: bool) -> None:
     if detach:
         return
@@ -126,3 +195,5 @@ def register(app: typer.Typer) -> None:
     app.command("cancel")(cancel)
     app.command("resume")(resume)
     app.command("retry")(retry)
+    app.command("pause")(pause)
+    app.command("unpause")(unpause)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from rich.text import Text
 
 from cephflow.cli.views.header import progress, workflow_elapsed
+from cephflow.cli.views.pause_line import pause_event_text, pause_text
 from cephflow.cli.views.style import (
     duration,
     params_text,
@@ -39,9 +40,11 @@ def attach_line(snapshot: WorkflowSnapshot, now: float) -> Text:
     """The line printed once when a plain follower attaches: which workflow, and where it is."""
     done, total = progress(snapshot)
     params = params_text(snapshot.params)
+    paused = f"  {pause_text(snapshot.pause)}" if snapshot.pause is not None else ""
     return Text(
         f"{timestamp(now)}  workflow {snapshot.id} {snapshot.runbook}"
         f"{'  ' + params if params else ''}  {snapshot.state.value}  {done}/{total} steps ended"
+        f"{paused}"
     )
 
 
@@ -69,6 +72,8 @@ def _describe(event: Event, snapshot: WorkflowSnapshot) -> str | None:
         if event.error:
             text += f": {_first_line(event.error)}"
         return text
+    if event.type is EventType.WORKFLOW_PAUSE:
+        return f"workflow {short_id(snapshot.id)} {pause_event_text(event)}"
     name = event.node or "?"
     node = snapshot.nodes.get(name)
     if node is not None and is_barrier(node):

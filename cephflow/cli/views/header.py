@@ -2,7 +2,7 @@
 
 ``WorkflowHeader(snapshot, now=...)``: runbook, id, state, elapsed time, cluster and the params the
 user gave (as typed) on the first line; a progress bar over all nodes, the count, the percentage and the time left
-(``cephflow.cli.views.eta``) on the second. Pure: the same snapshot and ``now`` always draw the same two lines.
+(``cephflow.operations.eta``) on the second; while it is paused, a third: who paused it, when, why. Pure: the same snapshot and ``now`` always draw the same two lines.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
-from cephflow.cli.views.eta import Outlook, outlook
+from cephflow.cli.views.pause_line import pause_text
 from cephflow.cli.views.style import (
     duration,
     params_text,
@@ -19,6 +19,7 @@ from cephflow.cli.views.style import (
     workflow_style,
 )
 from cephflow.engine.state import WorkflowSnapshot
+from cephflow.operations.eta import Outlook, outlook
 from cephflow.runbook.barrier import is_barrier
 
 BAR_WIDTH = 30
@@ -90,8 +91,11 @@ class WorkflowHeader:
         second.append(f"  {done}/{total}  {ratio:4.0%}")
         if not snap.state.terminal:  # an ended run's state is on the first line
             second.append("  " + outlook_text(outlook(snap, self.now)))
-        for line in (first, second):
+        lines = [first, second]
+        if snap.pause is not None and not snap.state.terminal:
+            lines.append(Text(pause_text(snap.pause), style="bold yellow"))
+        for line in lines:
             line.no_wrap = True
             line.overflow = "ellipsis"
             line.truncate(width, overflow="ellipsis")
-        return [first, second]
+        return lines

@@ -10,17 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from cephflow.ceph.pacing import MOVEMENT
 from cephflow.cli.views.style import duration
 
 OSDS_NAMED = 3
 """Up to this many OSDs are shown one by one; more are summed up."""
-
-
-def movement_of(progress: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The weight move's progress of a node's progress, if it has one."""
-    found = (progress or {}).get(MOVEMENT)
-    return found if isinstance(found, dict) else None
 
 
 def done_fraction(osd: dict[str, Any]) -> float:

@@ -18,6 +18,7 @@ from rich.console import Group as RenderGroup
 from rich.text import Text
 from rich.tree import Tree
 
+from cephflow.cli.views.prediction import movements, render_movement
 from cephflow.cli.views.style import shown_cluster
 from cephflow.runbook.barrier import is_barrier, step_count
 from cephflow.runbook.catalog import TaskSpec
@@ -165,7 +166,8 @@ def render_plan(dag: Dag, *, catalog: Mapping[str, TaskSpec] | None = None,
         header.append("   locks: ", style="dim")
         header.append(", ".join(dag.locks))
 
-    tree = Tree(RenderGroup(title, header))
+    predicted = [render_movement(answer) for _, answer in movements(dag.discovered)]
+    tree = Tree(RenderGroup(title, header, *predicted))
     cleanup_branch: Tree | None = None
     drawn: set[str] = set()
     by_group: dict[str, list[Node]] = {}

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
-from cephflow.cli.views.movement import movement_line, movement_of
+from cephflow.ceph.pacing import movement_of
+from cephflow.cli.views.movement import movement_line
 from cephflow.cli.views.style import (
     NODE_GLYPH,
     NODE_STYLE,

@@ -75,8 +75,9 @@ class WorkflowList:
             rows.append((
                 Text(short_id(snap.id), style="cyan"),
                 Text(snap.runbook),
-                Text(f"{workflow_glyph(snap.state)} {snap.state.value}",
-                     style=workflow_style(snap.state)),
+                Text(f"{workflow_glyph(snap.state)} {snap.state.value}"
+                     + (" (paused)" if snap.pause is not None else ""),
+                     style="yellow" if snap.pause is not None else workflow_style(snap.state)),
                 Text(started(snap.submitted_at, self.now)),
                 Text(duration(end - snap.submitted_at)),
                 Text(f"{'?' if done is None else done}/{snap.nodes}"),

@@ -9,6 +9,11 @@
 --   R          the reply words, scripts.Reply: R.OK, R.STALE ...
 --   M, H       scripts.Rerun, and state.HistoryAction (what the history records): H.APPROVED ...
 --   K_HISTORY  keys.CONTROL_SCRIPT_KEYS: passed by the control path only, else nil
+--
+-- A paused workflow (meta 'paused_by' set: pause.lua) starts no main node and runs no
+-- waiting one's next check: one that becomes ready, or whose message arrives, is held in
+-- K_HELD (queued or waiting, unleased, unsent) until unpause.lua sends it; finally nodes
+-- are never held. Its stop or its end lifts the pause.
 -- Write states, phases, event types and replies through those tables, never as strings, and
 -- never index KEYS here: tests/engine/test_lua_contract.py fails otherwise.
 --
@@ -105,7 +110,39 @@ local function count_end(node)
     end
 end
 
+-- Whether the workflow is paused, read once per script (a fan-out queues many nodes);
+-- lift_pause and pause.lua keep it current.
+local PAUSED = nil
+local function is_paused()
+    if PAUSED == nil then PAUSED = redis.call('HEXISTS', K_META, 'paused_by') == 1 end
+    return PAUSED
+end
+
+-- While paused, a main node that would start is held instead: kept queued with no lease
+-- (the reconciler leaves it alone) and no message; unpause.lua sends it. True if held.
+local function hold_if_paused(node)
+    if not is_paused() or is_cleanup(node) then return false end
+    redis.call('SADD', K_HELD, node)
+    unlease(node)
+    return true
+end
+
+-- The pause ends (unpause, a stop, the end): clear it and return the held nodes, sorted
+-- (those still queued or waiting are the caller's to send; a stop has cancelled them).
+-- by: who lifted it ('' for none).
+local function lift_pause(by)
+    if not is_paused() then return {} end
+    local held = redis.call('SMEMBERS', K_HELD)
+    table.sort(held)
+    redis.call('DEL', K_HELD)
+    redis.call('HDEL', K_META, 'paused_by', 'paused_at', 'pause_reason')
+    PAUSED = false
+    event(E.WORKFLOW_PAUSE, nil, {'data', cjson.encode({paused = false, by = by or ''})})
+    return held
+end
+
 -- Send this node: new token, queued, leased. Appends {node, token} to sends.
+-- While the workflow is paused a main node is queued but held (hold_if_paused), not sent.
 local function queue(node, sends)
     local tok = new_token()
     redis.call('HSET', K_TOKEN, node, tok)
@@ -116,6 +153,7 @@ local function queue(node, sends)
         redis.call('HSET', K_ATTEMPT, node, attempt)
     end
     set_state(node, S.QUEUED, {'attempt', attempt})
+    if hold_if_paused(node) then return end
     lease(node, LEASE)
     table.insert(sends, node)
     table.insert(sends, tok)
@@ -259,6 +297,7 @@ local function finish()
         redis.call('HSET', K_META, 'failed_node', kept,
                    'error', redis.call('HGET', K_ERROR, kept) or S.FAILED)
     end
+    lift_pause('')
     redis.call('HSET', K_META, 'state', final, 'phase', P.DONE, 'ended_at', tostring(NOW))
     local failed_node = redis.call('HGET', K_META, 'failed_node')
     local err = redis.call('HGET', K_META, 'error')
@@ -312,5 +351,6 @@ local function stop_workflow(new_state, node, err)
     if node then redis.call('HSET', K_META, 'failed_node', node) end
     if err then redis.call('HSET', K_META, 'error', err) end
     event(E.WORKFLOW_STATE, node, {'state', new_state, 'error', err})
-    stop_forward()
+    stop_forward()  -- held nodes are queued: cancelled with the rest
+    lift_pause('')
 end

@@ -5,7 +5,9 @@
 --       (so that a restart tells a dead worker's nodes from a live one's)
 -- Returns {'unknown'} (no such workflow/node), {'stale'} (token outdated or node not
 -- runnable: a duplicate or redelivered message), {'cancelled', node, token, ...} (the workflow
--- stopped; sends follow) or {'run', ...}: the fields of scripts.Claimed, in its order.
+-- stopped; sends follow), {'paused'} (the workflow is paused: the main node, queued or
+-- waiting for its next check, is held, unleased, until unpause sends it again) or
+-- {'run', ...}: the fields of scripts.Claimed.
 local node, tok = ARGV[3], ARGV[4]
 if redis.call('EXISTS', K_META) == 0 then return {R.UNKNOWN} end
 local s = redis.call('HGET', K_STATE, node)
@@ -14,6 +16,8 @@ if redis.call('HGET', K_TOKEN, node) ~= tok then return {R.STALE} end
 local waiting = is_waiting(node)
 if not (s == S.QUEUED or (s == S.RUNNING and waiting)) then return {R.STALE} end
 if not accepting(node) then return refuse_stopped(node) end
+-- paused: neither a new start nor a waiting step's next check (a drain's next weight step)
+if hold_if_paused(node) then return {R.PAUSED} end
 redis.call('HDEL', K_WAITING, node)
 redis.call('HDEL', K_RESENT, node)
 local attempt = redis.call('HGET', K_ATTEMPT, node) or '1'

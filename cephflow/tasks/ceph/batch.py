@@ -88,7 +88,7 @@ def pick_batch(client: CephClient, left: list[int], limit: int) -> tuple[list[in
     return batch, f"ok-to-stop --max {min(limit, len(left))} allows {len(answer.osds)}"
 
 
-@task("ceph.drain_host", destructive=True, poll=True)
+@task("ceph.drain_host", destructive=True, poll=True, moves_data=True)
 @through_outages
 def drain_host(
     ctx: StepContext,
@@ -145,7 +145,7 @@ def drain_host(
     raise AssertionError("unreachable: a new batch always has a step to take")
 
 
-@task("ceph.fill_host", destructive=True, poll=True)
+@task("ceph.fill_host", destructive=True, poll=True, moves_data=True)
 @through_outages
 def fill_host(
     ctx: StepContext,

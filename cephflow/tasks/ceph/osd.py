@@ -99,7 +99,7 @@ def destroy_osd(ctx: StepContext, *, osd: int) -> dict:
     return {"osd": osd, "destroyed": True}
 
 
-@task("ceph.purge_osd", destructive=True)
+@task("ceph.purge_osd", destructive=True, moves_data=True)
 def purge_osd(ctx: StepContext, *, osd: int) -> dict:
     """Remove an OSD entirely (CRUSH item, auth key, id), after Ceph said it is safe."""
     client = ceph(ctx)
@@ -151,7 +151,7 @@ def zap(ctx: StepContext, *, osd: int, host: str | None = None, device: str | No
     return {"osd": osd, "zapped": True}
 
 
-@task("ceph.create_osd", destructive=True)
+@task("ceph.create_osd", destructive=True, moves_data=True)
 def create_osd(
     ctx: StepContext, *, host: str, osd: int | None = None, device: str | None = None,
     db: str | None = None, device_class: str | None = None,

@@ -16,7 +16,7 @@ from cephflow.tasks.ceph.common import ceph, existing_osd, same_weight, through_
 from cephflow.tasks.ceph.pace import await_settled, caps_for, next_weight, weight_changed
 
 
-@task("ceph.reweight", destructive=True, poll=True)
+@task("ceph.reweight", destructive=True, poll=True, moves_data=True)
 @through_outages
 def reweight(
     ctx: StepContext,
@@ -94,7 +94,7 @@ def reweight(
     raise AssertionError("unreachable")
 
 
-@task("ceph.out")
+@task("ceph.out", moves_data=True)
 def mark_out(ctx: StepContext, *, osd: int) -> dict:
     """Mark an OSD out (its data moves elsewhere); an OSD already out stays out."""
     client = ceph(ctx)
@@ -106,7 +106,7 @@ def mark_out(ctx: StepContext, *, osd: int) -> dict:
     return {"osd": osd, "in": False, "epoch": client.epoch()}
 
 
-@task("ceph.in")
+@task("ceph.in", moves_data=True)
 def mark_in(ctx: StepContext, *, osd: int) -> dict:
     """Mark an OSD in; an OSD already in stays in."""
     client = ceph(ctx)

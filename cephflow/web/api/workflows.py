@@ -25,6 +25,7 @@ from cephflow.engine.state import (
     WorkflowSummary,
 )
 from cephflow.errors import ParamError
+from cephflow.operations import pause as pausing
 from cephflow.operations import tree
 from cephflow.operations import workflows as ops
 from cephflow.operations.api_tokens import Caller
@@ -34,9 +35,13 @@ from cephflow.web.schemas import (
     CancelledInfo,
     DecisionInfo,
     DecisionRequest,
+    PausedInfo,
+    PauseRequest,
+    ResumedInfo,
     ResumeRequest,
     SubmitRequest,
     SubmittedInfo,
+    UnpausedInfo,
     WorkflowRef,
 )
 
@@ -166,14 +171,36 @@ def cancel(workflow_id: WorkflowId, engine: WorkflowClient = Depends(client),
     return CancelledInfo(workflow_id=done.workflow_id, left=done.left)
 
 
-@router.post("/workflows/{workflow_id}/resume", response_model=WorkflowRef)
+@router.post("/workflows/{workflow_id}/resume", response_model=ResumedInfo)
 def resume(workflow_id: WorkflowId, body: ResumeRequest | None = None,
            engine: WorkflowClient = Depends(client),
-           who: Caller = Depends(auth.operator)) -> WorkflowRef:
-    """Re-run a failed or cancelled workflow (``cephflow resume ID [--from STEP]``)."""
-    wf = ops.resume(engine, workflow_id, from_step=body.from_step if body else None,
-                    user=who.user)
-    return WorkflowRef(workflow_id=wf)
+           who: Caller = Depends(auth.operator)) -> ResumedInfo:
+    """Re-run a failed or cancelled workflow (``cephflow resume ID [--from STEP]``); a paused
+    one is unpaused instead."""
+    done = pausing.resume(engine, workflow_id, from_step=body.from_step if body else None,
+                          user=who.user)
+    lifted = done.unpaused
+    return ResumedInfo(workflow_id=done.workflow_id, unpaused=None if lifted is None else
+                       UnpausedInfo(workflow_id=lifted.workflow_id, sent=lifted.sent,
+                                    lifted=lifted.lifted))
+
+
+@router.post("/workflows/{workflow_id}/pause", response_model=PausedInfo)
+def pause(workflow_id: WorkflowId, body: PauseRequest | None = None,
+          engine: WorkflowClient = Depends(client),
+          who: Caller = Depends(auth.operator)) -> PausedInfo:
+    """Hold the workflow and freeze its data movement (``cephflow pause ID``)."""
+    done = pausing.pause(engine, workflow_id, reason=body.reason if body else "", user=who.user)
+    return PausedInfo(workflow_id=done.workflow_id, already=done.already, flags=done.flags,
+                      left=done.left)
+
+
+@router.post("/workflows/{workflow_id}/unpause", response_model=UnpausedInfo)
+def unpause(workflow_id: WorkflowId, engine: WorkflowClient = Depends(client),
+            who: Caller = Depends(auth.operator)) -> UnpausedInfo:
+    """Lift the pause: the flags it set, then the held steps (``cephflow unpause ID``)."""
+    done = pausing.unpause(engine, workflow_id, user=who.user)
+    return UnpausedInfo(workflow_id=done.workflow_id, sent=done.sent, lifted=done.lifted)
 
 
 @router.post("/workflows/{workflow_id}/steps/{step}/retry", response_model=WorkflowRef)

@@ -178,6 +178,7 @@ function nodeRow(workflow, entry, selected) {
     entry.no_worker_for ? el("span", { class: "error" }, `no worker has run this step for ${Math.round(entry.no_worker_for)} s`) : null);
   const item = el("li", {}, row);
   if (entry.kind === "node") row.addEventListener("click", () => selected(entry));
+  if (entry.movement) item.append(el("div", { class: "detail movement" }, movementLine(entry.movement)));
   if (entry.state === "failed" && entry.error) item.append(el("div", { class: "error" }, entry.error.split("\n").slice(0, 2).join("\n")));
   if (entry.gate) {
     const gate = el("div", { class: "gate actions" }, el("span", {}, "waiting for approval"));
@@ -192,6 +193,32 @@ function nodeRow(workflow, entry, selected) {
   return item;
 }
 
+// a weight move's progress (the pacing's progress.movement), as the terminal's line says it
+function movementLine(m) {
+  const osds = Object.entries(m.osds || {});
+  const parts = [];
+  const done = (o) => {
+    const way = Math.abs((o.target || 0) - (o.start || 0));
+    return way <= 0 ? 1 : Math.min(1, Math.abs((o.weight || 0) - (o.start || 0)) / way);
+  };
+  if (osds.length && osds.length <= 3) {
+    parts.push(osds.map(([id, o]) => `osd.${id} ${Number(o.weight).toPrecision(5) * 1} → ${Number(o.target).toPrecision(5) * 1} (${Math.round(done(o) * 100)}%)`).join(", "));
+  } else if (osds.length) {
+    parts.push(`${osds.length} OSDs ${Math.round(osds.reduce((a, [, o]) => a + done(o), 0) / osds.length * 100)}% of the way`);
+  }
+  parts.push(`${m.misplaced_objects || 0} misplaced, ${m.degraded_objects || 0} degraded left`);
+  if (m.rate) parts.push(`${Math.round(m.rate)} objects/s`);
+  if (m.eta_seconds !== null && m.eta_seconds !== undefined) parts.push(`ETA ${took(m.eta_seconds)}`);
+  return parts.join(" · ");
+}
+
+function etaText(eta) {
+  if (!eta) return "";
+  if (eta.waiting_for_approval) return "waiting for approval";
+  if (eta.seconds === null || eta.seconds === undefined) return "";
+  return `ETA ${took(eta.seconds)}${eta.gate_ahead ? " (to the next approval)" : ""}`;
+}
+
 async function decide(workflow, entry, how) {
   const body = {};
   if (how === "reject") {
@@ -204,7 +231,13 @@ async function decide(workflow, entry, how) {
 
 async function control(workflow, what) {
   if (what === "cancel" && !confirm("Cancel this workflow? Its finally steps run.")) return;
-  try { await api(`/workflows/${workflow}/${what}`, { json: {} }); }
+  const body = {};
+  if (what === "pause") {
+    const reason = prompt("Why pause? (kept with the pause)");
+    if (reason === null) return;
+    body.reason = reason;
+  }
+  try { await api(`/workflows/${workflow}/${what}`, { json: body }); }
   catch (error) { alert(error.message); }
 }
 
@@ -235,9 +268,13 @@ async function workflowPage(id) {
       const params = Object.entries(snapshot.params || {}).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(" ");
       fill(header, el("h1", {}, `${snapshot.runbook} `, el("span", { class: "mono" }, full.slice(0, 8)), " ", stateTag(snapshot.state)),
         el("p", { class: "help" }, `submitted by ${snapshot.submitted_by} at ${when(snapshot.submitted_at)}  ${params}`),
+        etaText(snapshot.eta) ? el("p", { id: "eta" }, etaText(snapshot.eta)) : null,
+        snapshot.pause ? el("p", { id: "paused", class: "error" }, `paused by ${snapshot.pause.by} at ${when(snapshot.pause.at)}${snapshot.pause.reason ? ": " + snapshot.pause.reason : ""}`) : null,
         snapshot.error ? el("p", { class: "error" }, snapshot.error) : null,
         el("div", { class: "actions" },
           may("operator") && ["running", "failing"].includes(snapshot.state) ? el("button", { class: "danger", id: "cancel", onclick: () => control(full, "cancel") }, "Cancel") : null,
+          may("operator") && snapshot.state === "running" && !snapshot.pause ? el("button", { id: "pause", onclick: () => control(full, "pause") }, "Pause") : null,
+          may("operator") && snapshot.pause ? el("button", { id: "unpause", class: "primary", onclick: () => control(full, "unpause") }, "Unpause") : null,
           may("operator") && ["failed", "cancelled"].includes(snapshot.state) ? el("button", { id: "resume", onclick: () => control(full, "resume") }, "Resume") : null));
       fill(tree, el("ul", {}, snapshot.entries.map((e) => nodeRow(full, e, show))));
     } catch (error) { showError(error); }

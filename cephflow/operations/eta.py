@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from cephflow.cli.views.movement import movement_of
+from cephflow.ceph.pacing import movement_of
 from cephflow.engine.state import NodeSnapshot, NodeState, WorkflowSnapshot, WorkflowState
 from cephflow.runbook.barrier import is_barrier
 from cephflow.task_names import APPROVAL_TASK
