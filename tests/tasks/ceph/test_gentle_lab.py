@@ -17,27 +17,15 @@ from cephflow.engine.context import NotYet
 from cephflow.tasks.ceph import wait as ceph_wait
 from cephflow.tasks.ceph import weight as ceph_weight
 from tests.fixtures.services import wait_until
-from tests.tasks.ceph.support import Runner
+from tests.tasks.ceph.support import FULL, LabRados, Runner, slow_movement
 
 pytestmark = [pytest.mark.ceph]
-FULL = 0.00048828125  # the lab OSDs' CRUSH weight (512 MiB)
 SLOW = {"osd_min_pg_log_entries": "10", "osd_max_pg_log_entries": "20", "osd_recovery_sleep": "0.1"}
 OBJECTS = 1000
 
 
-class Rados:
-    """A librados handle on the lab for what the client does not ask: config, pg query."""
-
-    def __init__(self, conf):
-        import rados
-
-        self.cluster = rados.Rados(conffile=str(conf))
-        self.cluster.connect()
-
-    def mon(self, **command):
-        rc, out, err = self.cluster.mon_command(json.dumps({**command, "format": "json"}), b"")
-        assert rc == 0, err
-        return json.loads(out) if out.strip() else None
+class Rados(LabRados):
+    """The lab's librados handle, and what the primaries say (``pg query``)."""
 
     def pg_query(self, pgid: str) -> dict:
         rc, out, err = self.cluster.pg_command(pgid, json.dumps({"prefix": "query", "pgid": pgid}), b"")
@@ -65,29 +53,9 @@ class Rados:
 @pytest.fixture
 def slow(ceph_lab):
     """Slow, visible movement for one test; weights, flags, config and objects restored."""
-    lab = Rados(ceph_lab.conf)
-    io = lab.cluster.open_ioctx(ceph_lab.pool)
-    try:
-        for name, value in SLOW.items():
-            lab.mon(prefix="config set", who="osd", name=name, value=value)
-        for i in range(OBJECTS):
-            io.write_full(f"gentle-{i}", b"g" * 4096)
+    with slow_movement(ceph_lab, Rados(ceph_lab.conf), SLOW, objects=OBJECTS, prefix="gentle",
+                       flags=("norebalance",)) as lab:
         yield lab
-    finally:
-        client = ceph_lab.client()
-        for flag in ("norebalance",):
-            if flag in client.osd_dump().flags:
-                client.unset_flag(flag)
-        for osd in client.osd_tree().osds.values():
-            if abs(osd.crush_weight - FULL) > 1e-6:
-                client.crush_reweight(f"osd.{osd.id}", FULL)
-        for name in SLOW:
-            lab.mon(prefix="config rm", who="osd", name=name)
-        for i in range(OBJECTS):
-            io.remove_object(f"gentle-{i}")
-        io.close()
-        lab.close()
-        Runner(ceph_lab.settings(), workflow="restore").poll(ceph_wait.wait_healthy, "restore", timeout=180)
 
 
 def test_each_step_waits_until_the_last_one_has_settled_under_the_cap(slow, ceph_lab, monkeypatch):

@@ -15,7 +15,6 @@ objects force backfill; ``osd_recovery_sleep`` keeps each for a moment.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 
@@ -23,9 +22,8 @@ import pytest
 
 from cephflow.ceph.client import CephClient
 from cephflow.ceph.pacing import BACKFILL_WORDS
-from cephflow.tasks.ceph import wait as ceph_wait
 from cephflow.tasks.ceph import weight as ceph_weight
-from tests.tasks.ceph.support import FULL, Runner
+from tests.tasks.ceph.support import FULL, LabRados, Runner, slow_movement
 
 pytestmark = [pytest.mark.ceph]
 BACKFILL = {"osd_min_pg_log_entries": "5", "osd_max_pg_log_entries": "10",
@@ -44,35 +42,9 @@ def backfilling(client: CephClient) -> int:
 @pytest.fixture
 def backfills(ceph_lab):
     """Moves that use backfill, for one test; config, objects and weights restored."""
-    import rados
-
-    cluster = rados.Rados(conffile=str(ceph_lab.conf))
-    cluster.connect()
-    io = cluster.open_ioctx(ceph_lab.pool)
-
-    def mon(**command):
-        rc, _, err = cluster.mon_command(json.dumps({**command, "format": "json"}), b"")
-        assert rc == 0, err
-
-    try:
-        for name, value in BACKFILL.items():
-            mon(prefix="config set", who="osd", name=name, value=value)
-        for i in range(OBJECTS):
-            io.write_full(f"pace-{i}", b"p" * 4096)
+    with slow_movement(ceph_lab, LabRados(ceph_lab.conf), BACKFILL, objects=OBJECTS,
+                       prefix="pace"):
         yield
-    finally:
-        client = ceph_lab.client()
-        for osd in client.osd_tree().osds.values():
-            if abs(osd.crush_weight - FULL) > 1e-6:
-                client.crush_reweight(f"osd.{osd.id}", FULL)
-        for name in BACKFILL:
-            mon(prefix="config rm", who="osd", name=name)
-        for i in range(OBJECTS):
-            io.remove_object(f"pace-{i}")
-        io.close()
-        cluster.shutdown()
-        Runner(ceph_lab.settings(), workflow="restore").poll(ceph_wait.wait_healthy, "restore",
-                                                             timeout=180)
 
 
 def test_with_the_backfill_cap_at_1_no_step_is_taken_while_more_pgs_backfill(

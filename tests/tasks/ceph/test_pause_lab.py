@@ -11,7 +11,6 @@ finally steps lift the ``norebalance`` the pause set and leave the operator's fl
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
@@ -19,10 +18,9 @@ import pytest
 from cephflow.engine.keys import WorkflowKeys
 from cephflow.engine.state import NodeState, WorkflowState
 from cephflow.operations import pause as pausing
-from cephflow.tasks.ceph import wait as ceph_wait
 from tests.fixtures.ceph_flow import NAMESPACE
 from tests.fixtures.services import wait_until
-from tests.tasks.ceph.support import FULL, Runner
+from tests.tasks.ceph.support import LabRados, slow_movement
 
 pytestmark = [pytest.mark.ceph, pytest.mark.services, pytest.mark.slow,
               pytest.mark.usefixtures("lab_settings")]
@@ -34,42 +32,12 @@ FROZEN_FOR = 8.0
 """Seconds the frozen cluster is watched: several of the mgr's PG stat reports."""
 
 
-def _mon(cluster, **command):
-    rc, out, err = cluster.mon_command(json.dumps({**command, "format": "json"}), b"")
-    assert rc == 0, err
-    return json.loads(out) if out.strip() else None
-
-
 @pytest.fixture
 def slow(ceph_lab):
     """Slow, visible backfill for one test; weights, flags, config and objects restored."""
-    import rados
-
-    cluster = rados.Rados(conffile=str(ceph_lab.conf))
-    cluster.connect()
-    io = cluster.open_ioctx(ceph_lab.pool)
-    try:
-        for name, value in SLOW.items():
-            _mon(cluster, prefix="config set", who="osd", name=name, value=value)
-        for i in range(OBJECTS):
-            io.write_full(f"pause-{i}", b"p" * 4096)
-        yield cluster
-    finally:
-        client = ceph_lab.client()
-        for name in SLOW:
-            _mon(cluster, prefix="config rm", who="osd", name=name)
-        for flag in ("norebalance", "nobackfill"):
-            if flag in client.osd_dump().flags:
-                client.unset_flag(flag)
-        for osd in client.osd_tree().osds.values():
-            if abs(osd.crush_weight - FULL) > 1e-6:
-                client.crush_reweight(f"osd.{osd.id}", FULL)
-        for i in range(OBJECTS):
-            io.remove_object(f"pause-{i}")
-        io.close()
-        cluster.shutdown()
-        Runner(ceph_lab.settings(), workflow="restore").poll(ceph_wait.wait_healthy, "restore",
-                                                             timeout=180)
+    with slow_movement(ceph_lab, LabRados(ceph_lab.conf), SLOW, objects=OBJECTS, prefix="pause",
+                       flags=("norebalance", "nobackfill")) as lab:
+        yield lab
 
 
 def _backfilling(client) -> bool:
@@ -129,7 +97,7 @@ def test_pause_during_a_drain_freezes_backfill_and_resume_finishes_it(flow, ceph
     assert len(flow.progress(wf, "reweight")) == checks  # the drain did not check again
     assert "reweight" in flow.client.redis.smembers(WorkflowKeys(NAMESPACE, wf).held)
 
-    _mon(slow, prefix="config rm", who="osd", name="osd_recovery_sleep")  # finish quickly
+    slow.mon(prefix="config rm", who="osd", name="osd_recovery_sleep")  # finish quickly
     unpaused = pausing.unpause(flow.client, wf)
     assert unpaused.lifted == ["norebalance", "nobackfill"] and unpaused.sent == 1
     assert not {"norebalance", "nobackfill"} & set(client.osd_dump().flags)
