@@ -82,11 +82,14 @@ def use_redis(url: str, namespace: str) -> None:
 
 
 class Worker:
-    """One ``celery worker`` process group on the bench's Redis, serving ``namespace``."""
+    """One ``celery worker`` process group on the bench's Redis, serving ``namespace`` (or the
+    comma-separated ``queues``, which should include it: control work goes there)."""
 
     def __init__(self, url: str, log: Path, *, namespace: str, tasks: str,
-                 concurrency: int = 2, env: Mapping[str, str] | None = None):
+                 concurrency: int = 2, env: Mapping[str, str] | None = None,
+                 queues: str | None = None):
         self.url, self.log, self.concurrency = url, log, concurrency
+        self.queues = queues
         self.env = dict(os.environ, CEPHFLOW_REDIS_URL=url, CEPHFLOW_NAMESPACE=namespace,
                         CEPHFLOW_EXTRA_TASK_MODULES=tasks,
                         PYTHONPATH=os.pathsep.join([str(ROOT / "bench"), str(ROOT)]),
@@ -98,6 +101,8 @@ class Worker:
         argv = [sys.executable, "-m", "celery", "-A", "cephflow.engine.app", "worker", "--pool",
                 "prefork", "-c", str(self.concurrency), "--loglevel", "WARNING",
                 "--without-gossip", "--without-mingle", "--without-heartbeat"]
+        if self.queues:
+            argv += ["-Q", self.queues]
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(argv, env=self.env, stdout=out,
                                          stderr=subprocess.STDOUT, start_new_session=True)
