@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 from cephflow.errors import CephError, CommandFailed, NoAnswer, TransportError
 
@@ -29,13 +29,17 @@ def permanent(message: str) -> TransportError:
     return error
 
 
+Output = TypeVar("Output", str, bytes)
+
+
 @dataclass(frozen=True)
-class CommandResult:
-    """What a command printed and how it exited."""
+class Exited(Generic[Output]):
+    """How a command exited and what it printed: text (``CommandResult``) or bytes
+    (``BytesResult``, a binary answer such as ``ceph osd getmap``'s map)."""
 
     argv: tuple[str, ...]
     status: int
-    stdout: str
+    stdout: Output
     stderr: str
     duration: float = 0.0
 
@@ -43,11 +47,17 @@ class CommandResult:
     def ok(self) -> bool:
         return self.status == 0
 
-    def check(self) -> CommandResult:
-        """This result, or ``CommandFailed`` (argv, status, stderr) when it exited non-zero."""
+    def check(self) -> Self:
+        """This result, or ``CommandFailed`` (argv, status, stderr, and stdout when it is
+        text) when it exited non-zero."""
         if self.status != 0:
-            raise CommandFailed(self.argv, self.status, self.stderr, self.stdout)
+            shown = self.stdout if isinstance(self.stdout, str) else ""
+            raise CommandFailed(self.argv, self.status, self.stderr, shown)
         return self
+
+
+class CommandResult(Exited[str]):
+    """What a command printed as text and how it exited."""
 
     def json(self) -> Any:
         """stdout parsed as JSON (Ceph prints a leading newline; that is fine)."""
@@ -58,21 +68,8 @@ class CommandResult:
             raise CephError(f"{' '.join(self.argv)}: output is not JSON: {snippet}") from exc
 
 
-@dataclass(frozen=True)
-class BytesResult:
-    """What a command printed as bytes (a binary answer) and how it exited."""
-
-    argv: tuple[str, ...]
-    status: int
-    stdout: bytes
-    stderr: str
-    duration: float = 0.0
-
-    def check(self) -> BytesResult:
-        """This result, or ``CommandFailed`` when it exited non-zero."""
-        if self.status != 0:
-            raise CommandFailed(self.argv, self.status, self.stderr, "")
-        return self
+class BytesResult(Exited[bytes]):
+    """What a command printed as bytes and how it exited."""
 
 
 class CommandRunner(Protocol):
