@@ -256,42 +256,36 @@ local function waits_for(node, p)
     if not done[p] then return true end
     return open_fanin[p] == true and redis.call('HGET', K_PARENTS, node) ~= 'xp:' .. p
 end
+-- How many parents `node` still waits for.
+local function waited_parents(node)
+    local remaining = 0
+    for _, p in ipairs(parents_of(node)) do
+        if waits_for(node, p) then remaining = remaining + 1 end
+    end
+    return remaining
+end
+-- A node's count: 1 while its join (the stage before it) is open, else its waited parents.
+local function remaining_of(node)
+    local j = redis.call('HGET', K_JOIN_OF, node)
+    if j then return join_open[j] and 1 or 0 end
+    return waited_parents(node)
+end
 for _, j in ipairs(redis.call('HKEYS', K_JOINS)) do
     if join_open[j] == nil then  -- a fan-in is counted already
-        local remaining = 0
-        for _, p in ipairs(parents_of(j)) do
-            if waits_for(j, p) then remaining = remaining + 1 end
-        end
+        local remaining = waited_parents(j)
         redis.call('HSET', K_DEPS, j, remaining)
         join_open[j] = remaining > 0
         if remaining == 0 then done[j] = true end
     end
 end
 for c in pairs(relay) do
-    local remaining = 0
-    local j = redis.call('HGET', K_JOIN_OF, c)
-    if j then
-        if join_open[j] then remaining = 1 end
-    else
-        for _, p in ipairs(parents_of(c)) do
-            if waits_for(c, p) then remaining = remaining + 1 end
-        end
-    end
-    redis.call('HSET', K_DEPS, c, remaining)
+    redis.call('HSET', K_DEPS, c, remaining_of(c))
     redis.call('HSET', K_RELAY, c, 1)
 end
 local ready = {}
 local open_main, open_cleanup = 0, 0
 for _, node in ipairs(reset) do
-    local remaining = 0
-    local j = redis.call('HGET', K_JOIN_OF, node)
-    if j then
-        if join_open[j] then remaining = 1 end
-    else
-        for _, p in ipairs(parents_of(node)) do
-            if waits_for(node, p) then remaining = remaining + 1 end
-        end
-    end
+    local remaining = remaining_of(node)
     redis.call('HSET', K_DEPS, node, remaining)
     redis.call('HSET', K_STATE, node, S.PENDING)
     for _, k in ipairs({K_ATTEMPT, K_STARTED, K_ENDED, K_ERROR, K_WAITING, K_TOKEN, K_DETAIL,
