@@ -10,7 +10,8 @@ than now (fire times that passed while no scheduler ran collapse into it; one la
 the schedule's ``grace`` is recorded as missed, not run), fires it (``schedules.fire``),
 records the outcome and the next fire time. A schedule seen for the first time, or whose
 cron expression or zone changed, starts at its next fire time after now: nothing is caught
-up. The schedules are read from the settings once, when the scheduler starts.
+up. The schedules are read from the settings when the scheduler starts and again when asked
+(``cephflow scheduler`` on SIGHUP): a config that does not read keeps the schedules it had.
 """
 
 from __future__ import annotations
@@ -99,11 +100,27 @@ class Scheduler:
         self.store.plan_next(name, next_fire=upcoming, cron=cron)
         return upcoming
 
-    def run(self, stop: threading.Event) -> None:
+    def reload(self) -> None:
+        """Read the schedules again from the settings; on a bad config keep the ones it has
+        (a typo in the file must not stop every schedule)."""
+        try:
+            schedules = ops.reread()
+        except CephflowError as exc:
+            self.notice(f"schedules not reloaded, still firing "
+                        f"{', '.join(sorted(self.schedules)) or 'none'}: {exc}")
+            return
+        self.schedules = schedules
+        self.notice(f"schedules reloaded: {', '.join(sorted(schedules)) or 'none'}")
+
+    def run(self, stop: threading.Event, *, reload: threading.Event | None = None) -> None:
         """Tick until ``stop`` is set, then hand the lead over (the next scheduler leads at
-        once). Redis away is waited out (``redis_patience`` per call), then retried."""
+        once); read the schedules again whenever ``reload`` is set. Redis away is waited
+        out (``redis_patience`` per call), then retried."""
         try:
             while not stop.is_set():
+                if reload is not None and reload.is_set():
+                    reload.clear()
+                    self.reload()
                 try:
                     wait = self.tick()
                 except CephflowError as exc:

@@ -21,7 +21,7 @@ from cephflow.engine.schedules import FireOutcome, ScheduleRecord, ScheduleStore
 from cephflow.errors import CephflowError, LockHeld, WorkflowNotFound
 from cephflow.operations import plan, workflows
 from cephflow.runbook.dag import REDACTED
-from cephflow.settings import Overlap, ScheduleSettings, get_settings
+from cephflow.settings import Overlap, ScheduleSettings, get_settings, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,17 @@ def store_of(client: WorkflowClient) -> ScheduleStore:
 def configured() -> dict[str, ScheduleSettings]:
     """The schedules of the settings, by name."""
     return dict(get_settings().schedules)
+
+
+def reread() -> dict[str, ScheduleSettings]:
+    """The schedules of the settings read again (the config file may have changed), by name.
+
+    Raises ConfigError, and changes nothing, when the settings do not read; otherwise the
+    process's settings are the new ones from here on (a fire plans with them).
+    """
+    schedules = dict(load_settings().schedules)
+    get_settings.cache_clear()
+    return schedules
 
 
 def list_schedules(client: WorkflowClient) -> Schedules:

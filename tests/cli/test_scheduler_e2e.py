@@ -276,3 +276,36 @@ def test_bad_schedule_settings_are_refused_with_the_setting_and_its_line(setup, 
     assert message in result.stderr
     assert "config.toml:" in result.stderr  # the line of the setting
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_sighup_reads_the_schedules_again_and_a_bad_config_keeps_the_ones_it_had(setup):
+    setup.configure('[schedules.quick]\nrunbook = "sched-quick"\ncron = "* * * * * *"\n'
+                    'overlap = "allow"\n')
+    scheduler = setup.scheduler()
+    wait_until(lambda: scheduler.lines(), timeout=30, what="a first fire of 'quick'")
+
+    setup.configure('[schedules.other]\nrunbook = "sched-quick"\ncron = "* * * * * *"\n'
+                    'overlap = "allow"\n')
+    os.kill(scheduler.proc.pid, signal.SIGHUP)
+    wait_until(lambda: "schedules reloaded: other" in scheduler.log(), timeout=30,
+               what="the reload")
+
+    def fires(name: str) -> int:
+        return sum(1 for m in scheduler.lines() if m["name"] == name)
+
+    wait_until(lambda: fires("other") >= 2, timeout=30, what="two fires of 'other'")
+    quick_then = fires("quick")
+    wait_until(lambda: fires("other") >= 4, timeout=30, what="two more fires of 'other'")
+    assert fires("quick") == quick_then  # a per-second schedule no longer configured is gone
+
+    setup.configure('[schedules.other]\nrunbook = "sched-quick"\ncron = "61 * * * * *"\n')
+    os.kill(scheduler.proc.pid, signal.SIGHUP)
+    wait_until(lambda: "schedules not reloaded" in scheduler.log(), timeout=30,
+               what="the refused reload")
+    assert "still firing other" in scheduler.log()
+    assert "schedules.other.cron" in scheduler.log()
+    other_then = fires("other")
+    wait_until(lambda: fires("other") >= other_then + 2, timeout=30,
+               what="'other' firing on after the bad config")
+    assert scheduler.stop() == 0
+    assert all(m["outcome"] == "submitted" for m in scheduler.lines())

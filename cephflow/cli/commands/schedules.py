@@ -2,7 +2,7 @@
 
 ``scheduler`` runs in the foreground until SIGTERM or Ctrl-C and prints one line per fire
 time it handles (submitted, skipped, missed, failed) and a line when it starts or stops
-leading; any number may run against one Redis, one fires. ``schedules`` shows each schedule
+leading; SIGHUP reads the schedules again (``systemctl reload``); any number may run against one Redis, one fires. ``schedules`` shows each schedule
 with its last fire and the next one; ``--json`` prints them as a JSON object.
 """
 
@@ -36,15 +36,19 @@ def scheduler() -> None:
     opened = workflows.open_client(services=True)  # the embedded default: Redis and a worker
     launch.say_started(opened.started)
     client = opened.client
-    stop = threading.Event()
+    stop, reload = threading.Event(), threading.Event()
 
     def stopping(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
+    def reloading(signum: int, frame: FrameType | None) -> None:
+        reload.set()
+
     previous = {sig: signal.signal(sig, stopping) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, reloading)
 
     def report(fired: ops.Fired) -> None:
-        schedule = configured[fired.name]
+        schedule = loop.schedules[fired.name]  # after a reload: the schedule as read again
         detail = fired.workflow or fired.reason or ""
         c.console.print(f"{ops.local_time(schedule, fired.fire)} {fired.name} "
                         f"{fired.outcome.value}: {detail}", highlight=False, soft_wrap=True)
@@ -52,9 +56,10 @@ def scheduler() -> None:
     def notice(line: str) -> None:
         c.err_console.print(line, highlight=False, soft_wrap=True)
 
+    loop = Scheduler(client, configured, report=report, notice=notice)
     notice(f"scheduler started (schedules: {', '.join(sorted(configured)) or 'none'})")
     try:
-        Scheduler(client, configured, report=report, notice=notice).run(stop)
+        loop.run(stop, reload=reload)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
