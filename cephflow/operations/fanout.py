@@ -71,7 +71,10 @@ class Feed:
                     self.loop.call_soon_threadsafe(self._publish, [], self.hub.end(state))
                     return
         except BaseException as exc:  # Redis away past its patience: followers see it
-            self.loop.call_soon_threadsafe(self._fail, exc)
+            try:
+                self.loop.call_soon_threadsafe(self._fail, exc)
+            except RuntimeError:  # the server is stopping: its loop is closed
+                pass
 
     # on the event loop ---------------------------------------------------------------------
 
