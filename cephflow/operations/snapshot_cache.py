@@ -37,7 +37,8 @@ from cephflow.operations import steps
 T = TypeVar("T")
 
 MAX_AGE = 5.0
-"""Seconds a build is served before it is built again in the background (leases only)."""
+"""Seconds a build is served before it is built again in the background (leases only;
+``api.snapshot_max_age``)."""
 KEPT = 8
 """Workflows whose last build is kept (the least recently asked for goes first)."""
 GZIP_LEVEL = 1

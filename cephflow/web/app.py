@@ -33,7 +33,8 @@ API_PREFIX = "/api/v1"
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.client = workflows.connect(services=True)
-    app.state.snapshots = SnapshotCache(app.state.client)
+    app.state.snapshots = SnapshotCache(app.state.client,
+                                        max_age=get_settings().api.snapshot_max_age)
     app.state.events = EventHub(app.state.client, encode=workflow_api.sse_event,
                                 end=workflow_api.sse_end)
     try:

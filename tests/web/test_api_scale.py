@@ -68,9 +68,19 @@ def _at_once(api, path: str, callers: int) -> list[httpx.Response]:
     return answers
 
 
+@pytest.fixture
+def steady_api(redis_server, redis_url, celery_worker, tmp_path):
+    """The API with no background refresh of a cached snapshot during a test (every build
+    counted is one a change made)."""
+    server = start_api_server(redis_server, tmp_path, api="auth_failures_per_minute = 100000\n"
+                              "snapshot_max_age = 600")
+    yield server
+    server.stop()
+
+
 def test_concurrent_gets_build_the_snapshot_once_and_a_change_shows_at_the_next_call(
-        api_server, redis_server):
-    api = api_server
+        steady_api, redis_server):
+    api = steady_api
     wf = _submit(api, "api-gate", who="ann")
     _at_gate(api, wf)
     engine = _engine(redis_server)
@@ -84,8 +94,12 @@ def test_concurrent_gets_build_the_snapshot_once_and_a_change_shows_at_the_next_
             # the change is in every answer, though the unchanged workflow was cached
             assert {a.json()["nodes"]["hello"]["detail"] for a in answers} == {detail}
             assert len({a.content for a in answers}) == 1
+            assert {a.headers["content-encoding"] for a in answers} == {"gzip"}
             assert _calls(redis_server, "lrange") - before == 1
         with api.client("viewer") as http:  # the tree and a step read the same build
+            plain = http.get(f"/workflows/{wf}", headers={"Accept-Encoding": "identity"})
+            assert "content-encoding" not in plain.headers
+            assert plain.content == answers[0].content
             assert http.get(f"/workflows/{wf}/tree").json()["entries"][0]["detail"] == detail
             assert http.get(f"/workflows/{wf}/steps/hello").json()["detail"] == detail
             assert "hello ann" in json.dumps(http.get(f"/workflows/{wf}/steps/hello").json()[
