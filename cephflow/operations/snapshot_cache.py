@@ -104,13 +104,14 @@ class SnapshotCache:
                 self._flight(wf)  # refreshed in the background; this caller is not kept waiting
             return built
         while True:
-            flight = self._flights.get(wf)
-            if flight is None or flight.done():
-                flight = self._flight(wf)
+            # a flight that has landed but whose callback has not run yet still answers
+            flight = self._flights.get(wf) or self._flight(wf)
             built = await asyncio.shield(flight)
             if event_key(built.version) >= event_key(version):
                 return built
-            # that build began before the change this caller saw: build again
+            # that build began before the change this caller saw: the next pass builds again
+            if self._flights.get(wf) is flight:
+                del self._flights[wf]
 
     async def json(self, built: Built) -> bytes:
         """``built``'s snapshot as JSON (encoded once, in a thread)."""

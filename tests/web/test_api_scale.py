@@ -89,13 +89,16 @@ def test_concurrent_gets_build_the_snapshot_once_and_a_change_shows_at_the_next_
             detail = f"change {round_}"
             engine.transitions.progress(wf, "hello", detail, {})  # one event, as a task's
             before = _calls(redis_server, "lrange")  # one LRANGE per snapshot build
+            changed = engine.version(wf)
             answers = _at_once(api, f"/workflows/{wf}", 30)
+            # the gate's own checks may append events meanwhile: each may cost one build more
+            since = len(engine.events(wf, changed, count=1000))
             assert [a.status_code for a in answers] == [200] * 30
             # the change is in every answer, though the unchanged workflow was cached
             assert {a.json()["nodes"]["hello"]["detail"] for a in answers} == {detail}
             assert len({a.content for a in answers}) == 1
             assert {a.headers["content-encoding"] for a in answers} == {"gzip"}
-            assert _calls(redis_server, "lrange") - before == 1
+            assert _calls(redis_server, "lrange") - before <= 1 + since, since
         with api.client("viewer") as http:  # the tree and a step read the same build
             plain = http.get(f"/workflows/{wf}", headers={"Accept-Encoding": "identity"})
             assert "content-encoding" not in plain.headers
