@@ -31,6 +31,7 @@ the machine the header line describes.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import platform
 import subprocess
@@ -184,12 +185,11 @@ def follow(base: str, headers: dict[str, str], wf: str, counts: list[int], index
             "GET", base + f"/api/v1/workflows/{wf}/events", headers=headers) as stream:
         ready.wait()
         for chunk in stream.iter_raw():
-            seen = tail + chunk
-            n += seen.count(EVENT)
-            if until in seen:
+            n += (tail[-(len(EVENT) - 1):] + chunk).count(EVENT)  # shorter than a marker:
+            if until in tail + chunk:                              # none is counted twice
                 ended[index] = time.monotonic()
                 break
-            tail = seen[-(max(len(EVENT), len(until)) - 1):]
+            tail = (tail + chunk)[-(len(until) - 1):]
     counts[index] = n - (until == b"\nevent: end")
 
 
@@ -263,7 +263,8 @@ def rated(url: str, base: str, headers: dict[str, str], wf: str, server: psutil.
     time.sleep(1)  # let every stream reach the server's feed before the clock starts
     cpu0 = server_cpu(server)
     t0 = time.monotonic()
-    written = produce(url, wf, args.rate, args.seconds)
+    with multiprocessing.get_context("spawn").Pool(1) as pool:  # its own GIL
+        written = pool.apply(produce, (url, wf, args.rate, args.seconds))
     produced = time.monotonic() - t0
     for t in followers:
         t.join(timeout=300)
