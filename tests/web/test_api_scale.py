@@ -13,6 +13,7 @@ import json
 import threading
 
 import httpx
+import psutil
 import pytest
 
 from cephflow.engine.client import WorkflowClient
@@ -215,6 +216,34 @@ def test_a_big_workflow_is_summarised_and_its_rows_open_on_demand(api_server):
         bad = http.get(f"/workflows/{wf}/tree", params={"open": ":99-120"})
         assert bad.status_code == 422 and "no collapsed row" in bad.json()["error"]
         assert http.get(f"/workflows/{wf}/tree", params={"shape": "tiny"}).status_code == 422
+
+
+def test_with_two_server_processes_every_answer_shows_the_last_change(
+        redis_server, redis_url, celery_worker, tmp_path):
+    api = start_api_server(redis_server, tmp_path, api="auth_failures_per_minute = 100000",
+                           args=("--workers", "2"))
+    engine = _engine(redis_server)
+    try:
+        wait_until(lambda: len(psutil.Process(api.proc.pid).children(recursive=True)) >= 2,
+                   timeout=30, what="two uvicorn workers")
+        wf = _submit(api, "api-gate", who="ann")
+        _at_gate(api, wf)
+        for round_ in range(3):  # each process caches for itself; none may answer stale
+            engine.transitions.progress(wf, "hello", f"change {round_}", {})
+            answers = _at_once(api, f"/workflows/{wf}/steps/hello", 12)
+            assert {a.json()["detail"] for a in answers} == {f"change {round_}"}
+        got: list[dict[str, str]] = []
+        last = engine.version(wf)
+        follower = threading.Thread(target=_follow, args=(api, wf, last, "after", got))
+        follower.start()
+        wait_until(lambda: engine.version(wf) == last and _blocked_reads(engine) >= 1,
+                   timeout=30, what="the follower's reader waiting")
+        engine.transitions.progress(wf, "hello", "after", {})
+        follower.join(timeout=30)
+        assert [json.loads(e["data"])["detail"] for e in got] == ["after"]
+    finally:
+        engine.close()
+        api.stop()
 
 
 SCHEDULES = """
