@@ -3,19 +3,23 @@
 first render in Chromium.
 
     .venv/bin/python bench/api_bench.py [--nodes 10000] [--clients 50] [--requests 20]
-                                        [--followers 100]
+                                        [--followers 100] [--rate 1000] [--seconds 20]
+                                        [--workers 1] [--skip-run]
 
 Starts one private redis-server (unix socket, no persistence), one ``cephflow serve`` (uvicorn,
-one process, as a user starts it) with tokens of its own, and later one Celery worker
-(``-c 2``). The workflow is ``--nodes`` ``core.noop`` steps in stages of 100, each stage
-after the whole previous one.
+``--workers`` processes, as a user starts it) with tokens of its own, and later one Celery
+worker (``-c 2``). The workflow is ``--nodes`` ``core.noop`` steps in stages of 100, each
+stage after the whole previous one.
 
 1. Submitted with no worker running (all its nodes pending or queued: a big running
    workflow), ``--clients`` threads each make ``--requests`` calls of ``GET /workflows`` and
-   as many of ``GET /workflows/ID`` (the full 10,000-node snapshot): p50 and p99 of each.
+   as many of ``GET /workflows/ID`` (the full 10,000-node snapshot): p50 and p99 of each,
+   each body read whole as sent (httpx asks for gzip; the bench does not decompress it: on
+   this machine that would be the clients' CPU, not the server's answer).
 2. Chromium (Debian's, through Playwright) opens ``/ui/workflows/ID``: the time from the
    navigation until the tree's rows are in the page (the target: under 1 s).
-3. ``--followers`` clients open ``GET /workflows/ID/events``; the worker starts and runs
+3. ``--followers`` clients open ``GET /workflows/ID/events`` (after its last event so far);
+   the worker starts and runs
    the workflow to its end; each client reads until ``event: end``. Printed: events sent per
    second (each client's), the server's CPU over the run in cores (target: under one core at
    1,000 events/s), and whether every client got every event.
@@ -27,6 +31,7 @@ the machine the header line describes.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import platform
 import subprocess
@@ -50,7 +55,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
-def start_serve(url: str, workdir: Path) -> tuple[subprocess.Popen, str, dict[str, str]]:
+def start_serve(url: str, workdir: Path, workers: int = 1,
+                ) -> tuple[subprocess.Popen, str, dict[str, str]]:
     from cephflow.operations.api_tokens import new_token
     from cephflow.settings import ApiRole
 
@@ -63,7 +69,8 @@ def start_serve(url: str, workdir: Path) -> tuple[subprocess.Popen, str, dict[st
                CEPHFLOW_CONFIG=str(config), HOME=str(workdir))
     log = open(workdir / "serve.log", "wb")
     proc = subprocess.Popen([str(Path(sys.executable).with_name("cephflow")), "serve",
-                             "--port", str(port), "--loglevel", "warning"], env=env,
+                             "--port", str(port), "--loglevel", "warning",
+                             "--workers", str(workers)], env=env,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -124,7 +131,10 @@ def latencies(base: str, headers: dict[str, str], wf: str, clients: int,
             for _ in range(requests):
                 for kind, path in (("list", "/workflows?limit=20"), ("get", f"/workflows/{wf}")):
                     t0 = time.perf_counter()
-                    http.get(path).raise_for_status()
+                    with http.stream("GET", path) as answer:
+                        answer.raise_for_status()
+                        for _ in answer.iter_raw():  # as sent: gzip is not undone here
+                            pass
                     mine[kind].append(time.perf_counter() - t0)
         with lock:
             for kind in got:
@@ -158,19 +168,149 @@ def first_render(base: str, token_header: str, wf: str) -> tuple[float, int]:
     return elapsed, rows
 
 
+EVENT = b"\nevent: "
+"""Every event's second line (its first is its id): counted in the raw bytes, which costs
+the bench far less than parsing 100 clients' lines."""
+
+
 def follow(base: str, headers: dict[str, str], wf: str, counts: list[int], index: int,
-           ended: list[float], ready: threading.Barrier) -> None:
+           ended: list[float], ready: threading.Barrier, *, last: str | None = None,
+           until: bytes = b"\nevent: end") -> None:
+    """Count the events of ``wf`` (after ``last``) until ``until`` arrives."""
     n = 0
+    tail = b""
+    if last:
+        headers = {**headers, "Last-Event-ID": last}
     with httpx.Client(timeout=None) as http, http.stream(
             "GET", base + f"/api/v1/workflows/{wf}/events", headers=headers) as stream:
         ready.wait()
-        for line in stream.iter_lines():
-            if line.startswith("id: "):
-                n += 1
-            elif line == "event: end":
+        for chunk in stream.iter_raw():
+            n += (tail[-(len(EVENT) - 1):] + chunk).count(EVENT)  # shorter than a marker:
+            if until in tail + chunk:                              # none is counted twice
                 ended[index] = time.monotonic()
                 break
-    counts[index] = n
+            tail = (tail + chunk)[-(len(until) - 1):]
+    counts[index] = n - (until == b"\nevent: end")
+
+
+def server_cpu(server: psutil.Process) -> float:
+    """CPU seconds (user and system) of the server and its worker processes."""
+    total = 0.0
+    for proc in [server, *server.children(recursive=True)]:
+        try:
+            total += sum(proc.cpu_times()[:2])
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+PRODUCERS = 2
+"""Threads writing the events: one Lua call is a round trip, and one thread alone falls
+short of 1,000 a second on a busy machine."""
+
+
+def produce(url: str, wf: str, rate: int, seconds: float) -> int:
+    """Write ``rate`` progress events a second on ``wf``'s first step for ``seconds`` (from
+    PRODUCERS threads, each its share), then one that says ``bench-done``; returns how many
+    were written."""
+    from cephflow.engine.client import WorkflowClient
+    from cephflow.settings import Settings
+
+    client = WorkflowClient(Settings(redis_url=url, namespace=NS))
+    node = next(iter(client.snapshot(wf).nodes))
+    written = [0] * PRODUCERS
+    t0 = time.monotonic()
+
+    def one(index: int) -> None:
+        share = rate / PRODUCERS
+        while (now := time.monotonic() - t0) < seconds:
+            due = int(now * share) + 1
+            while written[index] < due:
+                client.transitions.progress(wf, node, f"bench {index}.{written[index]}", {})
+                written[index] += 1
+            time.sleep(0.005)
+
+    try:
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(PRODUCERS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        client.transitions.progress(wf, node, "bench-done", {})
+        return sum(written) + 1
+    finally:
+        client.close()
+
+
+def rated(url: str, base: str, headers: dict[str, str], wf: str, server: psutil.Process,
+          args: argparse.Namespace) -> None:
+    """Phase 4: ``--followers`` clients while ``--rate`` events a second are written."""
+    from cephflow.engine.client import WorkflowClient
+    from cephflow.settings import Settings
+
+    reader = WorkflowClient(Settings(redis_url=url, namespace=NS))
+    last = reader.version(wf)
+    reader.close()
+    counts = [0] * args.followers
+    ended = [0.0] * args.followers
+    ready = threading.Barrier(args.followers + 1)
+    followers = [threading.Thread(target=follow, daemon=True, args=(
+        base, headers, wf, counts, i, ended, ready), kwargs={
+            "last": last, "until": b"bench-done"}) for i in range(args.followers)]
+    for t in followers:
+        t.start()
+    ready.wait()
+    time.sleep(1)  # let every stream reach the server's feed before the clock starts
+    cpu0 = server_cpu(server)
+    t0 = time.monotonic()
+    with multiprocessing.get_context("spawn").Pool(1) as pool:  # its own GIL
+        written = pool.apply(produce, (url, wf, args.rate, args.seconds))
+    produced = time.monotonic() - t0
+    for t in followers:
+        t.join(timeout=300)
+    wall = max(ended) - t0
+    cpu = server_cpu(server) - cpu0
+    print(f" rate: {args.followers} followers of {written:,} events written in {produced:.1f} s "
+          f"({written / produced:,.0f} events/s); each got {min(counts):,}-{max(counts):,} "
+          f"events, the last by {wall:.1f} s ({written * args.followers / wall:,.0f} sent/s in "
+          f"all); server CPU {cpu:.1f} s = {cpu / wall:.2f} cores; every client got every "
+          f"event: {min(counts) == written and all(ended)}")
+
+
+def run(url: str, base: str, headers: dict[str, str], wf: str, server: psutil.Process,
+        args: argparse.Namespace, workdir: Path) -> Worker:
+    """Phase 3: ``--followers`` clients (from the workflow's last event on) while a worker
+    runs the workflow to its end."""
+    from cephflow.engine.client import WorkflowClient
+    from cephflow.settings import Settings
+
+    reader = WorkflowClient(Settings(redis_url=url, namespace=NS))
+    last = reader.version(wf)
+    reader.close()
+    counts = [0] * args.followers
+    ended = [0.0] * args.followers
+    ready = threading.Barrier(args.followers + 1)
+    followers = [threading.Thread(target=follow, daemon=True, args=(
+        base, headers, wf, counts, i, ended, ready), kwargs={"last": last})
+        for i in range(args.followers)]
+    for t in followers:
+        t.start()
+    ready.wait()
+    cpu0 = server_cpu(server)
+    t0 = time.monotonic()
+    worker = Worker(url, workdir / "worker.log", namespace=NS, tasks="cephflow.tasks")
+    worker.start()
+    for t in followers:
+        t.join(timeout=1800)
+    wall = max(ended) - t0
+    cpu = server_cpu(server) - cpu0
+    events = max(counts)
+    print(f"  sse: {args.followers} followers, {events:,} events each in {wall:.1f} s "
+          f"({events / wall:,.0f} events/s per client, "
+          f"{events * args.followers / wall:,.0f} sent/s in all); server CPU "
+          f"{cpu:.1f} s = {cpu / wall:.2f} cores; every client got every event: "
+          f"{len(set(counts)) == 1 and all(ended)}")
+    return worker
 
 
 def main() -> None:
@@ -179,13 +319,20 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--followers", type=int, default=100)
+    parser.add_argument("--rate", type=int, default=1000,
+                        help="events a second written for phase 4 (0: no phase 4)")
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--workers", type=int, default=1, help="cephflow serve --workers")
+    parser.add_argument("--skip-run", action="store_true",
+                        help="no phase 3 (the worker running the workflow)")
     args = parser.parse_args()
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} {platform.node()} "
-          f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; {args.nodes:,} nodes")
+          f"{os.cpu_count()} cores, load {' '.join(f'{x:.1f}' for x in os.getloadavg())}; "
+          f"{args.nodes:,} nodes; serve --workers {args.workers}")
     with tempfile.TemporaryDirectory(prefix="cephflow-apibench-") as tmp:
         workdir = Path(tmp)
         with private_redis(workdir, fsync=None) as url:
-            serve, base, headers = start_serve(url, workdir)
+            serve, base, headers = start_serve(url, workdir, args.workers)
             worker = None
             try:
                 wf = submit(url, args.nodes)
@@ -199,29 +346,11 @@ def main() -> None:
                 print(f"page: first render of the {args.nodes:,}-node workflow in "
                       f"{render:.2f} s ({rows:,} rows)")
 
-                counts = [0] * args.followers
-                ended = [0.0] * args.followers
-                ready = threading.Barrier(args.followers + 1)
-                followers = [threading.Thread(target=follow, daemon=True, args=(
-                    base, headers, wf, counts, i, ended, ready)) for i in range(args.followers)]
-                for t in followers:
-                    t.start()
-                ready.wait()
                 server = psutil.Process(serve.pid)
-                cpu0 = sum(server.cpu_times()[:2])
-                t0 = time.monotonic()
-                worker = Worker(url, workdir / "worker.log", namespace=NS, tasks="cephflow.tasks")
-                worker.start()
-                for t in followers:
-                    t.join(timeout=1800)
-                wall = max(ended) - t0
-                cpu = sum(server.cpu_times()[:2]) - cpu0
-                events = max(counts)
-                print(f"  sse: {args.followers} followers, {events:,} events each in {wall:.1f} s "
-                      f"({events / wall:,.0f} events/s per client, "
-                      f"{events * args.followers / wall:,.0f} sent/s in all); server CPU "
-                      f"{cpu:.1f} s = {cpu / wall:.2f} cores; every client got every event: "
-                      f"{len(set(counts)) == 1 and all(ended)}")
+                if args.rate:
+                    rated(url, base, headers, wf, server, args)
+                if not args.skip_run:
+                    worker = run(url, base, headers, wf, server, args, workdir)
             finally:
                 if worker is not None:
                     worker.stop()

@@ -298,6 +298,10 @@ class ApiSettings(BaseModel):
     """The peers (the proxy itself) whose ``proxy_user_header`` is believed."""
     proxy_roles: dict[str, list[ApiRole]] = Field(default_factory=dict)
     """Roles of the users the proxy signs in, by user name; one not listed gets 403."""
+    snapshot_max_age: float = Field(default=5.0, gt=0)
+    """Seconds a workflow's cached snapshot is served unchanged before it is read again in
+    the background; a change to the workflow shows at once (``SnapshotCache``), only the
+    queued steps' wait for a worker (their leases) may be this much older."""
     auth_failures_per_minute: int = Field(default=30, gt=0)
     """Calls with a missing or wrong token one client address may make in a minute; past
     that every call from it is refused (429) until the minute has passed."""

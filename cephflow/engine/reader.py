@@ -153,6 +153,23 @@ class WorkflowReader(EngineBinding):
             moves_data=meta.get("moves_data") == "1", nodes=nodes, last_event_id=last[0][0] if last else "0-0",
         )
 
+    def version(self, wf: str) -> str:
+        """The id of ``wf``'s last event ("0-0": none yet): every change to a workflow appends
+        one (the scripts write state and event together), so a snapshot read at this id is
+        still current while it is the last. WorkflowNotFound once the workflow is gone."""
+        wk = self.workflow_keys(wf)
+
+        def read() -> list[Any]:
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.exists(wk.meta)
+            pipe.xrevrange(wk.events, count=1)
+            return pipe.execute()
+
+        exists, last = call(read, what="version")
+        if not exists:
+            raise WorkflowNotFound(f"no workflow {wf!r}")
+        return last[0][0] if last else "0-0"
+
     def expanded(self, wf: str, expander: str) -> list[NodeSnapshot]:
         """The members runtime fan-out ``expander`` wrote, as it wrote them (pending, after
         it), in their order: what a follower adds when it reads the ``expanded`` event."""

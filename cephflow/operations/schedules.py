@@ -16,6 +16,8 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from pydantic import BaseModel
+
 from cephflow.engine.client import WorkflowClient
 from cephflow.engine.schedules import FireOutcome, ScheduleRecord, ScheduleStore
 from cephflow.errors import CephflowError, LockHeld, WorkflowNotFound
@@ -77,6 +79,60 @@ class Schedules:
     schedules: list[ScheduleView]
     leader: str | None
     now: float
+
+
+class LastFire(BaseModel):
+    """A schedule's last fire time and how it ended."""
+
+    fire: float | None
+    """The fire time (epoch seconds)."""
+    at: float | None
+    """When it was handled."""
+    outcome: FireOutcome
+    workflow: str | None
+    """The workflow it submitted."""
+    reason: str | None
+    """Why it was skipped or failed."""
+
+
+class ScheduleShown(BaseModel):
+    """One schedule as ``cephflow schedules --json`` and ``GET /api/v1/schedules`` show it."""
+
+    name: str
+    runbook: str
+    params: dict[str, object]
+    """Its params; those the runbook declares secret as ``**********``."""
+    cron: str
+    timezone: str
+    window: str | None
+    """``HH:MM-HH:MM`` in ``timezone`` in which a run may start (None: any time)."""
+    overlap: Overlap
+    last: LastFire | None
+    """None: it never fired."""
+    next: float
+    """The next fire time (epoch seconds)."""
+
+
+class SchedulesShown(BaseModel):
+    """Every configured schedule, which scheduler leads (None: none runs), and Redis's now."""
+
+    leader: str | None
+    now: float
+    schedules: list[ScheduleShown]
+
+
+def shown(listed: Schedules) -> SchedulesShown:
+    """``listed`` as the front ends give it as data (one shape for the CLI and the API)."""
+    def one(view: ScheduleView) -> ScheduleShown:
+        s, r = view.settings, view.record
+        last = None if r.outcome is None else LastFire(
+            fire=r.fire, at=r.at, outcome=r.outcome, workflow=r.workflow, reason=r.reason)
+        return ScheduleShown(name=view.name, runbook=s.runbook, params=view.params,
+                             cron=s.cron, timezone=s.timezone, window=s.window,
+                             overlap=s.overlap, last=last, next=view.next)
+
+    return SchedulesShown(leader=listed.leader, now=listed.now,
+                          schedules=[one(view) for view in listed.schedules])
 
 
 def store_of(client: WorkflowClient) -> ScheduleStore:

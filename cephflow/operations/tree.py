@@ -14,6 +14,7 @@ from typing import Any
 
 from cephflow.ceph.pacing import movement_of
 from cephflow.engine.state import NodeSnapshot, NodeState, WorkflowSnapshot
+from cephflow.errors import ParamError
 from cephflow.hints import approve_command, status_command
 from cephflow.operations.eta import outlook
 from cephflow.runbook.barrier import is_barrier
@@ -195,3 +196,176 @@ def _node(snapshot: WorkflowSnapshot, node: NodeSnapshot, name: str, now: float)
             "details": status_command(snapshot.id, node.id),
             "movement": movement_of(node.progress) if node.state is NodeState.RUNNING else None,
             "no_worker_for": no_worker_for(node, now)}
+
+
+# The summary: a big workflow's tree in few rows ------------------------------------------
+
+SUMMARY_OVER = 200
+"""Steps above which the web tree is the summary (``shape="auto"``)."""
+RUN_MIN = 3
+"""Consecutive quiet entries from which on they are one ``run`` row."""
+OPEN_LIMIT = 500
+"""Entries an opened row gives per page, by default."""
+
+Shape = str
+"""``auto``, ``full`` or ``summary``: what ``outline`` gives."""
+
+
+def outline_shaped(snapshot: WorkflowSnapshot, *, now: float, shape: Shape = "auto",
+                   ) -> dict[str, Any]:
+    """``outline`` in the shape asked for: ``full`` every entry, ``summary`` the collapsed
+    tree, ``auto`` the summary for a workflow of more than SUMMARY_OVER steps.
+
+    The summary is what the terminal's tree makes of a big workflow when it has few lines,
+    decided here once so both agree: consecutive nodes of one step (a stage) are one
+    ``group`` row of counters, like a fan-out; consecutive quiet rows (nothing running or
+    failed, no open gate) become one ``run`` row with the counters of all their steps.
+    Running and failed steps, gates and the groups that hold them stay expanded. Each
+    collapsed row carries a ``key``: ``opened(snapshot, key)`` gives its entries.
+    """
+    summary = shape == "summary" or (
+        shape == "auto" and sum(1 for n in snapshot.nodes.values() if not is_barrier(n))
+        > SUMMARY_OVER)
+    if not summary:
+        shown = outline(snapshot, now=now)
+        shown["shape"] = "full"
+        return shown
+    shown = outline(_header_only(snapshot), now=now)
+    shown["eta"] = asdict(outlook(snapshot, now))
+    shown["shape"] = "summary"
+    shown["entries"] = _summary(snapshot, staged(steps_of(snapshot)), "", now)
+    return shown
+
+
+def _header_only(snapshot: WorkflowSnapshot) -> WorkflowSnapshot:
+    return snapshot.model_copy(update={"nodes": {}})
+
+
+def staged(items: list[Item]) -> list[Item]:
+    """``items`` with each run of consecutive plain nodes of one step (a stage that is no
+    ``foreach``) as one list, the way a fan-out's members are one."""
+    out: list[Item] = []
+    for item in items:
+        if (isinstance(item, NodeSnapshot) and not item.cleanup and out
+                and _stage_of(out[-1]) == item.step):
+            last = out[-1]
+            out[-1] = [*last, item] if isinstance(last, list) else [last, item]
+            continue
+        out.append(item)
+    return out
+
+
+def _stage_of(item: Item) -> str | None:
+    if isinstance(item, NodeSnapshot):
+        return None if item.cleanup else item.step
+    if isinstance(item, list) and item[0].group is None:
+        return item[0].step
+    return None
+
+
+def _nodes_of(item: Item) -> list[NodeSnapshot]:
+    if isinstance(item, NodeSnapshot):
+        return [item]
+    if isinstance(item, Include):
+        return item.members
+    return item
+
+
+def _loud(item: Item) -> bool:
+    """Shown in a summary, not folded into a run: it runs (a queued or waiting step, an
+    open gate too) or failed."""
+    return group_state(_nodes_of(item)) in (NodeState.RUNNING, NodeState.FAILED)
+
+
+def _summary(snapshot: WorkflowSnapshot, items: list[Item], prefix: str,
+             now: float) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    start = 0
+    while start < len(items):
+        end = start
+        while end < len(items) and not _loud(items[end]):
+            end += 1
+        if end - start >= RUN_MIN:
+            out.append(_run(items[start:end], prefix, start, now))
+        else:
+            out += [_summary_entry(snapshot, items[i], prefix, i, now) for i in range(start, end)]
+        if end < len(items):
+            out.append(_summary_entry(snapshot, items[end], prefix, end, now))
+        start = end + 1
+    return out
+
+
+def _summary_entry(snapshot: WorkflowSnapshot, item: Item, prefix: str, index: int,
+                   now: float) -> dict[str, Any]:
+    if isinstance(item, Include):
+        return {"kind": "include", "name": strip_prefix(item.name, prefix),
+                "state": group_state(item.members).value,
+                "counters": group_counters(item.members),
+                "elapsed": group_elapsed(item.members, now),
+                "entries": _summary(snapshot, staged(item.items), item.name + ".", now)}
+    entry = _entry(snapshot, item, prefix, now)
+    if isinstance(item, list):
+        entry["key"] = f"{prefix}:{index}"
+    return entry
+
+
+def _run(items: list[Item], prefix: str, start: int, now: float) -> dict[str, Any]:
+    nodes = [n for item in items for n in _nodes_of(item)]
+    first, last = (_name_of(items[0], prefix), _name_of(items[-1], prefix))
+    return {"kind": "run", "name": f"{first} … {last}", "state": group_state(nodes).value,
+            "counters": group_counters(nodes), "size": len(items), "steps": len(nodes),
+            "elapsed": group_elapsed(nodes, now),
+            "key": f"{prefix}:{start}-{start + len(items) - 1}"}
+
+
+def _name_of(item: Item, prefix: str) -> str:
+    if isinstance(item, NodeSnapshot):
+        return strip_prefix(item.id, prefix)
+    if isinstance(item, Include):
+        return strip_prefix(item.name, prefix)
+    return strip_prefix(item[0].group or item[0].step, prefix)
+
+
+def opened(snapshot: WorkflowSnapshot, key: str, *, now: float, offset: int = 0,
+           limit: int = OPEN_LIMIT) -> dict[str, Any]:
+    """The entries of the collapsed row ``key`` (from a summary), ``limit`` from ``offset``:
+    a run's rows (as the summary shows them: a group keeps its key), a group's members
+    (every one).
+
+    ``next`` is the offset of the following page (None: this was the last). ParamError for
+    a key that names no collapsed row of this workflow.
+    """
+    prefix, _, where = key.rpartition(":")
+    items = staged(steps_of(snapshot))
+    for part in _include_path(prefix):
+        found = next((i for i in items if isinstance(i, Include) and i.name == part), None)
+        if found is None:
+            raise ParamError(f"no collapsed row {key!r} in workflow {snapshot.id}")
+        items = staged(found.items)
+    try:
+        low, _, high = where.partition("-")
+        first, last = int(low), int(high or low)
+    except ValueError:
+        raise ParamError(f"{key!r} is no row key (like :3-57 or :4)") from None
+    if not 0 <= first <= last < len(items):
+        raise ParamError(f"no collapsed row {key!r} in workflow {snapshot.id}")
+    if high:
+        total = last + 1 - first
+        entries = [_summary_entry(snapshot, items[i], prefix, i, now)
+                   for i in range(first + offset, min(first + offset + limit, last + 1))]
+    else:
+        group = items[first]
+        if not isinstance(group, list):
+            raise ParamError(f"row {key!r} of workflow {snapshot.id} is no group")
+        total = len(group)
+        entries = [_node(snapshot, m, m.label or strip_prefix(m.id, prefix), now)
+                   for m in group[offset:offset + limit]]
+    following = offset + limit
+    return {"key": key, "total": total, "offset": offset, "entries": entries,
+            "next": following if following < total else None}
+
+
+def _include_path(prefix: str) -> list[str]:
+    """The include names a key's prefix (``a.b.``) passes through: ``a``, then ``a.b``."""
+    parts = [p for p in prefix.split(".") if p]
+    return [".".join(parts[:i + 1]) for i in range(len(parts))]

@@ -18,9 +18,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from cephflow import __version__
 from cephflow.errors import CephflowError
 from cephflow.operations import workflows
+from cephflow.operations.fanout import EventHub
+from cephflow.operations.snapshot_cache import SnapshotCache
 from cephflow.settings import get_settings
 from cephflow.web import dc, errors, pages
-from cephflow.web.api import me, runbooks
+from cephflow.web.api import me, runbooks, schedules
 from cephflow.web.api import workflows as workflow_api
 from cephflow.web.limits import BodyLimit
 from cephflow.web.ratelimit import FailureLimit
@@ -31,6 +33,10 @@ API_PREFIX = "/api/v1"
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.client = workflows.connect(services=True)
+    app.state.snapshots = SnapshotCache(app.state.client,
+                                        max_age=get_settings().api.snapshot_max_age)
+    app.state.events = EventHub(app.state.client, encode=workflow_api.sse_event,
+                                end=workflow_api.sse_end)
     try:
         yield
     finally:
@@ -57,6 +63,7 @@ def create_app() -> FastAPI:
     app.include_router(me.router, prefix=API_PREFIX)
     app.include_router(runbooks.router, prefix=API_PREFIX)
     app.include_router(workflow_api.router, prefix=API_PREFIX)
+    app.include_router(schedules.router, prefix=API_PREFIX)
     app.include_router(pages.router)
     app.include_router(dc.router)
     app.mount("/static", pages.static_files, name="static")

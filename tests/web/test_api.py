@@ -218,7 +218,8 @@ def test_the_openapi_document_lists_every_route_and_the_docs_page_is_served(api_
             "/api/v1/workflows/{workflow_id}/events", "/api/v1/history",
             "/api/v1/workflows/{workflow_id}/cancel", "/api/v1/workflows/{workflow_id}/resume",
             "/api/v1/workflows/{workflow_id}/gates/{step}/approve",
-            "/api/v1/workflows/{workflow_id}/gates/{step}/reject"} <= paths
+            "/api/v1/workflows/{workflow_id}/gates/{step}/reject", "/api/v1/schedules",
+            "/api/v1/workflows/{workflow_id}/tree"} <= paths
     assert "swagger" in httpx.get(api_server.url + "/api/v1/docs").text.lower()
 
 

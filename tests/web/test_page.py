@@ -101,3 +101,24 @@ def test_a_bad_token_is_asked_again(api_server, page):
     page.fill("#token", "cfl_wrong")
     page.click("#login-form button")
     page.wait_for_selector("#login-error:has-text('valid API token')")
+
+
+def test_a_big_workflow_shows_its_summary_and_opens_rows_on_demand(api_server, page):
+    from tests.web.test_api_scale import _at_gate
+    from tests.web.test_api_scale import _submit as submit_runbook
+
+    api = api_server
+    wf = submit_runbook(api, "api-big", items=150)
+    _at_gate(api, wf)
+    _log_in(page, api, f"/ui/workflows/{wf}", "viewer")
+    page.wait_for_selector("#summary-note")
+    assert page.locator("#tree li").count() == 4  # the run, the gate's group and gate, bye
+    assert "303/303" in page.locator("#tree li").first.inner_text()
+    page.click("[data-open=':0-4']")
+    page.wait_for_selector("[data-opened=':0-4'] [data-node='work']")
+    page.click("[data-open=':3']")
+    page.wait_for_selector("[data-opened=':3'] li >> nth=149")
+    assert page.locator("[data-opened=':3'] li").count() == 150
+    screenshot(page, "workflow-big-summary")
+    page.click("[data-open=':0-4']")  # closed again
+    page.wait_for_selector("[data-opened=':0-4']", state="detached")

@@ -12,14 +12,10 @@ import json
 import signal
 import threading
 from types import FrameType
-from typing import TYPE_CHECKING
 
 import typer
 
 from cephflow.cli import console as c
-
-if TYPE_CHECKING:
-    from cephflow.operations.schedules import Schedules, ScheduleView
 
 
 def scheduler() -> None:
@@ -78,23 +74,9 @@ def schedules(
     client = launch.connect(services=False)
     shown = ops.list_schedules(client)
     if as_json:
-        c.console.out(json.dumps(_as_json(shown)), highlight=False)
+        c.console.out(json.dumps(ops.shown(shown).model_dump(mode="json")), highlight=False)
         return
     c.console.print(ScheduleList(shown))
-
-
-def _as_json(shown: Schedules) -> dict[str, object]:
-    def one(view: ScheduleView) -> dict[str, object]:
-        s, r = view.settings, view.record
-        return {"name": view.name, "runbook": s.runbook, "params": view.params, "cron": s.cron,
-                "timezone": s.timezone, "window": s.window, "overlap": s.overlap.value,
-                "last": None if r.outcome is None else {
-                    "fire": r.fire, "at": r.at, "outcome": r.outcome.value,
-                    "workflow": r.workflow, "reason": r.reason},
-                "next": view.next}
-
-    return {"leader": shown.leader, "now": shown.now,
-            "schedules": [one(view) for view in shown.schedules]}
 
 
 def register(app: typer.Typer) -> None:

@@ -23,8 +23,16 @@ def serve(
     port: int | None = typer.Option(None, "--port", min=0, max=65535,
                                     help="Port to bind (default: api.port)."),
     loglevel: str = typer.Option("info", "--loglevel", "-l", help="uvicorn's log level."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64,
+                                help="Server processes (uvicorn workers). Each keeps its own "
+                                "snapshot cache and event-stream readers."),
 ) -> None:
-    """Serve the REST API (/api/v1, docs at /api/v1/docs) on the engine the CLI uses."""
+    """Serve the REST API (/api/v1, docs at /api/v1/docs) on the engine the CLI uses.
+
+    With ``--workers N`` uvicorn runs N processes on the one port: calls spread over them,
+    each process builds and caches a workflow's snapshot for its own callers and reads a
+    followed workflow's events once for its own followers (a workflow followed through N
+    processes is read N times)."""
     import uvicorn  # lazy: see cephflow.cli.commands
 
     from cephflow.settings import get_settings
@@ -35,8 +43,12 @@ def serve(
         c.err_console.print("warning: no api.tokens are configured: every call will get 401 "
                             "(make one with `cephflow api-token NAME --user U --role R`)",
                             highlight=False)
-    uvicorn.run(create_app(), host=host or api.host, port=api.port if port is None else port,
-                log_level=loglevel.lower(), proxy_headers=False, server_header=False)
+    options = dict(host=host or api.host, port=api.port if port is None else port,
+                   log_level=loglevel.lower(), proxy_headers=False, server_header=False)
+    if workers == 1:
+        uvicorn.run(create_app(), **options)
+    else:  # each worker process imports the app itself
+        uvicorn.run("cephflow.web.app:create_app", factory=True, workers=workers, **options)
 
 
 def api_token(

@@ -167,7 +167,38 @@ async function runbookPage(name) {
 }
 
 // --- a workflow -----------------------------------------------------------------------------
-function nodeRow(workflow, entry, selected) {
+// A collapsed row of a big workflow's summary (a stage, a fan-out, a run of quiet rows)
+// opens on demand: its entries come from /tree?open=KEY, a page at a time, and are loaded
+// again on each redraw while it stays open.
+const OPEN_PAGE = 200;
+function opener(workflow, selected) {
+  const open = new Map(); // key -> how many entries to show
+  const self = {
+    isOpen: (key) => open.has(key),
+    toggle: (key, item) => {
+      if (open.has(key)) { open.delete(key); item.querySelector(":scope > .opened")?.remove(); }
+      else { open.set(key, OPEN_PAGE); self.load(key, item); }
+      const button = item.querySelector(":scope > .row > [data-open]");
+      if (button) button.textContent = open.has(key) ? "hide" : button.dataset.label;
+    },
+    load: async (key, item) => {
+      const limit = open.get(key);
+      const shown = await api(`/workflows/${workflow}/tree?open=${encodeURIComponent(key)}&limit=${limit}`);
+      if (!open.has(key)) return;
+      const box = el("div", { class: "opened", "data-opened": key },
+        el("ul", {}, shown.entries.map((c) => nodeRow(workflow, c, selected, self))),
+        shown.next !== null ? el("button", { type: "button", class: "more", onclick: () => {
+          open.set(key, limit + OPEN_PAGE * 5); self.load(key, item);
+        } }, `show more (${shown.total - shown.entries.length} left)`) : null);
+      item.querySelector(":scope > .opened")?.remove();
+      item.querySelector(":scope > ul")?.remove();
+      item.append(box);
+    },
+  };
+  return self;
+}
+
+function nodeRow(workflow, entry, selected, opens) {
   const row = el("div", { class: "row", "data-node": entry.id || entry.name, "data-state": entry.state },
     stateTag(entry.state), el("strong", {}, entry.name),
     entry.counters ? el("span", {}, entry.counters) : null,
@@ -189,7 +220,14 @@ function nodeRow(workflow, entry, selected) {
     item.append(gate);
   }
   const children = entry.entries || entry.members;
-  if (children && children.length) item.append(el("ul", {}, children.map((c) => nodeRow(workflow, c, selected))));
+  if (children && children.length) item.append(el("ul", {}, children.map((c) => nodeRow(workflow, c, selected, opens))));
+  if (entry.key && opens) {
+    const label = entry.kind === "run" ? `show ${entry.size} rows` : `show ${entry.size} steps`;
+    row.append(el("button", { type: "button", class: "open", "data-open": entry.key, "data-label": label,
+      onclick: (event) => { event.stopPropagation(); opens.toggle(entry.key, item); } },
+    opens.isOpen(entry.key) ? "hide" : label));
+    if (opens.isOpen(entry.key)) opens.load(entry.key, item);
+  }
   return item;
 }
 
@@ -259,6 +297,7 @@ async function workflowPage(id) {
       el("p", { class: "help" }, entry.details));
   };
   let pending = false;
+  let opens = null;
   const refresh = async () => {
     if (pending) return;
     pending = true;
@@ -276,7 +315,9 @@ async function workflowPage(id) {
           may("operator") && snapshot.state === "running" && !snapshot.pause ? el("button", { id: "pause", onclick: () => control(full, "pause") }, "Pause") : null,
           may("operator") && snapshot.pause ? el("button", { id: "unpause", class: "primary", onclick: () => control(full, "unpause") }, "Unpause") : null,
           may("operator") && ["failed", "cancelled"].includes(snapshot.state) ? el("button", { id: "resume", onclick: () => control(full, "resume") }, "Resume") : null));
-      fill(tree, el("ul", {}, snapshot.entries.map((e) => nodeRow(full, e, show))));
+      if (!opens) opens = opener(full, show);
+      fill(tree, el("ul", {}, snapshot.entries.map((e) => nodeRow(full, e, show, opens))),
+        snapshot.shape === "summary" ? el("p", { class: "help", id: "summary-note" }, "A big workflow: stages and quiet rows are collapsed; open one to see its steps.") : null);
     } catch (error) { showError(error); }
     finally { pending = false; }
   };
