@@ -104,13 +104,13 @@ class WorkflowReader(EngineBinding):
             pipe.hgetall(wk.meta)
             pipe.lrange(wk.order, 0, -1)
             for key in (wk.spec, wk.state, wk.attempt, wk.started, wk.ended, wk.error,
-                        wk.detail, wk.parents, wk.edges, wk.progress):
+                        wk.detail, wk.parents, wk.edges, wk.progress, wk.worker):
                 pipe.hgetall(key)
             pipe.xrevrange(wk.events, count=1)
             return pipe.execute()
 
         (meta, order, spec, state, attempt, started, ended, error, detail, parents, edges,
-         progress, last) = call(read, what="snapshot")
+         progress, worker, last) = call(read, what="snapshot")
         if not meta:
             raise WorkflowNotFound(f"no workflow {wf!r}")
         _check_format(wf, meta.get("format"))
@@ -137,7 +137,7 @@ class WorkflowReader(EngineBinding):
                 detail=_masked(masker, detail.get(node_id)),
                 progress=_progress(masker, progress.get(node_id)),
                 error=_masked(masker, error.get(node_id)),
-                args=_shown_args(s), expander="expand" in s,
+                args=_shown_args(s), expander="expand" in s, worker=worker.get(node_id),
             )
         self._queued_since(wf, nodes)
         wf_state = meta.get("state", "running")

@@ -142,6 +142,8 @@ class NodeSnapshot(BaseModel):
     """A runtime fan-out's expander: the members of its step's group come from it."""
     output: dict[str, Any] | None = None
     """What its task returned, read only where one step is shown (``status --step``)."""
+    worker: str | None = None
+    """Who ran it last: the Celery worker's name and its process (``<name> <host>:<pid>``)."""
 
 
 class Pause(BaseModel):
