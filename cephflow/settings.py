@@ -829,15 +829,22 @@ def use_cluster(name: str | None) -> str:
     """Make ``get_settings()`` answer cluster ``name``'s settings (None: the default
     cluster) in this context from now on; returns the name. Raises ConfigError for an
     unknown name, or for None with several clusters and no default."""
-    resolved = _process_settings().resolve_cluster(name)
+    resolved = _chosen(name)
     _CHOSEN_CLUSTER.set(resolved if _process_settings().clusters else None)
     return resolved
+
+
+def _chosen(name: str | None) -> str:
+    """The cluster ``name`` means here: None keeps the one chosen in this context already."""
+    if name is None and _CHOSEN_CLUSTER.get() is not None:
+        return str(_CHOSEN_CLUSTER.get())
+    return _process_settings().resolve_cluster(name)
 
 
 @contextmanager
 def cluster_scope(name: str | None) -> Iterator[str]:
     """``use_cluster(name)`` for the ``with`` block only (a request of the web API)."""
-    resolved = _process_settings().resolve_cluster(name)
+    resolved = _chosen(name)
     token = _CHOSEN_CLUSTER.set(resolved if _process_settings().clusters else None)
     try:
         yield resolved

@@ -96,8 +96,9 @@ before it existed, in format 1.
     <ns>:wf:<id>:ended        hash   node -> end (epoch s)
     <ns>:wf:<id>:error        hash   node -> last error
     <ns>:wf:<id>:detail       hash   node -> latest progress line
-    <ns>:wf:<id>:worker       hash   node -> who ran it last: the Celery worker's name and
-                                     its process (``<name> <host>:<pid>``), set by the claim
+    <ns>:wf:<id>:worker       hash   node -> who started its latest run: the Celery worker's
+                                     name and process (``<name> <host>:<pid>``), set by the
+                                     claim that makes it running
     <ns>:wf:<id>:progress     hash   node -> JSON object: the latest measured progress a task
                                      published with a line (``data["progress"]``: for a
                                      weight move ``movement``, see tasks/ceph/pace.py)

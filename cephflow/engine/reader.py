@@ -229,7 +229,7 @@ class WorkflowReader(EngineBinding):
         ids = call(lambda: self.redis.zrevrange(keys.workflows(self.ns), 0, last))
         fields = ["format", "runbook", "state", "submitted_at", "submitted_by", "ended_at", "failed_node",
                   "error", "nodes", "params", "given", "open_main", "open_cleanup", "secrets",
-                  "paused_by", "paused_at", "pause_reason"]
+                  "paused_by", "paused_at", "pause_reason", "cluster"]
         pipe = self.redis.pipeline(transaction=False)
         for wf in ids:
             pipe.hmget(self.workflow_keys(wf).meta, fields)
@@ -255,7 +255,7 @@ class WorkflowReader(EngineBinding):
                 error=_masked(self._keep_masker(wf, data["secrets"]), data["error"]),
                 nodes=nodes, ended_nodes=max(nodes - still_open, 0),
                 params=json.loads(data["params"] or "{}"), given=_json_or_none(data["given"]),
-                pause=Pause.from_meta(data),
+                pause=Pause.from_meta(data), cluster=data["cluster"],
             ))
         if expired:
             pipe = self.redis.pipeline(transaction=False)
@@ -384,5 +384,5 @@ def _event(entry_id: str, fields: dict[str, str], masker: Masker) -> Event:
         node=fields.get("node"), state=fields.get("state"),
         detail=_masked(masker, fields.get("detail")), error=_masked(masker, fields.get("error")),
         attempt=int(fields["attempt"]) if fields.get("attempt") else None,
-        data=masker.value(json.loads(fields["data"])) if fields.get("data") else {},
+        worker=fields.get("worker") or None, data=masker.value(json.loads(fields["data"])) if fields.get("data") else {},
     )

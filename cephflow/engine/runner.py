@@ -69,11 +69,15 @@ class Engine:
 
     def settings_for(self, runbook: str, cluster: str = "") -> Settings:
         """The settings a step of ``runbook`` on ``cluster`` sees: the cluster's
-        (``Settings.for_cluster``; '' for a workflow that recorded none: the top level's),
+        (``Settings.for_cluster``; without ``[clusters]``, or for a workflow that recorded
+        none, the top level's),
         then the runbook's ``runbook_overrides`` merged in. Raises ConfigError."""
         found = self._per_runbook.get(f"{cluster}/{runbook}")
         if found is None:
-            base = self.settings.for_cluster(cluster) if cluster else self.settings
+            # without [clusters] every workflow runs with these settings, whatever cluster
+            # name it recorded (as before clusters were named)
+            named = cluster and self.settings.clusters
+            base = self.settings.for_cluster(cluster) if named else self.settings
             found = self._per_runbook[f"{cluster}/{runbook}"] = base.for_runbook(runbook)
         return found
 

@@ -136,6 +136,7 @@ def fire(client: WorkflowClient, name: str, schedule: ScheduleSettings, at: floa
         runbook = plan.open_runbook(schedule.runbook)
         compiled = plan.plan(runbook, schedule.params)
         submitted = workflows.submit(compiled.dag, client=client, given=compiled.given,
+                                     cluster=compiled.cluster,
                                      user=user_of(name))
     except LockHeld as exc:
         return Fired(name, at, FireOutcome.SKIPPED,
