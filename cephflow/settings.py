@@ -406,6 +406,8 @@ class ScheduleSettings(BaseModel):
     """The runbook's name (looked up like ``cephflow run NAME``) or file."""
     params: dict[str, Any] = Field(default_factory=dict)
     """Its params, as on the command line (``{host = "ceph-osd-17", pause = "5m"}``)."""
+    cluster: str | None = None
+    """The cluster it runs on (``[clusters.<name>]``; None: the default one)."""
     cron: str
     timezone: str = "UTC"
     """IANA time zone name the cron expression and the window are read in."""
