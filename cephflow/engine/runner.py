@@ -196,6 +196,8 @@ def _not_here(engine: Engine, wf: str, node: str, token: str) -> bool:
     """Keep a step of a cluster this worker does not serve from running here: True when it
     was handled (re-sent to its cluster's queue, or failed when that queue is one this
     worker consumes, as an explicit ``celery.task_routes`` entry can make it)."""
+    if engine.app.conf.get("cephflow_served_clusters") is None:
+        return False  # serves every cluster: no need to read the workflow's
     cluster = node_tasks.cluster_of(engine.client, engine.ns, wf)
     if engine.serves(cluster):
         return False
