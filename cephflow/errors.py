@@ -14,6 +14,7 @@
     │   ├── WorkflowNotFound           no workflow with that id (or prefix)
     │   ├── AmbiguousWorkflowId        a prefix matches several workflows
     │   ├── LockHeld                   a lock the runbook needs is held by another workflow
+    │   ├── ClusterBusy                the cluster runs its max_workflows already
     │   ├── InvalidTransition          a command does not apply to the workflow's state
     │   │   └── NotAnApprover          the user is not among the gate's approvers
     │   └── StepNotFound               no step of the workflow has that name (or several do)
@@ -227,6 +228,21 @@ class LockHeld(EngineError):
         self.lock = lock
         self.holder = holder
         super().__init__(f"lock {lock!r} is held by workflow {holder}")
+
+
+class ClusterBusy(EngineError):
+    """Raised at submit (or resume) when the workflow's cluster runs ``max_workflows``
+    workflows already."""
+
+    exit_code = ExitStatus.LOCK_HELD
+
+    def __init__(self, cluster: str, limit: int, running: list[str]):
+        self.cluster = cluster
+        self.limit = limit
+        self.running = running
+        super().__init__(f"cluster {cluster!r} runs {limit} workflow{'' if limit == 1 else 's'} "
+                         f"at once at most (max_workflows) and runs {', '.join(running)}")
+        self.hint = "run it again once one of them has ended"
 
 
 class InvalidTransition(EngineError):

@@ -20,7 +20,9 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
@@ -33,9 +35,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -48,6 +52,7 @@ from pydantic_settings import (
 
 from cephflow import sentinel_url, settings_sources
 from cephflow.errors import ConfigError
+from cephflow.suggest import did_you_mean
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_RUNBOOKS = PROJECT_ROOT / "runbooks"
@@ -327,6 +332,57 @@ class ApiSettings(BaseModel):
         return value
 
 
+CLUSTER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+"""A configured cluster's name: it is part of Redis keys (locks) and of a Celery queue's name."""
+
+CLUSTER_SECTIONS = ("ceph", "pacing", "alertmanager", "http_downtime", "smtp", "webhook")
+"""The sections a cluster may set differently from the top level (merged key by key)."""
+
+
+class ClusterSettings(BaseModel):
+    """One named cluster (``[clusters.<name>]``): how to reach it and what differs for it.
+
+    Every section here is merged key by key into the top-level one (``Settings.for_cluster``),
+    so a cluster names only what differs (its ``ceph.conf``, its Alertmanager); a value it
+    leaves out is the top level's. The fields below that are not sections are the cluster's
+    own (a top-level field of the same name is the value of a cluster that sets none).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    region: str | None = None
+    """Where the cluster is (shown beside it); clusters of one region share a queue unless
+    ``queue`` says otherwise, so a region's workers serve all of them."""
+    queue: str | None = None
+    """The Celery queue its steps go to (default ``<namespace>.region.<region>`` with a
+    region, else ``<namespace>.cluster.<name>``): only workers that serve it run them."""
+    lab: bool | None = None
+    """A throwaway lab cluster (enables auto-approve); default: the top-level ``lab``."""
+    max_workflows: int | None = Field(default=None, ge=0)
+    """Workflows running on it at once (0: no limit; default: the top-level value)."""
+    max_osd_draining: int | None = Field(default=None, ge=1)
+    """OSDs draining on it at once (default: the top-level value)."""
+    ceph: CephSettings | None = None
+    pacing: PacingSettings | None = None
+    alertmanager: AlertmanagerSettings | None = None
+    http_downtime: HttpDowntimeSettings | None = None
+    smtp: SmtpSettings | None = None
+    webhook: WebhookSettings | None = None
+
+    @field_validator("queue", "region")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    def overrides(self) -> dict[str, Any]:
+        """What this cluster sets, as ``Settings.for_runbook``-style overrides: the sections
+        with only the keys given, and the plain fields given (not ``region``/``queue``)."""
+        given = self.model_dump(exclude_unset=True, exclude={"region", "queue"})
+        return {name: value for name, value in given.items() if value is not None}
+
+
 class Overlap(StrEnum):
     """What a schedule does at a fire time while its previous run has not ended."""
 
@@ -354,6 +410,8 @@ class ScheduleSettings(BaseModel):
     """The runbook's name (looked up like ``cephflow run NAME``) or file."""
     params: dict[str, Any] = Field(default_factory=dict)
     """Its params, as on the command line (``{host = "ceph-osd-17", pause = "5m"}``)."""
+    cluster: str | None = None
+    """The cluster it runs on (``[clusters.<name>]``; None: the default one)."""
     cron: str
     timezone: str = "UTC"
     """IANA time zone name the cron expression and the window are read in."""
@@ -459,7 +517,18 @@ class Settings(BaseSettings):
     poll_countdown: float = 2.0
     """Default delay between two checks of a waiting step."""
     cluster_name: str = "ceph"
-    """Shown in the header of plans and the live tree."""
+    """The cluster's name: shown in the header of plans and the live tree, kept with each
+    workflow, part of its lock keys. With ``[clusters]`` it is the chosen cluster's name
+    (``for_cluster``); without, the one cluster's."""
+    clusters: dict[str, ClusterSettings] = Field(default_factory=dict)
+    """Named clusters (``[clusters.<name>]``, docs/clusters.md); empty: one cluster, reached
+    with the settings above and named ``cluster_name``."""
+    default_cluster: str | None = None
+    """The cluster a command without ``--cluster`` means (default: the only one configured;
+    with several and none named here, ``--cluster`` is required)."""
+    max_workflows: int = Field(default=0, ge=0)
+    """Workflows running on a cluster at once (0: no limit); a submit past it is refused
+    naming the running ones (``WorkflowControl.start``)."""
     lab: bool = False
     """True when the configured cluster is a throwaway lab cluster (enables auto-approve)."""
     max_osd_draining: int = 10
@@ -490,6 +559,11 @@ class Settings(BaseSettings):
     schedules: dict[str, ScheduleSettings] = Field(default_factory=dict)
     """Periodic runbooks by name (``[schedules.<name>]``), fired by ``cephflow scheduler``
     (``docs/schedules.md``)."""
+
+    _top: Settings | None = PrivateAttr(default=None)
+    """The top-level settings this is a cluster's or runbook's copy of (None: it is them)."""
+    _made: dict[str, Settings] = PrivateAttr(default_factory=dict)
+    """The clusters' settings made from these (``for_cluster``)."""
 
     @classmethod
     def settings_customise_sources(
@@ -526,6 +600,24 @@ class Settings(BaseSettings):
             settings = hook(settings)
         return settings
 
+    @field_validator("clusters")
+    @classmethod
+    def _cluster_names(cls, clusters: dict[str, ClusterSettings]) -> dict[str, ClusterSettings]:
+        """A cluster's name is part of lock keys and of its queue's name."""
+        for name in clusters:
+            if not CLUSTER_NAME.fullmatch(name):
+                raise ValueError(f"cluster name {name!r}: letters, digits, '_', '.' and '-' "
+                                 "only, starting with a letter or digit")
+        return clusters
+
+    @field_validator("default_cluster")
+    @classmethod
+    def _default_cluster(cls, name: str | None, info: ValidationInfo) -> str | None:
+        clusters = info.data.get("clusters") or {}
+        if name is not None and name not in clusters:
+            raise ValueError(f"names no cluster ({_known(clusters)})")
+        return name
+
     def for_runbook(self, runbook: str) -> Settings:
         """These settings with ``runbook_overrides[runbook]`` merged in (self when none).
 
@@ -535,11 +627,16 @@ class Settings(BaseSettings):
         overrides = self.runbook_overrides.get(runbook)
         if not overrides:
             return self
+        return self._merged(overrides, f"runbook_overrides.{runbook}", {})
+
+    def _merged(self, overrides: dict[str, Any], where: str, also: dict[str, Any]) -> Settings:
+        """A copy with ``overrides`` merged in (sections key by key) and ``also`` set: the one
+        merge of runbook overrides and of a cluster's settings."""
         fields = type(self).model_fields
-        update: dict[str, Any] = {}
+        update: dict[str, Any] = dict(also)
         for name, value in overrides.items():
-            if name not in fields or name == "runbook_overrides":
-                raise ConfigError(f"runbook_overrides.{runbook}: no setting {name!r}")
+            if name not in fields or name in _NOT_OVERRIDDEN:
+                raise ConfigError(f"{where}: no setting {name!r}")
             current = getattr(self, name)
             try:
                 if isinstance(current, BaseModel) and isinstance(value, dict):
@@ -548,12 +645,102 @@ class Settings(BaseSettings):
                 else:
                     update[name] = TypeAdapter(fields[name].annotation).validate_python(value)
             except ValidationError as exc:
-                raise ConfigError(f"runbook_overrides.{runbook}.{name}: {exc}") from exc
-        return self.model_copy(update=update)
+                raise ConfigError(f"{where}.{name}: {exc}") from exc
+        copy = self.model_copy(update=update)
+        copy._top = self._top if self._top is not None else self
+        copy._made = {}
+        return copy
+
+    # -- clusters ---------------------------------------------------------------------------
+
+    def cluster_names(self) -> list[str]:
+        """The clusters these settings know: the configured ones, or the one cluster."""
+        return list(self.clusters) or [self.cluster_name]
+
+    def resolve_cluster(self, name: str | None = None) -> str:
+        """The cluster ``name`` means (None: the default). Raises ConfigError for a name
+        no cluster has, or for None when several clusters are configured and none is the
+        default (and these settings are not one cluster's already)."""
+        top = self._top or self
+        if not top.clusters:
+            if name is None or name == top.cluster_name:
+                return top.cluster_name
+            raise ConfigError(f"no cluster {name!r}: the one cluster is {top.cluster_name!r} "
+                              "(no [clusters] in the settings)",
+                              hint="configure it under [clusters.<name>] (docs/clusters.md)")
+        if name is not None:
+            if name not in top.clusters:
+                raise ConfigError(f"no cluster {name!r} ({_known(top.clusters)})",
+                                  hint=did_you_mean(name, list(top.clusters)))
+            return name
+        if self is not top and self.cluster_name in top.clusters:
+            return self.cluster_name
+        if top.default_cluster is not None:
+            return top.default_cluster
+        if len(top.clusters) == 1:
+            return next(iter(top.clusters))
+        raise ConfigError(f"several clusters are configured ({', '.join(top.clusters)}) and "
+                          "none is the default: name one with --cluster",
+                          hint="or set default_cluster in the settings")
+
+    def for_cluster(self, name: str | None = None) -> Settings:
+        """The settings of cluster ``name`` (None: the default, ``resolve_cluster``): its
+        sections merged key by key into the top-level ones (as ``for_runbook`` merges),
+        its own fields set, and ``cluster_name`` = its name. Always from the top-level
+        settings, whichever cluster's these are; kept, so each is made once."""
+        top = self._top or self
+        name = top.resolve_cluster(name)
+        if not top.clusters:
+            return top
+        made = top._made.get(name)
+        if made is None:
+            cluster = top.clusters[name]
+            made = top._merged(cluster.overrides(), f"clusters.{name}", {"cluster_name": name})
+            top._made[name] = made
+        return made
+
+    def cluster_queue(self, name: str) -> str | None:
+        """The Celery queue of cluster ``name``'s steps; None without ``[clusters]`` (its
+        steps then go where every step went: the namespace's queue)."""
+        top = self._top or self
+        cluster = top.clusters.get(name)
+        if cluster is None:
+            return None
+        if cluster.queue:
+            return cluster.queue
+        if cluster.region:
+            return f"{top.namespace}.region.{cluster.region}"
+        return f"{top.namespace}.cluster.{name}"
+
+    def served_clusters(self, names: list[str] | None) -> list[str] | None:
+        """The clusters a worker started for ``names`` serves: every cluster whose steps go
+        to the queue of one of them (clusters of one region share a queue, so a worker of
+        the region serves them all). None (``names`` None, or no ``[clusters]``): every
+        cluster. Raises ConfigError for a name no cluster has."""
+        top = self._top or self
+        if names is None:
+            return None
+        queues = {top.cluster_queue(top.resolve_cluster(name)) for name in names}
+        if not top.clusters:
+            return None
+        return [c for c in top.clusters if top.cluster_queue(c) in queues]
+
+    def cluster_queues(self) -> dict[str, str]:
+        """Every configured cluster's queue (empty without ``[clusters]``)."""
+        top = self._top or self
+        return {name: q for name in top.clusters if (q := top.cluster_queue(name))}
 
     def runbook_search_path(self) -> list[Path]:
         """Directories searched for a runbook name, in order."""
         return [SHIPPED_RUNBOOKS, *self.runbook_dirs]
+
+
+_NOT_OVERRIDDEN = frozenset({"runbook_overrides", "clusters", "default_cluster"})
+"""Fields neither a runbook nor a cluster overrides: they say what is overridden."""
+
+
+def _known(clusters: dict[str, ClusterSettings]) -> str:
+    return "configured: " + ", ".join(clusters) if clusters else "no [clusters] configured"
 
 
 def _check_redis_query(scheme: str, query: str) -> None:
@@ -623,6 +810,49 @@ def load_settings() -> Settings:
 
 
 @lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings (tests call ``get_settings.cache_clear()`` after changing env)."""
+def _process_settings() -> Settings:
     return load_settings()
+
+
+_CHOSEN_CLUSTER: ContextVar[str | None] = ContextVar("cephflow_cluster", default=None)
+"""The cluster chosen for what this context does (``use_cluster``); None: the top level."""
+
+
+def get_settings() -> Settings:
+    """The process-wide settings (tests call ``get_settings.cache_clear()`` after changing env),
+    as the cluster chosen in this context sees them (``use_cluster``): a command on one
+    cluster (``--cluster``) reads that cluster's ceph, monitoring and notification settings
+    wherever it reads settings, without passing them down through every layer."""
+    settings = _process_settings()
+    chosen = _CHOSEN_CLUSTER.get()
+    return settings if chosen is None else settings.for_cluster(chosen)
+
+
+get_settings.cache_clear = _process_settings.cache_clear  # type: ignore[attr-defined]
+
+
+def use_cluster(name: str | None) -> str:
+    """Make ``get_settings()`` answer cluster ``name``'s settings (None: the default
+    cluster) in this context from now on; returns the name. Raises ConfigError for an
+    unknown name, or for None with several clusters and no default."""
+    resolved = _chosen(name)
+    _CHOSEN_CLUSTER.set(resolved if _process_settings().clusters else None)
+    return resolved
+
+
+def _chosen(name: str | None) -> str:
+    """The cluster ``name`` means here: None keeps the one chosen in this context already."""
+    if name is None and _CHOSEN_CLUSTER.get() is not None:
+        return str(_CHOSEN_CLUSTER.get())
+    return _process_settings().resolve_cluster(name)
+
+
+@contextmanager
+def cluster_scope(name: str | None) -> Iterator[str]:
+    """``use_cluster(name)`` for the ``with`` block only (a request of the web API)."""
+    resolved = _chosen(name)
+    token = _CHOSEN_CLUSTER.set(resolved if _process_settings().clusters else None)
+    try:
+        yield resolved
+    finally:
+        _CHOSEN_CLUSTER.reset(token)

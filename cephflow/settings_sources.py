@@ -29,11 +29,14 @@ PREFIX = "CEPHFLOW_"
 NESTED = "__"
 CONFIG_VARIABLE = "CEPHFLOW_CONFIG"
 EXTRA_TASK_MODULES_VARIABLE = "CEPHFLOW_EXTRA_TASK_MODULES"
+WORKER_CLUSTERS_VARIABLE = "CEPHFLOW_WORKER_CLUSTERS"
 TEST_SWITCHES = {"CEPHFLOW_REGEN_GOLDEN": "the test suite's switch: rewrite golden files"}
 """Variables that steer cephflow's own test suite, not cephflow: allowed, never read."""
 VARIABLES: dict[str, str] = {
     CONFIG_VARIABLE: "the config file (default ~/.config/cephflow/config.toml)",
     EXTRA_TASK_MODULES_VARIABLE: "more task modules for a worker, comma-separated",
+    WORKER_CLUSTERS_VARIABLE: "the clusters a worker serves (cephflow worker --cluster), "
+                              "comma-separated",
     **TEST_SWITCHES,
 }
 """Every ``CEPHFLOW_*`` variable that is not a setting, with what it is for."""

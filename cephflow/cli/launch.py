@@ -58,7 +58,7 @@ def connect(*, services: bool = True) -> WorkflowClient:
 def launch(compiled: Plan, *, detach: bool, output: str) -> int:
     """Submit the plan's DAG, print its id, and unless ``detach`` follow it; returns the exit
     status."""
-    submitted = workflows.submit(compiled.dag, given=compiled.given)
+    submitted = workflows.submit(compiled.dag, given=compiled.given, cluster=compiled.cluster)
     say_started(submitted.started)
     wf = submitted.workflow_id
     if output == "json":

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from typer.models import ArgumentInfo
+from typer.models import ArgumentInfo, OptionInfo
 
 from cephflow.cli import params as cli_params
 from cephflow.cli.errors import fail
@@ -57,10 +57,14 @@ def runbook_entry_command(*, command: str, common: list[cli_params.CommonOption]
                               show_default=False)
         signature.append(inspect.Parameter(f"c{i}", inspect.Parameter.KEYWORD_ONLY,
                                            default=False, annotation=Annotated[bool, option]))
+    signature.append(inspect.Parameter("cluster", inspect.Parameter.KEYWORD_ONLY, default=None,
+                                       annotation=Annotated[str | None, cluster_option()]))
 
-    def entry(ctx: typer.Context, name: str | None = None, **values: bool) -> None:
+    def entry(ctx: typer.Context, name: str | None = None, cluster: str | None = None,
+              **values: bool) -> None:
         given = [cli_params.option_name(n) for key, n in names.items() if values.get(key)]
-        runbook_entry(ctx, name, command=command, common=common, action=action, given=given)
+        runbook_entry(ctx, name, command=command, common=common, action=action, given=given,
+                      cluster=cluster)
 
     entry.__signature__ = inspect.Signature(signature)  # type: ignore[attr-defined]
     entry.__annotations__ = {p.name: p.annotation for p in signature}
@@ -69,12 +73,21 @@ def runbook_entry_command(*, command: str, common: list[cli_params.CommonOption]
     return entry
 
 
+def cluster_option() -> OptionInfo:
+    """``--cluster NAME``: the cluster a plan or run is for (``[clusters.<name>]``)."""
+    return typer.Option("--cluster", metavar="NAME", show_default=False, help=escape(
+        "The cluster to plan or run on ([clusters.<name>] in the settings; default: "
+        "default_cluster, or the only one)."))
+
+
 def runbook_entry(ctx: typer.Context, name: str | None, *, command: str,
                   common: list[cli_params.CommonOption], action: Action,
-                  given: list[str] | None = None) -> None:
+                  given: list[str] | None = None, cluster: str | None = None) -> None:
     """Shared by plan and run: open NAME, build its command, parse the rest, call ``action``.
 
-    ``given`` are the common options the top command parsed already (``--json``).
+    ``given`` are the common options the top command parsed already (``--json``);
+    ``cluster`` the cluster chosen (``--cluster``; None: the default), which every setting
+    read from then on is for (its Ceph, monitoring and notification settings).
     """
     from cephflow.operations import plan as plan_ops  # lazy: see cephflow.cli.commands
 
@@ -83,6 +96,7 @@ def runbook_entry(ctx: typer.Context, name: str | None, *, command: str,
         typer.echo(ctx.get_help())
         raise typer.Exit(0 if name or "--help" in args or "-h" in args else 2)
     try:
+        plan_ops.use_cluster(cluster)
         runbook = plan_ops.open_runbook(name)
     except CephflowError as exc:
         raise fail(exc) from exc

@@ -11,15 +11,19 @@ countdown: a message is acknowledged only after its run has been recorded.
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from celery import Celery, signals
+from kombu import Queue
 
 from cephflow.engine import broker, celery_tasks
 from cephflow.engine.connection import broker_url, call, redis_address, redis_client
 from cephflow.errors import CephflowError, RedisUnreachable
 from cephflow.lab.state import use_lab_state
 from cephflow.settings import CelerySettings, Settings, get_settings
+from cephflow.settings_sources import WORKER_CLUSTERS_VARIABLE
 
 log = logging.getLogger("cephflow.engine")
 
@@ -36,9 +40,16 @@ def resolve_redis_url(settings: Settings) -> str:
     return embedded.redis_url(settings)
 
 
-def make_app(redis_url: str, namespace: str, celery: CelerySettings | None = None) -> Celery:
+def make_app(redis_url: str, namespace: str, celery: CelerySettings | None = None, *,
+             cluster_queues: Mapping[str, str] | None = None,
+             serves: Collection[str] | None = None) -> Celery:
     """A Celery app on ``redis_url`` whose queue is named after the namespace, with the
     routes and rate limits of ``celery`` (none when not given).
+
+    ``cluster_queues`` (cluster -> queue, ``Settings.cluster_queues``) sends each cluster's
+    steps to its queue; a worker of this app consumes the namespace's queue (which every
+    worker serves) and the queues of the clusters in ``serves`` (None: every cluster), and
+    runs no step of another cluster (``runner``).
 
     Its TLS options go to the broker and the result backend as options, not in their URLs
     (``redis_address``): the same certificate check as the engine's own client.
@@ -65,7 +76,12 @@ def make_app(redis_url: str, namespace: str, celery: CelerySettings | None = Non
                                    "interval_step": 0.5, "interval_max": 2},
         cephflow_redis_url=redis_url,
         cephflow_namespace=namespace,
+        cephflow_cluster_queues=dict(cluster_queues or {}),
+        cephflow_served_clusters=None if serves is None else sorted(serves),
     )
+    if cluster_queues:
+        served = [q for c, q in cluster_queues.items() if serves is None or c in serves]
+        app.conf.task_queues = [Queue(q) for q in dict.fromkeys([namespace, *served])]
     app.conf.update(broker.sentinel_conf(redis_url, app.conf.broker_transport_options))
     celery_tasks.configure(app, celery or CelerySettings())
     return app
@@ -76,7 +92,11 @@ def _default_app() -> Celery:
     process, so it is where the lab's state file is made to count (``use_lab_state``)."""
     use_lab_state()
     settings = get_settings()
-    return make_app(resolve_redis_url(settings), settings.namespace, settings.celery)
+    named = os.environ.get(WORKER_CLUSTERS_VARIABLE, "")
+    serves = settings.served_clusters([n.strip() for n in named.split(",") if n.strip()]
+                                      or None)
+    return make_app(resolve_redis_url(settings), settings.namespace, settings.celery,
+                    cluster_queues=settings.cluster_queues(), serves=serves)
 
 
 app = _default_app()

@@ -37,7 +37,8 @@ class EngineBinding:
     def app(self) -> Celery:
         """The Celery app used to send messages (created on first use)."""
         if self._app is None:
-            self._app = make_app(self.redis_url, self.ns, self.settings.celery)
+            self._app = make_app(self.redis_url, self.ns, self.settings.celery,
+                                 cluster_queues=self.settings.cluster_queues())
         return self._app
 
     def close(self) -> None:

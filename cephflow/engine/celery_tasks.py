@@ -34,6 +34,7 @@ def configure(app: Celery, celery: CelerySettings) -> None:
     generic task and every task declared so far."""
     app.conf.task_routes = [{name: {"queue": queue} for name, queue in celery.task_routes.items()}]
     app.conf.cephflow_rate_limits = dict(celery.rate_limits)
+    app.conf.cephflow_task_routes = dict(celery.task_routes)
     register_run_node(app)
     register_declared(app)
 

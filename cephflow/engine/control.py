@@ -33,6 +33,7 @@ from cephflow.engine.state import (
     WorkflowState,
 )
 from cephflow.errors import (
+    ClusterBusy,
     EngineError,
     InvalidTransition,
     LockHeld,
@@ -71,11 +72,18 @@ class WorkflowControl(WorkflowReader):
     # -- submit -------------------------------------------------------------------------------
 
     def submit(self, dag: Dag, *, user: str | None = None,
-               given: Mapping[str, Any] | None = None) -> str:
+               given: Mapping[str, Any] | None = None, cluster: str | None = None) -> str:
         """Store ``dag`` as a new workflow, take its locks and queue its roots; returns its id.
 
         ``given`` are the params as the user typed them, kept for display (meta ``given``);
         a param the DAG holds as a secret is stored redacted whatever value it has here.
+        ``cluster`` is the cluster it works on (None: these settings' cluster, or the
+        default one; ``Settings.resolve_cluster``): its locks are that cluster's, and it is
+        refused (ClusterBusy, nothing left behind) when the cluster runs its
+        ``max_workflows`` already. Refusing, not waiting: a plan is made against the
+        cluster as it is now, and a workflow that would start hours later on a cluster
+        another workflow has changed should be planned again (its operator sees the
+        refusal, names the running workflows, and runs it when they end).
         Raises LockHeld (nothing is left behind) when another workflow holds a lock, and
         RedisOutOfMemory (what was written is removed) when Redis is at its maxmemory.
         Two steps, ``write`` then ``start``: a submit that dies between them leaves the
@@ -83,22 +91,26 @@ class WorkflowControl(WorkflowReader):
         ``submit_grace_seconds``.
         """
         user = user or current_user()
-        wf = self.write(dag, user=user, given=given)
+        wf = self.write(dag, user=user, given=given, cluster=cluster)
         self.start(wf, dag, user)
         return wf
 
-    def write(self, dag: Dag, *, user: str,
-              given: Mapping[str, Any] | None = None) -> str:
+    def write(self, dag: Dag, *, user: str, given: Mapping[str, Any] | None = None,
+              cluster: str | None = None) -> str:
         """The first step of ``submit``: write the workflow (state ``submitting``); its id."""
         wf = new_workflow_id()
-        self._precheck_locks(dag, wf, user)
+        on = self.settings.for_cluster(cluster)
+        name = on.cluster_name
+        self._precheck_locks(dag, wf, user, name)
         roots, writes = plan_writes(dag)
         now = self._server_time()
         meta = {
             "format": keys.FORMAT, "runbook": dag.runbook, "source": dag.source, "description": dag.description,
             "params": _params_text(dag),
             "locks": json.dumps(dag.locks), "submitted_at": repr(now), "submitted_by": user,
-            "cluster": self.settings.cluster_name, "state": WorkflowState.SUBMITTING,
+            "cluster": name, "lock_prefix": keys.cluster_lock_prefix(self.ns, name),
+            "running_key": keys.cluster_running(self.ns, name),
+            "max_workflows": on.max_workflows, "state": WorkflowState.SUBMITTING,
             "phase": WorkflowPhase.MAIN,
             "groups": json.dumps({g.id: g.concurrency for g in dag.groups.values()}),
             "open_main": writes.open_main, "open_cleanup": writes.open_cleanup,
@@ -140,6 +152,12 @@ class WorkflowControl(WorkflowReader):
             self._discard(wf)
             self._refused(wf, dag, user, lock, holder)
             raise LockHeld(lock, holder)
+        if started.status == Reply.FULL:
+            busy = ClusterBusy(self._cluster_of(wf), int(started.detail[0]),
+                               sorted(started.detail[1:]))
+            self._discard(wf)
+            self._refused(wf, dag, user, outcome=f"refused: {busy}")
+            raise busy
         if started.status == Reply.INVALID:  # removed meanwhile: the submit took too long
             self._discard(wf)
             raise EngineError(f"workflow {wf} was removed before it started: its submit took "
@@ -180,22 +198,27 @@ class WorkflowControl(WorkflowReader):
         pipe.hset(wk.meta, "written", 1)
         pipe.execute()
 
-    def _precheck_locks(self, dag: Dag, wf: str, user: str) -> None:
-        """Refuse early (before writing anything) when a lock is visibly held."""
+    def _cluster_of(self, wf: str) -> str:
+        return str(call(lambda: self.redis.hget(self.workflow_keys(wf).meta, "cluster")) or "")
+
+    def _precheck_locks(self, dag: Dag, wf: str, user: str, cluster: str) -> None:
+        """Refuse early (before writing anything) when a lock is visibly held on ``cluster``."""
         if not dag.locks:
             return
-        holders = call(lambda: self.redis.mget([keys.lock(self.ns, n) for n in dag.locks]))
+        names = [keys.lock(self.ns, cluster, n) for n in dag.locks]
+        holders = call(lambda: self.redis.mget(names))
         for name, holder in zip(dag.locks, holders, strict=True):
             if holder:
                 self._refused(wf, dag, user, name, holder)
                 raise LockHeld(name, holder)
 
-    def _refused(self, wf: str, dag: Dag, user: str, lock: str, holder: str) -> None:
+    def _refused(self, wf: str, dag: Dag, user: str, lock: str = "", holder: str = "", *,
+                 outcome: str | None = None) -> None:
         record = {
             "workflow": wf, "user": user, "host": socket.gethostname(),
             "submitted_at": repr(self._server_time()), "runbook": dag.runbook,
             "params": _params_text(dag),
-            "outcome": f"refused: lock {lock} held by {holder}",
+            "outcome": outcome or f"refused: lock {lock} held by {holder}",
         }
         actor = self._actor(user)
         entry = {"ts": record["submitted_at"], "action": HistoryAction.REFUSED, "user": user,
@@ -377,9 +400,12 @@ class WorkflowControl(WorkflowReader):
         return len(out.sends)
 
     def _run_again(self, wf: str, out: Outcome) -> None:
-        """Send what a resume or retry decided; LockHeld when a lock it needs is taken."""
+        """Send what a resume or retry decided; LockHeld when a lock it needs is taken,
+        ClusterBusy when its cluster runs its ``max_workflows`` already."""
         if out.status == Reply.HELD:
             raise LockHeld(out.detail[0], out.detail[1])
+        if out.status == Reply.FULL:
+            raise ClusterBusy(self._cluster_of(wf), int(out.detail[0]), sorted(out.detail[1:]))
         self.send(wf, out)
 
 

@@ -5,7 +5,9 @@ Each message is the Celery task named after the node's task (``ceph.reweight``, 
 limits apply to it, and Flower or ``celery inspect`` show it under that name with the
 workflow and node in its ``argsrepr`` (``wf=<id> node=<node>``). A node whose task cannot be
 found (its workflow gone) is sent as ``cephflow.run_node``, which the runner answers as before.
-A message's size never depends on the workflow's size. Immediate messages are written the way
+A workflow of a configured cluster (``[clusters.<name>]``) sends its steps to that cluster's
+queue, served only by workers that reach it, unless ``celery.task_routes`` routes the task:
+explicit routes win (``queue_for``). A message's size never depends on the workflow's size. Immediate messages are written the way
 kombu's Redis transport writes them (Celery task protocol 2, one ``LPUSH`` per batch, through
 the engine's own Redis client): publishing through ``send_task`` costs ~0.5 ms a message,
 which at 10,000 nodes is most of the engine's overhead over a bare Celery group. Delayed
@@ -17,6 +19,7 @@ again.
 from __future__ import annotations
 
 import base64
+import fnmatch
 import json
 import logging
 import os
@@ -48,14 +51,15 @@ def send(app: Celery, wf: str, pairs: Iterable[tuple[str, str]], *,
         return 0
     try:
         names = _names(app, client, wf, pairs)
+        cluster = _cluster(app, client, wf)
         if countdown is None and client is not None:
-            return _push(app, client, wf, pairs, names)
+            return _push(app, client, wf, pairs, names, cluster)
         sent = 0
         with app.producer_or_acquire() as producer:
             for (node, token), name in zip(pairs, names, strict=True):
                 app.send_task(name, args=(wf, node, token), countdown=countdown,
                               producer=producer, argsrepr=args_repr(wf, node),
-                              kwargsrepr="{}")
+                              kwargsrepr="{}", queue=queue_for(app, name, cluster))
                 sent += 1
         return sent
     except Exception as exc:  # noqa: BLE001 - any broker failure: the reconciler re-sends
@@ -73,9 +77,35 @@ def _names(app: Celery, client: redis.Redis | None, wf: str,
            pairs: list[tuple[str, str]]) -> list[str]:
     if client is None:
         return [TASK_NAME] * len(pairs)
-    ns = app.conf.get("cephflow_namespace") or app.conf.task_default_queue
-    found = node_tasks.task_names(client, ns, wf, [node for node, _ in pairs])
+    found = node_tasks.task_names(client, _namespace(app), wf, [node for node, _ in pairs])
     return [name or TASK_NAME for name in found]
+
+
+def _cluster(app: Celery, client: redis.Redis | None, wf: str) -> str:
+    if client is None or not app.conf.get("cephflow_cluster_queues"):
+        return ""
+    return node_tasks.cluster_of(client, _namespace(app), wf)
+
+
+def _namespace(app: Celery) -> str:
+    return str(app.conf.get("cephflow_namespace") or app.conf.task_default_queue)
+
+
+def queue_for(app: Celery, name: str, cluster: str) -> str:
+    """The queue a step of task ``name`` on ``cluster`` goes to: the queue
+    ``celery.task_routes`` names for the task (explicit configuration wins), else its
+    cluster's queue (``Settings.cluster_queue``), else the namespace's queue."""
+    if cluster and not routed(app, name):
+        queue = (app.conf.get("cephflow_cluster_queues") or {}).get(cluster)
+        if queue:
+            return str(queue)
+    return queue_of(app, name)
+
+
+def routed(app: Celery, name: str) -> bool:
+    """Whether ``celery.task_routes`` names task ``name`` (exactly or by a glob)."""
+    routes = app.conf.get("cephflow_task_routes") or {}
+    return name in routes or any(fnmatch.fnmatchcase(name, pattern) for pattern in routes)
 
 
 def queue_of(app: Celery, name: str) -> str:
@@ -88,11 +118,11 @@ def queue_of(app: Celery, name: str) -> str:
 
 
 def _push(app: Celery, client: redis.Redis, wf: str, pairs: list[tuple[str, str]],
-          names: list[str]) -> int:
+          names: list[str], cluster: str) -> int:
     hooked = bool(signals.before_task_publish.receivers)
     by_queue: dict[str, list[str]] = {}
     for (node, token), name in zip(pairs, names, strict=True):
-        queue = queue_of(app, name)
+        queue = queue_for(app, name, cluster)
         args = [wf, node, token]
         task_id = str(uuid.uuid4())
         body = [args, {}, _EMBED]

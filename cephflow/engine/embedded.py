@@ -198,14 +198,16 @@ def worker_argv(concurrency: int, loglevel: str = "INFO") -> list[str]:
             "--without-gossip", "--without-mingle", "--without-heartbeat"]
 
 
-def start_worker(settings: Settings, *, concurrency: int = 2, url: str | None = None) -> int:
-    """Start a detached local worker unless one runs; returns its PID."""
+def start_worker(settings: Settings, *, concurrency: int = 2, url: str | None = None,
+                 env: dict[str, str] | None = None) -> int:
+    """Start a detached local worker unless one runs; returns its PID (``env``: its whole
+    environment, default this process's with the Redis URL)."""
     p = paths(settings)
     pid = _read_pid(p.worker_pid)
     if _alive(pid):
         return pid  # type: ignore[return-value]
     private_dir(p.root)
-    env = dict(os.environ, CEPHFLOW_REDIS_URL=url or redis_url(settings))
+    env = env or dict(os.environ, CEPHFLOW_REDIS_URL=url or redis_url(settings))
     with open(p.worker_log, "ab") as log:
         proc = subprocess.Popen(worker_argv(concurrency), stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT, env=env, start_new_session=True)

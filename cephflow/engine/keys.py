@@ -49,7 +49,11 @@ before it existed, in format 1.
     <ns>:leases               zset   "<wf>|<node>" -> lease expiry (epoch s); reconciler input
     <ns>:submitting           zset   workflow id -> submitted_at, from the submit's first write
                                      until start (or cancel, or the reconciler's discard)
-    <ns>:lock:<name>          string the id of the workflow holding the lock
+    <ns>:lock:<cluster>:<name> string the id of the workflow holding lock <name> on <cluster>
+                                     (meta ``lock_prefix``; a workflow written before
+                                     locks were per cluster has none: ``<ns>:lock:<name>``)
+    <ns>:running:<cluster>    set    the workflows running on <cluster> (meta
+                                     ``running_key``), for its ``max_workflows`` (meta)
     <ns>:holder:<host>:<pid>  string "<wf>|<node>" the worker process <pid> on <host> claimed
                                      last (written by the claim script, TTL one lease,
                                      renewed by its heartbeat); tells a dead worker's leases
@@ -92,6 +96,9 @@ before it existed, in format 1.
     <ns>:wf:<id>:ended        hash   node -> end (epoch s)
     <ns>:wf:<id>:error        hash   node -> last error
     <ns>:wf:<id>:detail       hash   node -> latest progress line
+    <ns>:wf:<id>:worker       hash   node -> who started its latest run: the Celery worker's
+                                     name and process (``<name> <host>:<pid>``), set by the
+                                     claim that makes it running
     <ns>:wf:<id>:progress     hash   node -> JSON object: the latest measured progress a task
                                      published with a line (``data["progress"]``: for a
                                      weight move ``movement``, see tasks/ceph/pace.py)
@@ -167,8 +174,22 @@ def lock_prefix(ns: str) -> str:
     return f"{ns}:lock:"
 
 
-def lock(ns: str, name: str) -> str:
-    return f"{lock_prefix(ns)}{name}"
+def cluster_lock_prefix(ns: str, cluster: str) -> str:
+    """The prefix of cluster ``cluster``'s lock keys: ``host:X`` on one cluster is another
+    key than ``host:X`` on another, so neither blocks the other. Submit writes it in the
+    meta (``lock_prefix``), where the scripts read it (``take_locks`` in ``_common.lua``)."""
+    return f"{lock_prefix(ns)}{cluster}:"
+
+
+def lock(ns: str, cluster: str, name: str) -> str:
+    """The key of lock ``name`` (``host:ceph-osd-17``, as the runbook names it) on ``cluster``."""
+    return f"{cluster_lock_prefix(ns, cluster)}{name}"
+
+
+def cluster_running(ns: str, cluster: str) -> str:
+    """The set of the workflows running on ``cluster`` (``max_workflows``); the meta's
+    ``running_key``."""
+    return f"{ns}:running:{cluster}"
 
 
 def schedule(ns: str, name: str) -> str:
@@ -204,6 +225,7 @@ def long_lived(ns: str) -> dict[str, str]:
         leases(ns): "the leases of the nodes queued or running now (absent when none)",
         submitting(ns): "workflows between their submit's first write and their start",
         f"{lock_prefix(ns)}*": "a lock, while the workflow that took it has not ended",
+        cluster_running(ns, "*"): "a cluster's running workflows (absent when none)",
         f"{holder_prefix(ns)}*": "a worker process's last claim; expires one lease after its "
                                  "last claim or heartbeat",
         audit(ns, "*"): "a workflow's audit record: its history, kept for good",
@@ -274,6 +296,7 @@ class WorkflowKeys:
     members = property(lambda self: self._k("members"))
     fanin = property(lambda self: self._k("fanin"))
     held = property(lambda self: self._k("held"))
+    worker = property(lambda self: self._k("worker"))
 
     memo_prefix = property(lambda self: self._k("memo:"))
 
@@ -334,6 +357,7 @@ SCRIPT_KEYS: dict[str, Callable[[WorkflowKeys], str]] = {
     "SUBMITTING": lambda k: submitting(k.ns),
     "PROGRESS": lambda k: k.progress,
     "HELD": lambda k: k.held,
+    "WORKER": lambda k: k.worker,
 }
 """Every key an engine script receives: its Lua name (bound as ``K_<NAME>``) -> its builder.
 

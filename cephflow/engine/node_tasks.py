@@ -4,7 +4,8 @@ A message carries only ``(workflow_id, node_id, token)``, but Celery routes, rat
 shows a message by its task name, so the sender must know each node's task. A node's task
 never changes once written (``<ns>:wf:<id>:spec``), so a process keeps what it has read for
 the workflows it sent lately: one ``HMGET`` per batch of nodes it has not sent before, none
-for the others. The scripts that return the nodes to send stay as they are.
+for the others. The same holds for the workflow's cluster, which picks the queue of a step
+that ``celery.task_routes`` does not route (``dispatch.queue_for``). The scripts that return the nodes to send stay as they are.
 """
 
 from __future__ import annotations
@@ -42,6 +43,26 @@ def task_names(client: redis.Redis, ns: str, wf: str, nodes: Sequence[str]) -> l
     return [known.get(n) for n in nodes]
 
 
+def cluster_of(client: redis.Redis, ns: str, wf: str) -> str:
+    """The cluster workflow ``wf`` works on (meta ``cluster``; '' when none is recorded or
+    the workflow is gone). It never changes once written, so it is kept like the tasks."""
+    found = _clusters.get((ns, wf))
+    if found is None:
+        value = client.hget(keys.WorkflowKeys(ns, wf).meta, "cluster")
+        if value is None:
+            return ""
+        found = value.decode() if isinstance(value, bytes) else str(value)
+        _clusters[(ns, wf)] = found
+        while len(_clusters) > KEPT_WORKFLOWS:
+            _clusters.popitem(last=False)
+    else:
+        _clusters.move_to_end((ns, wf))
+    return found
+
+
+_clusters: OrderedDict[tuple[str, str], str] = OrderedDict()
+
+
 def _task_of(spec: bytes | str | None) -> str | None:
     if spec is None:
         return None
@@ -55,3 +76,4 @@ def _task_of(spec: bytes | str | None) -> str | None:
 def forget() -> None:
     """Drop what this process knows (tests)."""
     _known.clear()
+    _clusters.clear()

@@ -104,13 +104,13 @@ class WorkflowReader(EngineBinding):
             pipe.hgetall(wk.meta)
             pipe.lrange(wk.order, 0, -1)
             for key in (wk.spec, wk.state, wk.attempt, wk.started, wk.ended, wk.error,
-                        wk.detail, wk.parents, wk.edges, wk.progress):
+                        wk.detail, wk.parents, wk.edges, wk.progress, wk.worker):
                 pipe.hgetall(key)
             pipe.xrevrange(wk.events, count=1)
             return pipe.execute()
 
         (meta, order, spec, state, attempt, started, ended, error, detail, parents, edges,
-         progress, last) = call(read, what="snapshot")
+         progress, worker, last) = call(read, what="snapshot")
         if not meta:
             raise WorkflowNotFound(f"no workflow {wf!r}")
         _check_format(wf, meta.get("format"))
@@ -137,7 +137,7 @@ class WorkflowReader(EngineBinding):
                 detail=_masked(masker, detail.get(node_id)),
                 progress=_progress(masker, progress.get(node_id)),
                 error=_masked(masker, error.get(node_id)),
-                args=_shown_args(s), expander="expand" in s,
+                args=_shown_args(s), expander="expand" in s, worker=worker.get(node_id),
             )
         self._queued_since(wf, nodes)
         wf_state = meta.get("state", "running")
@@ -246,7 +246,7 @@ class WorkflowReader(EngineBinding):
         ids = call(lambda: self.redis.zrevrange(keys.workflows(self.ns), 0, last))
         fields = ["format", "runbook", "state", "submitted_at", "submitted_by", "ended_at", "failed_node",
                   "error", "nodes", "params", "given", "open_main", "open_cleanup", "secrets",
-                  "paused_by", "paused_at", "pause_reason"]
+                  "paused_by", "paused_at", "pause_reason", "cluster"]
         pipe = self.redis.pipeline(transaction=False)
         for wf in ids:
             pipe.hmget(self.workflow_keys(wf).meta, fields)
@@ -272,7 +272,7 @@ class WorkflowReader(EngineBinding):
                 error=_masked(self._keep_masker(wf, data["secrets"]), data["error"]),
                 nodes=nodes, ended_nodes=max(nodes - still_open, 0),
                 params=json.loads(data["params"] or "{}"), given=_json_or_none(data["given"]),
-                pause=Pause.from_meta(data),
+                pause=Pause.from_meta(data), cluster=data["cluster"],
             ))
         if expired:
             pipe = self.redis.pipeline(transaction=False)
@@ -401,5 +401,5 @@ def _event(entry_id: str, fields: dict[str, str], masker: Masker) -> Event:
         node=fields.get("node"), state=fields.get("state"),
         detail=_masked(masker, fields.get("detail")), error=_masked(masker, fields.get("error")),
         attempt=int(fields["attempt"]) if fields.get("attempt") else None,
-        data=masker.value(json.loads(fields["data"])) if fields.get("data") else {},
+        worker=fields.get("worker") or None, data=masker.value(json.loads(fields["data"])) if fields.get("data") else {},
     )

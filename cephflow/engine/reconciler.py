@@ -99,6 +99,10 @@ def finish_submit(client: redis.Redis, transitions: Transitions, app: Celery, wf
     if started.status == Reply.HELD:
         lock, holder = started.detail
         why = f"refused: lock {lock} held by {holder} (its submit ended before starting it)"
+    elif started.status == Reply.FULL:
+        why = (f"refused: its cluster runs {started.detail[0]} workflow(s) at once at most "
+               f"(max_workflows) and runs {', '.join(sorted(started.detail[1:]))} (its "
+               "submit ended before starting it)")
     elif started.detail[0] in (Reply.INCOMPLETE, Reply.UNKNOWN):
         why = INCOMPLETE
     else:  # started or cancelled meanwhile (by its submit, a cancel, another reconciler)

@@ -27,7 +27,7 @@ from typing import Any
 
 from celery import Celery
 
-from cephflow.engine import dispatch, keys, late
+from cephflow.engine import dispatch, keys, late, node_tasks
 from cephflow.engine.connection import redis_client
 from cephflow.engine.context import EngineClock, NotYet, StepContext
 from cephflow.engine.context_backend import RedisContextBackend
@@ -67,12 +67,25 @@ class Engine:
         under ``keys.holder`` (see ``reconciler.relet_orphans``)."""
         LOG_MASKING.install()
 
-    def settings_for(self, runbook: str) -> Settings:
-        """The settings a step of ``runbook`` sees: its ``runbook_overrides`` merged in."""
-        found = self._per_runbook.get(runbook)
+    def settings_for(self, runbook: str, cluster: str = "") -> Settings:
+        """The settings a step of ``runbook`` on ``cluster`` sees: the cluster's
+        (``Settings.for_cluster``; without ``[clusters]``, or for a workflow that recorded
+        none, the top level's),
+        then the runbook's ``runbook_overrides`` merged in. Raises ConfigError."""
+        found = self._per_runbook.get(f"{cluster}/{runbook}")
         if found is None:
-            found = self._per_runbook[runbook] = self.settings.for_runbook(runbook)
+            # without [clusters] every workflow runs with these settings, whatever cluster
+            # name it recorded (as before clusters were named)
+            named = cluster and self.settings.clusters
+            base = self.settings.for_cluster(cluster) if named else self.settings
+            found = self._per_runbook[f"{cluster}/{runbook}"] = base.for_runbook(runbook)
         return found
+
+    def serves(self, cluster: str) -> bool:
+        """Whether this worker runs steps of ``cluster`` (started with ``--cluster``, it
+        runs only those clusters' steps; '' is a workflow that recorded no cluster)."""
+        served = self.app.conf.get("cephflow_served_clusters")
+        return served is None or not cluster or cluster in served
 
     def heartbeat(self) -> None:
         """Keep the lease of the node this process runs fresh (a long task is not 'lost')."""
@@ -170,9 +183,52 @@ class _Run:
     """The server's clock from the claim on: what the node's start and deadline are in."""
 
 
+def _worker_name() -> str:
+    """Who runs a step, as the claim records it: the Celery worker's name and this process."""
+    from celery import current_task
+
+    request = getattr(current_task, "request", None)
+    name = getattr(request, "hostname", None) or ""
+    return f"{name} {socket.gethostname()}:{os.getpid()}".strip()
+
+
+def _not_here(engine: Engine, wf: str, node: str, token: str) -> bool:
+    """Keep a step of a cluster this worker does not serve from running here: True when it
+    was handled (re-sent to its cluster's queue, or failed when that queue is one this
+    worker consumes, as an explicit ``celery.task_routes`` entry can make it)."""
+    if engine.app.conf.get("cephflow_served_clusters") is None:
+        return False  # serves every cluster: no need to read the workflow's
+    cluster = node_tasks.cluster_of(engine.client, engine.ns, wf)
+    if engine.serves(cluster):
+        return False
+    [name] = node_tasks.task_names(engine.client, engine.ns, wf, [node])
+    queue = dispatch.queue_for(engine.app, name or dispatch.TASK_NAME, cluster)
+    consumed = set(engine.app.amqp.queues.consume_from or ())
+    served = ", ".join(engine.app.conf.get("cephflow_served_clusters") or ()) or "none"
+    if queue not in consumed:
+        log.warning("workflow %s node %s: a step of cluster %r reached a worker of %s; sent "
+                    "back to queue %s", wf, node, cluster, served, queue)
+        dispatch.send(engine.app, wf, [(node, token)], client=engine.client)
+        return True
+    claim = engine.transitions.claim(wf, node, token, engine.holder_id, _worker_name())
+    if claim.status == "run":
+        error = (f"not run: a step of cluster {cluster!r} reached worker {_worker_name()}, "
+                 f"which serves {served} only, through queue {queue!r} "
+                 f"(celery.task_routes sends {name!r} there); route it to a queue that only "
+                 f"workers reaching {cluster!r} serve")
+        done = engine.transitions.complete(wf, node, token, "failed", error, "")
+        log.error("workflow %s node %s: %s", wf, node, error)
+        dispatch.send(engine.app, wf, done.sends, client=engine.client)
+    else:
+        dispatch.send(engine.app, wf, claim.sends, client=engine.client)
+    return True
+
+
 def _run(engine: Engine, wf: str, node: str, token: str) -> None:
     tr = engine.transitions
-    claim = tr.claim(wf, node, token, engine.holder_id)
+    if _not_here(engine, wf, node, token):
+        return
+    claim = tr.claim(wf, node, token, engine.holder_id, _worker_name())
     if claim.status == "unknown":
         log.error("dropping message for unknown workflow/node %r/%r", wf, node)
         return
@@ -212,7 +268,7 @@ def _run(engine: Engine, wf: str, node: str, token: str) -> None:
     task_spec = CATALOG.get(task_name)
     poll = bool(task_spec and task_spec.poll)
     try:
-        settings = engine.settings_for(claimed.runbook)
+        settings = engine.settings_for(claimed.runbook, claimed.cluster)
     except ConfigError as exc:
         _finish(run, "failed", str(exc))
         return

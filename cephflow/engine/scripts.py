@@ -51,6 +51,9 @@ class Reply(StrEnum):
     UNKNOWN = "unknown"
     HELD = "held"
     """A lock is held by another workflow (lock, holder follow): nothing changed."""
+    FULL = "full"
+    """start, resume: the workflow's cluster runs its ``max_workflows`` already (the limit,
+    then the running workflows' ids follow): nothing changed."""
     INVALID = "invalid"
     """The workflow or node is in a state that refuses the request (the reason follows)."""
     INCOMPLETE = "incomplete"
@@ -105,6 +108,8 @@ class Claimed(NamedTuple):
     """JSON list of the values to mask in what the run shows."""
     now: str
     """The server's clock at the claim: the runner counts on from it with time.monotonic()."""
+    cluster: str
+    """The cluster the workflow works on (meta ``cluster``; '' for none recorded)."""
 
 
 LUA_CONSTANTS: dict[str, type[StrEnum]] = {
@@ -242,7 +247,7 @@ class Transitions:
         """Start a written workflow (its locks and roots are in its meta); ``actor``: who
         submitted it, recorded in the history (the reconciler's start records nothing)."""
         r = self._run("start", wf, note, actor=actor)
-        if r[0] in (Reply.HELD, Reply.INVALID):
+        if r[0] in (Reply.HELD, Reply.FULL, Reply.INVALID):
             return Outcome(r[0], detail=r[1:])
         return self._with_sends(r)
 
@@ -251,8 +256,11 @@ class Transitions:
         r = self._run("discard", wf, why)
         return Outcome(r[0], detail=r[1:])
 
-    def claim(self, wf: str, node: str, token: str, holder: str = "") -> Outcome:
-        r = self._run("claim", wf, node, token, holder)
+    def claim(self, wf: str, node: str, token: str, holder: str = "",
+              worker: str = "") -> Outcome:
+        """Claim the node for this run; ``holder`` is the process (``keys.holder_id``),
+        ``worker`` who runs it as people name it (kept per node: ``keys`` ``worker``)."""
+        r = self._run("claim", wf, node, token, holder, worker)
         if r[0] == Reply.RUN:
             return Outcome(Reply.RUN, detail=r[1:])
         return self._with_sends(r)
@@ -303,7 +311,7 @@ class Transitions:
         """Run the workflow again: which nodes, ``mode`` says (``seeds``: the nodes of
         ``step``, for ``Rerun.STEP`` and ``Rerun.RETRY``)."""
         r = self._run("resume", wf, user, mode.value, json.dumps(seeds or []), step, actor=actor)
-        if r[0] in (Reply.INVALID, Reply.HELD):
+        if r[0] in (Reply.INVALID, Reply.HELD, Reply.FULL):
             return Outcome(r[0], detail=r[1:])
         return self._with_sends(r)
 

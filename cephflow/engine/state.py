@@ -112,6 +112,8 @@ class Event(BaseModel):
     detail: str | None = None
     error: str | None = None
     attempt: int | None = None
+    worker: str | None = None
+    """``node_state`` running: who started the run (``NodeSnapshot.worker``)."""
     data: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -142,6 +144,9 @@ class NodeSnapshot(BaseModel):
     """A runtime fan-out's expander: the members of its step's group come from it."""
     output: dict[str, Any] | None = None
     """What its task returned, read only where one step is shown (``status --step``)."""
+    worker: str | None = None
+    """Who started its latest run: the Celery worker's name and its process
+    (``<name> <host>:<pid>``)."""
 
 
 class Pause(BaseModel):
@@ -236,6 +241,8 @@ class WorkflowSnapshot(BaseModel):
             node.state = NodeState(event.state)
             if event.attempt is not None:
                 node.attempt = event.attempt
+            if event.worker:
+                node.worker = event.worker
             node.queued_since = event.ts if node.state is NodeState.QUEUED else None
             if node.state is NodeState.RUNNING and node.started_at is None:
                 node.started_at = event.ts
@@ -289,6 +296,8 @@ class WorkflowSummary(BaseModel):
     """As ``WorkflowSnapshot.given``."""
     pause: Pause | None = None
     """As ``WorkflowSnapshot.pause``."""
+    cluster: str | None = None
+    """The cluster it works on (meta ``cluster``)."""
 
 
 class HistoryAction(StrEnum):

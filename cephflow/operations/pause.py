@@ -31,7 +31,7 @@ from cephflow.engine.client import WorkflowClient
 from cephflow.engine.state import Pause, WorkflowSnapshot
 from cephflow.errors import InvalidTransition, MonitoringError
 from cephflow.operations import workflows
-from cephflow.settings import get_settings
+from cephflow.settings import get_settings, use_cluster
 from cephflow.tasks.ceph.flags import Claim, claim_flag, flag_key, release_flag
 
 PAUSE_FLAGS = ("norebalance", "nobackfill")
@@ -169,6 +169,12 @@ def is_paused(client: WorkflowClient, workflow_id: str) -> bool:
 
 
 def _same_cluster(snap: WorkflowSnapshot, verb: str) -> None:
+    """Act with the settings of the workflow's cluster: with ``[clusters]``, that cluster's
+    (``use_cluster``, for the rest of this command); without, refuse a workflow of another
+    cluster than the one these settings reach."""
+    if snap.cluster and snap.cluster in get_settings().clusters:
+        use_cluster(snap.cluster)
+        return
     here = get_settings().cluster_name
     if snap.cluster and snap.cluster != here:
         raise InvalidTransition(

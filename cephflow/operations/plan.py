@@ -19,7 +19,8 @@ from cephflow.runbook.compiler import Compiler
 from cephflow.runbook.dag import REDACTED, Dag
 from cephflow.runbook.library import Loaded
 from cephflow.runbook.model import RunbookDecl
-from cephflow.settings import get_settings
+from cephflow.settings import cluster_scope, get_settings
+from cephflow.settings import use_cluster as settings_use_cluster
 
 
 @dataclass(frozen=True)
@@ -76,14 +77,31 @@ def open_runbook(name: str | Path) -> Runbook:
     return Runbook(compiler, loaded)
 
 
-def plan(runbook: Runbook, params: Mapping[str, object]) -> Plan:
-    """Compile ``runbook`` with ``params`` (values as text or typed; absent ones default).
+def plan(runbook: Runbook, params: Mapping[str, object], *, cluster: str | None = None) -> Plan:
+    """Compile ``runbook`` with ``params`` (values as text or typed; absent ones default)
+    against ``cluster`` (None: the one chosen, ``use_cluster``, or the default): its
+    ``discover`` lookups ask that cluster, and the plan is that cluster's.
 
-    Raises ParamError for a value that does not fit, RunbookError for what only compiling
-    finds, and CephError when a ``discover`` lookup cannot ask the cluster.
+    Raises ConfigError for an unknown cluster (or none named among several), ParamError for
+    a value that does not fit, RunbookError for what only compiling finds, and CephError
+    when a ``discover`` lookup cannot ask the cluster.
     """
-    dag = runbook.compiler.compile(runbook.loaded, params)
+    with cluster_scope(cluster) as chosen:
+        dag = runbook.compiler.compile(runbook.loaded, params)
     declared = runbook.decl.params
     given = {name: REDACTED if declared[name].secret else value
              for name, value in params.items() if name in declared}
-    return Plan(dag=dag, cluster=get_settings().cluster_name, given=given)
+    return Plan(dag=dag, cluster=chosen, given=given)
+
+
+def use_cluster(name: str | None) -> str:
+    """Work on cluster ``name`` (None: the default) for the rest of this command: every
+    setting read from now on is that cluster's (``cephflow.settings.use_cluster``); returns
+    its name. Raises ConfigError for an unknown name, or for none among several clusters
+    without a default."""
+    return settings_use_cluster(name)
+
+
+def clusters() -> list[str]:
+    """The clusters the settings know (the configured ones, or the one cluster)."""
+    return get_settings().cluster_names()

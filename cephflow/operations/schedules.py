@@ -201,8 +201,9 @@ def fire(client: WorkflowClient, name: str, schedule: ScheduleSettings, at: floa
                          reason=f"the previous run {record.run} is still {state.value}")
     try:
         runbook = plan.open_runbook(schedule.runbook)
-        compiled = plan.plan(runbook, schedule.params)
+        compiled = plan.plan(runbook, schedule.params, cluster=schedule.cluster)
         submitted = workflows.submit(compiled.dag, client=client, given=compiled.given,
+                                     cluster=compiled.cluster,
                                      user=user_of(name))
     except LockHeld as exc:
         return Fired(name, at, FireOutcome.SKIPPED,

@@ -17,6 +17,7 @@ from cephflow.engine.client import WorkflowClient
 from cephflow.engine.embedded import ServiceStatus
 from cephflow.engine.state import WorkflowSummary
 from cephflow.settings import Settings, get_settings
+from cephflow.settings_sources import WORKER_CLUSTERS_VARIABLE
 
 UNFINISHED_LIMIT = 1000
 """How many of the newest workflows ``stop`` looks through for unfinished ones."""
@@ -113,24 +114,40 @@ def _unfinished(settings: Settings) -> list[WorkflowSummary]:
         client.close()
 
 
-def _worker_url() -> str:
-    """The Redis a worker serves: checked for one cluster, the embedded one started if used."""
+def _worker_url(clusters: list[str] | None = None) -> str:
+    """The Redis a worker serves: each cluster it serves checked (one cluster each side,
+    names known), the embedded one started if used."""
     settings = get_settings()
-    check_one_cluster(settings.ceph)
+    served = settings.served_clusters(clusters)
+    for name in served if served is not None else settings.cluster_names():
+        check_one_cluster(settings.for_cluster(name).ceph)
     if not settings.redis_url:
         embedded.start_redis(settings)
     return settings.redis_url or embedded.redis_url(settings)
 
 
-def worker(*, concurrency: int, loglevel: str) -> WorkerCommand:
-    """The worker to run in the foreground (raises ClusterMismatch before starting anything)."""
-    url = _worker_url()
-    return WorkerCommand(embedded.worker_argv(concurrency, loglevel),
-                         dict(os.environ, CEPHFLOW_REDIS_URL=url))
+def _worker_env(url: str, clusters: list[str] | None) -> dict[str, str]:
+    """The worker's environment: its Redis, and the clusters it serves (``--cluster``: it
+    then consumes the namespace's queue and those clusters' queues only)."""
+    env = dict(os.environ, CEPHFLOW_REDIS_URL=url)
+    env.pop(WORKER_CLUSTERS_VARIABLE, None)
+    if clusters:
+        env[WORKER_CLUSTERS_VARIABLE] = ",".join(clusters)
+    return env
 
 
-def start_worker(*, concurrency: int) -> DetachedWorker:
+def worker(*, concurrency: int, loglevel: str,
+           clusters: list[str] | None = None) -> WorkerCommand:
+    """The worker to run in the foreground, serving ``clusters`` (None: every cluster).
+    Raises ClusterMismatch, or ConfigError for an unknown cluster, before starting anything."""
+    url = _worker_url(clusters)
+    return WorkerCommand(embedded.worker_argv(concurrency, loglevel), _worker_env(url, clusters))
+
+
+def start_worker(*, concurrency: int, clusters: list[str] | None = None) -> DetachedWorker:
     """A worker in the background (the embedded default's), unless one runs already."""
     settings = get_settings()
-    pid = embedded.start_worker(settings, concurrency=concurrency, url=_worker_url())
+    url = _worker_url(clusters)
+    pid = embedded.start_worker(settings, concurrency=concurrency, url=url,
+                                env=_worker_env(url, clusters))
     return DetachedWorker(pid, embedded.paths(settings).worker_log)

@@ -53,12 +53,16 @@ class WorkflowFilter:
     user: str | None = None
     since: float | None = None
     """Submitted at or after this time (epoch seconds)."""
+    cluster: str | None = None
+    """Works on this cluster (``Settings.clusters``; the listing covers every cluster)."""
 
     def active(self) -> bool:
-        return any(v is not None for v in (self.state, self.runbook, self.user, self.since))
+        return any(v is not None
+                   for v in (self.state, self.runbook, self.user, self.since, self.cluster))
 
     def admits(self, summary: WorkflowSummary) -> bool:
         return ((self.state is None or summary.state == self.state)
+                and (self.cluster is None or summary.cluster == self.cluster)
                 and (self.runbook is None or summary.runbook == self.runbook)
                 and (self.user is None or summary.submitted_by == self.user)
                 and (self.since is None or summary.submitted_at >= self.since))
@@ -127,22 +131,33 @@ def watch_redis(reporter: OutageReporter) -> OutageReporter:
 
 
 def submit(dag: Dag, *, client: WorkflowClient | None = None,
-           given: Mapping[str, object] | None = None, user: str | None = None) -> Submitted:
+           given: Mapping[str, object] | None = None, user: str | None = None,
+           cluster: str | None = None) -> Submitted:
     """Submit ``dag``; returns its id. Connects (services started) unless given ``client``.
 
     ``given`` are the params as the user typed them (``Plan.given``), which views show;
-    ``user`` is who submits (default: the OS user; the web API: the token's user).
+    ``user`` is who submits (default: the OS user; the web API: the token's user);
+    ``cluster`` the cluster it works on (``Plan.cluster``; None: the chosen or default one).
 
     Raises ClusterMismatch before anything is started or written when the settings name two
-    clusters, and LockHeld when another workflow holds a lock the runbook needs.
+    clusters, ConfigError for an unknown cluster, LockHeld when another workflow holds a lock
+    the runbook needs on that cluster, ClusterBusy when it runs its ``max_workflows``.
     """
-    check_one_cluster(get_settings().ceph)
+    check_one_cluster(get_settings().for_cluster(cluster).ceph)
     started: list[ServiceStatus] = []
     if client is None:
         opened = open_client(services=True)
         client, started = opened.client, opened.started
-    wf = client.submit(dag, given=given, user=user)
+    wf = client.submit(dag, given=given, user=user, cluster=cluster)
     return Submitted(wf, dag.runbook, step_count(dag.nodes), client, started)
+
+
+def cluster_filter(cluster: str | None) -> WorkflowFilter:
+    """The filter of a listing by cluster (None: every cluster's workflows). Raises
+    ConfigError for a name no configured cluster has, so a typo is not an empty list."""
+    if cluster is None:
+        return WorkflowFilter()
+    return WorkflowFilter(cluster=get_settings().resolve_cluster(cluster))
 
 
 def list_workflows(client: WorkflowClient, limit: int = 20, *,

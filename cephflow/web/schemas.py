@@ -24,6 +24,8 @@ class _Request(BaseModel):
 class PlanRequest(_Request):
     params: dict[str, ParamValue] = Field(default_factory=dict, max_length=200)
     """Values as the CLI takes them (``"1h30m"``, ``"3"``) or typed (``3``, ``["a", "b"]``)."""
+    cluster: str | None = Field(default=None, max_length=100)
+    """The cluster to plan or run on (``--cluster``; None: the default one)."""
 
 
 class SubmitRequest(PlanRequest):

@@ -166,7 +166,7 @@ def test_the_atomic_lock_check_refuses_a_submit_that_raced_past_the_precheck(cli
         client.submit(dag)
     assert refused.value.holder == holder
     assert [w.id for w in client.list_workflows(10)] == [holder]
-    assert client.redis.get(keys.lock(NAMESPACE, "host-x")) == holder
+    assert client.redis.get(keys.lock(NAMESPACE, "ceph", "host-x")) == holder
     leftovers = [k for k in client.redis.keys(f"{keys.workflow_prefix(NAMESPACE)}*") if holder not in k]
     assert leftovers == []
     client.cancel(holder)

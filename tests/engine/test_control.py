@@ -88,7 +88,7 @@ def test_lock_held_refuses_a_second_run_with_exit_3(client, celery_worker, redis
     with pytest.raises(LockHeld) as refused:
         client.submit(dag(node("x"), locks=["other", "demo"]), user="second")
     assert refused.value.holder == holder
-    assert client.redis.get(keys.lock(NAMESPACE, "other")) is None
+    assert client.redis.get(keys.lock(NAMESPACE, "ceph", "other")) is None
     assert len(client.list_workflows(50)) == 1
     # the refused workflow's keys, written before its locks were tried, are gone again
     prefix = keys.workflow_prefix(NAMESPACE)
@@ -100,7 +100,7 @@ def test_lock_held_refuses_a_second_run_with_exit_3(client, celery_worker, redis
     # released at the end, whatever the end
     second = client.submit(dag(node("x"), locks=["demo"]), user="second")
     assert client.wait(second, timeout=20) is WorkflowState.SUCCEEDED
-    assert client.redis.get(keys.lock(NAMESPACE, "demo")) is None
+    assert client.redis.get(keys.lock(NAMESPACE, "ceph", "demo")) is None
 
 
 def test_audit_and_listing(client, celery_worker):

@@ -48,7 +48,7 @@ def test_a_complete_submit_left_unstarted_is_started_by_a_workers_reconciler(
         assert audit["outcome"] == WorkflowState.SUCCEEDED and audit["note"] == STARTED_NOTE
         assert client.redis.zscore(keys.submitting(NS), wf) is None
         assert wf in [s.id for s in client.list_workflows()]
-        assert client.redis.get(keys.lock(NS, "host-a")) is None  # taken, then released
+        assert client.redis.get(keys.lock(NS, "ceph", "host-a")) is None  # taken, then released
 
 
 def test_an_incomplete_submit_is_removed_after_the_grace_and_the_audit_says_so(lone_client):
@@ -67,7 +67,7 @@ def test_an_incomplete_submit_is_removed_after_the_grace_and_the_audit_says_so(l
     assert workflow_keys_left(client, wf) == []
     assert client.redis.zscore(keys.submitting(NAMESPACE), wf) is None
     assert client.redis.zscore(keys.workflows(NAMESPACE), wf) is None
-    assert client.redis.exists(keys.lock(NAMESPACE, "host-a")) == 0
+    assert client.redis.exists(keys.lock(NAMESPACE, "ceph", "host-a")) == 0
     assert client.redis.llen(NAMESPACE) == 0  # nothing was sent
     audit = client.audit(wf)
     assert audit["outcome"] == INCOMPLETE and "ended_at" in audit
@@ -100,7 +100,7 @@ def test_cancel_of_a_submitting_workflow_ends_it_and_runs_nothing(lone_client):
     client = lone_client  # no worker takes what the reconciler sends
     d = dag(node("a"), node("b", after=["a"]), node("undo", cleanup=True), locks=["host-a"])
     wf = client.write(d, user="tester")
-    client.redis.set(keys.lock(NAMESPACE, "host-a"), "someone-else")
+    client.redis.set(keys.lock(NAMESPACE, "ceph", "host-a"), "someone-else")
     client.cancel(wf, user="tester")
     assert meta_state(client, wf) == WorkflowState.CANCELLED
     assert client.state(wf) is WorkflowState.CANCELLED
@@ -108,7 +108,7 @@ def test_cancel_of_a_submitting_workflow_ends_it_and_runs_nothing(lone_client):
     assert {n.id: n.state for n in snap.nodes.values()} == {
         "a": NodeState.CANCELLED, "b": NodeState.CANCELLED, "undo": NodeState.CANCELLED}
     assert client.redis.llen(NAMESPACE) == 0
-    assert client.redis.get(keys.lock(NAMESPACE, "host-a")) == "someone-else"
+    assert client.redis.get(keys.lock(NAMESPACE, "ceph", "host-a")) == "someone-else"
     audit = client.audit(wf)
     assert audit["outcome"] == WorkflowState.CANCELLED and audit["cancelled_by"] == "tester"
     assert client.redis.zscore(keys.submitting(NAMESPACE), wf) is None

@@ -97,14 +97,14 @@ def test_fifty_racing_submits_of_one_lock_let_exactly_one_win(tmp_path, client, 
         assert err == f"error: lock 'host:x' is held by workflow {winner}\n", err
     try:
         assert [w.id for w in client.list_workflows(SUBMITTERS * 2)] == [winner]
-        assert client.redis.get(keys.lock(NAMESPACE, "host:x")) == winner
+        assert client.redis.get(keys.lock(NAMESPACE, "ceph", "host:x")) == winner
         leftovers = {k.split(":")[2] for k in client.redis.keys(f"{keys.workflow_prefix(NAMESPACE)}*")}
         assert leftovers == {winner}
         assert client.redis.zcard(keys.submitting(NAMESPACE)) == 0
     finally:
         client.cancel(winner)
         assert client.wait(winner, timeout=60) is WorkflowState.CANCELLED
-    assert client.redis.get(keys.lock(NAMESPACE, "host:x")) is None  # released
+    assert client.redis.get(keys.lock(NAMESPACE, "ceph", "host:x")) is None  # released
 
 
 def _at_gate(client, wf: str) -> bool:

@@ -15,7 +15,7 @@ import threading
 import pytest
 
 from cephflow.engine.client import WorkflowClient
-from cephflow.engine.schedules import FireOutcome, ScheduleStore
+from cephflow.engine.schedules import FireOutcome, ScheduleRecord, ScheduleStore
 from cephflow.operations import schedules as ops
 from cephflow.operations.scheduler import Scheduler
 from cephflow.operations.schedules import Fired
@@ -153,3 +153,21 @@ def test_a_scheduler_that_stops_hands_the_lead_over_at_once(configure):
     second.tick()
     assert second.leading
     assert ScheduleStore(client.redis, client.ns).leader() == second.token
+
+
+def test_a_schedule_runs_on_its_cluster_and_one_without_among_several_fails_saying_so(
+        configure):
+    client = configure('[clusters.par1]\n[clusters.gra2]\n'
+                       '[schedules.on-gra2]\nrunbook = "sched-quick"\ncron = "0 * * * *"\n'
+                       'cluster = "gra2"\n'
+                       '[schedules.anywhere]\nrunbook = "sched-quick"\ncron = "0 * * * *"\n')
+    store = ScheduleStore(client.redis, client.ns)
+    configured = ops.configured()
+    made = ops.fire(client, "on-gra2", configured["on-gra2"], store.now(), ScheduleRecord())
+    assert made.outcome is FireOutcome.SUBMITTED, made.reason
+    assert client.snapshot(made.workflow).cluster == "gra2"
+    client.cancel(made.workflow)
+    refused = ops.fire(client, "anywhere", configured["anywhere"], store.now(), ScheduleRecord())
+    assert refused.outcome is FireOutcome.FAILED
+    assert refused.reason == ("several clusters are configured (par1, gra2) and none is the "
+                              "default: name one with --cluster")

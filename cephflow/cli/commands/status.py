@@ -30,6 +30,9 @@ def status(
     limit: int = typer.Option(20, "--limit", "-n", help="How many recent workflows to list."),
     plain: bool = typer.Option(False, "--plain", help="One line per event, even on a terminal."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only how the workflow ended."),
+    cluster: str | None = typer.Option(
+        None, "--cluster", metavar="NAME",
+        help="List only the workflows of this cluster (default: every cluster's)."),
 ) -> None:
     """Show recent workflows, or follow one (Ctrl-C detaches; the workflow keeps running)."""
     from cephflow.cli import launch  # lazy: see cephflow.cli.commands
@@ -40,7 +43,8 @@ def status(
     client = launch.connect(services=workflow_id is not None and not as_json and step is None)
     out = c.console
     if workflow_id is None:
-        summaries = workflows.list_workflows(client, limit)
+        summaries = workflows.list_workflows(
+            client, limit, filters=workflows.cluster_filter(cluster))
         if as_json:
             out.out("[" + ",".join(s.model_dump_json() for s in summaries) + "]", highlight=False)
         else:

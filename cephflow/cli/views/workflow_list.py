@@ -1,7 +1,8 @@
 """``cephflow status`` without an id: recent workflows, one row each, newest first.
 
-``WorkflowList(summaries, ended=..., now=...)`` is a table of id, runbook, state, start,
-duration, progress and target (what the run acts on: its host, OSDs, device), sized to fit
+``WorkflowList(summaries, ended=..., now=...)`` is a table of id, cluster (when one of them
+names a cluster other than the unnamed default), runbook, state, start, duration, progress and
+target (what the run acts on: its host, OSDs, device), sized to fit
 80 columns with the target last, cut first. Pure: summaries, counts and a time in, a table out.
 """
 
@@ -18,6 +19,7 @@ from cephflow.cli.views.style import (
     duration,
     params_text,
     short_id,
+    shown_cluster,
     workflow_glyph,
     workflow_style,
 )
@@ -69,11 +71,14 @@ class WorkflowList:
             yield Text("no workflows yet: start one with `cephflow run NAME`", style="dim")
             return
         rows = []
+        clusters = any(shown_cluster(s.cluster) for s in self.summaries)
+        columns = [*_COLUMNS[:1], ("cluster", "left"), *_COLUMNS[1:]] if clusters else _COLUMNS
         for snap in self.summaries:
             done = self.ended.get(snap.id)
             end = snap.ended_at if snap.state.terminal and snap.ended_at else self.now
             rows.append((
                 Text(short_id(snap.id), style="cyan"),
+                *([Text(snap.cluster or "", style="cyan")] if clusters else []),
                 Text(snap.runbook),
                 Text(f"{workflow_glyph(snap.state)} {snap.state.value}"
                      + (" (paused)" if snap.pause is not None else ""),
@@ -84,17 +89,17 @@ class WorkflowList:
                 Text(target(snap.params)),
             ))
         widths = [max([len(name), *(row[i].cell_len for row in rows)])
-                  for i, (name, _) in enumerate(_COLUMNS)]
-        keep = list(range(len(_COLUMNS)))
+                  for i, (name, _) in enumerate(columns)]
+        keep = list(range(len(columns)))
         if sum(widths[:-1]) + 2 * len(widths) + 6 > options.max_width:
-            keep.remove(_COLUMNS.index(("took", "right")))  # a narrow terminal: age, not length
+            keep.remove(columns.index(("took", "right")))  # a narrow terminal: age, not length
         last = keep[-1]
         others = sum(widths[i] for i in keep[:-1]) + 2 * (len(keep) - 1)
         # the target is the one column that gives way on a narrow terminal
         widths[last] = max(min(widths[last], 40, options.max_width - others), 6)
         table = Table(box=None, pad_edge=False, header_style="bold")
         for i in keep:
-            name, justify = _COLUMNS[i]
+            name, justify = columns[i]
             table.add_column(name, justify=justify, no_wrap=True, overflow="ellipsis",
                              width=widths[i])
         for row in rows:

@@ -255,11 +255,45 @@ local function stop_forward()
     end
 end
 
-local function release_locks()
+-- The prefix of this workflow's lock keys: its cluster's (meta 'lock_prefix', written by
+-- submit from keys.cluster_lock_prefix), or K_LOCK for a workflow written before locks were
+-- per cluster.
+local function lock_prefix()
+    return redis.call('HGET', K_META, 'lock_prefix') or K_LOCK
+end
+
+-- Take the workflow's locks and its place among its cluster's running workflows: {} when
+-- taken, {'held', lock, holder} when another workflow holds a lock, {'full', limit, wf1, ...}
+-- when its cluster runs max_workflows (meta 'max_workflows'; 0 or none: no limit) others
+-- (meta 'running_key': the set of the cluster's running workflows); nothing changed then.
+local function take_locks()
+    local prefix = lock_prefix()
     local locks = cjson.decode(redis.call('HGET', K_META, 'locks') or '[]')
     for _, name in ipairs(locks) do
-        if redis.call('GET', K_LOCK .. name) == WF then redis.call('DEL', K_LOCK .. name) end
+        local holder = redis.call('GET', prefix .. name)
+        if holder and holder ~= WF then return {R.HELD, name, holder} end
     end
+    local running = redis.call('HGET', K_META, 'running_key')
+    local limit = tonumber(redis.call('HGET', K_META, 'max_workflows') or '0') or 0
+    if running and limit > 0 and redis.call('SISMEMBER', running, WF) == 0
+            and redis.call('SCARD', running) >= limit then
+        local out = {R.FULL, tostring(limit)}
+        for _, other in ipairs(redis.call('SMEMBERS', running)) do table.insert(out, other) end
+        return out
+    end
+    for _, name in ipairs(locks) do redis.call('SET', prefix .. name, WF) end
+    if running then redis.call('SADD', running, WF) end
+    return {}
+end
+
+local function release_locks()
+    local prefix = lock_prefix()
+    local locks = cjson.decode(redis.call('HGET', K_META, 'locks') or '[]')
+    for _, name in ipairs(locks) do
+        if redis.call('GET', prefix .. name) == WF then redis.call('DEL', prefix .. name) end
+    end
+    local running = redis.call('HGET', K_META, 'running_key')
+    if running then redis.call('SREM', running, WF) end
 end
 
 -- Every key of this workflow's own (not the audit, locks, indexes or the shared leases).

@@ -17,7 +17,7 @@
 -- KEYS: the workflow keys (see _common.lua).
 -- ARGV: 1 wf, 2 lease, 3 user, 4 mode, 5 seed nodes (JSON list), 6 the step named
 -- Returns {'invalid', state}, {'invalid', state, node, node state} (retry: a seed did not
--- fail), {'held', lock, holder} or {'ok', node1, token1, ...}.
+-- fail), {'held', lock, holder}, {'full', limit, wf1, ...} (take_locks) or {'ok', node1, token1, ...}.
 local mode = ARGV[4] or M.STOPPED
 local seeds = cjson.decode(ARGV[5] or '[]')
 local step = ARGV[6] or ''
@@ -34,12 +34,8 @@ elseif mode == M.STEP then
 elseif st ~= W.FAILED and st ~= W.CANCELLED then
     return {R.INVALID, st}
 end
-local locks = cjson.decode(redis.call('HGET', K_META, 'locks') or '[]')
-for _, name in ipairs(locks) do
-    local holder = redis.call('GET', K_LOCK .. name)
-    if holder and holder ~= WF then return {R.HELD, name, holder} end
-end
-for _, name in ipairs(locks) do redis.call('SET', K_LOCK .. name, WF) end
+local refused = take_locks()
+if refused[1] then return refused end
 -- running again: its keys no longer expire (finish sets the retention anew)
 for _, k in ipairs(workflow_keys()) do redis.call('PERSIST', k) end
 

@@ -5,7 +5,8 @@
 --       then the history's argument when the control path starts it (see _common.lua)
 -- The locks, roots and submit time come from the meta the submit wrote (meta 'locks',
 -- 'roots', 'submitted_at'); the meta field 'written' says the submit's writes are complete.
--- Returns {'held', lock, holder} when a lock is held by another workflow (nothing changed),
+-- Returns {'held', lock, holder} when a lock is held by another workflow, {'full', limit,
+-- wf1, ...} when its cluster runs its max_workflows already (nothing changed; take_locks),
 -- {'invalid', 'unknown'} (no such workflow: removed as an unfinished submit),
 -- {'invalid', 'incomplete'} (its writes are not complete: nothing changed),
 -- {'invalid', state} for the reconciler (a note given) when it is no longer submitting,
@@ -27,12 +28,8 @@ if st ~= W.SUBMITTING then
     return out
 end
 if redis.call('HGET', K_META, 'written') ~= '1' then return {R.INVALID, R.INCOMPLETE} end
-local locks = cjson.decode(redis.call('HGET', K_META, 'locks') or '[]')
-for _, name in ipairs(locks) do
-    local holder = redis.call('GET', K_LOCK .. name)
-    if holder and holder ~= WF then return {R.HELD, name, holder} end
-end
-for _, name in ipairs(locks) do redis.call('SET', K_LOCK .. name, WF) end
+local refused = take_locks()
+if refused[1] then return refused end
 redis.call('HSET', K_META, 'state', W.RUNNING, 'phase', P.MAIN)
 redis.call('ZREM', K_SUBMITTING, WF)
 redis.call('ZADD', K_WORKFLOWS, tonumber(redis.call('HGET', K_META, 'submitted_at')), WF)

@@ -60,7 +60,7 @@ def show_runbook(name: RunbookName, _: Caller = Depends(auth.viewer)) -> Runbook
 
 def compile_plan(name: str, body: PlanRequest) -> plan_ops.Plan:
     """Open and compile runbook ``name`` with the body's params (what ``plan`` and ``run`` do)."""
-    return plan_ops.plan(plan_ops.open_runbook(name), body.params)
+    return plan_ops.plan(plan_ops.open_runbook(name), body.params, cluster=body.cluster)
 
 
 @router.post("/{name}/plan", response_model=PlanInfo)

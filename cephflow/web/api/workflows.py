@@ -70,11 +70,14 @@ def list_workflows(
                                 description="Submitted at or after (epoch seconds)."),
     limit: int = Query(50, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=1_000_000),
+    cluster: str | None = Query(None, max_length=100,
+                                description="Only this cluster's (default: every cluster's)."),
     engine: WorkflowClient = Depends(client),
     _: Caller = Depends(auth.viewer),
 ) -> list[WorkflowSummary]:
     """Workflows, newest first, a page at a time (``cephflow status``)."""
-    filters = ops.WorkflowFilter(state=state, runbook=runbook, user=user, since=since)
+    filters = ops.WorkflowFilter(state=state, runbook=runbook, user=user, since=since,
+                                 cluster=ops.cluster_filter(cluster).cluster)
     return ops.list_workflows(engine, limit, filters=filters, offset=offset)
 
 
@@ -83,7 +86,8 @@ def submit(body: SubmitRequest, engine: WorkflowClient = Depends(client),
            who: Caller = Depends(auth.operator)) -> SubmittedInfo:
     """Plan the runbook with the params and submit it (``cephflow run NAME --detach``)."""
     compiled = compile_plan(body.runbook, body)
-    done = ops.submit(compiled.dag, client=engine, given=compiled.given, user=who.user)
+    done = ops.submit(compiled.dag, client=engine, given=compiled.given, user=who.user,
+                      cluster=compiled.cluster)
     return SubmittedInfo(id=done.workflow_id, runbook=done.runbook, steps=done.steps,
                          submitted_by=who.user)
 
