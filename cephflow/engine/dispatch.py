@@ -7,9 +7,9 @@ workflow and node in its ``argsrepr`` (``wf=<id> node=<node>``). A node whose ta
 found (its workflow gone) is sent as ``cephflow.run_node``, which the runner answers as before.
 A workflow of a configured cluster (``[clusters.<name>]``) sends its steps to that cluster's
 queue, served only by workers that reach it, unless ``celery.task_routes`` routes the task:
-explicit routes win (``queue_for``). A message's size never depends on the workflow's size. Immediate messages are written the way
-kombu's Redis transport writes them (Celery task protocol 2, one ``LPUSH`` per batch, through
-the engine's own Redis client): publishing through ``send_task`` costs ~0.5 ms a message,
+explicit routes win (``queue_for``). A message's size never depends on the workflow's size.
+Immediate messages are written the way kombu's Redis transport writes them (Celery task
+protocol 2, one ``LPUSH`` per batch, through the engine's own Redis client): publishing through ``send_task`` costs ~0.5 ms a message,
 which at 10,000 nodes is most of the engine's overhead over a bare Celery group. Delayed
 messages (polls, retries) go through ``send_task`` with a countdown. A send that fails
 (broker away) is logged and left to the reconciler: the node's lease expires and it is sent

@@ -5,7 +5,8 @@ shows a message by its task name, so the sender must know each node's task. A no
 never changes once written (``<ns>:wf:<id>:spec``), so a process keeps what it has read for
 the workflows it sent lately: one ``HMGET`` per batch of nodes it has not sent before, none
 for the others. The same holds for the workflow's cluster, which picks the queue of a step
-that ``celery.task_routes`` does not route (``dispatch.queue_for``). The scripts that return the nodes to send stay as they are.
+that ``celery.task_routes`` does not route (``dispatch.queue_for``). The scripts that return
+the nodes to send stay as they are.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 ``scheduler`` runs in the foreground until SIGTERM or Ctrl-C and prints one line per fire
 time it handles (submitted, skipped, missed, failed) and a line when it starts or stops
-leading; SIGHUP reads the schedules again (``systemctl reload``); any number may run against one Redis, one fires. ``schedules`` shows each schedule
+leading; SIGHUP reads the schedules again (``systemctl reload``); any number may run
+against one Redis, one fires. ``schedules`` shows each schedule
 with its last fire and the next one; ``--json`` prints them as a JSON object.
 """
 
