@@ -18,7 +18,6 @@ from cephflow.engine.connection import OutageReporter, set_outage_reporter
 from cephflow.engine.embedded import ServiceStatus
 from cephflow.engine.gates import GateDecision
 from cephflow.engine.state import (
-    Event,
     HistoryEntry,
     WorkflowSnapshot,
     WorkflowState,
@@ -186,13 +185,6 @@ def resolve(client: WorkflowClient, workflow_id: str) -> str:
 def snapshot(client: WorkflowClient, workflow_id: str) -> WorkflowSnapshot:
     """Workflow ``workflow_id`` (an id or a unique prefix) as it is now."""
     return client.snapshot(client.resolve_id(workflow_id))
-
-
-def events(client: WorkflowClient, workflow_id: str, after_id: str = "0-0", *,
-           block_ms: int | None = None) -> tuple[WorkflowState, list[Event]]:
-    """The workflow's state and its events after ``after_id`` (waiting up to ``block_ms``
-    for one): what a live view needs to go on from where it was."""
-    return client.state(workflow_id), client.events(workflow_id, after_id, block_ms=block_ms)
 
 
 def step(client: WorkflowClient, workflow_id: str, name: str) -> tuple[WorkflowSnapshot, str]:
