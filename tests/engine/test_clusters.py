@@ -155,3 +155,22 @@ def test_an_explicit_route_to_a_queue_of_another_cluster_fails_the_step_never_ru
     finally:
         par1.stop()
         client.close()
+
+
+def test_a_lock_held_under_the_key_of_before_clusters_still_blocks_the_name(
+        redis_server, clean):
+    """A workflow submitted by a version without per-cluster locks, still running across the
+    upgrade, holds ``<ns>:lock:<name>``: a new submit that needs that lock is refused."""
+    client = WorkflowClient(settings(redis_server))
+    try:
+        client.redis.set(f"{NS}:lock:host:lab-b", "0ldw0rkf10w")
+        for cluster in ("par1", "gra2"):
+            with pytest.raises(LockHeld) as caught:
+                client.submit(dag(node("x"), locks=["host:lab-b"]), cluster=cluster)
+            assert (caught.value.lock, caught.value.holder) == ("host:lab-b", "0ldw0rkf10w")
+        assert client.list_workflows(None) == []  # refused: nothing submitted
+        client.redis.delete(f"{NS}:lock:host:lab-b")  # that workflow ended
+        wf = client.submit(dag(node("x"), locks=["host:lab-b"]), cluster="par1")
+        assert client.redis.get(f"{NS}:lock:par1:host:lab-b") == wf
+    finally:
+        client.close()

@@ -271,6 +271,9 @@ local function take_locks()
     local locks = cjson.decode(redis.call('HGET', K_META, 'locks') or '[]')
     for _, name in ipairs(locks) do
         local holder = redis.call('GET', prefix .. name)
+        -- a workflow written before locks were per cluster holds its lock under K_LOCK:
+        -- it still blocks the name, on whichever cluster, until it releases it
+        if not holder and prefix ~= K_LOCK then holder = redis.call('GET', K_LOCK .. name) end
         if holder and holder ~= WF then return {R.HELD, name, holder} end
     end
     local running = redis.call('HGET', K_META, 'running_key')
