@@ -242,24 +242,34 @@ def produce(url: str, wf: str, rate: int, seconds: float) -> int:
         client.close()
 
 
-def rated(url: str, base: str, headers: dict[str, str], wf: str, server: psutil.Process,
-          args: argparse.Namespace) -> None:
-    """Phase 4: ``--followers`` clients while ``--rate`` events a second are written."""
+def start_followers(url: str, base: str, headers: dict[str, str], wf: str, n: int, *,
+                    until: bytes = b"\nevent: end"
+                    ) -> tuple[list[threading.Thread], list[int], list[float]]:
+    """``n`` SSE followers of ``wf`` from its last event on, each connected: their threads,
+    events counted and end times, filled in as they go (``until``: a marker that ends them)."""
     from cephflow.engine.client import WorkflowClient
     from cephflow.settings import Settings
 
     reader = WorkflowClient(Settings(redis_url=url, namespace=NS))
     last = reader.version(wf)
     reader.close()
-    counts = [0] * args.followers
-    ended = [0.0] * args.followers
-    ready = threading.Barrier(args.followers + 1)
+    counts = [0] * n
+    ended = [0.0] * n
+    ready = threading.Barrier(n + 1)
     followers = [threading.Thread(target=follow, daemon=True, args=(
-        base, headers, wf, counts, i, ended, ready), kwargs={
-            "last": last, "until": b"bench-done"}) for i in range(args.followers)]
+        base, headers, wf, counts, i, ended, ready), kwargs={"last": last, "until": until})
+        for i in range(n)]
     for t in followers:
         t.start()
     ready.wait()
+    return followers, counts, ended
+
+
+def rated(url: str, base: str, headers: dict[str, str], wf: str, server: psutil.Process,
+          args: argparse.Namespace) -> None:
+    """Phase 4: ``--followers`` clients while ``--rate`` events a second are written."""
+    followers, counts, ended = start_followers(url, base, headers, wf, args.followers,
+                                               until=b"bench-done")
     time.sleep(1)  # let every stream reach the server's feed before the clock starts
     cpu0 = server_cpu(server)
     t0 = time.monotonic()
@@ -281,21 +291,7 @@ def run(url: str, base: str, headers: dict[str, str], wf: str, server: psutil.Pr
         args: argparse.Namespace, workdir: Path) -> Worker:
     """Phase 3: ``--followers`` clients (from the workflow's last event on) while a worker
     runs the workflow to its end."""
-    from cephflow.engine.client import WorkflowClient
-    from cephflow.settings import Settings
-
-    reader = WorkflowClient(Settings(redis_url=url, namespace=NS))
-    last = reader.version(wf)
-    reader.close()
-    counts = [0] * args.followers
-    ended = [0.0] * args.followers
-    ready = threading.Barrier(args.followers + 1)
-    followers = [threading.Thread(target=follow, daemon=True, args=(
-        base, headers, wf, counts, i, ended, ready), kwargs={"last": last})
-        for i in range(args.followers)]
-    for t in followers:
-        t.start()
-    ready.wait()
+    followers, counts, ended = start_followers(url, base, headers, wf, args.followers)
     cpu0 = server_cpu(server)
     t0 = time.monotonic()
     worker = Worker(url, workdir / "worker.log", namespace=NS, tasks="cephflow.tasks")
